@@ -1,0 +1,95 @@
+"""Ethernet II with 802.1Q / 802.1ad (QinQ) tags, MPLS label stacks, PPPoE sessions and
+802.1ah (PBB) encapsulation, down to the IP packet (compiled)."""
+
+from __future__ import annotations
+
+from numba import njit
+
+from segverify.capture.status import (
+    BAD,
+    KIND_IPV4,
+    KIND_IPV6,
+    KIND_NONE,
+    NON_IP,
+    OK,
+    SHORT,
+)
+from segverify.capture.wire import be16
+
+ETH_IPV4 = 0x0800
+ETH_IPV6 = 0x86DD
+ETH_VLAN = (0x8100, 0x88A8, 0x9100, 0x9200)
+ETH_MPLS_UC = 0x8847
+ETH_MPLS_MC = 0x8848
+ETH_PPPOE_SESSION = 0x8864
+ETH_PBB = 0x88E7
+PPP_IPV4 = 0x0021
+PPP_IPV6 = 0x0057
+MAX_LAYERS = 16
+
+
+@njit(cache=True)
+def ethertype_payload(buf, p, end, et, vlan):  # type: ignore[no-untyped-def]
+    """Follow an EtherType at offset ``p``: returns (status, kind, offset, vlan)."""
+    for _ in range(MAX_LAYERS):
+        if et == ETH_IPV4:
+            return OK, KIND_IPV4, p, vlan
+        if et == ETH_IPV6:
+            return OK, KIND_IPV6, p, vlan
+        if et == 0x8100 or et == 0x88A8 or et == 0x9100 or et == 0x9200:
+            if p + 4 > end:
+                return SHORT, KIND_NONE, p, vlan
+            if vlan < 0:
+                vlan = be16(buf, p) & 0x0FFF
+            et = be16(buf, p + 2)
+            p += 4
+            continue
+        if et == ETH_MPLS_UC or et == ETH_MPLS_MC:
+            while True:
+                if p + 4 > end:
+                    return SHORT, KIND_NONE, p, vlan
+                bottom = buf[p + 2] & 0x01
+                p += 4
+                if bottom:
+                    break
+            if p + 1 > end:
+                return SHORT, KIND_NONE, p, vlan
+            nib = buf[p] >> 4
+            if nib == 4:
+                return OK, KIND_IPV4, p, vlan
+            if nib == 6:
+                return OK, KIND_IPV6, p, vlan
+            return NON_IP, KIND_NONE, p, vlan
+        if et == ETH_PPPOE_SESSION:
+            if p + 8 > end:
+                return SHORT, KIND_NONE, p, vlan
+            proto = be16(buf, p + 6)
+            p += 8
+            if proto == PPP_IPV4:
+                return OK, KIND_IPV4, p, vlan
+            if proto == PPP_IPV6:
+                return OK, KIND_IPV6, p, vlan
+            return NON_IP, KIND_NONE, p, vlan
+        if et == ETH_PBB:
+            # I-TAG (4 bytes), then a customer Ethernet header
+            if p + 18 > end:
+                return SHORT, KIND_NONE, p, vlan
+            et = be16(buf, p + 16)
+            p += 18
+            continue
+        return NON_IP, KIND_NONE, p, vlan
+    return BAD, KIND_NONE, p, vlan
+
+
+@njit(cache=True)
+def ethernet(buf, p, end, vlan):  # type: ignore[no-untyped-def]
+    """An Ethernet frame at ``p``: returns (status, kind, offset of the payload, vlan)."""
+    if p + 14 > end:
+        return SHORT, KIND_NONE, p, vlan
+    et = be16(buf, p + 12)
+    if et < 0x0600:  # 802.3 length field: LLC/SNAP, never IP here
+        return NON_IP, KIND_NONE, p + 14, vlan
+    return ethertype_payload(buf, p + 14, end, et, vlan)
+
+
+BAD_UNUSED = BAD

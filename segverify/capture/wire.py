@@ -1,0 +1,43 @@
+"""Compiled helpers reading big- and little-endian integers from a ``uint8`` buffer."""
+
+from __future__ import annotations
+
+from numba import njit
+
+
+@njit(cache=True, inline="always")
+def be16(buf, p):  # type: ignore[no-untyped-def]
+    return (int(buf[p]) << 8) | int(buf[p + 1])
+
+
+@njit(cache=True, inline="always")
+def be32(buf, p):  # type: ignore[no-untyped-def]
+    return (int(buf[p]) << 24) | (int(buf[p + 1]) << 16) | (int(buf[p + 2]) << 8) | int(buf[p + 3])
+
+
+@njit(cache=True, inline="always")
+def le16(buf, p):  # type: ignore[no-untyped-def]
+    return (int(buf[p + 1]) << 8) | int(buf[p])
+
+
+@njit(cache=True, inline="always")
+def le32(buf, p):  # type: ignore[no-untyped-def]
+    return (int(buf[p + 3]) << 24) | (int(buf[p + 2]) << 16) | (int(buf[p + 1]) << 8) | int(buf[p])
+
+
+@njit(cache=True, inline="always")
+def u32(buf, p, big):  # type: ignore[no-untyped-def]
+    return be32(buf, p) if big else le32(buf, p)
+
+
+@njit(cache=True, inline="always")
+def u16(buf, p, big):  # type: ignore[no-untyped-def]
+    return be16(buf, p) if big else le16(buf, p)
+
+
+@njit(cache=True, inline="always")
+def be64(buf, p):  # type: ignore[no-untyped-def]
+    """Eight bytes as a signed 64-bit value (the bit pattern of the unsigned one)."""
+    hi = be32(buf, p)
+    lo = be32(buf, p + 4)
+    return (hi << 32) | lo  # int64 arithmetic wraps to the same bit pattern

@@ -1,0 +1,208 @@
+"""Policy evaluation for one flow: classify both endpoints, then find the deciding rule.
+
+Order: same zone (or same tier) → allowed; a tier rule switched off → allowed; the first
+allow rule that matches → allowed; otherwise forbidden by the tier rule governing the pair
+(R1..R5) or by the default deny for cross-zone traffic.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+from segverify.topology.model import (
+    INTERNAL_TIERS,
+    AllowRule,
+    IPNetwork,
+    Selector,
+    Topology,
+)
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A classified address: its zone (longest-prefix match) and node (exact match)."""
+
+    address: str
+    zone: str
+    tier: str
+    node: str | None = None
+    role: str | None = None
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    decided_by: str  # allow-rule id, tier rule id (R1..R5), "intra-zone", "default-deny"…
+    rule: str | None  # tier rule governing the pair (R1..R5), if any
+    clauses: tuple[str, ...]
+    reason: str  # machine-readable reason code
+    src: Endpoint
+    dst: Endpoint
+    allow_rule: AllowRule | None = None
+
+
+@dataclass(frozen=True)
+class IndexEntry:
+    network: IPNetwork
+    zone: str
+    tier: str
+    node: str | None
+    role: str | None
+
+
+class AddressIndex:
+    """Longest-prefix classification of addresses to zone and node.
+
+    Node addresses win over zone prefixes of the same length; addresses covered by nothing
+    fall into the topology's internet zone.
+    """
+
+    def __init__(self, topology: Topology) -> None:
+        self.topology = topology
+        self.default = topology.default_zone
+        entries: list[IndexEntry] = []
+        for zone in topology.zones.values():
+            for prefix in zone.prefixes:
+                entries.append(IndexEntry(prefix, zone.id, zone.tier, None, None))
+        for node in topology.nodes.values():
+            for iface in node.interfaces:
+                tier = topology.zones[iface.zone].tier
+                for addr in iface.addresses:
+                    entries.append(IndexEntry(addr, iface.zone, tier, node.id, node.role))
+        self.entries = tuple(entries)
+        # per version: prefix length (descending) → {network address int → entry}
+        self._tables: dict[int, list[tuple[int, dict[int, IndexEntry]]]] = {}
+        for version in (4, 6):
+            by_len: dict[int, dict[int, IndexEntry]] = {}
+            for e in entries:
+                if e.network.version != version:
+                    continue
+                slot = by_len.setdefault(e.network.prefixlen, {})
+                key = int(e.network.network_address)
+                if key not in slot or (e.node and not slot[key].node):
+                    slot[key] = e
+            self._tables[version] = sorted(by_len.items(), key=lambda kv: -kv[0])
+
+    def lookup(self, address: str | IPAddress) -> IndexEntry | None:
+        ip = ipaddress.ip_address(address) if isinstance(address, str) else address
+        value = int(ip)
+        bits = ip.max_prefixlen
+        for plen, table in self._tables[ip.version]:
+            key = (value >> (bits - plen)) << (bits - plen) if plen else 0
+            hit = table.get(key)
+            if hit is not None:
+                return hit
+        return None
+
+    def classify(self, address: str | IPAddress) -> Endpoint:
+        ip = ipaddress.ip_address(address) if isinstance(address, str) else address
+        hit = self.lookup(ip)
+        if hit is None:
+            return Endpoint(str(ip), self.default.id, self.default.tier)
+        return Endpoint(str(ip), hit.zone, hit.tier, hit.node, hit.role)
+
+
+def selector_matches(sel: Selector, ep: Endpoint) -> bool:
+    if sel.zone is not None and ep.zone != sel.zone:
+        return False
+    if sel.tier is not None and ep.tier != sel.tier:
+        return False
+    if sel.node is not None and ep.node != sel.node:
+        return False
+    if sel.role is not None and ep.role != sel.role:
+        return False
+    if sel.prefixes:
+        ip = ipaddress.ip_address(ep.address)
+        if not any(ip.version == p.version and ip in p for p in sel.prefixes):
+            return False
+    return True
+
+
+def fqdn_matches(names: Iterable[str], patterns: Iterable[str]) -> bool:
+    """True when any observed name matches an allow-list entry (``*.x`` matches subdomains)."""
+    pats = [p.lower().rstrip(".") for p in patterns]
+    for name in names:
+        n = name.lower().rstrip(".")
+        for p in pats:
+            if p.startswith("*."):
+                if n.endswith(p[1:]) and n != p[2:]:
+                    return True
+            elif n == p:
+                return True
+    return False
+
+
+def rule_matches(
+    rule: AllowRule,
+    src: Endpoint,
+    dst: Endpoint,
+    proto: int,
+    dport: int | None,
+    names: tuple[str, ...] = (),
+) -> bool:
+    if not selector_matches(rule.src, src) or not selector_matches(rule.dst, dst):
+        return False
+    if not any(s.matches(proto, dport) for s in rule.services):
+        return False
+    if rule.fqdns or rule.fqdn_required:
+        return fqdn_matches(names, rule.fqdns)
+    return True
+
+
+class PolicyEvaluator:
+    """Evaluates flows against one topology's policy. Build once, call per flow."""
+
+    def __init__(self, topology: Topology) -> None:
+        self.topology = topology
+        self.index = AddressIndex(topology)
+
+    def evaluate(
+        self,
+        src: str | IPAddress,
+        dst: str | IPAddress,
+        proto: int,
+        dport: int | None = None,
+        names: Iterable[str] = (),
+    ) -> Verdict:
+        return self.evaluate_endpoints(
+            self.index.classify(src), self.index.classify(dst), proto, dport, tuple(names)
+        )
+
+    def evaluate_endpoints(
+        self,
+        s: Endpoint,
+        d: Endpoint,
+        proto: int,
+        dport: int | None = None,
+        names: tuple[str, ...] = (),
+    ) -> Verdict:
+        policy = self.topology.policy
+        if s.zone == d.zone:
+            return Verdict(True, "intra-zone", None, (), "intra-zone", s, d)
+        if s.tier == d.tier:
+            return Verdict(True, "intra-tier", None, (), "same-tier", s, d)
+        tier_rule = policy.rule_for(s.tier, d.tier)
+        if tier_rule and not policy.rules[tier_rule].enforced:
+            return Verdict(True, tier_rule, tier_rule, (), "rule-not-enforced", s, d)
+        for rule in policy.allow:
+            if rule_matches(rule, s, d, proto, dport, names):
+                return Verdict(True, rule.id, rule.rule or tier_rule, rule.clauses, "allow-rule", s, d, rule)
+        if s.tier not in INTERNAL_TIERS and d.tier not in INTERNAL_TIERS:
+            return Verdict(True, "external", None, (), "outside-municipality", s, d)
+        if tier_rule:
+            tr = policy.rules[tier_rule]
+            reason = "fqdn-not-allowed" if self._fqdn_gap(s, d, proto, dport) else "no-allow-rule"
+            return Verdict(False, tier_rule, tier_rule, tr.clauses + tr.guideline, reason, s, d)
+        return Verdict(False, "default-deny", None, (), "no-allow-rule", s, d)
+
+    def _fqdn_gap(self, s: Endpoint, d: Endpoint, proto: int, dport: int | None) -> bool:
+        """True when an FQDN-restricted rule would allow the flow but for its names."""
+        return any(
+            rule_matches(replace(r, fqdns=(), fqdn_required=False), s, d, proto, dport)
+            for r in self.topology.policy.allow
+            if r.fqdns or r.fqdn_required
+        )

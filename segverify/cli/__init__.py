@@ -1,0 +1,1 @@
+"""Thin click CLI: each module wires one command group to the library; no logic lives here."""

@@ -1,0 +1,74 @@
+"""Entry point: the root click group, global options and error handling."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+
+import click
+
+from segverify import __version__
+from segverify.cli.context import Settings, fail
+from segverify.errors import EXIT_BAD_INPUT, InputError
+from segverify.i18n import LANGS, default_lang
+
+# Each module defines ``register(group)``; one module per command group.
+COMMAND_MODULES = (
+    "segverify.cli.topology_cmd",
+    "segverify.cli.explain_cmd",
+    "segverify.cli.init_cmd",
+    "segverify.cli.pcap_cmd",
+    "segverify.cli.firewall_cmd",
+    "segverify.cli.lab_cmd",
+)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--lang",
+    type=click.Choice(LANGS),
+    default=None,
+    help="Language of messages: en (default) or ja. Defaults to ja under a ja_JP locale.",
+)
+@click.version_option(__version__, prog_name="segverify")
+@click.pass_context
+def cli(ctx: click.Context, lang: str | None) -> None:
+    """segverify: verify three-tier (三層の対策) segmentation of a municipal network.
+
+    Exit codes: 0 clean, 1 findings, 2 bad input or usage, 3 analysis incomplete.
+    """
+    ctx.obj = Settings(lang=lang or default_lang())
+
+
+def _register_all() -> None:
+    for name in COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:
+            if exc.name == name:
+                continue  # command group not built yet
+            raise
+        module.register(cli)
+
+
+_register_all()
+
+
+def main() -> None:
+    try:
+        cli.main(standalone_mode=True)
+    except InputError as err:
+        fail(err)
+    except KeyboardInterrupt:
+        click.echo("segverify: interrupted", err=True)
+        sys.exit(130)
+    except Exception as exc:  # never show a traceback for input we could not handle
+        if os.environ.get("SEGVERIFY_DEBUG"):
+            raise
+        click.echo(
+            f"segverify: internal error: {type(exc).__name__}: {exc} "
+            "(set SEGVERIFY_DEBUG=1 for a traceback)",
+            err=True,
+        )
+        sys.exit(EXIT_BAD_INPUT)

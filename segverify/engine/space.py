@@ -1,0 +1,394 @@
+"""The packet header space as BDD variables, and the encodings of field predicates.
+
+Fields (bit 0 is the most significant bit of each field):
+
+=========  =====  =========================================================================
+ver        1      0 = IPv4, 1 = IPv6
+ct         3      conntrack state, index into ``CT_STATES`` (values 5..7 never occur)
+iif, oif   k      interface enum: index 0 is "other/none", then the device's interfaces
+proto      8      IP protocol number (IPv6: the upper-layer protocol)
+src, dst   128    IPv6 address; an IPv4 address lives in the top 32 bits (the other 96
+                  bits are "don't care" for IPv4 packets)
+dport      16     destination port for port protocols; ICMP type << 8 | code for ICMP
+sport      16     source port for port protocols
+=========  =====  =========================================================================
+
+Every set built here is *cylindrical* in the bits a packet does not have (the low 96 address
+bits of an IPv4 packet, the ports of a protocol without ports): a set is non-empty exactly
+when a real packet lies in it, and example packets read only the meaningful bits.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from segverify.engine.bdd import make_manager
+from segverify.topology.model import IPNetwork
+
+CT_STATES = ("new", "established", "related", "invalid", "untracked")
+PORT_PROTOS = (6, 17, 33, 132, 136)  # tcp, udp, dccp, sctp, udplite: the ones with ports
+ICMP_PROTOS = (1, 58)
+OTHER_IFACE = "*"
+ORDERS = ("grouped", "interleaved", "ports-first")
+
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+@dataclass(frozen=True)
+class Packet:
+    """One concrete packet. ``dport`` of an ICMP packet is ``type << 8 | code``."""
+
+    src: str
+    dst: str
+    proto: int
+    sport: int = 0
+    dport: int = 0
+    ct_state: str = "new"
+    in_interface: str = OTHER_IFACE
+    out_interface: str = OTHER_IFACE
+
+    @property
+    def version(self) -> int:
+        return ipaddress.ip_address(self.src).version
+
+    @property
+    def has_ports(self) -> bool:
+        return self.proto in PORT_PROTOS
+
+    @property
+    def icmp_type(self) -> int | None:
+        return self.dport >> 8 if self.proto in ICMP_PROTOS else None
+
+    @property
+    def icmp_code(self) -> int | None:
+        return self.dport & 0xFF if self.proto in ICMP_PROTOS else None
+
+    def policy_dport(self) -> int | None:
+        """The destination port the policy sees (None for protocols without ports)."""
+        return self.dport if self.has_ports else None
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "src": self.src,
+            "dst": self.dst,
+            "proto": self.proto,
+            "sport": self.sport if self.has_ports else None,
+            "dport": self.dport if self.has_ports else None,
+        }
+        if self.proto in ICMP_PROTOS:
+            out["icmp_type"] = self.icmp_type
+            out["icmp_code"] = self.icmp_code
+        out["ct_state"] = self.ct_state
+        out["in_interface"] = self.in_interface
+        out["out_interface"] = self.out_interface
+        return out
+
+    def describe(self) -> str:
+        from segverify.topology.model import PROTO_NAMES
+
+        name = PROTO_NAMES.get(self.proto, str(self.proto))
+        if self.has_ports:
+            return f"{self.src}:{self.sport} → {self.dst}:{self.dport} {name}"
+        if self.proto in ICMP_PROTOS:
+            return f"{self.src} → {self.dst} {name} type {self.icmp_type} code {self.icmp_code}"
+        return f"{self.src} → {self.dst} {name}"
+
+
+@dataclass
+class _Field:
+    name: str
+    width: int
+    vars: list[str] = field(default_factory=list)
+
+
+class HeaderSpace:
+    """One BDD manager with the packet fields declared in a chosen variable order."""
+
+    def __init__(
+        self,
+        interfaces: Iterable[str] = (),
+        backend: str | None = None,
+        order: str = "grouped",
+    ) -> None:
+        if order not in ORDERS:
+            raise ValueError(f"unknown variable order {order!r} (known: {', '.join(ORDERS)})")
+        self.bdd, self.backend = make_manager(backend)
+        self.order = order
+        names = sorted({n for n in interfaces if n and n != OTHER_IFACE})
+        self.interfaces: tuple[str, ...] = (OTHER_IFACE, *names)
+        self._iface_index = {n: i for i, n in enumerate(self.interfaces)}
+        ifbits = max(1, math.ceil(math.log2(len(self.interfaces))))
+        widths = {
+            "ver": 1,
+            "ct": 3,
+            "iif": ifbits,
+            "oif": ifbits,
+            "proto": 8,
+            "src": 128,
+            "dst": 128,
+            "dport": 16,
+            "sport": 16,
+        }
+        prefix = {"ver": "v", "ct": "c", "iif": "i", "oif": "o", "proto": "p", "src": "s", "dst": "d", "dport": "dp", "sport": "sp"}
+        self.fields: dict[str, _Field] = {}
+        for fname, width in widths.items():
+            self.fields[fname] = _Field(fname, width, [f"{prefix[fname]}{i}" for i in range(width)])
+        self.bdd.declare(*self._declaration_order())
+        try:
+            self.bdd.configure(reordering=False)
+        except Exception:  # pragma: no cover - autoref has no reordering switch on some versions
+            pass
+        self.true = self.bdd.true
+        self.false = self.bdd.false
+        self._cache: dict[Any, Any] = {}
+
+    def _declaration_order(self) -> list[str]:
+        f = self.fields
+        head = f["ver"].vars + f["ct"].vars + f["iif"].vars + f["oif"].vars + f["proto"].vars
+        if self.order == "grouped":
+            return head + f["src"].vars + f["dst"].vars + f["dport"].vars + f["sport"].vars
+        if self.order == "ports-first":
+            return head + f["dport"].vars + f["sport"].vars + f["src"].vars + f["dst"].vars
+        interleaved = [v for pair in zip(f["src"].vars, f["dst"].vars) for v in pair]
+        return head + interleaved + f["dport"].vars + f["sport"].vars
+
+    @property
+    def nvars(self) -> int:
+        return sum(f.width for f in self.fields.values())
+
+    # ---- primitive encodings -------------------------------------------------------------
+
+    def _bits_cube(self, names: Sequence[str], value: int) -> Any:
+        n = len(names)
+        return self.bdd.cube({v: bool((value >> (n - 1 - i)) & 1) for i, v in enumerate(names)})
+
+    def value(self, fname: str, value: int) -> Any:
+        return self._bits_cube(self.fields[fname].vars, value)
+
+    def _interval_bits(self, names: Sequence[str], lo: int, hi: int) -> Any:
+        """``lo <= x <= hi`` over the bit variables ``names`` (MSB first): O(len) nodes."""
+        n = len(names)
+        top = (1 << n) - 1
+        lo, hi = max(lo, 0), min(hi, top)
+        if lo > hi:
+            return self.false
+        # the common leading bits form one cube; the rest is a >= lo and <= hi comparator
+        common = 0
+        while common < n and ((lo >> (n - 1 - common)) & 1) == ((hi >> (n - 1 - common)) & 1):
+            common += 1
+        head = self._bits_cube(names[:common], lo >> (n - common)) if common else self.true
+        rest = names[common:]
+        if not rest:
+            return head
+        m = len(rest)
+        mask = (1 << m) - 1
+        lo_r, hi_r = lo & mask, hi & mask
+        bdd = self.bdd
+        ge = self.true
+        for i in range(m - 1, -1, -1):  # from the least significant bit up
+            x = bdd.var(rest[i])
+            ge = (x & ge) if (lo_r >> (m - 1 - i)) & 1 else (x | ge)
+        le = self.true
+        for i in range(m - 1, -1, -1):
+            x = bdd.var(rest[i])
+            le = (~x | le) if (hi_r >> (m - 1 - i)) & 1 else (~x & le)
+        return head & ge & le
+
+    def interval(self, fname: str, lo: int, hi: int) -> Any:
+        key = ("interval", fname, lo, hi)
+        hit = self._cache.get(key)
+        if hit is None:
+            hit = self._interval_bits(self.fields[fname].vars, lo, hi)
+            self._cache[key] = hit
+        return hit
+
+    def version(self, v: int) -> Any:
+        return self.value("ver", 0 if v == 4 else 1)
+
+    def _addr_vars(self, fname: str, version: int) -> list[str]:
+        names = self.fields[fname].vars
+        return names[:32] if version == 4 else names
+
+    def prefix(self, fname: str, net: IPNetwork) -> Any:
+        """Addresses of ``fname`` (src/dst) inside ``net`` (one cube)."""
+        key = ("prefix", fname, net)
+        hit = self._cache.get(key)
+        if hit is None:
+            names = self._addr_vars(fname, net.version)
+            plen = net.prefixlen
+            bits = int(net.network_address) >> (net.max_prefixlen - plen) if plen else 0
+            assignment = {v: bool((bits >> (plen - 1 - i)) & 1) for i, v in enumerate(names[:plen])}
+            assignment[self.fields["ver"].vars[0]] = net.version == 6
+            hit = self.bdd.cube(assignment)
+            self._cache[key] = hit
+        return hit
+
+    def address_range(self, fname: str, lo: IPAddress, hi: IPAddress) -> Any:
+        if lo.version != hi.version:
+            raise ValueError(f"address range {lo}-{hi} mixes IPv4 and IPv6")
+        names = self._addr_vars(fname, lo.version)
+        return self.version(lo.version) & self._interval_bits(names, int(lo), int(hi))
+
+    def addresses(self, fname: str, prefixes: Iterable[IPNetwork]) -> Any:
+        u = self.false
+        for net in prefixes:
+            u = u | self.prefix(fname, net)
+        return u
+
+    def protos(self, numbers: Iterable[int]) -> Any:
+        u = self.false
+        for p in numbers:
+            u = u | self.value("proto", p)
+        return u
+
+    def port_protos(self) -> Any:
+        key = ("port-protos",)
+        hit = self._cache.get(key)
+        if hit is None:
+            hit = self.protos(PORT_PROTOS)
+            self._cache[key] = hit
+        return hit
+
+    def ct(self, states: Iterable[str]) -> Any:
+        u = self.false
+        for s in states:
+            u = u | self.value("ct", CT_STATES.index(s))
+        return u
+
+    def ct_domain(self) -> Any:
+        return self.interval("ct", 0, len(CT_STATES) - 1)
+
+    def iface(self, fname: str, name: str) -> Any:
+        return self.value(fname, self._iface_index[name])
+
+    def iface_index(self, name: str) -> int | None:
+        return self._iface_index.get(name)
+
+    def ifaces_matching(self, fname: str, patterns: Iterable[str]) -> Any:
+        """Interfaces named by ``patterns`` (``eth+`` / ``eth*`` are prefix wildcards, as in
+        iptables and nft). Wildcards also cover the "other" value: unlisted interfaces may
+        carry such names."""
+        u = self.false
+        for pat in patterns:
+            if pat.endswith(("+", "*")):
+                stem = pat[:-1]
+                for i, name in enumerate(self.interfaces):
+                    if i == 0 or name.startswith(stem):
+                        u = u | self.value(fname, i)
+            elif pat in self._iface_index:
+                u = u | self.value(fname, self._iface_index[pat])
+        return u
+
+    # ---- concrete packets ------------------------------------------------------------------
+
+    def assignment(self, pkt: Packet) -> dict[str, bool]:
+        """A full assignment of every variable for one packet (unused bits zero)."""
+        out: dict[str, bool] = {}
+
+        def put(fname: str, value: int) -> None:
+            names = self.fields[fname].vars
+            n = len(names)
+            for i, v in enumerate(names):
+                out[v] = bool((value >> (n - 1 - i)) & 1)
+
+        src, dst = ipaddress.ip_address(pkt.src), ipaddress.ip_address(pkt.dst)
+        if src.version != dst.version:
+            raise ValueError(f"{pkt.src} and {pkt.dst} are of different IP versions")
+        put("ver", 0 if src.version == 4 else 1)
+        put("ct", CT_STATES.index(pkt.ct_state))
+        put("iif", self._iface_index.get(pkt.in_interface, 0))
+        put("oif", self._iface_index.get(pkt.out_interface, 0))
+        put("proto", pkt.proto)
+        shift = 96 if src.version == 4 else 0
+        put("src", int(src) << shift)
+        put("dst", int(dst) << shift)
+        ports = pkt.has_ports
+        put("dport", pkt.dport if ports or pkt.proto in ICMP_PROTOS else 0)
+        put("sport", pkt.sport if ports else 0)
+        return out
+
+    def contains(self, u: Any, pkt: Packet) -> bool:
+        return self.bdd.let(self.assignment(pkt), u) == self.true
+
+    def packet_cube(self, pkt: Packet) -> Any:
+        return self.bdd.cube(self.assignment(pkt))
+
+    def example(self, u: Any, prefer: dict[str, int] | None = None) -> Packet | None:
+        """One packet of ``u`` (None when empty), steered towards readable values: IPv4, NEW,
+        TCP/UDP/ICMP, familiar ports, TEST-NET addresses where the set leaves them free."""
+        if u == self.false:
+            return None
+        prefer = dict(prefer or {})
+        bdd = self.bdd
+        cur = u
+        values: dict[str, int] = {}
+
+        def try_value(fname: str, value: int) -> bool:
+            nonlocal cur
+            t = cur & self.value(fname, value)
+            if t != self.false:
+                cur = t
+                values[fname] = value
+                return True
+            return False
+
+        def greedy(fname: str, names: Sequence[str], pref: int) -> int:
+            nonlocal cur
+            n = len(names)
+            result = 0
+            for i, v in enumerate(names):
+                bit = bool((pref >> (n - 1 - i)) & 1)
+                t = bdd.let({v: bit}, cur)
+                if t == self.false:
+                    bit = not bit
+                    t = bdd.let({v: bit}, cur)
+                cur = t
+                result = (result << 1) | int(bit)
+            return result
+
+        def choose(fname: str, candidates: Sequence[int], pref: int) -> int:
+            for c in candidates:
+                if try_value(fname, c):
+                    return c
+            return greedy(fname, self.fields[fname].vars, pref)
+
+        ver = choose("ver", (0, 1), 0)
+        ct = choose("ct", (0, 1, 2, 3, 4), 0)
+        proto = choose("proto", (prefer.get("proto", 6), 6, 17, 1, 58), 6)
+        iif = choose("iif", (), prefer.get("iif", 0))
+        oif = choose("oif", (), prefer.get("oif", 0))
+        version = 4 if ver == 0 else 6
+        if version == 4:
+            src_pref = int(ipaddress.ip_address("198.51.100.10"))
+            dst_pref = int(ipaddress.ip_address("203.0.113.200"))
+        else:
+            src_pref = int(ipaddress.ip_address("2001:db8:ffff::10"))
+            dst_pref = int(ipaddress.ip_address("2001:db8:fffe::20"))
+        src = greedy("src", self._addr_vars("src", version), src_pref)
+        dst = greedy("dst", self._addr_vars("dst", version), dst_pref)
+        dport = sport = 0
+        if proto in PORT_PROTOS:
+            dport = choose("dport", (prefer.get("dport", 443), 443, 80, 22, 25, 53, 445, 3389), 443)
+            sport = choose("sport", (49152,), 49152)
+        elif proto in ICMP_PROTOS:
+            echo = 8 << 8 if proto == 1 else 128 << 8
+            dport = choose("dport", (echo,), echo)
+        make = ipaddress.IPv4Address if version == 4 else ipaddress.IPv6Address
+        return Packet(
+            src=str(make(src)),
+            dst=str(make(dst)),
+            proto=proto,
+            sport=sport,
+            dport=dport,
+            ct_state=CT_STATES[ct] if ct < len(CT_STATES) else "new",
+            in_interface=self.interfaces[iif] if iif < len(self.interfaces) else OTHER_IFACE,
+            out_interface=self.interfaces[oif] if oif < len(self.interfaces) else OTHER_IFACE,
+        )
+
+    def size(self, u: Any) -> int:
+        """BDD node count of ``u`` (for benchmarks)."""
+        return len(u) if hasattr(u, "__len__") else u.dag_size

@@ -1,0 +1,1 @@
+"""Flow model: bidirectional flows and per-record accounting."""

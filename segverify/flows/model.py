@@ -1,0 +1,88 @@
+"""Normalised capture model: bidirectional flows and the accounting of every record.
+
+Every backend (fast, scapy, pyshark) produces a ``FlowTable``; checks read only this.
+Flows are few compared with packets, so one Python object per *flow* is fine; no backend
+builds one per *packet* on its hot path (the fast one).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# accounting buckets; every record of every input lands in exactly one
+BUCKETS = ("analysed", "non_ip", "unsupported_link", "malformed", "truncated")
+
+
+@dataclass(frozen=True)
+class Flow:
+    """One bidirectional flow, oriented initiator → responder.
+
+    Key: (ip version, addresses, proto, ports); VLAN is context, not key. For ICMP/ICMPv6
+    ``sport``/``dport`` hold type/code as the Community ID spec maps them; for protocols
+    without ports they are None. Bytes are original frame lengths (as tshark counts).
+    Timestamps are nanoseconds since the epoch. Frame numbers are 1-based, counted over
+    all records of the input file named in ``file``.
+    """
+
+    src: str
+    dst: str
+    proto: int
+    sport: int | None
+    dport: int | None
+    packets_fwd: int
+    bytes_fwd: int
+    packets_rev: int
+    bytes_rev: int
+    first_ns: int
+    last_ns: int
+    first_frame: int
+    file: str = ""
+    vlan: int | None = None
+    tcp_flags_fwd: int = 0  # OR of TCP flag bytes seen initiator → responder
+    tcp_flags_rev: int = 0
+    community_id: str = ""
+    names: tuple[str, ...] = ()  # application evidence: DNS query names, TLS SNI, HTTP Host
+    tunnel: tuple[str, ...] = ()  # outer endpoints of decapsulated tunnels, e.g. "gre 192.0.2.1>192.0.2.2"
+
+    @property
+    def packets(self) -> int:
+        return self.packets_fwd + self.packets_rev
+
+    @property
+    def bytes(self) -> int:
+        return self.bytes_fwd + self.bytes_rev
+
+
+@dataclass
+class Accounting:
+    """Where every record went. ``records`` equals the sum of the buckets."""
+
+    records: int = 0
+    analysed: int = 0
+    non_ip: int = 0
+    unsupported_link: int = 0
+    malformed: int = 0
+    truncated: int = 0  # snaplen-cut packets whose headers could not be read completely
+    cut_short: list[str] = field(default_factory=list)  # "file: stopped at byte N (reason)"
+    files: int = 0
+
+    def add(self, other: Accounting) -> None:
+        for name in ("records", *BUCKETS, "files"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.cut_short.extend(other.cut_short)
+
+    def balanced(self) -> bool:
+        return self.records == sum(getattr(self, b) for b in BUCKETS)
+
+    def as_dict(self) -> dict[str, object]:
+        out: dict[str, object] = {"records": self.records}
+        out.update({b: getattr(self, b) for b in BUCKETS})
+        out["files"] = self.files
+        out["cut_short"] = list(self.cut_short)
+        return out
+
+
+@dataclass
+class FlowTable:
+    flows: list[Flow]
+    accounting: Accounting

@@ -1,0 +1,26 @@
+"""Renderers: every one takes a ``Report`` and returns text. One module per format."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from segverify.findings.model import Report
+from segverify.render import csv_out, html_out, json_out, junit_out, sarif_out, text_out
+
+FORMATS: dict[str, Callable[[Report, str], str]] = {
+    "text": text_out.render,
+    "json": json_out.render,
+    "csv": csv_out.render,
+    "sarif": sarif_out.render,
+    "junit": junit_out.render,
+    "html": html_out.render,
+}
+
+
+def render(report: Report, fmt: str, lang: str = "en") -> str:
+    """Render ``report`` as ``fmt`` (text, json, csv, sarif, junit, html) in ``lang``."""
+    try:
+        renderer = FORMATS[fmt]
+    except KeyError:
+        raise ValueError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})") from None
+    return renderer(report, lang)
