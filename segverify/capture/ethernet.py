@@ -18,7 +18,6 @@ from segverify.capture.wire import be16
 
 ETH_IPV4 = 0x0800
 ETH_IPV6 = 0x86DD
-ETH_VLAN = (0x8100, 0x88A8, 0x9100, 0x9200)
 ETH_MPLS_UC = 0x8847
 ETH_MPLS_MC = 0x8848
 ETH_PPPOE_SESSION = 0x8864
@@ -90,6 +89,3 @@ def ethernet(buf, p, end, vlan):  # type: ignore[no-untyped-def]
     if et < 0x0600:  # 802.3 length field: LLC/SNAP, never IP here
         return NON_IP, KIND_NONE, p + 14, vlan
     return ethertype_payload(buf, p + 14, end, et, vlan)
-
-
-BAD_UNUSED = BAD

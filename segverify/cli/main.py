@@ -24,7 +24,28 @@ COMMAND_MODULES = (
 )
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class SegverifyGroup(click.Group):
+    """Root group: bad input becomes one line on stderr and exit code 2, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> object:
+        try:
+            return super().invoke(ctx)
+        except InputError as err:
+            click.echo(f"segverify: {err}", err=True)
+            ctx.exit(EXIT_BAD_INPUT)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as exc:  # an input we could not handle must still not dump a traceback
+            if os.environ.get("SEGVERIFY_DEBUG"):
+                raise
+            click.echo(
+                f"segverify: internal error: {type(exc).__name__}: {exc} (set SEGVERIFY_DEBUG=1 for a traceback)",
+                err=True,
+            )
+            ctx.exit(EXIT_BAD_INPUT)
+
+
+@click.group(cls=SegverifyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--lang",
     type=click.Choice(LANGS),
@@ -58,17 +79,5 @@ _register_all()
 def main() -> None:
     try:
         cli.main(standalone_mode=True)
-    except InputError as err:
+    except InputError as err:  # raised outside a command (e.g. in option callbacks)
         fail(err)
-    except KeyboardInterrupt:
-        click.echo("segverify: interrupted", err=True)
-        sys.exit(130)
-    except Exception as exc:  # never show a traceback for input we could not handle
-        if os.environ.get("SEGVERIFY_DEBUG"):
-            raise
-        click.echo(
-            f"segverify: internal error: {type(exc).__name__}: {exc} "
-            "(set SEGVERIFY_DEBUG=1 for a traceback)",
-            err=True,
-        )
-        sys.exit(EXIT_BAD_INPUT)

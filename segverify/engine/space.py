@@ -268,16 +268,16 @@ class HeaderSpace:
     def iface_index(self, name: str) -> int | None:
         return self._iface_index.get(name)
 
-    def ifaces_matching(self, fname: str, patterns: Iterable[str]) -> Any:
+    def ifaces_matching(self, fname: str, patterns: Iterable[str], wildcard_other: bool = True) -> Any:
         """Interfaces named by ``patterns`` (``eth+`` / ``eth*`` are prefix wildcards, as in
-        iptables and nft). Wildcards also cover the "other" value: unlisted interfaces may
-        carry such names."""
+        iptables and nft). Wildcards also cover the "other" value (unlisted interfaces may
+        carry such names) unless ``wildcard_other`` is False."""
         u = self.false
         for pat in patterns:
             if pat.endswith(("+", "*")):
                 stem = pat[:-1]
                 for i, name in enumerate(self.interfaces):
-                    if i == 0 or name.startswith(stem):
+                    if (i == 0 and wildcard_other) or (i and name.startswith(stem)):
                         u = u | self.value(fname, i)
             elif pat in self._iface_index:
                 u = u | self.value(fname, self._iface_index[pat])

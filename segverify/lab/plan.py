@@ -163,7 +163,9 @@ def plan_lab(topology: Topology) -> LabPlan:
 
     # lab subnets for zones without an IPv4 prefix
     declared = [p for z in topology.zones.values() for p in _v4(z.prefixes)]
-    declared += [a for n in topology.nodes.values() for a in _v4(n.addresses)]
+    declared += [
+        a for n in topology.nodes.values() if n.role != "firewall" for a in _v4(n.addresses)
+    ]
     free_pool = [p for p in LAB_POOL if not any(p.overlaps(d) for d in declared)]
     zone_nets: dict[str, list[ipaddress.IPv4Network]] = {}
     for zone in topology.zones.values():
@@ -263,6 +265,21 @@ def plan_lab(topology: Topology) -> LabPlan:
                 (HostIface("eth0", zone.id, address, gateways[zone.id]),),
             )
         )
+
+    # endpoints that allow rules pin to one address (e.g. a Juki-net server) get a host too
+    for rule in topology.policy.allow:
+        for sel in (rule.src, rule.dst):
+            for prefix in _v4(sel.prefixes):
+                ip = prefix.network_address
+                if prefix.prefixlen != 32 or ip in used:
+                    continue
+                ep = index.classify(ip)
+                if ep.zone not in gateways:
+                    continue
+                used.add(ip)
+                hid = unique(f"{ep.zone}-{str(ip).replace('.', '-')}")
+                iface = HostIface("eth0", ep.zone, ip, gateways[ep.zone])
+                hosts.append(LabHost(hid, ep.node, ep.role or "server", (iface,)))
 
     unsafe = {h.id for h in hosts for i in h.interfaces if not is_safe(i.address)}
     skipped += [f"host {hid}: address outside the lab ranges" for hid in sorted(unsafe)]

@@ -84,7 +84,13 @@ def _validate_schema(doc: Located) -> None:
     if not errors:
         return
     err = _most_specific(errors[0])
-    raise doc.error(tuple(err.absolute_path), _describe_schema_error(err))
+    path = tuple(err.absolute_path)
+    if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+        extra = sorted(set(err.instance) - set(err.schema.get("properties", {})), key=str)
+        if extra:  # point at the first unknown key, not at its mapping
+            line, col = doc.where((*path, extra[0]))
+            raise InputError(f"{format_path(path) or 'document'}: {_describe_schema_error(err)}", doc.file, line, col)
+    raise doc.error(path, _describe_schema_error(err))
 
 
 def _error_order(err: jsonschema.ValidationError) -> tuple[int, int]:

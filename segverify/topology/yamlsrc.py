@@ -81,6 +81,7 @@ def _construct(
     if isinstance(node, yaml.MappingNode):
         loader.flatten_mapping(node)
         out: dict[Any, Any] = {}
+        key_lines: dict[Any, int] = {}
         for key_node, value_node in node.value:
             key = loader.construct_object(key_node, deep=True)
             if not isinstance(key, (str, int, float, bool)) or key is None:
@@ -92,13 +93,14 @@ def _construct(
                 )
             if key in out:
                 where = format_path((*path, key))
-                first = marks.get((*path, key), (None, None))[0]
+                first = key_lines[key]
                 raise InputError(
                     f"{where}: duplicate key {key!r} (first defined on line {first})",
                     file,
                     key_node.start_mark.line + 1,
                     key_node.start_mark.column + 1,
                 )
+            key_lines[key] = key_node.start_mark.line + 1
             out[key] = _construct(loader, value_node, (*path, key), marks, file)
         return out
     if isinstance(node, yaml.SequenceNode):

@@ -1,0 +1,137 @@
+"""Link-layer headers by pcap LINKTYPE, down to the network packet (compiled).
+
+Supported: Ethernet (1), BSD null/loopback (0, 108), raw IP (12, 14, 101, 228, 229),
+PPP (9, 50), Linux cooked SLL (113) and SLL2 (276), NFLOG (239). Anything else is an
+unsupported link type.
+"""
+
+from __future__ import annotations
+
+from numba import njit
+
+from segverify.capture.ethernet import ethernet, ethertype_payload
+from segverify.capture.status import (
+    KIND_IP_BY_VERSION,
+    KIND_IPV4,
+    KIND_IPV6,
+    KIND_NONE,
+    NON_IP,
+    OK,
+    SHORT,
+    UNSUPPORTED,
+)
+from segverify.capture.wire import be16, be32, le16, le32
+
+LINKTYPE_NULL = 0
+LINKTYPE_ETHERNET = 1
+LINKTYPE_PPP = 9
+LINKTYPE_RAW_BSD = 12
+LINKTYPE_RAW_BSDOS = 14
+LINKTYPE_PPP_HDLC = 50
+LINKTYPE_RAW = 101
+LINKTYPE_LOOP = 108
+LINKTYPE_LINUX_SLL = 113
+LINKTYPE_IPV4 = 228
+LINKTYPE_IPV6 = 229
+LINKTYPE_NFLOG = 239
+LINKTYPE_LINUX_SLL2 = 276
+
+SUPPORTED = frozenset(
+    {0, 1, 9, 12, 14, 50, 101, 108, 113, 228, 229, 239, 276}
+)
+
+NFULA_PAYLOAD = 9
+
+
+@njit(cache=True)
+def _null_family(fam):  # type: ignore[no-untyped-def]
+    if fam == 2:
+        return KIND_IPV4
+    if fam == 10 or fam == 24 or fam == 28 or fam == 30:
+        return KIND_IPV6
+    return KIND_NONE
+
+
+@njit(cache=True)
+def _ppp(buf, p, end):  # type: ignore[no-untyped-def]
+    if p + 2 <= end and buf[p] == 0xFF and buf[p + 1] == 0x03:
+        p += 2
+    if p + 1 > end:
+        return SHORT, KIND_NONE, p
+    if buf[p] & 0x01:  # protocol field compressed to one byte
+        proto = int(buf[p])
+        p += 1
+    else:
+        if p + 2 > end:
+            return SHORT, KIND_NONE, p
+        proto = be16(buf, p)
+        p += 2
+    if proto == 0x21:
+        return OK, KIND_IPV4, p
+    if proto == 0x57:
+        return OK, KIND_IPV6, p
+    return NON_IP, KIND_NONE, p
+
+
+@njit(cache=True)
+def _nflog(buf, p, end):  # type: ignore[no-untyped-def]
+    if p + 4 > end:
+        return SHORT, KIND_NONE, p
+    fam = buf[p]
+    p += 4
+    while p + 4 <= end:
+        tlv_len = le16(buf, p)
+        tlv_type = le16(buf, p + 2) & 0x7FFF
+        if tlv_len < 4:
+            return NON_IP, KIND_NONE, p
+        if tlv_type == NFULA_PAYLOAD:
+            if fam == 2:
+                return OK, KIND_IPV4, p + 4
+            if fam == 10:
+                return OK, KIND_IPV6, p + 4
+            return OK, KIND_IP_BY_VERSION, p + 4
+        p += (tlv_len + 3) & ~3
+    if p < end:
+        return SHORT, KIND_NONE, p
+    return NON_IP, KIND_NONE, p
+
+
+@njit(cache=True)
+def link_payload(buf, p, end, linktype):  # type: ignore[no-untyped-def]
+    """Returns (status, kind, offset of the network packet, vlan)."""
+    vlan = -1
+    if linktype == LINKTYPE_ETHERNET:
+        return ethernet(buf, p, end, vlan)
+    if linktype == LINKTYPE_RAW or linktype == LINKTYPE_RAW_BSD or linktype == LINKTYPE_RAW_BSDOS:
+        return OK, KIND_IP_BY_VERSION, p, vlan
+    if linktype == LINKTYPE_IPV4:
+        return OK, KIND_IPV4, p, vlan
+    if linktype == LINKTYPE_IPV6:
+        return OK, KIND_IPV6, p, vlan
+    if linktype == LINKTYPE_NULL or linktype == LINKTYPE_LOOP:
+        if p + 4 > end:
+            return SHORT, KIND_NONE, p, vlan
+        if linktype == LINKTYPE_LOOP:
+            kind = _null_family(be32(buf, p))
+        else:
+            kind = _null_family(le32(buf, p))
+            if kind == KIND_NONE:
+                kind = _null_family(be32(buf, p))
+        if kind == KIND_NONE:
+            return NON_IP, kind, p + 4, vlan
+        return OK, kind, p + 4, vlan
+    if linktype == LINKTYPE_LINUX_SLL:
+        if p + 16 > end:
+            return SHORT, KIND_NONE, p, vlan
+        return ethertype_payload(buf, p + 16, end, be16(buf, p + 14), vlan)
+    if linktype == LINKTYPE_LINUX_SLL2:
+        if p + 20 > end:
+            return SHORT, KIND_NONE, p, vlan
+        return ethertype_payload(buf, p + 20, end, be16(buf, p), vlan)
+    if linktype == LINKTYPE_PPP or linktype == LINKTYPE_PPP_HDLC:
+        st, kind, q = _ppp(buf, p, end)
+        return st, kind, q, vlan
+    if linktype == LINKTYPE_NFLOG:
+        st, kind, q = _nflog(buf, p, end)
+        return st, kind, q, vlan
+    return UNSUPPORTED, KIND_NONE, p, vlan

@@ -1,0 +1,135 @@
+"""Opening a capture: the format is sniffed from the magic number (never the file name),
+gzip is undone on the fly, and bytes arrive in a bounded window the walks consume."""
+
+from __future__ import annotations
+
+import gzip
+import struct
+import zlib
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import numpy as np
+
+from segverify.errors import InputError
+
+GZIP_MAGIC = b"\x1f\x8b"
+PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
+# pcap magic as written (file byte order) → (big endian, nanoseconds, record header size)
+PCAP_MAGICS = {
+    b"\xa1\xb2\xc3\xd4": (True, False, 16),
+    b"\xd4\xc3\xb2\xa1": (False, False, 16),
+    b"\xa1\xb2\x3c\x4d": (True, True, 16),
+    b"\x4d\x3c\xb2\xa1": (False, True, 16),
+    b"\xa1\xb2\xcd\x34": (True, False, 24),  # Kuznetzov's modified pcap
+    b"\x34\xcd\xb2\xa1": (False, False, 24),
+}
+PCAP_HEADER_LEN = 24
+READ_ERRORS = (EOFError, OSError, zlib.error, gzip.BadGzipFile)
+
+
+@dataclass(frozen=True)
+class Format:
+    """What the magic says: ``kind`` is "pcap" or "pcapng"."""
+
+    kind: str
+    compressed: bool
+    big: bool = False
+    nsec: bool = False
+    rechdr: int = 16
+
+
+def sniff(head: bytes, path: str) -> Format:
+    """The format of a capture from its first bytes (already decompressed)."""
+    magic = head[:4]
+    if magic == PCAPNG_MAGIC:
+        return Format("pcapng", False)
+    if magic in PCAP_MAGICS:
+        big, nsec, rechdr = PCAP_MAGICS[magic]
+        return Format("pcap", False, big, nsec, rechdr)
+    if not head:
+        raise InputError("empty file: not a capture", path)
+    raise InputError(
+        f"not a pcap, pcapng or gzip-compressed capture (starts with {head[:8].hex()})", path
+    )
+
+
+class Window:
+    """A growable byte window over a stream: ``buf[start:stop]`` is unread data and
+    ``pos`` is the stream offset of ``buf[0]``."""
+
+    def __init__(self, stream: BinaryIO, size: int, max_size: int) -> None:
+        self.stream = stream
+        self.buf = np.empty(size, dtype=np.uint8)
+        self.max_size = max_size
+        self.start = 0
+        self.stop = 0
+        self.pos = 0
+        self.eof = False
+        self.error = ""  # why the stream ended early, if it did
+
+    def offset(self, i: int) -> int:
+        """Stream offset of buffer index ``i``."""
+        return self.pos + i
+
+    def fill(self) -> bool:
+        """Move unread bytes to the front and read more; False when nothing was added."""
+        if self.eof:
+            return False
+        if self.start:
+            left = self.stop - self.start
+            self.buf[:left] = self.buf[self.start : self.stop]
+            self.pos += self.start
+            self.start, self.stop = 0, left
+        if self.stop == len(self.buf):
+            if len(self.buf) >= self.max_size:
+                return False
+            bigger = np.empty(min(len(self.buf) * 2, self.max_size), dtype=np.uint8)
+            bigger[: self.stop] = self.buf[: self.stop]
+            self.buf = bigger
+        view = memoryview(self.buf)[self.stop :]
+        added = 0
+        while added < len(view):
+            try:
+                got = self.stream.readinto(view[added:])  # type: ignore[attr-defined]
+            except READ_ERRORS as exc:
+                self.error = f"compressed stream ends or is corrupt: {exc}"
+                got = 0
+            if not got:
+                self.eof = True
+                break
+            added += got
+        self.stop += added
+        return added > 0
+
+    def need(self, n: int) -> bool:
+        """Make at least ``n`` unread bytes available if the stream has them."""
+        while self.stop - self.start < n:
+            if not self.fill():
+                return False
+        return True
+
+    def take(self, n: int) -> bytes:
+        data = bytes(self.buf[self.start : self.start + n])
+        self.start += n
+        return data
+
+
+def open_stream(path: str) -> tuple[BinaryIO, bool]:
+    """The decompressed byte stream of ``path`` and whether it was gzip-compressed."""
+    try:
+        raw = open(path, "rb")  # noqa: SIM115 - closed by the caller
+    except OSError as exc:
+        raise InputError(f"cannot open capture: {exc.strerror or exc}", path) from None
+    head = raw.read(2)
+    raw.seek(0)
+    if head == GZIP_MAGIC:
+        return gzip.GzipFile(fileobj=raw, mode="rb"), True  # type: ignore[return-value]
+    return raw, False
+
+
+def pcap_header(head: bytes, fmt: Format) -> tuple[int, int]:
+    """(link type, snaplen) from a 24-byte pcap file header."""
+    order = ">" if fmt.big else "<"
+    _major, _minor, _zone, _sig, snaplen, link = struct.unpack(order + "HHiIII", head[4:24])
+    return link & 0x03FFFFFF, snaplen

@@ -1,0 +1,82 @@
+"""Where a firewall sits in the topology: its interfaces, own addresses, and which zones'
+addresses can arrive on (or leave through) each interface.
+
+The zones *behind* an interface are the zones reachable from the interface's zone in the
+topology graph without crossing this firewall, moving only through zones, declared links
+and other routing nodes (firewalls, local-breakout gateways). A zone reachable through no
+interface (e.g. an unlinked internet zone) is taken to be behind every interface: the
+fail-closed choice, since its packets could then arrive anywhere. Forwarded packets leave
+through a different interface than they came in on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import networkx as nx
+
+from segverify.errors import InputError
+from segverify.topology.graph import build_graph, node_v, zone_v
+from segverify.topology.model import IPNetwork, Node, Topology
+
+ROUTING_ROLES = ("firewall", "lbo-gateway")
+
+
+@dataclass(frozen=True)
+class DeviceView:
+    node: Node
+    iface_zone: dict[str, str]  # interface name → zone id
+    own: tuple[IPNetwork, ...]  # the device's own addresses (hosts)
+    zone_ifaces: dict[str, tuple[str, ...]]  # zone id → interfaces its addresses use
+
+    @property
+    def interfaces(self) -> tuple[str, ...]:
+        return tuple(self.iface_zone)
+
+    def zone_iface_names(self) -> dict[str, tuple[str, ...]]:
+        """Zone → the device interfaces *in* that zone (what a rule's zone match means)."""
+        out: dict[str, tuple[str, ...]] = {}
+        for name, zone in self.iface_zone.items():
+            out[zone] = (*out.get(zone, ()), name)
+        return out
+
+
+def pick_device(topology: Topology, device: str | None) -> Node:
+    firewalls = topology.firewalls
+    if device is None:
+        if len(firewalls) == 1:
+            return next(iter(firewalls.values()))
+        names = ", ".join(sorted(firewalls)) or "none"
+        raise InputError(f"the topology has {len(firewalls)} firewalls ({names}): choose one with --device", topology.source)
+    if device not in topology.nodes:
+        raise InputError(f"no node {device!r} in the topology (firewalls: {', '.join(sorted(firewalls))})", topology.source)
+    node = topology.nodes[device]
+    if len(node.zones) < 2:
+        raise InputError(f"node {device!r} has interfaces in fewer than two zones", topology.source)
+    return node
+
+
+def device_view(topology: Topology, node: Node, extra_ifaces: dict[str, str] | None = None) -> DeviceView:
+    iface_zone = {i.name: i.zone for i in node.interfaces if i.name}
+    for name, zone in (extra_ifaces or {}).items():
+        if zone in topology.zones:
+            iface_zone.setdefault(name, zone)
+    g = build_graph(topology)
+    me = node_v(node.id)
+    passable = {v for v, d in g.nodes(data=True) if d.get("kind") == "zone" or (d.get("role") in ROUTING_ROLES and v != me)}
+    # nodes appearing in declared links route too (a link names what carries traffic)
+    for link in topology.links:
+        for end in (link.a, link.b):
+            if end in topology.nodes and end != node.id:
+                passable.add(node_v(end))
+    sub = g.subgraph(passable)
+    behind: dict[str, set[str]] = {}
+    for name, zone in iface_zone.items():
+        reach = nx.node_connected_component(sub, zone_v(zone)) if zone_v(zone) in sub else {zone_v(zone)}
+        behind[name] = {g.nodes[v]["id"] for v in reach if g.nodes[v].get("kind") == "zone"}
+    zone_ifaces: dict[str, tuple[str, ...]] = {}
+    for zone in topology.zones:
+        ifs = tuple(n for n in iface_zone if zone in behind[n])
+        zone_ifaces[zone] = ifs or tuple(iface_zone)
+    own = tuple(a for i in node.interfaces for a in i.addresses)
+    return DeviceView(node, iface_zone, own, zone_ifaces)

@@ -1,0 +1,178 @@
+"""``parse_export``: vendor sniffing, dispatch to one parser module, topology binding."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from collections.abc import Callable
+from dataclasses import replace
+
+from segverify.errors import InputError
+from segverify.firewall.base import iface_matches, read_text
+from segverify.firewall.ipset import IpSet, parse_ipset_file
+from segverify.firewall.model import Rule, Ruleset
+from segverify.topology.model import Location, Node, Topology
+
+VENDORS = ("iptables", "ip6tables", "nft-json", "nft", "csv")
+ALIASES = {
+    "iptables-save": "iptables",
+    "ip6tables-save": "ip6tables",
+    "nftables-json": "nft-json",
+    "nft_json": "nft-json",
+    "json": "nft-json",
+    "nftables": "nft",
+    "nft-text": "nft",
+}
+
+
+def normalise_vendor(vendor: str) -> str:
+    v = ALIASES.get(vendor.lower(), vendor.lower())
+    if v not in VENDORS:
+        raise InputError(f"unknown vendor {vendor!r} (one of {', '.join(VENDORS)})")
+    return v
+
+
+def sniff(text: str, file: str = "<string>") -> str:
+    """The export format from the content (see docs/firewall-formats.md)."""
+    stripped = text.lstrip()
+    if stripped.startswith("{"):
+        try:
+            doc = json.loads(stripped)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"looks like JSON but is not ({exc.msg})", file, exc.lineno) from None
+        if isinstance(doc, dict) and "nftables" in doc:
+            return "nft-json"
+        raise InputError("JSON without an 'nftables' array: not an 'nft -j list ruleset' export", file, 1)
+    if re.search(r"(?m)^\s*\*(filter|mangle|raw|nat|security)\s*$", text):
+        return "iptables"
+    if re.search(r"(?m)^\s*table\s+(ip|ip6|inet|arp|bridge|netdev)\s+\S+\s*\{", text):
+        return "nft"
+    for line in text.splitlines():
+        s = line.strip()
+        if not s or s.startswith("#"):
+            continue
+        cols = {c.strip().lower() for c in s.split(",")}
+        if "action" in cols and ({"src", "dst"} & cols or "dport" in cols):
+            return "csv"
+        break
+    raise InputError(
+        "cannot tell the export format (iptables-save, nft JSON, nft text, segverify CSV); give the vendor",
+        file,
+    )
+
+
+def parse_export(
+    path: str,
+    vendor: str | None = None,
+    topology: Topology | None = None,
+    device: str | None = None,
+    ipset_file: str | None = None,
+) -> Ruleset:
+    """Parse one firewall export into a ``Ruleset``; vendor sniffed when not given."""
+    text = read_text(path)
+    return parse_text(text, path, vendor, topology, device, ipset_file)
+
+
+def parse_text(
+    text: str,
+    file: str = "<string>",
+    vendor: str | None = None,
+    topology: Topology | None = None,
+    device: str | None = None,
+    ipset_file: str | None = None,
+) -> Ruleset:
+    from segverify.firewall import csv_export, iptables, nftables_json, nftables_text
+
+    v = normalise_vendor(vendor) if vendor else sniff(text, file)
+    ipsets: dict[str, IpSet] | None = parse_ipset_file(ipset_file) if ipset_file else None
+    parsers: dict[str, Callable[[], Ruleset]] = {
+        "iptables": lambda: iptables.parse_iptables(text, file, None, ipsets),
+        "ip6tables": lambda: iptables.parse_iptables(text, file, 6, ipsets),
+        "nft-json": lambda: nftables_json.parse_nft_json(text, file),
+        "nft": lambda: nftables_text.parse_nft_text(text, file),
+        "csv": lambda: csv_export.parse_csv(text, file, device),
+    }
+    if ipsets is not None and v not in ("iptables", "ip6tables"):
+        raise InputError("--ipset applies to iptables exports only", ipset_file)
+    ruleset = parsers[v]()
+    if topology is not None:
+        return bind_topology(ruleset, topology, device)
+    if device:
+        ruleset.device = device
+    elif not ruleset.device:
+        ruleset.device = os.path.splitext(os.path.basename(file))[0]
+    return ruleset
+
+
+def firewall_node(topology: Topology, device: str | None) -> Node:
+    fws = topology.firewalls
+    if device:
+        node = topology.nodes.get(device)
+        if node is None:
+            raise InputError(f"device {device!r} is not a node of topology {topology.name}", topology.source)
+        if node.role != "firewall":
+            raise InputError(f"node {device!r} has role {node.role}, not firewall", topology.source)
+        return node
+    if len(fws) == 1:
+        return next(iter(fws.values()))
+    if not fws:
+        raise InputError(f"topology {topology.name} has no firewall node", topology.source)
+    raise InputError(
+        f"topology {topology.name} has {len(fws)} firewalls ({', '.join(sorted(fws))}): give the device",
+        topology.source,
+    )
+
+
+def _zones(node: Node, names: tuple[str, ...] | None, exc: tuple[str, ...]) -> tuple[str, ...] | None:
+    if names is None and not exc:
+        return None
+    zones: list[str] = []
+    for iface in node.interfaces:
+        if names is not None and not any(iface_matches(p, iface.name) for p in names):
+            continue
+        if any(iface_matches(p, iface.name) for p in exc):
+            continue
+        if iface.zone not in zones:
+            zones.append(iface.zone)
+    return tuple(zones)
+
+
+def bind_topology(ruleset: Ruleset, topology: Topology, device: str | None = None) -> Ruleset:
+    """Map interface names to the firewall node's zones (``Rule.in_zones``/``out_zones``)."""
+    node = firewall_node(topology, device)
+    if ruleset.device and device is None and ruleset.device != node.id and ruleset.vendor == "csv":
+        # a CSV names its device; it must be the node we bind to
+        raise InputError(f"export is for device {ruleset.device!r}, topology firewall is {node.id!r}", ruleset.source)
+    ruleset.device = node.id
+    ruleset.interfaces = {i.name: i.zone for i in node.interfaces}
+    known = [i.name for i in node.interfaces]
+    reported: set[str] = set()
+    stages = []
+    for stage in ruleset.stages:
+        rules: list[Rule] = []
+        for r in stage.rules:
+            for side in ("in", "out"):
+                pats = (getattr(r, f"{side}_interfaces") or ()) + getattr(r, f"{side}_interfaces_except")
+                for p in pats:
+                    if p not in reported and not any(iface_matches(p, k) for k in known):
+                        reported.add(p)
+                        ruleset.warnings.append(
+                            (r.location, f"interface {p!r} is not an interface of {node.id} in the topology")
+                        )
+            names, exc = r.in_interfaces, r.in_interfaces_except
+            if r.in_interfaces_negated:
+                names, exc = None, (names or ())
+            onames, oexc = r.out_interfaces, r.out_interfaces_except
+            if r.out_interfaces_negated:
+                onames, oexc = None, (onames or ())
+            in_zones = _zones(node, names, exc) if names is not None or exc else r.in_zones
+            out_zones = _zones(node, onames, oexc) if onames is not None or oexc else r.out_zones
+            rules.append(replace(r, in_zones=in_zones, out_zones=out_zones))
+        stages.append(replace(stage, rules=tuple(rules)))
+    ruleset.stages = stages
+    return ruleset
+
+
+def warning_location(file: str, line: int | None) -> Location | None:
+    return Location(file, line) if line else None

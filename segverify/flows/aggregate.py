@@ -1,0 +1,210 @@
+"""Flow aggregation of decoded rows into an open-addressing hash table (compiled).
+
+The table lives across chunks, so per-chunk aggregates merge as they are made; its size
+follows the number of flows, never the number of packets. Keys are canonical (endpoint
+``a`` is the smaller (address, port)); statistics are kept per direction (0: a→b,
+1: b→a) and oriented initiator → responder only when flows are built.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from segverify.capture.columns import (
+    BUCKET,
+    BUCKET_ANALYSED,
+    CAND,
+    DPORT,
+    DST_HI,
+    DST_LO,
+    FLAGS,
+    FLOW,
+    FRAME,
+    PROTO,
+    SPORT,
+    SRC_HI,
+    SRC_LO,
+    TS,
+    VER,
+    VLAN,
+    WIRELEN,
+)
+
+# key columns
+K_VER, K_A_HI, K_A_LO, K_B_HI, K_B_LO, K_PROTO, K_A_PORT, K_B_PORT = range(8)
+NKEY = 8
+# statistic columns (per direction d: base + d)
+S_PKTS = 0
+S_BYTES = 2
+S_FIRST_FRAME = 4  # -1 when no packet in that direction
+S_SYN_FRAME = 6  # first SYN without ACK, -1 when none
+S_FLAGS = 8
+S_FIRST_NS = 10
+S_LAST_NS = 11
+S_VLAN = 12  # VLAN of the first packet
+S_NCAND = 13  # payloads already picked for name extraction
+NSTAT = 14
+EMPTY = -1
+TCP = 6
+
+
+@njit(cache=True, inline="always")
+def _mix(h, v):  # type: ignore[no-untyped-def]
+    h ^= np.uint64(v)
+    h *= np.uint64(0x9E3779B97F4A7C15)
+    h ^= h >> np.uint64(29)
+    return h
+
+
+@njit(cache=True)
+def _hash(keys, f):  # type: ignore[no-untyped-def]
+    h = np.uint64(0xCBF29CE484222325)
+    for c in range(NKEY):
+        h = _mix(h, keys[f, c])
+    return h
+
+
+@njit(cache=True)
+def rehash(keys, nflows, slots):  # type: ignore[no-untyped-def]
+    """Rebuild the slot table (all EMPTY on entry) for ``nflows`` keys."""
+    mask = np.uint64(len(slots) - 1)
+    for f in range(nflows):
+        s = _hash(keys, f) & mask
+        while slots[s] != EMPTY:
+            s = (s + np.uint64(1)) & mask
+        slots[s] = f
+
+
+@njit(cache=True)
+def aggregate(rows, n, keys, stats, slots, nflows, cand_out, max_cand):  # type: ignore[no-untyped-def]
+    """Add rows[:n] to the table. The caller guarantees room for ``n`` new flows and a
+    slot table at least twice the key capacity. Returns (flows, candidates picked); each
+    candidate is (row, flow) in ``cand_out``."""
+    mask = np.uint64(len(slots) - 1)
+    nc = 0
+    probe = np.empty(NKEY, dtype=np.int64)
+    for i in range(n):
+        if rows[i, BUCKET] != BUCKET_ANALYSED:
+            continue
+        sh = rows[i, SRC_HI]
+        sl = rows[i, SRC_LO]
+        sp = rows[i, SPORT]
+        dh = rows[i, DST_HI]
+        dl = rows[i, DST_LO]
+        dp = rows[i, DPORT]
+        if sh < dh or (sh == dh and (sl < dl or (sl == dl and sp <= dp))):
+            d = 0
+            probe[1] = sh
+            probe[2] = sl
+            probe[3] = dh
+            probe[4] = dl
+            probe[6] = sp
+            probe[7] = dp
+        else:
+            d = 1
+            probe[1] = dh
+            probe[2] = dl
+            probe[3] = sh
+            probe[4] = sl
+            probe[6] = dp
+            probe[7] = sp
+        probe[0] = rows[i, VER]
+        probe[5] = rows[i, PROTO]
+        h = np.uint64(0xCBF29CE484222325)
+        for c in range(NKEY):
+            h = _mix(h, probe[c])
+        s = h & mask
+        while True:
+            f = slots[s]
+            if f == EMPTY:
+                f = nflows
+                nflows += 1
+                slots[s] = f
+                for c in range(NKEY):
+                    keys[f, c] = probe[c]
+                stats[f, S_PKTS] = 0
+                stats[f, S_PKTS + 1] = 0
+                stats[f, S_BYTES] = 0
+                stats[f, S_BYTES + 1] = 0
+                stats[f, S_FIRST_FRAME] = -1
+                stats[f, S_FIRST_FRAME + 1] = -1
+                stats[f, S_SYN_FRAME] = -1
+                stats[f, S_SYN_FRAME + 1] = -1
+                stats[f, S_FLAGS] = 0
+                stats[f, S_FLAGS + 1] = 0
+                stats[f, S_FIRST_NS] = rows[i, TS]
+                stats[f, S_LAST_NS] = rows[i, TS]
+                stats[f, S_VLAN] = rows[i, VLAN]
+                stats[f, S_NCAND] = 0
+                break
+            same = True
+            for c in range(NKEY):
+                if keys[f, c] != probe[c]:
+                    same = False
+                    break
+            if same:
+                break
+            s = (s + np.uint64(1)) & mask
+        frame = rows[i, FRAME]
+        ts = rows[i, TS]
+        f0 = stats[f, S_FIRST_FRAME]
+        f1 = stats[f, S_FIRST_FRAME + 1]
+        if (f0 < 0 or frame < f0) and (f1 < 0 or frame < f1):
+            stats[f, S_VLAN] = rows[i, VLAN]
+        stats[f, S_PKTS + d] += 1
+        stats[f, S_BYTES + d] += rows[i, WIRELEN]
+        ff = stats[f, S_FIRST_FRAME + d]
+        if ff < 0 or frame < ff:
+            stats[f, S_FIRST_FRAME + d] = frame
+        fl = rows[i, FLAGS]
+        stats[f, S_FLAGS + d] |= fl
+        if probe[5] == TCP and (fl & 0x12) == 0x02:
+            sf = stats[f, S_SYN_FRAME + d]
+            if sf < 0 or frame < sf:
+                stats[f, S_SYN_FRAME + d] = frame
+        if ts < stats[f, S_FIRST_NS]:
+            stats[f, S_FIRST_NS] = ts
+        if ts > stats[f, S_LAST_NS]:
+            stats[f, S_LAST_NS] = ts
+        rows[i, FLOW] = f
+        if rows[i, CAND] and stats[f, S_NCAND] < max_cand:
+            stats[f, S_NCAND] += 1
+            cand_out[nc, 0] = i
+            cand_out[nc, 1] = f
+            nc += 1
+    return nflows, nc
+
+
+class FlowState:
+    """The growing flow table of one file: canonical keys and per-direction statistics."""
+
+    def __init__(self, capacity: int = 1024) -> None:
+        self.nflows = 0
+        self.keys = np.zeros((capacity, NKEY), dtype=np.int64)
+        self.stats = np.zeros((capacity, NSTAT), dtype=np.int64)
+        self.slots = np.full(capacity * 2, EMPTY, dtype=np.int64)
+
+    def reserve(self, extra: int) -> None:
+        """Make room for ``extra`` more flows."""
+        need = self.nflows + extra
+        cap = len(self.keys)
+        if need <= cap:
+            return
+        while cap < need:
+            cap *= 2
+        keys = np.zeros((cap, NKEY), dtype=np.int64)
+        stats = np.zeros((cap, NSTAT), dtype=np.int64)
+        keys[: self.nflows] = self.keys[: self.nflows]
+        stats[: self.nflows] = self.stats[: self.nflows]
+        self.keys, self.stats = keys, stats
+        self.slots = np.full(cap * 2, EMPTY, dtype=np.int64)
+        rehash(self.keys, self.nflows, self.slots)
+
+    def add(self, rows: np.ndarray, n: int, cand_out: np.ndarray, max_cand: int) -> int:
+        """Aggregate ``rows[:n]``; returns how many name candidates were picked."""
+        self.reserve(n)
+        self.nflows, nc = aggregate(
+            rows, n, self.keys, self.stats, self.slots, self.nflows, cand_out, max_cand
+        )
+        return int(nc)
