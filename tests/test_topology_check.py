@@ -35,21 +35,35 @@ def test_preset_and_example_pass(path: Path) -> None:
 def _mutated(path: Path, mutate) -> list[tuple[str, str]]:
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     mutate(data)
-    topo = parse_topology(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), f"broken-{path.stem}.yaml")
+    topo = parse_topology(
+        yaml.safe_dump(data, allow_unicode=True, sort_keys=False), f"broken-{path.stem}.yaml"
+    )
     return sorted((f.kind, f.rule) for f in check_topology(topo).findings)
 
 
 ALPHA = TOPOLOGIES / "alpha.yaml"
 BROKEN = {
-    "overlapping-prefix": (lambda d: d["zones"]["lgwan"]["prefixes"].append("198.18.30.0/25"), [("overlap", "overlap")]),
+    "overlapping-prefix": (
+        lambda d: d["zones"]["lgwan"]["prefixes"].append("198.18.30.0/25"),
+        [("overlap", "overlap")],
+    ),
     "duplicate-node-address": (
         lambda d: d["nodes"]["inet-mail"].update(addresses=["198.18.30.30"]),
         [("overlap", "overlap")],
     ),
-    "missing-sanitiser-cut": (lambda d: d["nodes"]["mail-sanitiser"].update(role="server"), [("structure", "R2")]),
+    "missing-sanitiser-cut": (
+        lambda d: d["nodes"]["mail-sanitiser"].update(role="server"),
+        [("structure", "R2")],
+    ),
     "unpinned-mynumber-exception": (
         lambda d: d["policy"]["allow"].append(
-            {"id": "wide", "from": {"zone": "mynumber"}, "to": {"zone": "lgwan-wan"}, "services": ["https"], "justification": "x"}
+            {
+                "id": "wide",
+                "from": {"zone": "mynumber"},
+                "to": {"zone": "lgwan-wan"},
+                "services": ["https"],
+                "justification": "x",
+            }
         ),
         [("allow-rule", "R1")],
     ),
@@ -57,10 +71,19 @@ BROKEN = {
         lambda d: d["policy"]["allow"][0].update(services=[{"proto": "tcp"}]),
         [("allow-rule", "R1")],
     ),
-    "security-cloud-bypass": (lambda d: d["links"].append(["inet", "internet"]), [("structure", "R3")]),
+    "security-cloud-bypass": (
+        lambda d: d["links"].append(["inet", "internet"]),
+        [("structure", "R3")],
+    ),
     "lgwan-to-internet-in-alpha": (
         lambda d: d["policy"]["allow"].append(
-            {"id": "direct", "from": {"zone": "lgwan"}, "to": {"zone": "internet"}, "services": ["https"], "justification": "x"}
+            {
+                "id": "direct",
+                "from": {"zone": "lgwan"},
+                "to": {"zone": "internet"},
+                "services": ["https"],
+                "justification": "x",
+            }
         ),
         [("allow-rule", "R5")],
     ),
@@ -69,7 +92,9 @@ BROKEN = {
         [("structure", "R1"), ("structure", "R1")],
     ),
     "firewall-bridges-inet-and-lgwan-wan": (
-        lambda d: d["nodes"]["fw-lgwan"]["interfaces"].update(eth2={"zone": "inet", "addresses": ["198.18.30.2/24"]}),
+        lambda d: d["nodes"]["fw-lgwan"]["interfaces"].update(
+            eth2={"zone": "inet", "addresses": ["198.18.30.2/24"]}
+        ),
         [("structure", "R4")],
     ),
 }
@@ -84,7 +109,13 @@ def test_broken_alpha_variants(name: str) -> None:
 def test_beta_unpinned_destination_contradicts_model() -> None:
     def mutate(d: dict) -> None:
         d["policy"]["allow"].append(
-            {"id": "any-lgwan", "from": {"node": "inet-pcs"}, "to": {"zone": "lgwan"}, "services": ["any"], "justification": "x"}
+            {
+                "id": "any-lgwan",
+                "from": {"node": "inet-pcs"},
+                "to": {"zone": "lgwan"},
+                "services": ["any"],
+                "justification": "x",
+            }
         )
 
     assert _mutated(TOPOLOGIES / "beta.yaml", mutate) == [("allow-rule", "R2")]
@@ -92,7 +123,9 @@ def test_beta_unpinned_destination_contradicts_model() -> None:
 
 def test_two_tier_does_not_enforce_lgwan_split() -> None:
     # a direct LGWAN ↔ internet-zone link is not a finding when the policy has no split clause
-    assert _mutated(TOPOLOGIES / "two-tier.yaml", lambda d: d["links"].append(["lgwan", "inet"])) == []
+    assert (
+        _mutated(TOPOLOGIES / "two-tier.yaml", lambda d: d["links"].append(["lgwan", "inet"])) == []
+    )
     assert _mutated(ALPHA, lambda d: d["links"].append(["lgwan", "inet"])) == [("structure", "R2")]
 
 

@@ -41,7 +41,10 @@ def test_show_json_contract() -> None:
     assert zones["lgwan"]["vlans"] == [20]
     nodes = {n["id"]: n for n in doc["nodes"]}
     assert nodes["fw-inet"]["role"] == "firewall"
-    assert {i["name"]: i["zone"] for i in nodes["fw-inet"]["interfaces"]} == {"eth0": "inet", "eth1": "security-cloud"}
+    assert {i["name"]: i["zone"] for i in nodes["fw-inet"]["interfaces"]} == {
+        "eth0": "inet",
+        "eth1": "security-cloud",
+    }
     assert nodes["sc-proxy"]["addresses"] == ["203.0.113.10/32"]
     entries = [p for p in doc["policy"] if p["id"] == "atena-to-chukan"]
     assert entries == [
@@ -49,8 +52,18 @@ def test_show_json_contract() -> None:
             "id": "atena-to-chukan",
             "origin": "file",
             "rule": "R1",
-            "from": {"node": "atena-server", "zones": ["mynumber"], "nodes": ["atena-server"], "addresses": ["198.18.10.10/32"]},
-            "to": {"node": "chukan-server", "zones": ["lgwan-wan"], "nodes": ["chukan-server"], "addresses": ["198.19.100.50/32"]},
+            "from": {
+                "node": "atena-server",
+                "zones": ["mynumber"],
+                "nodes": ["atena-server"],
+                "addresses": ["198.18.10.10/32"],
+            },
+            "to": {
+                "node": "chukan-server",
+                "zones": ["lgwan-wan"],
+                "nodes": ["chukan-server"],
+                "addresses": ["198.19.100.50/32"],
+            },
             "proto": "tcp",
             "proto_number": 6,
             "ports": [[443, 443]],
@@ -63,7 +76,10 @@ def test_show_json_contract() -> None:
         }
     ]
     rdp = [p for p in doc["policy"] if p["id"] == "R2-screen-transfer" and p["service"] == "rdp"]
-    assert {(p["proto"], tuple(map(tuple, p["ports"]))) for p in rdp} == {("tcp", ((3389, 3389),)), ("udp", ((3389, 3389),))}
+    assert {(p["proto"], tuple(map(tuple, p["ports"]))) for p in rdp} == {
+        ("tcp", ((3389, 3389),)),
+        ("udp", ((3389, 3389),)),
+    }
 
 
 def test_matrix_json_matches_policy_evaluation() -> None:
@@ -71,7 +87,11 @@ def test_matrix_json_matches_policy_evaluation() -> None:
     assert code == 0
     cells = {(c["src"], c["dst"]): c for c in json.loads(out)["cells"]}
     assert cells[("lgwan", "lgwan-wan")]["verdict"] == "allowed"
-    assert cells[("inet", "internet")] == {**cells[("inet", "internet")], "verdict": "forbidden", "rule": "R3"}
+    assert cells[("inet", "internet")] == {
+        **cells[("inet", "internet")],
+        "verdict": "forbidden",
+        "rule": "R3",
+    }
     assert cells[("lgwan", "inet")]["verdict"] == "restricted"
     assert set(cells[("lgwan", "inet")]["via"]) == {"mail-sanitiser", "screen-transfer"}
     assert cells[("mynumber", "lgwan")]["rule"] == "R1"
@@ -133,7 +153,21 @@ def test_diagram_dot_escapes_and_svg(tmp_path: Path) -> None:
     ],
 )
 def test_explain(src: str, dst: str, proto: str, dport: str, allowed: bool, decided: str) -> None:
-    code, out = run("explain", "--topology", ALPHA, "--src", src, "--dst", dst, "--proto", proto, "--dport", dport, "--format", "json")
+    code, out = run(
+        "explain",
+        "--topology",
+        ALPHA,
+        "--src",
+        src,
+        "--dst",
+        dst,
+        "--proto",
+        proto,
+        "--dport",
+        dport,
+        "--format",
+        "json",
+    )
     doc = json.loads(out)
     assert code == (0 if allowed else 1)
     assert doc["allowed"] is allowed and doc["decided_by"] == decided
@@ -142,15 +176,37 @@ def test_explain(src: str, dst: str, proto: str, dport: str, allowed: bool, deci
 
 
 def test_explain_ipv6_and_bad_address() -> None:
-    code, out = run("explain", "-t", ALPHA, "--src", "2001:db8:10::5", "--dst", "2001:db8:30::5", "--dport", "443")
+    code, out = run(
+        "explain",
+        "-t",
+        ALPHA,
+        "--src",
+        "2001:db8:10::5",
+        "--dst",
+        "2001:db8:30::5",
+        "--dport",
+        "443",
+    )
     assert code == 1 and "R1" in out
-    result = CliRunner().invoke(cli, ["explain", "-t", ALPHA, "--src", "10.0.0.300", "--dst", "198.18.20.1"])
+    result = CliRunner().invoke(
+        cli, ["explain", "-t", ALPHA, "--src", "10.0.0.300", "--dst", "198.18.20.1"]
+    )
     assert result.exit_code == 2 and "not an IP address" in result.output
 
 
 def test_explain_alpha_prime_fqdn_allow_list() -> None:
     path = str(TOPOLOGIES / "alpha-prime.yaml")
-    base = ["explain", "-t", path, "--src", "198.18.20.130", "--dst", "198.51.100.7", "--dport", "443"]
+    base = [
+        "explain",
+        "-t",
+        path,
+        "--src",
+        "198.18.20.130",
+        "--dst",
+        "198.51.100.7",
+        "--dport",
+        "443",
+    ]
     assert run(*base, "--name", "mail.saas-office.example")[0] == 0
     code, out = run(*base, "--name", "evil.example", "--format", "json")
     assert code == 1 and json.loads(out)["reason"] == "fqdn-not-allowed"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
 from segverify.capture.columns import FRAG_FIRST, FRAG_LATER, FRAG_NONE
@@ -62,7 +63,7 @@ def ip_header(buf, p, end, kind):  # type: ignore[no-untyped-def]
         elif ff & 0x2000:
             frag = FRAG_FIRST
         ipid = be16(buf, p + 4)
-        proto = int(buf[p + 9])
+        proto = np.int64(buf[p + 9])
         src = be32(buf, p + 12)
         dst = be32(buf, p + 16)
         return OK, 4, proto, 0, src, 0, dst, frag, ipid, p + ihl, ip_end
@@ -77,7 +78,7 @@ def ip_header(buf, p, end, kind):  # type: ignore[no-untyped-def]
         slo = be64(buf, p + 16)
         dhi = be64(buf, p + 24)
         dlo = be64(buf, p + 32)
-        nh = int(buf[p + 6])
+        nh = np.int64(buf[p + 6])
         q = p + 40
         frag = FRAG_NONE
         ipid = 0
@@ -87,7 +88,7 @@ def ip_header(buf, p, end, kind):  # type: ignore[no-untyped-def]
                     return short_or_bad(ip_end, end), 6, nh, shi, slo, dhi, dlo, 0, 0, q, ip_end
                 off = be16(buf, q + 2)
                 ipid = be32(buf, q + 4)
-                nh = int(buf[q])
+                nh = np.int64(buf[q])
                 q += 8
                 if off >> 3:
                     frag = FRAG_LATER
@@ -97,18 +98,18 @@ def ip_header(buf, p, end, kind):  # type: ignore[no-untyped-def]
             elif nh == IPV6_HOP_BY_HOP or nh == IPV6_ROUTING or nh == IPV6_DEST_OPTS:
                 if q + 2 > ip_end:
                     return short_or_bad(ip_end, end), 6, nh, shi, slo, dhi, dlo, 0, 0, q, ip_end
-                size = (int(buf[q + 1]) + 1) * 8
+                size = (np.int64(buf[q + 1]) + 1) * 8
                 if q + size > ip_end:
                     return short_or_bad(ip_end, end), 6, nh, shi, slo, dhi, dlo, 0, 0, q, ip_end
-                nh = int(buf[q])
+                nh = np.int64(buf[q])
                 q += size
             elif nh == IPV6_AH:
                 if q + 2 > ip_end:
                     return short_or_bad(ip_end, end), 6, nh, shi, slo, dhi, dlo, 0, 0, q, ip_end
-                size = (int(buf[q + 1]) + 2) * 4
+                size = (np.int64(buf[q + 1]) + 2) * 4
                 if q + size > ip_end:
                     return short_or_bad(ip_end, end), 6, nh, shi, slo, dhi, dlo, 0, 0, q, ip_end
-                nh = int(buf[q])
+                nh = np.int64(buf[q])
                 q += size
             else:
                 break

@@ -7,6 +7,7 @@ unsupported link type.
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
 from segverify.capture.ethernet import ethernet, ethertype_payload
@@ -59,7 +60,7 @@ def _ppp(buf, p, end):  # type: ignore[no-untyped-def]
     if p + 1 > end:
         return SHORT, KIND_NONE, p
     if buf[p] & 0x01:  # protocol field compressed to one byte
-        proto = int(buf[p])
+        proto = np.int64(buf[p])
         p += 1
     else:
         if p + 2 > end:

@@ -423,7 +423,7 @@ def _link(ctx: _Ctx, linktype: int) -> Decoded:
     if linktype == 1:
         if len(d) < 14:
             raise ctx.short()
-        return _ethertype(ctx, Ether(d[:14]).type, 14)
+        return _ethertype(ctx, _ether_type(d, 0), 14)
     if linktype in (0, 108):
         if len(d) < 4:
             raise ctx.short()
@@ -448,6 +448,12 @@ def _link(ctx: _Ctx, linktype: int) -> Decoded:
     if len(d) < 20:  # 276: Linux cooked v2
         raise ctx.short()
     return _ethertype(ctx, CookedLinuxV2(d[:20]).proto, 20)
+
+
+def _ether_type(d: bytes, off: int) -> int:
+    """EtherType of the Ethernet header at ``off`` (802.3 length fields are below 0x600)."""
+    eth = Ether(d[off : off + 14])
+    return int(eth.type) if "type" in eth.fields else struct.unpack_from(">H", d, off + 12)[0]
 
 
 def _ip_by_version(ctx: _Ctx, off: int) -> Decoded:
@@ -660,7 +666,7 @@ def _udp_tunnel(ctx: _Ctx, outer: Decoded, off: int, length: int) -> Decoded | N
 def _inner_ether(ctx: _Ctx, off: int) -> Decoded:
     if off + 14 > len(ctx.data):
         raise ctx.short()
-    return _ethertype(ctx, Ether(ctx.data[off : off + 14]).type, off + 14)
+    return _ethertype(ctx, _ether_type(ctx.data, off), off + 14)
 
 
 def _gre(ctx: _Ctx, outer: Decoded, off: int, length: int) -> Decoded | None:

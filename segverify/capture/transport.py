@@ -3,6 +3,7 @@ a tunnel or may carry application names (compiled)."""
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
 from segverify.capture.columns import FRAG_LATER, TUNNEL_IPIP
@@ -61,7 +62,7 @@ def transport(buf, version, proto, q, ip_end, end, frag):  # type: ignore[no-unt
         flags = 0
         payoff = ip_end
         if q + 14 <= ip_end:
-            flags = int(buf[q + 13])
+            flags = np.int64(buf[q + 13])
             payoff = min(q + max((buf[q + 12] >> 4) * 4, 20), ip_end)
         n = ip_end - payoff
         cand = False
@@ -103,7 +104,7 @@ def transport(buf, version, proto, q, ip_end, end, frag):  # type: ignore[no-unt
     if proto == PROTO_ICMP or proto == PROTO_ICMPV6:
         if q + 2 > ip_end:
             return short_or_bad(ip_end, end), -1, -1, 0, q, 0, False, False, KIND_NONE, q, 0
-        sport, dport, _one_way = icmp_ports(version, int(buf[q]), int(buf[q + 1]))
+        sport, dport, _one_way = icmp_ports(version, np.int64(buf[q]), np.int64(buf[q + 1]))
         return OK, sport, dport, 0, q, 0, False, False, KIND_NONE, q, 0
     if proto == PROTO_GRE:
         ok, kind, inner, tt = gre(buf, q, ip_end)

@@ -4,6 +4,7 @@ tunnel type); ``ok`` False leaves the packet on its outer flow."""
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
 from segverify.capture.columns import TUNNEL_ERSPAN, TUNNEL_GENEVE, TUNNEL_GRE, TUNNEL_VXLAN
@@ -73,7 +74,7 @@ def gre(buf, q, limit):  # type: ignore[no-untyped-def]
         if p + 2 > limit:
             return False, KIND_NONE, q, 0
         if buf[p] & 0x01:
-            pp = int(buf[p])
+            pp = np.int64(buf[p])
             p += 1
         else:
             pp = be16(buf, p)

@@ -2,27 +2,28 @@
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
 
 @njit(cache=True, inline="always")
 def be16(buf, p):  # type: ignore[no-untyped-def]
-    return (int(buf[p]) << 8) | int(buf[p + 1])
+    return (np.int64(buf[p]) << 8) | np.int64(buf[p + 1])
 
 
 @njit(cache=True, inline="always")
 def be32(buf, p):  # type: ignore[no-untyped-def]
-    return (int(buf[p]) << 24) | (int(buf[p + 1]) << 16) | (int(buf[p + 2]) << 8) | int(buf[p + 3])
+    return (np.int64(buf[p]) << 24) | (np.int64(buf[p + 1]) << 16) | (np.int64(buf[p + 2]) << 8) | np.int64(buf[p + 3])
 
 
 @njit(cache=True, inline="always")
 def le16(buf, p):  # type: ignore[no-untyped-def]
-    return (int(buf[p + 1]) << 8) | int(buf[p])
+    return (np.int64(buf[p + 1]) << 8) | np.int64(buf[p])
 
 
 @njit(cache=True, inline="always")
 def le32(buf, p):  # type: ignore[no-untyped-def]
-    return (int(buf[p + 3]) << 24) | (int(buf[p + 2]) << 16) | (int(buf[p + 1]) << 8) | int(buf[p])
+    return (np.int64(buf[p + 3]) << 24) | (np.int64(buf[p + 2]) << 16) | (np.int64(buf[p + 1]) << 8) | np.int64(buf[p])
 
 
 @njit(cache=True, inline="always")

@@ -20,12 +20,16 @@ def _covered(spec: ServiceSpec, allowed: tuple[ServiceSpec, ...]) -> bool:
             continue
         if not a.ports:
             return True
-        if spec.ports and all(any(x.lo <= r.lo and r.hi <= x.hi for x in a.ports) for r in spec.ports):
+        if spec.ports and all(
+            any(x.lo <= r.lo and r.hi <= x.hi for x in a.ports) for r in spec.ports
+        ):
             return True
     return False
 
 
-def _finding(topology: Topology, rule: AllowRule, rule_id: str, en: str, ja: str, remedy: str, remedy_ja: str) -> Finding:
+def _finding(
+    topology: Topology, rule: AllowRule, rule_id: str, en: str, ja: str, remedy: str, remedy_ja: str
+) -> Finding:
     tr = topology.policy.rules.get(rule_id)
     clauses = (tr.clauses + tr.guideline) if tr else ()
     return Finding(
@@ -66,7 +70,9 @@ def check_allow_rules(topology: Topology) -> list[Finding]:
     return findings
 
 
-def _judge(topology: Topology, rule: AllowRule, contract: Contract | None, st: str, dt: str) -> tuple[str, str, str, str] | None:
+def _judge(
+    topology: Topology, rule: AllowRule, contract: Contract | None, st: str, dt: str
+) -> tuple[str, str, str, str] | None:
     model = topology.policy.model
     if contract is None or contract.kind == "open":
         return None
@@ -78,7 +84,9 @@ def _judge(topology: Topology, rule: AllowRule, contract: Contract | None, st: s
             "ルールを削除するか、モデルが定める経路（無害化・画面転送・セキュリティクラウド）を経由させてください",
         )
     if contract.kind in ("pinned", "pinned-dst"):
-        ends_pinned = is_pinned(topology, rule.dst) and (contract.kind == "pinned-dst" or is_pinned(topology, rule.src))
+        ends_pinned = is_pinned(topology, rule.dst) and (
+            contract.kind == "pinned-dst" or is_pinned(topology, rule.src)
+        )
         if not ends_pinned and contract.kind == "pinned-dst":
             return (
                 f"{st} → {dt} access is not pinned to specific destination servers",

@@ -190,7 +190,9 @@ class PolicyEvaluator:
             return Verdict(True, tier_rule, tier_rule, (), "rule-not-enforced", s, d)
         for rule in policy.allow:
             if rule_matches(rule, s, d, proto, dport, names):
-                return Verdict(True, rule.id, rule.rule or tier_rule, rule.clauses, "allow-rule", s, d, rule)
+                return Verdict(
+                    True, rule.id, rule.rule or tier_rule, rule.clauses, "allow-rule", s, d, rule
+                )
         if s.tier not in INTERNAL_TIERS and d.tier not in INTERNAL_TIERS:
             return Verdict(True, "external", None, (), "outside-municipality", s, d)
         if tier_rule:

@@ -72,9 +72,9 @@ def ports_pinned(rule: AllowRule, max_range: int = 16) -> bool:
     for spec in rule.services:
         if spec.proto is None:
             return False
-        if spec.proto in (6, 17, 132):
-            if not spec.ports or any(r.hi - r.lo + 1 > max_range for r in spec.ports):
-                return False
+        wide = not spec.ports or any(r.hi - r.lo + 1 > max_range for r in spec.ports)
+        if spec.proto in (6, 17, 132) and wide:
+            return False
     return True
 
 

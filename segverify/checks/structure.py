@@ -26,16 +26,26 @@ from segverify.topology.model import INTERNAL_TIERS, Topology
 MAX_PATHS_PER_PAIR = 5
 
 GATEWAY_HINT = {
-    "R1": ("declare the exception as an allow rule pinned to hosts and ports, with the firewall that carries it in 'via', or remove the path",
-           "ホストとポートを特定した例外の許可ルールを宣言し、経由するファイアウォールを via に記載するか、経路を撤去してください"),
-    "R2": ("route LGWAN↔internet-zone traffic only through a sanitiser or screen-transfer system (無害化通信), or a firewall that enforces it",
-           "LGWAN接続系とインターネット接続系の間は無害化サーバ・画面転送システム（または無害化通信のみを許可するファイアウォール）経由に限定してください"),
-    "R3": ("send internet-zone traffic through the security cloud (自治体情報セキュリティクラウド)",
-           "インターネット接続系の通信は自治体情報セキュリティクラウド経由に集約してください"),
-    "R4": ("only the LGWAN zone may reach LGWAN; remove the path",
-           "LGWANへはLGWAN接続系からのみ接続できます。経路を撤去してください"),
-    "R5": ("the LGWAN zone must not reach the internet (α': only through a local-breakout gateway to allow-listed SaaS)",
-           "LGWAN接続系からインターネットへ直接接続しないでください（α'はローカルブレイクアウト装置経由の許可リストSaaSのみ）"),
+    "R1": (
+        "declare the exception as an allow rule pinned to hosts and ports, with the firewall that carries it in 'via', or remove the path",
+        "ホストとポートを特定した例外の許可ルールを宣言し、経由するファイアウォールを via に記載するか、経路を撤去してください",
+    ),
+    "R2": (
+        "route LGWAN↔internet-zone traffic only through a sanitiser or screen-transfer system (無害化通信), or a firewall that enforces it",
+        "LGWAN接続系とインターネット接続系の間は無害化サーバ・画面転送システム（または無害化通信のみを許可するファイアウォール）経由に限定してください",
+    ),
+    "R3": (
+        "send internet-zone traffic through the security cloud (自治体情報セキュリティクラウド)",
+        "インターネット接続系の通信は自治体情報セキュリティクラウド経由に集約してください",
+    ),
+    "R4": (
+        "only the LGWAN zone may reach LGWAN; remove the path",
+        "LGWANへはLGWAN接続系からのみ接続できます。経路を撤去してください",
+    ),
+    "R5": (
+        "the LGWAN zone must not reach the internet (α': only through a local-breakout gateway to allow-listed SaaS)",
+        "LGWAN接続系からインターネットへ直接接続しないでください（α'はローカルブレイクアウト装置経由の許可リストSaaSのみ）",
+    ),
 }
 
 
@@ -142,13 +152,21 @@ def check_separation(topology: Topology, graph: nx.Graph | None = None) -> list[
     return findings
 
 
-def _separation_finding(topology: Topology, a: str, b: str, rule_id: str, path: list[str]) -> Finding:
+def _separation_finding(
+    topology: Topology, a: str, b: str, rule_id: str, path: list[str]
+) -> Finding:
     policy = topology.policy
     tr = policy.rules.get(rule_id)
     clauses = (tr.clauses + tr.guideline) if tr else ()
     hops = [label(v) for v in path]
     ta, tb = topology.zones[a].tier, topology.zones[b].tier
-    remedy, remedy_ja = GATEWAY_HINT.get(rule_id, ("remove the path or declare an allow rule for it", "経路を撤去するか許可ルールを宣言してください"))
+    remedy, remedy_ja = GATEWAY_HINT.get(
+        rule_id,
+        (
+            "remove the path or declare an allow rule for it",
+            "経路を撤去するか許可ルールを宣言してください",
+        ),
+    )
     link_loc = None
     for link in topology.links:
         if {link.a, link.b} & set(hops[1:-1]) or {link.a, link.b} == {hops[0], hops[-1]}:

@@ -11,7 +11,11 @@ from segverify.topology.model import Topology
 
 def check_topology(topology: Topology) -> Report:
     graph = build_graph(topology)
-    findings = [*check_overlaps(topology), *check_separation(topology, graph), *check_allow_rules(topology)]
+    findings = [
+        *check_overlaps(topology),
+        *check_separation(topology, graph),
+        *check_allow_rules(topology),
+    ]
     summary = {
         "model": topology.policy.model,
         "zones": len(topology.zones),

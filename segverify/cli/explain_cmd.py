@@ -36,12 +36,34 @@ def _proto(_ctx: click.Context, param: click.Parameter, value: str) -> int:
 @topology_option()
 @click.option("--src", required=True, callback=_ip, help="Source (initiator) address.")
 @click.option("--dst", required=True, callback=_ip, help="Destination address.")
-@click.option("--proto", default="tcp", show_default=True, callback=_proto, help="tcp, udp, icmp, icmpv6 or a number.")
-@click.option("--dport", type=click.IntRange(0, 65535), default=None, help="Destination port (type for ICMP).")
-@click.option("--name", "names", multiple=True, help="Observed FQDN (DNS/SNI/Host), for α' allow-lists. Repeatable.")
+@click.option(
+    "--proto",
+    default="tcp",
+    show_default=True,
+    callback=_proto,
+    help="tcp, udp, icmp, icmpv6 or a number.",
+)
+@click.option(
+    "--dport", type=click.IntRange(0, 65535), default=None, help="Destination port (type for ICMP)."
+)
+@click.option(
+    "--name",
+    "names",
+    multiple=True,
+    help="Observed FQDN (DNS/SNI/Host), for α' allow-lists. Repeatable.",
+)
 @format_option(("text", "json"))
 @output_option()
-def explain(topology_path: str, src: str, dst: str, proto: int, dport: int | None, names: tuple[str, ...], fmt: str, output: str | None) -> None:
+def explain(
+    topology_path: str,
+    src: str,
+    dst: str,
+    proto: int,
+    dport: int | None,
+    names: tuple[str, ...],
+    fmt: str,
+    output: str | None,
+) -> None:
     """Verdict for one flow with the rule that decides it and its clause.
 
     Exit 0 when the flow is allowed, 1 when it is forbidden, 2 on bad input.

@@ -12,14 +12,21 @@ from segverify.topology.starter import starter_text
 
 
 @click.command("init")
-@click.option("--model", type=click.Choice(MODELS), default="alpha", show_default=True, help="Model preset.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="File to write (default: stdout).")
+@click.option(
+    "--model", type=click.Choice(MODELS), default="alpha", show_default=True, help="Model preset."
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="File to write (default: stdout).",
+)
 @click.option("--force", is_flag=True, help="Overwrite an existing file.")
 def init(model: str, output: str | None, force: bool) -> None:
     """Write a commented starter topology file for MODEL."""
-    if output and not force:
-        if os.path.exists(output):
-            raise click.UsageError(f"{output} exists (use --force to overwrite)")
+    if output and not force and os.path.exists(output):
+        raise click.UsageError(f"{output} exists (use --force to overwrite)")
     emit(starter_text(model), output)
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import os
-import sys
 
 import click
 
@@ -33,7 +32,13 @@ class SegverifyGroup(click.Group):
         except InputError as err:
             click.echo(f"segverify: {err}", err=True)
             ctx.exit(EXIT_BAD_INPUT)
-        except (click.exceptions.Exit, click.ClickException, click.Abort, KeyboardInterrupt, SystemExit):
+        except (
+            click.exceptions.Exit,
+            click.ClickException,
+            click.Abort,
+            KeyboardInterrupt,
+            SystemExit,
+        ):
             raise
         except Exception as exc:  # an input we could not handle must still not dump a traceback
             if os.environ.get("SEGVERIFY_DEBUG"):

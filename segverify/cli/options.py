@@ -9,15 +9,31 @@ REPORT_FORMATS = ("text", "json", "csv", "sarif", "junit", "html")
 
 def format_option(choices: tuple[str, ...] = REPORT_FORMATS, default: str = "text"):  # noqa: ANN201
     return click.option(
-        "--format", "fmt", type=click.Choice(choices), default=default, show_default=True, help="Output format."
+        "--format",
+        "fmt",
+        type=click.Choice(choices),
+        default=default,
+        show_default=True,
+        help="Output format.",
     )
 
 
 def output_option():  # noqa: ANN201
-    return click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), default=None, help="Write to this file instead of stdout.")
+    return click.option(
+        "-o",
+        "--output",
+        type=click.Path(dir_okay=False, writable=True),
+        default=None,
+        help="Write to this file instead of stdout.",
+    )
 
 
 def topology_option(required: bool = True):  # noqa: ANN201
     return click.option(
-        "--topology", "-t", "topology_path", type=click.Path(dir_okay=False), required=required, help="Topology YAML file (see docs/topology.md)."
+        "--topology",
+        "-t",
+        "topology_path",
+        type=click.Path(dir_okay=False),
+        required=required,
+        help="Topology YAML file (see docs/topology.md).",
     )

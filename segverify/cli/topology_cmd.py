@@ -40,8 +40,15 @@ def check(file: str, fmt: str, output: str | None) -> None:
     report = check_topology(topo)
     text = render(report, fmt, lang)
     if fmt == "text" and not report.findings:
-        head = t("check.ok", lang, file=file, zones=len(topo.zones), nodes=len(topo.nodes),
-                 rules=report.summary["allow_rules"], model=topo.policy.model)
+        head = t(
+            "check.ok",
+            lang,
+            file=file,
+            zones=len(topo.zones),
+            nodes=len(topo.nodes),
+            rules=report.summary["allow_rules"],
+            model=topo.policy.model,
+        )
         text = head + "\n" + text
     elif fmt == "text":
         text = t("check.findings", lang, file=file, count=len(report.findings)) + "\n" + text
@@ -65,7 +72,9 @@ def matrix(file: str, fmt: str, output: str | None) -> None:
 def show(file: str, fmt: str, output: str | None) -> None:
     """The normalised model as JSON: zones, nodes, links, tier rules and the full directional
     allow-list with protocols, port ranges and clause references (docs/topology.md)."""
-    emit(json.dumps(topology_dict(load_topology(file)), ensure_ascii=False, indent=2) + "\n", output)
+    emit(
+        json.dumps(topology_dict(load_topology(file)), ensure_ascii=False, indent=2) + "\n", output
+    )
 
 
 @topology.command("graph")

@@ -50,6 +50,7 @@ class FirewallAnalysis:
     regions: dict[str, Any] = field(default_factory=dict)  # hook → packets it handles
     family_mask: Any = None
     families: tuple[int, ...] = (4, 6)
+    _cache: dict[str, Any] = field(default_factory=dict)
 
     # ---- traffic spaces ---------------------------------------------------------------------
 
@@ -82,6 +83,16 @@ class FirewallAnalysis:
         if hook in (None, "output"):
             out = out | (self.regions["output"] & self.ifaces("oif", ib) & sp.iface("iif", OTHER_IFACE))
         return base & out
+
+    def traffic(self) -> Any:
+        """Every packet (any state) the topology routes to, through or from the device."""
+        if "_traffic" not in self._cache:
+            u = self.space.false
+            for a in self.topology.zones:
+                for b in self.topology.zones:
+                    u = u | self.pair_space(a, b)
+            self._cache["_traffic"] = u
+        return self._cache["_traffic"]
 
     def permitted(self, upper: bool = True) -> Any:
         """Every packet the device lets through (any hook)."""

@@ -9,7 +9,18 @@ from segverify import __version__
 from segverify.findings.model import Finding, Report
 from segverify.topology.model import Location
 
-RESERVED = ("kind", "rule", "severity", "message", "message_ja", "clauses", "evidence", "remedy", "remedy_ja", "location")
+RESERVED = (
+    "kind",
+    "rule",
+    "severity",
+    "message",
+    "message_ja",
+    "clauses",
+    "evidence",
+    "remedy",
+    "remedy_ja",
+    "location",
+)
 
 
 def jsonable(value: Any) -> Any:
@@ -21,7 +32,15 @@ def jsonable(value: Any) -> Any:
     if isinstance(value, (list, tuple, set, frozenset)):
         items = [jsonable(v) for v in value]
         return sorted(items, key=str) if isinstance(value, (set, frozenset)) else items
-    if isinstance(value, (ipaddress.IPv4Address, ipaddress.IPv6Address, ipaddress.IPv4Network, ipaddress.IPv6Network)):
+    if isinstance(
+        value,
+        (
+            ipaddress.IPv4Address,
+            ipaddress.IPv6Address,
+            ipaddress.IPv4Network,
+            ipaddress.IPv6Network,
+        ),
+    ):
         return str(value)
     if isinstance(value, Location):
         return location_dict(value)
@@ -67,7 +86,10 @@ def report_dict(report: Report) -> dict[str, Any]:
         "findings": [finding_dict(f) for f in report.findings],
         "summary": jsonable(report.summary),
         "warnings": [
-            {"message": w.message, **(location_dict(w.location) or {"file": None, "line": None, "column": None})}
+            {
+                "message": w.message,
+                **(location_dict(w.location) or {"file": None, "line": None, "column": None}),
+            }
             for w in report.warnings
         ],
         "manual_items": list(report.manual_items),

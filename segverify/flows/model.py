@@ -42,7 +42,9 @@ class Flow:
     tcp_flags_rev: int = 0
     community_id: str = ""
     names: tuple[str, ...] = ()  # application evidence: DNS query names, TLS SNI, HTTP Host
-    tunnel: tuple[str, ...] = ()  # outer endpoints of decapsulated tunnels, e.g. "gre 192.0.2.1>192.0.2.2"
+    tunnel: tuple[
+        str, ...
+    ] = ()  # outer endpoints of decapsulated tunnels, e.g. "gre 192.0.2.1>192.0.2.2"
 
     @property
     def packets(self) -> int:

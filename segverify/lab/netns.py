@@ -26,6 +26,7 @@ FW_SYSCTL = {
     "net.ipv4.ip_forward": "1",
     "net.ipv4.conf.all.send_redirects": "0",
     "net.ipv4.conf.default.send_redirects": "0",
+    "net.ipv4.icmp_ratelimit": "0",  # REJECT answers every blocked attempt at once
 }
 TABLE_BASE = 100  # policy-routing tables for the 2nd, 3rd… interface of multi-zone hosts
 

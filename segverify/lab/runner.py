@@ -139,7 +139,7 @@ def run_profile(
             _wait_line(proc, "stdout", "READY", START_TIMEOUT)
         tcpdump = subprocess.Popen(
             ["ip", "netns", "exec", state.firewall_ns, "tcpdump", "-i", "any", "-Q", "in",
-             "-y", LINK_TYPE, "-U", "-n", "-Z", "root", "-w", str(capture), "ip"],
+             "-y", LINK_TYPE, "-U", "--immediate-mode", "-n", "-Z", "root", "-w", str(capture), "ip"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         try:

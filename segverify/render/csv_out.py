@@ -40,7 +40,13 @@ def render(report: Report, lang: str = "en") -> str:
         remedy = d["remedy_ja"] if lang == "ja" else d["remedy"]
         for key in ("message", "message_ja", "remedy", "remedy_ja"):
             del d[key]
-        row = {"message": message, "remedy": remedy, "file": loc.get("file"), "line": loc.get("line"), **d}
+        row = {
+            "message": message,
+            "remedy": remedy,
+            "file": loc.get("file"),
+            "line": loc.get("line"),
+            **d,
+        }
         for key in d:
             if key not in FIXED and key not in extra:
                 extra.append(key)

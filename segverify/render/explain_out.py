@@ -31,7 +31,9 @@ def render_explain(result: dict[str, Any], lang: str = "en") -> str:
         just = rule["justification_ja"] if lang == "ja" else rule["justification"]
         where = f" @ {rule['location']}" if rule.get("location") else ""
         lines.append(f"    {just}{where}")
-    lines.append(f"  {t('explain.reason', lang)}: {result['reason_text_ja'] if lang == 'ja' else result['reason_text']}")
+    lines.append(
+        f"  {t('explain.reason', lang)}: {result['reason_text_ja'] if lang == 'ja' else result['reason_text']}"
+    )
     if result["clauses"]:
         lines.append(f"  {t('finding.clauses', lang)}: {'; '.join(result['clauses'])}")
     return "\n".join(lines) + "\n"

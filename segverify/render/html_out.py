@@ -34,21 +34,37 @@ def render(report: Report, lang: str = "en") -> str:
     parts = [
         "<!DOCTYPE html>",
         f'<html lang="{escape(lang)}"><head><meta charset="utf-8">',
-        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; style-src \'unsafe-inline\'">',
+        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">",
         f"<title>{escape(title)}</title><style>{STYLE}</style></head><body>",
         f"<h1>{escape(title)}</h1>",
         f"<p>{escape(', '.join(report.inputs))}</p>",
     ]
     findings = [finding_dict(f) for f in report.findings]
-    parts.append(f"<h2 id='findings'>{'指摘事項' if lang == 'ja' else 'Findings'} ({len(findings)})</h2>")
+    parts.append(
+        f"<h2 id='findings'>{'指摘事項' if lang == 'ja' else 'Findings'} ({len(findings)})</h2>"
+    )
     if findings:
         parts.append(
             "<table id='findings-table'><thead><tr><th>#</th><th>rule</th><th>message</th>"
             f"<th>{escape(t('finding.clauses', lang))}</th><th>{escape(t('finding.evidence', lang))}</th>"
             f"<th>{escape(t('finding.remedy', lang))}</th><th>details</th></tr></thead><tbody>"
         )
-        for i, (f, d) in enumerate(zip(report.findings, findings), 1):
-            details = {k: v for k, v in d.items() if k not in ("kind", "rule", "severity", "message", "clauses", "evidence", "remedy", *SKIP_DATA)}
+        for i, (f, d) in enumerate(zip(report.findings, findings, strict=True), 1):
+            details = {
+                k: v
+                for k, v in d.items()
+                if k
+                not in (
+                    "kind",
+                    "rule",
+                    "severity",
+                    "message",
+                    "clauses",
+                    "evidence",
+                    "remedy",
+                    *SKIP_DATA,
+                )
+            }
             loc = details.pop("location", None)
             if loc:
                 details["location"] = f"{loc['file']}:{loc['line']}"
@@ -60,14 +76,21 @@ def render(report: Report, lang: str = "en") -> str:
             )
         parts.append("</tbody></table>")
     if report.warnings:
-        parts.append("<h2>warnings</h2><ul>" + "".join(f"<li>{escape(str(w))}</li>" for w in report.warnings) + "</ul>")
+        parts.append(
+            "<h2>warnings</h2><ul>"
+            + "".join(f"<li>{escape(str(w))}</li>" for w in report.warnings)
+            + "</ul>"
+        )
     if report.manual_items:
         parts.append(f"<h2>{escape(t('manual.header', lang))}</h2><ul>")
         parts.extend(f"<li>{escape(t(item, lang))}</li>" for item in report.manual_items)
         parts.append("</ul>")
     if report.summary:
         parts.append("<h2>summary</h2><table class='summary'>")
-        parts.extend(f"<tr><td>{escape(str(k))}</td><td>{_cell(v)}</td></tr>" for k, v in report.summary.items())
+        parts.extend(
+            f"<tr><td>{escape(str(k))}</td><td>{_cell(v)}</td></tr>"
+            for k, v in report.summary.items()
+        )
         parts.append("</table>")
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"

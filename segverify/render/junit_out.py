@@ -17,15 +17,32 @@ def render(report: Report, lang: str = "en") -> str:
         errors="1" if report.incomplete else "0",
     )
     if not report.findings:
-        ET.SubElement(suite, "testcase", classname=f"segverify.{report.command}", name="no findings")
+        ET.SubElement(
+            suite, "testcase", classname=f"segverify.{report.command}", name="no findings"
+        )
     for i, f in enumerate(report.findings, 1):
-        case = ET.SubElement(suite, "testcase", classname=f"segverify.{report.command}.{f.kind}", name=f"{i} {f.rule}")
-        body = "\n".join(filter(None, [f.text(lang), "; ".join(f.clauses), " -> ".join(f.evidence), f.remedy_text(lang)]))
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname=f"segverify.{report.command}.{f.kind}",
+            name=f"{i} {f.rule}",
+        )
+        body = "\n".join(
+            filter(
+                None,
+                [f.text(lang), "; ".join(f.clauses), " -> ".join(f.evidence), f.remedy_text(lang)],
+            )
+        )
         tag = "failure" if f.severity == "error" else "skipped"
         el = ET.SubElement(case, tag, message=f.text(lang), type=f.rule)
         el.text = body
     if report.incomplete:
-        case = ET.SubElement(suite, "testcase", classname=f"segverify.{report.command}", name="input fully understood")
+        case = ET.SubElement(
+            suite,
+            "testcase",
+            classname=f"segverify.{report.command}",
+            name="input fully understood",
+        )
         err = ET.SubElement(case, "error", message="analysis incomplete")
         err.text = "\n".join(str(w) for w in report.warnings)
     return ET.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"

@@ -16,13 +16,33 @@ SYMBOL = {"intra": "·", "allowed": "✓", "restricted": "~", "forbidden": "✗"
 
 def render_matrix(cells: list[Cell], fmt: str, lang: str = "en") -> str:
     if fmt == "json":
-        return json.dumps({"schema": "segverify/matrix/1", "cells": [asdict(c) for c in cells]}, ensure_ascii=False, indent=2) + "\n"
+        return (
+            json.dumps(
+                {"schema": "segverify/matrix/1", "cells": [asdict(c) for c in cells]},
+                ensure_ascii=False,
+                indent=2,
+            )
+            + "\n"
+        )
     if fmt == "csv":
         out = io.StringIO()
         w = csv.writer(out, lineterminator="\n")
         w.writerow(["from", "to", "verdict", "rule", "via", "services", "allow_rules"])
         for c in cells:
-            w.writerow([neutralise(v) for v in (c.src, c.dst, c.verdict, c.rule, list(c.via), list(c.services), list(c.allow_rules))])
+            w.writerow(
+                [
+                    neutralise(v)
+                    for v in (
+                        c.src,
+                        c.dst,
+                        c.verdict,
+                        c.rule,
+                        list(c.via),
+                        list(c.services),
+                        list(c.allow_rules),
+                    )
+                ]
+            )
         return out.getvalue()
     if fmt != "text":
         raise ValueError(f"unknown matrix format {fmt!r}")
@@ -38,7 +58,9 @@ def render_matrix(cells: list[Cell], fmt: str, lang: str = "en") -> str:
         row = []
         for b in zones:
             c = grid[(a, b)]
-            mark = SYMBOL[c.verdict] + (c.rule[-1] if c.verdict == "forbidden" and c.rule and c.rule.startswith("R") else "")
+            mark = SYMBOL[c.verdict] + (
+                c.rule[-1] if c.verdict == "forbidden" and c.rule and c.rule.startswith("R") else ""
+            )
             row.append(f"{mark:>{width}}")
         lines.append(f"{a:<{width}}" + " ".join(row))
     lines.append("")
@@ -51,5 +73,11 @@ def render_matrix(cells: list[Cell], fmt: str, lang: str = "en") -> str:
     if restricted:
         lines.append("")
         for c in restricted:
-            lines.append(f"  {c.src} → {c.dst}: " + t("verdict.restricted", lang, via=", ".join(c.via), services=", ".join(c.services)) + f"  [{', '.join(c.allow_rules)}]")
+            lines.append(
+                f"  {c.src} → {c.dst}: "
+                + t(
+                    "verdict.restricted", lang, via=", ".join(c.via), services=", ".join(c.services)
+                )
+                + f"  [{', '.join(c.allow_rules)}]"
+            )
     return "\n".join(lines) + "\n"

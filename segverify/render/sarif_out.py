@@ -21,7 +21,12 @@ def render(report: Report, lang: str = "en") -> str:
             "ruleId": f.rule,
             "level": LEVELS.get(f.severity, "warning"),
             "message": {"text": f.text(lang)},
-            "properties": {"kind": f.kind, "clauses": list(f.clauses), "evidence": list(f.evidence), **jsonable(f.data)},
+            "properties": {
+                "kind": f.kind,
+                "clauses": list(f.clauses),
+                "evidence": list(f.evidence),
+                **jsonable(f.data),
+            },
         }
         if f.location:
             result["locations"] = [
@@ -38,9 +43,18 @@ def render(report: Report, lang: str = "en") -> str:
         "version": "2.1.0",
         "runs": [
             {
-                "tool": {"driver": {"name": "segverify", "version": __version__, "rules": list(rules.values())}},
+                "tool": {
+                    "driver": {
+                        "name": "segverify",
+                        "version": __version__,
+                        "rules": list(rules.values()),
+                    }
+                },
                 "results": results,
-                "properties": {"incomplete": report.incomplete, "summary": jsonable(report.summary)},
+                "properties": {
+                    "incomplete": report.incomplete,
+                    "summary": jsonable(report.summary),
+                },
             }
         ],
     }

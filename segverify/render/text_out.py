@@ -22,7 +22,11 @@ def render(report: Report, lang: str = "en") -> str:
             lines.append(f"   {t('finding.remedy', lang)}: {remedy}")
     if report.warnings:
         lines.append("")
-        lines.append("incomplete: input not fully understood" if lang != "ja" else "不完全: 入力の一部を解釈できませんでした")
+        lines.append(
+            "incomplete: input not fully understood"
+            if lang != "ja"
+            else "不完全: 入力の一部を解釈できませんでした"
+        )
         lines.extend(f"  warning: {w}" for w in report.warnings)
     if report.manual_items:
         lines.append("")
@@ -30,5 +34,10 @@ def render(report: Report, lang: str = "en") -> str:
         lines.extend(f"  - {t(item, lang)}" for item in report.manual_items)
     if report.summary:
         lines.append("")
-        lines.append("summary: " + ", ".join(f"{k}={v}" for k, v in report.summary.items() if not isinstance(v, (list, dict))))
+        lines.append(
+            "summary: "
+            + ", ".join(
+                f"{k}={v}" for k, v in report.summary.items() if not isinstance(v, (list, dict))
+            )
+        )
     return "\n".join(lines) + "\n"

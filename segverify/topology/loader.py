@@ -89,7 +89,12 @@ def _validate_schema(doc: Located) -> None:
         extra = sorted(set(err.instance) - set(err.schema.get("properties", {})), key=str)
         if extra:  # point at the first unknown key, not at its mapping
             line, col = doc.where((*path, extra[0]))
-            raise InputError(f"{format_path(path) or 'document'}: {_describe_schema_error(err)}", doc.file, line, col)
+            raise InputError(
+                f"{format_path(path) or 'document'}: {_describe_schema_error(err)}",
+                doc.file,
+                line,
+                col,
+            )
     raise doc.error(path, _describe_schema_error(err))
 
 
@@ -209,7 +214,9 @@ class _Builder:
             )
         if not any(z.tier == "internet" for z in zones.values()):
             if DEFAULT_ZONE_ID in zones:
-                raise self.err(("zones", DEFAULT_ZONE_ID), "zone id 'internet' must have tier internet")
+                raise self.err(
+                    ("zones", DEFAULT_ZONE_ID), "zone id 'internet' must have tier internet"
+                )
             zones[DEFAULT_ZONE_ID] = Zone(DEFAULT_ZONE_ID, "internet", (), (), "internet", True)
         return zones
 
@@ -240,7 +247,9 @@ class _Builder:
                 addrs = self._addresses(raw.get("addresses", []), (*base, "addresses"))
                 interfaces.append(Interface("", raw["zone"], addrs))
             if raw["role"] == "firewall" and len(interfaces) < 2:
-                raise self.err((*base, "interfaces"), "a firewall needs interfaces in at least two zones")
+                raise self.err(
+                    (*base, "interfaces"), "a firewall needs interfaces in at least two zones"
+                )
             nodes[nid] = Node(
                 id=nid,
                 role=raw["role"],
@@ -263,7 +272,9 @@ class _Builder:
             links.append(Link(ends[0], ends[1], name, self.loc(("links", i))))
         return tuple(links)
 
-    def _services(self, values: list[Any], path: Path) -> tuple[tuple[ServiceSpec, ...], tuple[str, ...]]:
+    def _services(
+        self, values: list[Any], path: Path
+    ) -> tuple[tuple[ServiceSpec, ...], tuple[str, ...]]:
         specs: list[ServiceSpec] = []
         names: list[str] = []
         for i, value in enumerate(values):
@@ -280,7 +291,9 @@ class _Builder:
                 raise self.err((*path, i), str(exc)) from None
         return tuple(specs), tuple(names)
 
-    def _selector(self, raw: dict[str, Any], path: Path, zones: dict[str, Zone], nodes: dict[str, Node]) -> Selector:
+    def _selector(
+        self, raw: dict[str, Any], path: Path, zones: dict[str, Zone], nodes: dict[str, Node]
+    ) -> Selector:
         if "zone" in raw and raw["zone"] not in zones:
             raise self.err((*path, "zone"), f"unknown zone {raw['zone']!r}")
         if "node" in raw and raw["node"] not in nodes:
@@ -294,9 +307,13 @@ class _Builder:
                 try:
                     out.append(parse_prefix(text))
                 except ValueError as exc:
-                    raise self.err(sub if not isinstance(raw["prefix"], list) else (*sub, i), str(exc)) from None
+                    raise self.err(
+                        sub if not isinstance(raw["prefix"], list) else (*sub, i), str(exc)
+                    ) from None
             prefixes = tuple(out)
-        return Selector(raw.get("zone"), raw.get("tier"), raw.get("node"), raw.get("role"), prefixes)
+        return Selector(
+            raw.get("zone"), raw.get("tier"), raw.get("node"), raw.get("role"), prefixes
+        )
 
     def _policy(self, zones: dict[str, Zone], nodes: dict[str, Node]) -> Policy:
         mdata = models_data()
@@ -315,7 +332,10 @@ class _Builder:
             )
             for rid, r in mdata["rules"].items()
         }
-        fqdn_allow = tuple(str(f).lower().rstrip(".") for f in (self.data.get("policy") or {}).get("fqdn_allow", []) or [])
+        fqdn_allow = tuple(
+            str(f).lower().rstrip(".")
+            for f in (self.data.get("policy") or {}).get("fqdn_allow", []) or []
+        )
         allow: list[AllowRule] = []
         for raw in _flatten(model["builtin"]):
             rid = raw["rule"]
@@ -349,7 +369,12 @@ class _Builder:
             via = (via,) if isinstance(via, str) else tuple(via)
             for j, v in enumerate(via):
                 if v not in nodes:
-                    raise self.err((*path, "via", j) if "via" in raw and isinstance(raw["via"], list) else (*path, "via"), f"unknown node {v!r}")
+                    raise self.err(
+                        (*path, "via", j)
+                        if "via" in raw and isinstance(raw["via"], list)
+                        else (*path, "via"),
+                        f"unknown node {v!r}",
+                    )
             allow.append(
                 AllowRule(
                     id=raw["id"],
@@ -369,7 +394,9 @@ class _Builder:
         contracts = []
         for c in model["contract"]:
             specs, names = self._services(c.get("services", []), ())
-            contracts.append(Contract(c["from"], c["to"], c["kind"], tuple(c.get("roles", [])), specs, names))
+            contracts.append(
+                Contract(c["from"], c["to"], c["kind"], tuple(c.get("roles", [])), specs, names)
+            )
         pair_rules = tuple((p["a"], p["b"], p["rule"]) for p in mdata["pair_rules"])
         return Policy(model_name, rules, tuple(allow), tuple(contracts), pair_rules, fqdn_allow)
 

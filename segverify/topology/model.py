@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
-from typing import Union
 
-IPNetwork = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 INTERNAL_TIERS = ("mynumber", "lgwan", "inet")
 EXTERNAL_TIERS = ("lgwan-wan", "security-cloud", "internet", "gov-cloud", "juki-net")

@@ -12,7 +12,9 @@ SCHEMA = "segverify/topology/1"
 
 
 def _selector(topology: Topology, sel: Selector) -> dict[str, Any]:
-    out: dict[str, Any] = {k: getattr(sel, k) for k in ("zone", "tier", "node", "role") if getattr(sel, k)}
+    out: dict[str, Any] = {
+        k: getattr(sel, k) for k in ("zone", "tier", "node", "role") if getattr(sel, k)
+    }
     if sel.prefixes:
         out["prefixes"] = [str(p) for p in sel.prefixes]
     out["zones"] = [z.id for z in selector_zones(topology, sel)]
@@ -43,7 +45,7 @@ def topology_dict(topology: Topology) -> dict[str, Any]:
                     "fqdns": list(rule.fqdns),
                     "clauses": list(rule.clauses),
                     "justification": rule.justification,
-                    "location": f"{rule.location.file}:{rule.location.line}" if rule.location else None,
+                    "location": str(rule.location) if rule.location else None,
                 }
             )
     return {
@@ -74,7 +76,8 @@ def topology_dict(topology: Topology) -> dict[str, Any]:
                 "addresses": [str(a) for a in n.addresses],
                 "mac": n.mac,
                 "interfaces": [
-                    {"name": i.name, "zone": i.zone, "addresses": [str(a) for a in i.addresses]} for i in n.interfaces
+                    {"name": i.name, "zone": i.zone, "addresses": [str(a) for a in i.addresses]}
+                    for i in n.interfaces
                 ]
                 if n.multi_zone or n.role == "firewall"
                 else [],

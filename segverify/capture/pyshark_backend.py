@@ -1,0 +1,347 @@
+"""Second reference backend: Wireshark's dissectors (tshark) through pyshark's JSON mode.
+
+The records and cut-short notes come from the strict record reader (so a broken file is a
+clear ``InputError`` and the record count is exact); every header is dissected by tshark,
+with IP reassembly and TCP desegmentation switched off so each frame stands alone. The
+fields are then put through the same flow rules as the other backends (see
+``scapy_backend`` and docs/pcap.md). Application names are tshark's ``dns.qry.name``,
+``tls.handshake.extensions_server_name`` and ``http.host`` (port removed).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from typing import Any
+
+from segverify.capture.evidence import MAX_NAME_LEN, MAX_NAMES
+from segverify.capture.scapy_backend import (
+    Decoded,
+    FlowBuilder,
+    icmp_ports,
+    iter_records,
+)
+from segverify.errors import InputError
+from segverify.flows.model import Accounting, FlowTable
+
+SUPPORTED_LINKS = frozenset({"eth", "null", "loop", "sll", "raw", "ip", "ipv6"})
+TRANSPORT = {"tcp": 6, "udp": 17, "icmp": 1, "icmpv6": 58, "sctp": 132, "gre": 47}
+# protocol names that may sit between a tunnel header and the inner IP packet
+TUNNEL_GLUE = frozenset({"eth", "ethertype", "vlan", "erspan", "mpls", "pppoes", "ppp"})
+GRE_DECAP = frozenset({0x0800, 0x86DD, 0x6558, 0x88BE, 0x22EB})
+PREFS = {
+    "ip.defragment": "FALSE",
+    "ipv6.defragment": "FALSE",
+    "tcp.desegment_tcp_streams": "FALSE",
+}
+NAME_KEYS = ("dns.qry.name", "tls.handshake.extensions_server_name", "http.host")
+
+
+def tshark_path() -> str:
+    path = shutil.which("tshark")
+    if path is None:
+        raise InputError("pyshark backend needs tshark: install wireshark's tshark")
+    return path
+
+
+def read_file(path: str) -> FlowTable:
+    """Flows and accounting of one capture file, dissected by tshark."""
+    file = str(path)
+    tshark = tshark_path()
+    acct = Accounting(files=1)
+    frames = sum(1 for _ in iter_records(file, acct))  # validates the file, notes cut-short
+    builder = FlowBuilder(file)
+    seen = 0
+    for frame in _frames(file, tshark):
+        seen += 1
+        if seen > frames:
+            break  # tshark read past a damaged tail the strict reader stopped at
+        acct.records += 1
+        result = decode_frame(frame)
+        if isinstance(result, str):
+            setattr(acct, result, getattr(acct, result) + 1)
+            continue
+        acct.analysed += 1
+        builder.add(frame["number"], frame["ts_ns"], frame["len"], result)
+    if seen < frames:
+        acct.cut_short.append(f"{file}: tshark stopped after {seen} of {frames} records")
+    return FlowTable(builder.flows(), acct)
+
+
+def _frames(file: str, tshark: str) -> Iterator[dict[str, Any]]:
+    """Each frame as plain data: number, time, lengths, protocol list and layer dicts."""
+    import pyshark  # lazily: pyshark pulls in asyncio machinery
+
+    cap = pyshark.FileCapture(
+        file,
+        use_json=True,
+        keep_packets=False,
+        override_prefs=PREFS,
+        tshark_path=tshark,
+    )
+    try:
+        for pkt in cap:
+            info: dict[str, Any] = pkt.frame_info._all_fields
+            layers: dict[str, list[dict[str, Any]]] = {}
+            for layer in pkt.layers:
+                dicts = [layer._all_fields] + [d._all_fields for d in layer.duplicate_layers]
+                layers.setdefault(layer.layer_name, []).extend(dicts)
+            yield {
+                "number": int(info.get("frame.number", 0)),
+                "ts_ns": _epoch_ns(str(info.get("frame.time_epoch", "0"))),
+                "len": int(info.get("frame.len", 0)),
+                "cap_len": int(info.get("frame.cap_len", 0)),
+                "protocols": str(info.get("frame.protocols", "")).split(":"),
+                "layers": layers,
+            }
+    finally:
+        cap.close()
+
+
+def _epoch_ns(text: str) -> int:
+    sec, _, frac = text.partition(".")
+    return int(sec) * 1_000_000_000 + int((frac + "000000000")[:9])
+
+
+def _find(tree: Any, key: str) -> Any:
+    """First value stored under ``key`` anywhere in a layer's nested dicts."""
+    if isinstance(tree, dict):
+        if key in tree:
+            return tree[key]
+        for value in tree.values():
+            found = _find(value, key)
+            if found is not None:
+                return found
+    elif isinstance(tree, list):
+        for value in tree:
+            found = _find(value, key)
+            if found is not None:
+                return found
+    return None
+
+
+def _find_all(tree: Any, key: str, out: list[Any]) -> list[Any]:
+    if isinstance(tree, dict):
+        for k, value in tree.items():
+            if k == key:
+                out.extend(value if isinstance(value, list) else [value])
+            else:
+                _find_all(value, key, out)
+    elif isinstance(tree, list):
+        for value in tree:
+            _find_all(value, key, out)
+    return out
+
+
+def _walk(tree: Any) -> Iterator[tuple[str, Any]]:
+    """(key, value) pairs of nested dicts in document order."""
+    if isinstance(tree, dict):
+        for k, value in tree.items():
+            yield k, value
+            yield from _walk(value)
+    elif isinstance(tree, list):
+        for value in tree:
+            yield from _walk(value)
+
+
+def _int(value: Any) -> int | None:
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    try:
+        return int(str(value), 0)
+    except ValueError:
+        return None
+
+
+class _Frame:
+    """Positional access to a frame's layers: the n-th occurrence of a protocol name."""
+
+    def __init__(self, frame: dict[str, Any]) -> None:
+        self.protocols: list[str] = frame["protocols"]
+        self.layers: dict[str, list[dict[str, Any]]] = frame["layers"]
+        self.cut = frame["cap_len"] < frame["len"]
+
+    def layer(self, index: int) -> dict[str, Any] | None:
+        name = self.protocols[index]
+        nth = self.protocols[:index].count(name)
+        found = self.layers.get(name, [])
+        return found[nth] if nth < len(found) and isinstance(found[nth], dict) else None
+
+    def bad(self) -> str:
+        return "truncated" if self.cut else "malformed"
+
+
+def decode_frame(frame: dict[str, Any]) -> Decoded | str:
+    """One dissected frame as a decoded packet, or the name of its accounting bucket."""
+    f = _Frame(frame)
+    protos = f.protocols
+    if not protos or protos[0] not in SUPPORTED_LINKS:
+        return "unsupported_link"
+    ip_at = next((i for i, p in enumerate(protos) if p in ("ip", "ipv6")), None)
+    if ip_at is None:
+        return f.bad() if "_ws.short" in f.layers or "_ws.malformed" in f.layers else "non_ip"
+    vlan_layer = f.layer(protos.index("vlan")) if "vlan" in protos[:ip_at] else None
+    vlan = _int(_find(vlan_layer, "vlan.id")) if vlan_layer else None
+    tunnel: list[str] = []
+    for _ in range(5):
+        pkt = _ip(f, ip_at, vlan, tuple(tunnel))
+        if isinstance(pkt, str):
+            return pkt
+        inner = _tunnel_inner(f, ip_at, pkt)
+        if inner is None:
+            return pkt
+        kind, next_at = inner
+        if next_at is None:
+            return "non_ip" if len(protos) > ip_at + 3 and not f.cut else f.bad()
+        tunnel.append(f"{kind} {pkt.src}>{pkt.dst}")
+        ip_at = next_at
+    return "malformed"
+
+
+def _ip(f: _Frame, at: int, vlan: int | None, tunnel: tuple[str, ...]) -> Decoded | str:
+    layer = f.layer(at)
+    if layer is None:
+        return f.bad()
+    v6 = f.protocols[at] == "ipv6"
+    pre = "ipv6" if v6 else "ip"
+    src, dst = layer.get(f"{pre}.src"), layer.get(f"{pre}.dst")
+    if not isinstance(src, str) or not isinstance(dst, str):
+        return f.bad()
+    frag_id: int | None = None
+    frag_offset = 0
+    if v6:
+        proto = _int(_find(layer, "ipv6.fraghdr.nxt"))
+        if proto is None:
+            i = _next_proto(f, at)
+            proto = TRANSPORT.get(f.protocols[i]) if i is not None else None
+        if proto is None:  # the last next-header of the extension chain
+            chain = [_int(v) for k, v in _walk(layer) if k.endswith(".nxt")]
+            proto = next((p for p in reversed(chain) if p is not None), None)
+        off = _int(_find(layer, "ipv6.fraghdr.offset"))
+        more = _int(_find(layer, "ipv6.fraghdr.more"))
+        if off or more:
+            frag_offset = off or 0
+            frag_id = _int(_find(layer, "ipv6.fraghdr.ident"))
+    else:
+        proto = _int(layer.get("ip.proto"))
+        off = _int(layer.get("ip.frag_offset")) or 0
+        more = _int(_find(layer, "ip.flags.mf")) or 0
+        if off or more:
+            frag_offset = off
+            frag_id = _int(layer.get("ip.id"))
+    if proto is None:
+        return f.bad()
+    pkt = Decoded(
+        6 if v6 else 4,
+        _canon(src),
+        _canon(dst),
+        proto,
+        vlan=vlan,
+        tunnel=tunnel,
+        frag_id=frag_id,
+        frag_offset=frag_offset,
+    )
+    if frag_offset:
+        return pkt
+    return _transport(f, at, pkt)
+
+
+def _canon(address: str) -> str:
+    import ipaddress
+
+    return str(ipaddress.ip_address(address))
+
+
+def _next_proto(f: _Frame, at: int) -> int | None:
+    """Index of the protocol after the IP header at ``at`` (skipping IPv6 extensions)."""
+    i = at + 1
+    while i < len(f.protocols) and f.protocols[i].startswith("ipv6."):
+        i += 1
+    return i if i < len(f.protocols) else None
+
+
+def _transport(f: _Frame, at: int, pkt: Decoded) -> Decoded | str:
+    want = {6: "tcp", 17: "udp", 1: "icmp", 58: "icmpv6", 132: "sctp"}.get(pkt.proto)
+    if want is None:
+        return pkt
+    i = _next_proto(f, at)
+    layer = f.layer(i) if i is not None and f.protocols[i] == want else None
+    if layer is None:
+        return pkt if pkt.frag_id is not None else f.bad()
+    if want in ("tcp", "udp", "sctp"):
+        sport = _int(layer.get(f"{want}.srcport"))
+        dport = _int(layer.get(f"{want}.dstport"))
+        if sport is None or dport is None:
+            return pkt if pkt.frag_id is not None else f.bad()
+        pkt.sport, pkt.dport = sport, dport
+        if want == "tcp":
+            flags = _int(layer.get("tcp.flags"))
+            if flags is None:
+                return f.bad()
+            pkt.tcp_flags = flags & 0xFF
+        if want != "sctp":
+            pkt.names = _names(f, i, sport, dport)
+    else:
+        icmp_type = _int(layer.get(f"{want}.type"))
+        code = _int(layer.get(f"{want}.code"))
+        if icmp_type is None or code is None:
+            return f.bad()
+        pkt.sport, pkt.dport = icmp_ports(pkt.proto, icmp_type, code)
+    return pkt
+
+
+def _names(f: _Frame, transport_at: int, sport: int, dport: int) -> tuple[str, ...]:
+    from segverify.capture.evidence import _strip_port
+
+    out: list[str] = []
+    for j in range(transport_at + 1, len(f.protocols)):
+        name = f.protocols[j]
+        if name == "dns" and 53 not in (sport, dport):
+            continue
+        if name not in ("dns", "tls", "http"):
+            continue
+        layer = f.layer(j)
+        for key in NAME_KEYS:
+            for value in _find_all(layer, key, []):
+                if not isinstance(value, str):
+                    continue
+                text = _strip_port(value) if key == "http.host" else value
+                text = text[:-1] if text.endswith(".") else text
+                text = text[:MAX_NAME_LEN]
+                if text and text != "<Root>" and text not in out and len(out) < MAX_NAMES:
+                    out.append(text)
+    return tuple(out)
+
+
+def _tunnel_inner(f: _Frame, at: int, outer: Decoded) -> tuple[str, int | None] | None:
+    """When the IP packet at ``at`` carries a decapsulated tunnel: its kind and inner IP index."""
+    if outer.frag_id is not None:
+        return None
+    i = _next_proto(f, at)
+    if i is None:
+        return None
+    name = f.protocols[i]
+    if name == "gre" and outer.proto == 47:
+        gre = f.layer(i)
+        version = _int(_find(gre, "gre.flags.version"))
+        routing = _int(_find(gre, "gre.flags.routing"))
+        ptype = _int(_find(gre, "gre.proto"))
+        if version != 0 or routing or ptype not in GRE_DECAP:
+            return None
+        kind = "erspan" if ptype in (0x88BE, 0x22EB) else "gre"
+        return kind, _inner_ip(f, i + 1)
+    if name == "udp" and outer.dport in (4789, 6081) and i + 1 < len(f.protocols):
+        kind = f.protocols[i + 1]
+        if kind in ("vxlan", "geneve"):
+            return kind, _inner_ip(f, i + 2)
+    return None
+
+
+def _inner_ip(f: _Frame, start: int) -> int | None:
+    for j in range(start, len(f.protocols)):
+        name = f.protocols[j]
+        if name in ("ip", "ipv6"):
+            return j
+        if name not in TUNNEL_GLUE:
+            return None
+    return None

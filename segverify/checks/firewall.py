@@ -1,0 +1,286 @@
+"""Firewall export against the topology's policy: forbidden permits, shadowed and redundant
+rules. Exact: every answer is a set computed on the header space, never a sample.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from segverify.checks.firewall_common import (
+    describe_rule,
+    family_warnings,
+    rule_ref,
+    ruleset_warnings,
+    stage_location,
+    summary_base,
+    zone_label,
+)
+from segverify.engine.analysis import FirewallAnalysis, build_analysis
+from segverify.engine.compile import CompiledStage
+from segverify.findings.model import Finding, Report
+from segverify.firewall.model import Rule, Ruleset
+from segverify.topology.model import Topology
+
+MAX_COVER = 5
+
+
+@dataclass
+class ForbiddenSpace:
+    """Per zone pair: the NEW-connection packets the policy forbids, as the device sees them."""
+
+    pairs: dict[tuple[str, str], Any]
+    union: Any
+
+
+def forbidden_space(analysis: FirewallAnalysis) -> ForbiddenSpace:
+    sp = analysis.space
+    new = sp.ct(["new"])
+    pairs: dict[tuple[str, str], Any] = {}
+    union = sp.false
+    for a in analysis.topology.zones:
+        for b in analysis.topology.zones:
+            pp = analysis.policy.pair(a, b)
+            if pp.forbidden == sp.false:
+                continue
+            f = pp.forbidden & new & analysis.pair_space(a, b)
+            if f != sp.false:
+                pairs[(a, b)] = f
+                union = union | f
+    return ForbiddenSpace(pairs, union)
+
+
+def _permit_sources(analysis: FirewallAnalysis) -> list[tuple[CompiledStage, Rule | None, int | None, Any]]:
+    """Every (stage, accepting rule or default, index, packets it lets through the device)."""
+    out = []
+    comp = analysis.compiled
+    sp = analysis.space
+    for cs in comp.stages:
+        paths = comp.paths_of(cs)
+        if not paths:
+            continue
+        through = sp.false
+        for p in paths:
+            through = through | (analysis.regions[p] & comp.others_accept(p, cs))
+        for cr, eff in zip(cs.rules, cs.eff):
+            if cr.may_accept and eff != sp.false:
+                out.append((cs, cr.rule, cr.index, eff & through))
+        if cs.default_accept and cs.default_eff != sp.false:
+            out.append((cs, None, None, cs.default_eff & through))
+    return out
+
+
+def forbidden_permits(analysis: FirewallAnalysis, forbidden: ForbiddenSpace | None = None) -> list[Finding]:
+    sp = analysis.space
+    topo = analysis.topology
+    fs = forbidden or forbidden_space(analysis)
+    findings: list[Finding] = []
+    lower = analysis.permitted(upper=False)
+    for cs, rule, index, permits in _permit_sources(analysis):
+        hit = permits & fs.union
+        if hit == sp.false:
+            continue
+        ref = rule_ref(rule, cs, index)
+        for (a, b), f in fs.pairs.items():
+            x = hit & f
+            if x == sp.false:
+                continue
+            pp = analysis.policy.pair(a, b)
+            certain = (x & lower) != sp.false
+            gap = x & pp.fqdn_gap
+            fqdn = gap != sp.false
+            example = sp.example(x)
+            assert example is not None
+            tier_rule = pp.tier_rule or "default-deny"
+            may_en = "" if certain else " (may: depends on a match segverify did not recognise)"
+            may_ja = "" if certain else "（未対応の条件次第で許可される可能性）"
+            fq_en = " Part of it is allowed only for allow-listed FQDNs, which header filtering cannot enforce: needs FQDN filtering." if fqdn else ""
+            fq_ja = " うち一部はFQDN許可リストでのみ許可される通信で、ヘッダによるフィルタでは制御できない（FQDNフィルタリングが必要）。" if fqdn else ""
+            findings.append(
+                Finding(
+                    kind="firewall-permit",
+                    rule=tier_rule,
+                    message=(
+                        f"{analysis.view.node.id}: {describe_rule(ref)} permits new connections "
+                        f"{a} → {b} that the policy forbids ({tier_rule}){may_en}, e.g. {example.describe()}.{fq_en}"
+                    ),
+                    message_ja=(
+                        f"{analysis.view.node.id}: {describe_rule(ref)} が、ポリシーで禁止されている "
+                        f"{zone_label(topo, a, 'ja')} → {zone_label(topo, b, 'ja')} の新規通信を許可している"
+                        f"（{tier_rule}）{may_ja}。例: {example.describe()}。{fq_ja}"
+                    ),
+                    severity="error",
+                    clauses=pp.clauses,
+                    evidence=tuple(x for x in (rule.text if rule else "",) if x),
+                    remedy="Restrict the rule to the flows the policy allows, or add a drop rule before it.",
+                    remedy_ja="ポリシーで許可された通信だけに絞るか、その前に拒否ルールを置く。",
+                    location=stage_location(rule, cs),
+                    data={
+                        "device": analysis.view.node.id,
+                        "src_zone": a,
+                        "dst_zone": b,
+                        "firewall_rule": ref,
+                        "example": example.as_dict(),
+                        "certain": certain,
+                        "needs_fqdn_filtering": fqdn,
+                    },
+                )
+            )
+    return findings
+
+
+def _cover(cs: CompiledStage, i: int, target: Any, space: Any) -> list[dict[str, Any]]:
+    """Earlier rules that take packets of ``target`` (all of them when shadowed): up to
+    MAX_COVER, with one of a different action when there is one."""
+    mine = cs.rules[i].rule.action
+    found: list[dict[str, Any]] = []
+    other: dict[str, Any] | None = None
+    for j in range(i):
+        cr = cs.rules[j]
+        if (cs.eff[j] & target) == space.false and (cr.must & target) == space.false:
+            continue
+        ref = rule_ref(cr.rule, cs, j)
+        if len(found) < MAX_COVER:
+            found.append(ref)
+        if other is None and cr.rule.action != mine:
+            other = ref
+        if len(found) >= MAX_COVER and other is not None:
+            break
+    if other is not None and other not in found:
+        if len(found) >= MAX_COVER:
+            found[-1] = other
+        else:
+            found.append(other)
+    return found
+
+
+def shadowed_and_redundant(analysis: FirewallAnalysis) -> list[Finding]:
+    sp = analysis.space
+    comp = analysis.compiled
+    findings: list[Finding] = []
+    traffic = analysis.traffic()
+    for cs in comp.stages:
+        paths = comp.paths_of(cs)
+        through = sp.false
+        seen = sp.false  # the packets this stage sees
+        for p in paths:
+            through = through | (analysis.regions[p] & comp.others_accept(p, cs))
+            seen = seen | analysis.regions[p]
+        through = through & traffic
+        seen = seen & traffic
+        n = len(cs.rules)
+        # suffix accept sets for redundancy: S[i] = accepted by rules i.. and the default
+        suffix: list[Any] = [sp.false] * (n + 1)
+        if cs.exact:
+            s = sp.true if cs.default_accept else sp.false
+            suffix[n] = s
+            for k in range(n - 1, -1, -1):
+                cr = cs.rules[k]
+                if cr.rule.enabled:
+                    s = sp.bdd.ite(cr.may, sp.true if cr.accept else sp.false, s)
+                suffix[k] = s
+        for i, cr in enumerate(cs.rules):
+            rule = cr.rule
+            if not rule.enabled:
+                continue
+            ref = rule_ref(rule, cs, i)
+            covered = cs.covered_must[i] if cs.covered_must else None
+            mine = cr.may & seen
+            shadowed = (mine & ~covered) == sp.false if covered is not None else (cs.eff[i] & seen) == sp.false
+            if shadowed:
+                cover = _cover(cs, i, mine, sp) if mine != sp.false else []
+                findings.append(_shadow_finding(analysis, cs, rule, ref, cover))
+                continue
+            if not cs.exact:
+                continue
+            rest = suffix[i + 1]
+            change = cs.eff[i] & (~rest if cr.accept else rest) & through
+            if change == sp.false:
+                takers = _takers(cs, i, sp)
+                findings.append(_redundant_finding(analysis, cs, rule, ref, takers))
+    return findings
+
+
+def _takers(cs: CompiledStage, i: int, space: Any) -> list[dict[str, Any]]:
+    eff = cs.eff[i]
+    out: list[dict[str, Any]] = []
+    for j in range(i + 1, len(cs.rules)):
+        if (cs.rules[j].may & eff) != space.false:
+            out.append(rule_ref(cs.rules[j].rule, cs, j))
+            if len(out) >= MAX_COVER:
+                break
+    return out
+
+
+def _shadow_finding(analysis: FirewallAnalysis, cs: CompiledStage, rule: Rule, ref: dict[str, Any], cover: list[dict[str, Any]]) -> Finding:
+    by = "; ".join(describe_rule(c) for c in cover) or "none: it matches no packet the topology routes through the device"
+    return Finding(
+        kind="shadowed",
+        rule="shadowed",
+        message=f"{analysis.view.node.id}: {describe_rule(ref)} never decides a packet: earlier rules take every packet it matches ({by}).",
+        message_ja=f"{analysis.view.node.id}: {describe_rule(ref)} はどのパケットにも適用されない（前のルールがすべて先に一致する: {by}）。",
+        severity="warning",
+        evidence=tuple(x for x in (rule.text,) if x),
+        remedy="Delete the rule or move it above the rules that cover it.",
+        remedy_ja="ルールを削除するか、覆っているルールより前に移動する。",
+        location=stage_location(rule, cs),
+        data={"device": analysis.view.node.id, "firewall_rule": ref, "covered_by": cover},
+    )
+
+
+def _redundant_finding(analysis: FirewallAnalysis, cs: CompiledStage, rule: Rule, ref: dict[str, Any], takers: list[dict[str, Any]]) -> Finding:
+    then = "; ".join(describe_rule(t) for t in takers) or f"the stage policy {cs.stage.default_action}"
+    return Finding(
+        kind="redundant",
+        rule="redundant",
+        message=f"{analysis.view.node.id}: {describe_rule(ref)} is redundant: without it the device permits exactly the same packets (later: {then}).",
+        message_ja=f"{analysis.view.node.id}: {describe_rule(ref)} は冗長である（削除しても許可される通信は変わらない。後続: {then}）。",
+        severity="info",
+        evidence=tuple(x for x in (rule.text,) if x),
+        location=stage_location(rule, cs),
+        data={"device": analysis.view.node.id, "firewall_rule": ref, "decided_without_it_by": takers},
+    )
+
+
+def check_firewall(
+    topology: Topology,
+    ruleset: Ruleset,
+    device: str | None = None,
+    *,
+    shadow: bool = True,
+    backend: str | None = None,
+    order: str = "grouped",
+) -> Report:
+    """The full analysis of one export: the ``segverify firewall`` report."""
+    t0 = time.perf_counter()
+    analysis = build_analysis(topology, ruleset, device, backend=backend, order=order)
+    t1 = time.perf_counter()
+    fs = forbidden_space(analysis)
+    findings = forbidden_permits(analysis, fs)
+    t2 = time.perf_counter()
+    if shadow:
+        findings += shadowed_and_redundant(analysis)
+    t3 = time.perf_counter()
+    warnings = ruleset_warnings(ruleset) + family_warnings(analysis)
+    summary = summary_base(analysis)
+    summary.update(
+        {
+            "forbidden_permits": sum(1 for f in findings if f.kind == "firewall-permit"),
+            "shadowed": sum(1 for f in findings if f.kind == "shadowed"),
+            "redundant": sum(1 for f in findings if f.kind == "redundant"),
+            "exact": analysis.compiled.exact,
+            "seconds_compile": round(t1 - t0, 3),
+            "seconds_permits": round(t2 - t1, 3),
+            "seconds_shadow": round(t3 - t2, 3),
+        }
+    )
+    return Report(
+        command="firewall",
+        findings=tuple(findings),
+        summary=summary,
+        warnings=tuple(warnings),
+        incomplete=ruleset.incomplete or not analysis.compiled.exact,
+        manual_items=topology.manual_items,
+        inputs=(topology.source, ruleset.source),
+    )
