@@ -17,6 +17,7 @@ COMMAND_MODULES = (
     "segverify.cli.topology_cmd",
     "segverify.cli.explain_cmd",
     "segverify.cli.init_cmd",
+    "segverify.cli.policy_cmd",
     "segverify.cli.pcap_cmd",
     "segverify.cli.firewall_cmd",
     "segverify.cli.lab_cmd",

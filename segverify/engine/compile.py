@@ -100,7 +100,9 @@ class RuleEncoder:
             ("iif", rule.in_interfaces, rule.in_interfaces_negated, rule.in_interfaces_except, rule.in_zones),
             ("oif", rule.out_interfaces, rule.out_interfaces_negated, rule.out_interfaces_except, rule.out_zones),
         ):
-            if zones is not None and self.zone_ifaces is not None:
+            # names are exact; zones (set by the topology binding) only stand in for them
+            # when the export matched zones rather than interfaces (e.g. CSV)
+            if names is None and not excepts and zones is not None and self.zone_ifaces is not None:
                 key = (fname, "zones", zones)
                 names_z = tuple(sorted({i for z in zones for i in self.zone_ifaces.get(z, ())}))
                 u = u & self._cached(key, lambda f=fname, n=names_z: sp.ifaces_matching(f, n, wildcard_other=False))

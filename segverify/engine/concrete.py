@@ -55,7 +55,7 @@ def rule_matches(
         (pkt.in_interface, rule.in_interfaces, rule.in_interfaces_negated, rule.in_interfaces_except, rule.in_zones),
         (pkt.out_interface, rule.out_interfaces, rule.out_interfaces_negated, rule.out_interfaces_except, rule.out_zones),
     ):
-        if zones is not None and iface_zone is not None:
+        if names is None and not exc and zones is not None and iface_zone is not None:
             if iface_zone.get(name) not in zones:
                 return False
         elif names is not None and _iface_match(names, name) == neg:
