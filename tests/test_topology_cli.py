@@ -230,3 +230,13 @@ def test_address_index_longest_prefix() -> None:
     assert ev.index.classify("198.18.20.40").zone == "lgwan"
     assert ev.index.classify("198.18.20.200").node == "lgwan-pcs"
     assert ev.index.classify(ipaddress.ip_address("8.8.8.8")).zone == "internet"
+
+
+def test_japanese_from_locale() -> None:
+    args = ["explain", "-t", ALPHA, "--src", "198.18.30.7", "--dst", "192.0.2.80", "--dport", "443"]
+    result = CliRunner(env={"LC_ALL": "", "LC_MESSAGES": "", "LANG": "ja_JP.UTF-8"}).invoke(cli, args)
+    assert "禁止" in result.output and "インターネット接続系" in result.output
+    result = CliRunner(env={"LC_ALL": "", "LC_MESSAGES": "", "LANG": "C.UTF-8"}).invoke(cli, args)
+    assert "FORBIDDEN" in result.output
+    result = CliRunner(env={"LANG": "ja_JP.UTF-8"}).invoke(cli, ["--lang", "en", *args])
+    assert "FORBIDDEN" in result.output

@@ -205,9 +205,7 @@ def _aset_intervals(aset: AddressSet) -> tuple[list[Interval], list[Interval]]:
     v4: list[Interval] = []
     v6: list[Interval] = []
     for p in aset.prefixes:
-        (v4 if p.version == 4 else v6).append(
-            (int(p.network_address), int(p.broadcast_address))
-        )
+        (v4 if p.version == 4 else v6).append((int(p.network_address), int(p.broadcast_address)))
     for lo, hi in aset.ranges:
         (v4 if lo.version == 4 else v6).append((int(lo), int(hi)))
     v4, v6 = merge(v4), merge(v6)
@@ -277,7 +275,9 @@ def aset_families(aset: AddressSet) -> set[int]:
     return fams
 
 
-def aset_conj(a: AddressSet | None, b: AddressSet | None, family: int | None) -> AddressSet | None | bool:
+def aset_conj(
+    a: AddressSet | None, b: AddressSet | None, family: int | None
+) -> AddressSet | None | bool:
     """Intersection; ``False`` when empty (for ``family``)."""
     if a is None:
         return b
@@ -322,8 +322,12 @@ def ports_conj(a: PortSet | None, b: PortSet | None) -> PortSet | None | bool:
     if b is None or a == b:
         return a
     if a.negated and b.negated:
-        return PortSet(tuple(PortRange(lo, hi) for lo, hi in merge(
-            [(r.lo, r.hi) for r in a.ranges + b.ranges])), negated=True)
+        return PortSet(
+            tuple(
+                PortRange(lo, hi) for lo, hi in merge([(r.lo, r.hi) for r in a.ranges + b.ranges])
+            ),
+            negated=True,
+        )
     iv = intersect(port_intervals(a), port_intervals(b))
     if not iv:
         return False
@@ -440,7 +444,9 @@ def conj(a: Match, b: Match) -> Match | None:
     if a.family is not None and b.family is not None and a.family != b.family:
         return None
     family = a.family if a.family is not None else b.family
-    ii = ifaces_conj(a.in_interfaces, a.in_interfaces_except, b.in_interfaces, b.in_interfaces_except)
+    ii = ifaces_conj(
+        a.in_interfaces, a.in_interfaces_except, b.in_interfaces, b.in_interfaces_except
+    )
     oi = ifaces_conj(
         a.out_interfaces, a.out_interfaces_except, b.out_interfaces, b.out_interfaces_except
     )
@@ -502,9 +508,9 @@ def normalise(m: Match) -> Match | None:
         for p in (m.sports, m.dports):
             if p is not None and not port_intervals(p):
                 return None
-    if m.icmp_types is not None or m.icmp_code is not None:
-        if numset_conj(m.protocols, m.protocols_negated, ICMP_PROTOCOLS, False) is False:
-            return None
+    has_icmp = m.icmp_types is not None or m.icmp_code is not None
+    if has_icmp and numset_conj(m.protocols, m.protocols_negated, ICMP_PROTOCOLS, False) is False:
+        return None
     if m.protocols is not None and not m.protocols_negated and not m.protocols:
         return None
     if m.ct_states is not None and not m.ct_states:
@@ -537,7 +543,9 @@ def _field_negations(m: Match) -> Iterator[tuple[Match, Match]]:
     for name in ("src", "dst"):
         aset = getattr(m, name)
         if aset is not None:
-            steps.append((Match(**{name: aset}), [Match(**{name: replace(aset, negated=not aset.negated)})]))
+            steps.append(
+                (Match(**{name: aset}), [Match(**{name: replace(aset, negated=not aset.negated)})])
+            )
     if m.protocols is not None:
         steps.append(
             (
@@ -575,7 +583,12 @@ def _field_negations(m: Match) -> Iterator[tuple[Match, Match]]:
         steps.append((Match(ct_states=m.ct_states), [Match(ct_states=rest)] if rest else []))
     if m.unknown:
         text = "not (" + " and ".join(u.text for u in m.unknown) + ")"
-        steps.append((Match(unknown=m.unknown), [Match(unknown=(UnknownMatch(text, m.unknown[0].location),))]))
+        steps.append(
+            (
+                Match(unknown=m.unknown),
+                [Match(unknown=(UnknownMatch(text, m.unknown[0].location),))],
+            )
+        )
     for f, negs in steps:
         for n in negs:
             yield prefix, n
@@ -724,17 +737,26 @@ class ChainProgram:
                 raise ValueError(cr.kind)
 
 
-def _rule(action: str, m: Match, cr: ChainRule, stack: list[str], via: tuple[Location, ...]) -> Rule:
+def _rule(
+    action: str, m: Match, cr: ChainRule, stack: list[str], via: tuple[Location, ...]
+) -> Rule:
     return rule_from_match(
-        action, m, location=cr.location, text=cr.text, comment=cr.comment,
-        chain=">".join(stack), via=via,
+        action,
+        m,
+        location=cr.location,
+        text=cr.text,
+        comment=cr.comment,
+        chain=">".join(stack),
+        via=via,
     )
 
 
 def rule_from_match(action: str, m: Match, **meta: object) -> Rule:
     kw = {f.name: getattr(m, f.name) for f in fields(Match)}
     it = m.icmp_types
-    kw["icmp_type"] = it[0] if it is not None and len(it) == 1 and not m.icmp_types_negated else None
+    kw["icmp_type"] = (
+        it[0] if it is not None and len(it) == 1 and not m.icmp_types_negated else None
+    )
     return Rule(action=action, **kw, **meta)  # type: ignore[arg-type]
 
 

@@ -28,13 +28,38 @@ from segverify.firewall.model import CT_STATES, HOOKS, AddressSet, PortSet, Rule
 from segverify.topology.model import Location
 
 COLUMNS = (
-    "kind", "device", "stage", "hook", "order", "name", "enabled", "action", "src", "dst",
-    "service", "proto", "sport", "dport", "icmp_type", "in_interface", "out_interface",
-    "in_zone", "out_zone", "ct_state", "comment", "members",
+    "kind",
+    "device",
+    "stage",
+    "hook",
+    "order",
+    "name",
+    "enabled",
+    "action",
+    "src",
+    "dst",
+    "service",
+    "proto",
+    "sport",
+    "dport",
+    "icmp_type",
+    "in_interface",
+    "out_interface",
+    "in_zone",
+    "out_zone",
+    "ct_state",
+    "comment",
+    "members",
 )
 ACTION_WORDS = {
-    "accept": "accept", "allow": "accept", "permit": "accept", "pass": "accept",
-    "drop": "drop", "deny": "drop", "block": "drop", "discard": "drop",
+    "accept": "accept",
+    "allow": "accept",
+    "permit": "accept",
+    "pass": "accept",
+    "drop": "drop",
+    "deny": "drop",
+    "block": "drop",
+    "discard": "drop",
     "reject": "reject",
 }
 TRUE = {"", "yes", "y", "true", "1", "on", "enabled", "enable"}
@@ -72,7 +97,9 @@ class _Parser:
         return InputError(msg, self.file, line)
 
     # ---- objects
-    def addresses(self, names: list[str], line: int, stack: tuple[str, ...] = ()) -> tuple[list, list]:
+    def addresses(
+        self, names: list[str], line: int, stack: tuple[str, ...] = ()
+    ) -> tuple[list, list]:
         prefixes: list = []
         ranges: list = []
         for item in names:
@@ -91,7 +118,9 @@ class _Parser:
                 else:
                     prefixes.append(parse_address(item))
             except ValueError:
-                raise self.err(f"{item!r} is neither an address, a range nor an address object", line) from None
+                raise self.err(
+                    f"{item!r} is neither an address, a range nor an address object", line
+                ) from None
         return prefixes, ranges
 
     def address_set(self, text: str, line: int) -> AddressSet | None:
@@ -142,7 +171,9 @@ class _Parser:
                 types.append(ICMP_TYPES[x])
             else:
                 raise self.err(f"bad icmp type {x!r}", line)
-        return Match(family=4 if proto == 1 else 6, protocols=(proto,), icmp_types=tuple(sorted(set(types))))
+        return Match(
+            family=4 if proto == 1 else 6, protocols=(proto,), icmp_types=tuple(sorted(set(types)))
+        )
 
     def ports(self, text: str, line: int) -> PortSet | None:
         t = text.strip()
@@ -214,13 +245,24 @@ def parse_csv(text: str, file: str = "<string>", device: str | None = None) -> R
             header = [c.strip().lower() for c in row]
             unknown = [c for c in header if c not in COLUMNS]
             if "action" not in header:
-                raise InputError("not a segverify firewall CSV: no 'action' column in the header", file, line)
+                raise InputError(
+                    "not a segverify firewall CSV: no 'action' column in the header", file, line
+                )
             for c in unknown:
                 warnings.append((Location(file, line), f"unknown column {c!r} ignored"))
             continue
         if len(row) > len(header):
             raise InputError(f"{len(row)} fields, header has {len(header)}", file, line)
-        rows.append((line, {h: (row[i].strip() if i < len(row) else "") for i, h in enumerate(header) if h in COLUMNS}))
+        rows.append(
+            (
+                line,
+                {
+                    h: (row[i].strip() if i < len(row) else "")
+                    for i, h in enumerate(header)
+                    if h in COLUMNS
+                },
+            )
+        )
     if header is None:
         raise InputError("empty CSV", file)
     # objects first: rules may use objects defined further down
@@ -237,7 +279,9 @@ def parse_csv(text: str, file: str = "<string>", device: str | None = None) -> R
             raise InputError(f"unknown kind {kind!r} (rule, address, service)", file, line)
     devices = {r.get("device", "") for _, r in rows if r.get("device")}
     if len(devices) > 1:
-        raise InputError(f"rows for several devices ({', '.join(sorted(devices))}): one device a file", file)
+        raise InputError(
+            f"rows for several devices ({', '.join(sorted(devices))}): one device a file", file
+        )
     stages: dict[str, _StageRows] = {}
     for seq, (line, r) in enumerate(rows):
         if (r.get("kind") or "rule").lower() != "rule":
@@ -271,14 +315,29 @@ def parse_csv(text: str, file: str = "<string>", device: str | None = None) -> R
         out_z = tuple(_items(r.get("out_zone", ""))) or None
         for alt in p.rule_alts(r, line):
             rule = rule_from_match(
-                action, alt, location=loc, enabled=en not in FALSE, name=r.get("name", ""),
-                comment=r.get("comment", ""), text=",".join(v for v in r.values()), chain=sname,
-                in_zones=in_z if in_z != ("any",) else None, out_zones=out_z if out_z != ("any",) else None,
+                action,
+                alt,
+                location=loc,
+                enabled=en not in FALSE,
+                name=r.get("name", ""),
+                comment=r.get("comment", ""),
+                text=",".join(v for v in r.values()),
+                chain=sname,
+                in_zones=in_z if in_z != ("any",) else None,
+                out_zones=out_z if out_z != ("any",) else None,
             )
             st.rules.append((order, seq, rule))
     out = []
     for k, st in enumerate(stages.values()):
         rules = tuple(r for _, _, r in sorted(st.rules, key=lambda t: (t[0], t[1])))
-        out.append(Stage(st.name, st.hook, k * 10, rules, st.default, None, "csv", Location(file, st.line)))
-    rs = Ruleset(device=device or next(iter(devices), ""), vendor="csv", source=file, stages=out, warnings=warnings)
+        out.append(
+            Stage(st.name, st.hook, k * 10, rules, st.default, None, "csv", Location(file, st.line))
+        )
+    rs = Ruleset(
+        device=device or next(iter(devices), ""),
+        vendor="csv",
+        source=file,
+        stages=out,
+        warnings=warnings,
+    )
     return rs

@@ -15,7 +15,8 @@ from segverify.topology.model import PROTO_NAMES, Location
 def _loc(loc: Location | None) -> str:
     if loc is None:
         return "-"
-    return f"{os.path.basename(loc.file)}:{loc.line}"
+    col = f":{loc.column}" if loc.column != 1 else ""
+    return f"{os.path.basename(loc.file)}:{loc.line}{col}"
 
 
 def fmt_addresses(a: AddressSet) -> str:
@@ -49,7 +50,9 @@ def fmt_rule(r: Rule) -> str:
         names = getattr(r, f"{side}_interfaces")
         exc = getattr(r, f"{side}_interfaces_except")
         if names is not None or exc:
-            parts.append(f"{side}=" + fmt_ifaces(names, exc, getattr(r, f"{side}_interfaces_negated")))
+            parts.append(
+                f"{side}=" + fmt_ifaces(names, exc, getattr(r, f"{side}_interfaces_negated"))
+            )
         zones = getattr(r, f"{side}_zones")
         if zones is not None:
             parts.append(f"{side}_zones=" + (",".join(zones) or "(none)"))
@@ -65,7 +68,9 @@ def fmt_rule(r: Rule) -> str:
     if r.dports is not None:
         parts.append("dport=" + fmt_ports(r.dports))
     if r.icmp_types is not None:
-        parts.append("icmp_type=" + ("!" if r.icmp_types_negated else "") + ",".join(map(str, r.icmp_types)))
+        parts.append(
+            "icmp_type=" + ("!" if r.icmp_types_negated else "") + ",".join(map(str, r.icmp_types))
+        )
     if r.icmp_code is not None:
         parts.append(f"icmp_code={r.icmp_code}")
     if r.ct_states is not None:

@@ -34,21 +34,58 @@ from segverify.topology.model import Location
 
 BUILTIN = {
     "filter": {"INPUT": 0, "FORWARD": 0, "OUTPUT": 0},
-    "mangle": {"PREROUTING": -150, "INPUT": -150, "FORWARD": -150, "OUTPUT": -150, "POSTROUTING": -150},
+    "mangle": {
+        "PREROUTING": -150,
+        "INPUT": -150,
+        "FORWARD": -150,
+        "OUTPUT": -150,
+        "POSTROUTING": -150,
+    },
     "raw": {"PREROUTING": -300, "OUTPUT": -300},
     "security": {"INPUT": 50, "FORWARD": 50, "OUTPUT": 50},
     "nat": {"PREROUTING": -100, "INPUT": 100, "OUTPUT": -100, "POSTROUTING": 100},
 }
 TERMINAL = {"ACCEPT": "accept", "DROP": "drop", "REJECT": "reject", "RETURN": "return"}
 NON_TERMINAL = {
-    "LOG", "NFLOG", "ULOG", "MARK", "CONNMARK", "CT", "NOTRACK", "TCPMSS", "DSCP", "TOS",
-    "CLASSIFY", "AUDIT", "TRACE", "CHECKSUM", "TTL", "HL", "TEE", "SECMARK", "CONNSECMARK",
-    "IDLETIMER", "LED", "RATEEST", "SET", "ECN", "HMARK", "TCPOPTSTRIP",
+    "LOG",
+    "NFLOG",
+    "ULOG",
+    "MARK",
+    "CONNMARK",
+    "CT",
+    "NOTRACK",
+    "TCPMSS",
+    "DSCP",
+    "TOS",
+    "CLASSIFY",
+    "AUDIT",
+    "TRACE",
+    "CHECKSUM",
+    "TTL",
+    "HL",
+    "TEE",
+    "SECMARK",
+    "CONNSECMARK",
+    "IDLETIMER",
+    "LED",
+    "RATEEST",
+    "SET",
+    "ECN",
+    "HMARK",
+    "TCPOPTSTRIP",
 }
 NAT_TARGETS = {"SNAT", "DNAT", "MASQUERADE", "REDIRECT", "NETMAP"}
 PORT_MODULES = {"tcp", "udp", "sctp", "dccp", "udplite"}
 KNOWN_MODULES = PORT_MODULES | {
-    "multiport", "iprange", "conntrack", "state", "comment", "set", "icmp", "icmp6", "icmpv6",
+    "multiport",
+    "iprange",
+    "conntrack",
+    "state",
+    "comment",
+    "set",
+    "icmp",
+    "icmp6",
+    "icmpv6",
     "ipv6-icmp",
 }
 STATE_NAMES = {s.upper(): s for s in CT_STATES}
@@ -90,7 +127,10 @@ def parse_iptables(
             family = 4
             if re.search(r"(?m)^-A ", text):
                 warnings.append(
-                    (Location(file, 1), "address family not stated (no iptables-save header); assumed IPv4")
+                    (
+                        Location(file, 1),
+                        "address family not stated (no iptables-save header); assumed IPv4",
+                    )
                 )
     parser = _Parser(file, family, ipsets)
     tables: list[_Table] = []
@@ -127,7 +167,12 @@ def parse_iptables(
             if current.name not in BUILTIN:
                 continue
             if current.name == "nat":
-                warnings.append((loc, "nat table rule not evaluated (address translation is outside filter semantics)"))
+                warnings.append(
+                    (
+                        loc,
+                        "nat table rule not evaluated (address translation is outside filter semantics)",
+                    )
+                )
                 continue
             try:
                 tokens = shlex.split(line)
@@ -141,14 +186,25 @@ def parse_iptables(
                 warnings.append((loc, f"chain {chain} used without a ':{chain}' declaration"))
             current.rules.setdefault(chain, []).append(parser.rule(tokens[2:], loc, raw.strip()))
             continue
-        warnings.append((loc, f"unsupported line (iptables-save writes only *table, :chain, -A, COMMIT): {line}"))
+        warnings.append(
+            (
+                loc,
+                f"unsupported line (iptables-save writes only *table, :chain, -A, COMMIT): {line}",
+            )
+        )
     if not tables:
         raise InputError("not an iptables-save export (no '*table' line)", file)
     if current is not None and not current.committed:
         warnings.append((current.location, f"table {current.name} has no COMMIT"))
 
     stages = []
-    hooks = {"PREROUTING": "prerouting", "INPUT": "input", "FORWARD": "forward", "OUTPUT": "output", "POSTROUTING": "postrouting"}
+    hooks = {
+        "PREROUTING": "prerouting",
+        "INPUT": "input",
+        "FORWARD": "forward",
+        "OUTPUT": "output",
+        "POSTROUTING": "postrouting",
+    }
     for t in tables:
         if t.name not in BUILTIN or t.name == "nat":
             if t.name == "nat":
@@ -160,7 +216,9 @@ def parse_iptables(
             for k, cr in enumerate(rules):
                 if cr.kind == "jump" and cr.target not in t.rules and cr.target.isupper():
                     rules[k] = replace(cr, kind="unknown")
-                    warnings.append((cr.location, f"unknown target {cr.target}: treated as unknown verdict"))
+                    warnings.append(
+                        (cr.location, f"unknown target {cr.target}: treated as unknown verdict")
+                    )
         prog = ChainProgram(chains=dict(t.rules), file=file)
         for chain, prio in BUILTIN[t.name].items():
             pol, ploc = t.policies.get(chain, ("ACCEPT", t.location))
@@ -220,7 +278,9 @@ class _Parser:
             except ValueError:
                 raise self.err(f"bad address {part!r}", loc) from None
             if net.version != self.family:
-                raise self.err(f"IPv{net.version} address {part} in an IPv{self.family} export", loc)
+                raise self.err(
+                    f"IPv{net.version} address {part} in an IPv{self.family} export", loc
+                )
             nets.append(net)
         return AddressSet(tuple(nets), negated=neg)
 
@@ -284,20 +344,31 @@ class _Parser:
                 elif name in NON_TERMINAL:
                     kind = "continue"
                     if name == "SET":
-                        self.extra_warnings.append((loc, "SET target changes ipset members at run time: not modelled"))
+                        self.extra_warnings.append(
+                            (loc, "SET target changes ipset members at run time: not modelled")
+                        )
                 elif name in ("NFQUEUE", "QUEUE", "SYNPROXY"):
                     kind = "unknown"
-                    self.extra_warnings.append((loc, f"target {name}: verdict decided elsewhere, treated as unknown"))
+                    self.extra_warnings.append(
+                        (loc, f"target {name}: verdict decided elsewhere, treated as unknown")
+                    )
                 elif name in NAT_TARGETS:
                     kind = "continue"
-                    self.extra_warnings.append((loc, f"target {name} (address translation) not evaluated"))
+                    self.extra_warnings.append(
+                        (loc, f"target {name} (address translation) not evaluated")
+                    )
                 else:
                     # a user chain (or an unknown extension target: the inliner reports
                     # an undefined chain as an error, as iptables-restore does)
                     kind, target = "jump", name
                     if rest:
                         kind = "unknown"
-                        self.extra_warnings.append((loc, f"unknown target {name} {' '.join(rest)}: treated as unknown verdict"))
+                        self.extra_warnings.append(
+                            (
+                                loc,
+                                f"unknown target {name} {' '.join(rest)}: treated as unknown verdict",
+                            )
+                        )
                 continue
             if tok in ("-m", "--match"):
                 flush_module()
@@ -305,7 +376,18 @@ class _Parser:
                 if module not in KNOWN_MODULES:
                     module_unknown = ["-m", module]
                 continue
-            if tok.startswith("--") and module_unknown is not None and tok not in ("--protocol", "--source", "--destination", "--in-interface", "--out-interface"):
+            if (
+                tok.startswith("--")
+                and module_unknown is not None
+                and tok
+                not in (
+                    "--protocol",
+                    "--source",
+                    "--destination",
+                    "--in-interface",
+                    "--out-interface",
+                )
+            ):
                 vals = args()
                 module_unknown.extend((["!"] if neg else []) + [tok] + vals)
                 neg = False
@@ -348,7 +430,10 @@ class _Parser:
                     pr = parse_port_range(one(tok), ":", self.file, loc.line)
                     key = "dports" if tok in ("--dport", "--destination-port") else "sports"
                     add(**{key: PortSet((pr,), negated=neg)})
-            elif tok in ("--dports", "--destination-ports", "--sports", "--source-ports", "--ports") and module == "multiport":
+            elif (
+                tok in ("--dports", "--destination-ports", "--sports", "--source-ports", "--ports")
+                and module == "multiport"
+            ):
                 ranges = tuple(
                     parse_port_range(p, ":", self.file, loc.line) for p in one(tok).split(",")
                 )
@@ -407,7 +492,11 @@ class _Parser:
                 comment = one(tok)
             else:
                 vals = args()
-                unknown.append(" ".join((["-m", module] if module else []) + (["!"] if neg else []) + [tok] + vals))
+                unknown.append(
+                    " ".join(
+                        (["-m", module] if module else []) + (["!"] if neg else []) + [tok] + vals
+                    )
+                )
             neg = False
         flush_module()
         if unknown:
@@ -436,7 +525,9 @@ class _Parser:
             return None, None
         return ICMP_TYPES.get(value), None
 
-    def set_match(self, name: str, flags: list[str], neg: bool, loc: Location, unknown: list[str], add) -> None:  # noqa: ANN001
+    def set_match(
+        self, name: str, flags: list[str], neg: bool, loc: Location, unknown: list[str], add
+    ) -> None:  # noqa: ANN001
         text = f"{'! ' if neg else ''}--match-set {name} {','.join(flags)}"
         if len(flags) != 1 or flags[0] not in ("src", "dst"):
             unknown.append(text + " (multi-dimensional set match not modelled)")
@@ -456,5 +547,8 @@ class _Parser:
             return
         fams = {p.version for p in res.prefixes} | {lo.version for lo, _ in res.ranges}
         if fams - {self.family}:
-            raise self.err(f"ipset {name} holds IPv{sorted(fams - {self.family})[0]} members in an IPv{self.family} export", loc)
+            raise self.err(
+                f"ipset {name} holds IPv{sorted(fams - {self.family})[0]} members in an IPv{self.family} export",
+                loc,
+            )
         add(**{flags[0]: replace(res, negated=neg)})

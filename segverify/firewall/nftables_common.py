@@ -28,7 +28,14 @@ from segverify.firewall.base import (
 from segverify.firewall.model import CT_STATES, AddressSet, PortSet, Ruleset, UnknownMatch
 from segverify.topology.model import Location, PortRange
 
-PRIORITY_NAMES = {"raw": -300, "mangle": -150, "dstnat": -100, "filter": 0, "security": 50, "srcnat": 100}
+PRIORITY_NAMES = {
+    "raw": -300,
+    "mangle": -150,
+    "dstnat": -100,
+    "filter": 0,
+    "security": 50,
+    "srcnat": 100,
+}
 IP_HOOKS = ("prerouting", "input", "forward", "output", "postrouting")
 FAMILIES = {"ip": 4, "ip6": 6, "inet": None}
 PORT_PROTOS = {"tcp": 6, "udp": 17, "sctp": 132, "dccp": 33, "udplite": 136}
@@ -147,7 +154,9 @@ def parse_priority(text: str, file: str, line: int | None) -> int:
 
 
 class _Converter:
-    def __init__(self, table: NftTable, file: str, warnings: list[tuple[Location | None, str]]) -> None:
+    def __init__(
+        self, table: NftTable, file: str, warnings: list[tuple[Location | None, str]]
+    ) -> None:
         self.table = table
         self.file = file
         self.warnings = warnings
@@ -164,7 +173,9 @@ class _Converter:
             if it.kind == "setref":
                 s = self.table.sets.get(it.a)
                 if s is None:
-                    raise InputError(f"reference to undefined set @{it.a}", self.file, loc.line if loc else None)
+                    raise InputError(
+                        f"reference to undefined set @{it.a}", self.file, loc.line if loc else None
+                    )
                 if s.map_entries is not None:
                     return f"@{it.a} is a map"
                 if " . " in s.type or "dynamic" in s.flags or "timeout" in s.flags:
@@ -176,7 +187,9 @@ class _Converter:
                 out.append(it)
         return out
 
-    def address_set(self, items: list[Item], neg: bool, fam: int, loc: Location | None) -> AddressSet:
+    def address_set(
+        self, items: list[Item], neg: bool, fam: int, loc: Location | None
+    ) -> AddressSet:
         prefixes = []
         ranges = []
         try:
@@ -191,7 +204,9 @@ class _Converter:
             raise InputError(f"bad address: {exc}", self.file, loc.line if loc else None) from None
         for v in [p.version for p in prefixes] + [lo.version for lo, _ in ranges]:
             if v != fam:
-                raise InputError(f"IPv{v} address in an IPv{fam} match", self.file, loc.line if loc else None)
+                raise InputError(
+                    f"IPv{v} address in an IPv{fam} match", self.file, loc.line if loc else None
+                )
         return AddressSet(tuple(prefixes), tuple(ranges), negated=neg)
 
     def ports(self, items: list[Item], op: str, loc: Location | None) -> PortSet:
@@ -199,7 +214,9 @@ class _Converter:
         ranges = []
         for it in items:
             if it.kind == "range":
-                ranges.append(PortRange(parse_port(it.a, self.file, line), parse_port(it.b, self.file, line)))
+                ranges.append(
+                    PortRange(parse_port(it.a, self.file, line), parse_port(it.b, self.file, line))
+                )
             elif it.kind == "value":
                 p = parse_port(it.a, self.file, line)
                 if op == "<":
@@ -223,7 +240,9 @@ class _Converter:
             return items
         key = nm.key.removeprefix("meta ") if nm.key.startswith("meta ") else nm.key
         neg = nm.op == "!="
-        if nm.op not in ("==", "!=") and not (key.endswith("port") and nm.op in ("<", ">", "<=", ">=")):
+        if nm.op not in ("==", "!=") and not (
+            key.endswith("port") and nm.op in ("<", ">", "<=", ">=")
+        ):
             return f"operator {nm.op}"
         words = key.split()
         if key in ("ip saddr", "ip daddr", "ip6 saddr", "ip6 daddr"):
@@ -341,7 +360,9 @@ class _Converter:
                 self.warn(loc, f"run-time set update not modelled: {ex.text}")
         return result
 
-    def vmap(self, vm: NVmap, m: Match | None, unknown: list[str], rule: NftRule) -> list[ChainRule]:
+    def vmap(
+        self, vm: NVmap, m: Match | None, unknown: list[str], rule: NftRule
+    ) -> list[ChainRule]:
         loc = rule.location
         if m is None:
             return []
@@ -349,7 +370,9 @@ class _Converter:
         if entries is None:
             s = self.table.sets.get(vm.setref)
             if s is None or s.map_entries is None:
-                raise InputError(f"reference to undefined map @{vm.setref}", self.file, loc.line if loc else None)
+                raise InputError(
+                    f"reference to undefined map @{vm.setref}", self.file, loc.line if loc else None
+                )
             entries = s.map_entries
         out: list[ChainRule] = []
         for key_items, verdict in entries:
@@ -370,13 +393,20 @@ class _Converter:
         return out
 
 
-def build_ruleset(tables: list[NftTable], file: str, vendor: str, warnings: list[tuple[Location | None, str]]) -> Ruleset:
+def build_ruleset(
+    tables: list[NftTable], file: str, vendor: str, warnings: list[tuple[Location | None, str]]
+) -> Ruleset:
     stages = []
     for t in tables:
         if t.family not in FAMILIES:
             for c in t.chains.values():
                 if c.rules or c.policy != "accept":
-                    warnings.append((c.location, f"table {t.family} {t.name}: family {t.family} is not evaluated"))
+                    warnings.append(
+                        (
+                            c.location,
+                            f"table {t.family} {t.name}: family {t.family} is not evaluated",
+                        )
+                    )
                     break
             continue
         conv = _Converter(t, file, warnings)
@@ -385,7 +415,10 @@ def build_ruleset(tables: list[NftTable], file: str, vendor: str, warnings: list
             if c.base and c.type == "nat":
                 if c.rules:
                     warnings.append(
-                        (c.location, f"nat chain {t.family} {t.name} {c.name}: address translation not evaluated")
+                        (
+                            c.location,
+                            f"nat chain {t.family} {t.name} {c.name}: address translation not evaluated",
+                        )
                     )
                 continue
             prog.chains[c.name] = conv.chain_rules(c)
@@ -393,12 +426,24 @@ def build_ruleset(tables: list[NftTable], file: str, vendor: str, warnings: list
             if not c.base or c.type == "nat":
                 continue
             if c.hook not in IP_HOOKS:
-                warnings.append((c.location, f"chain {t.family} {t.name} {c.name}: hook {c.hook} not evaluated"))
+                warnings.append(
+                    (c.location, f"chain {t.family} {t.name} {c.name}: hook {c.hook} not evaluated")
+                )
                 continue
             if c.policy not in ("accept", "drop"):
-                raise InputError(f"bad policy {c.policy!r}", file, c.location.line if c.location else None)
+                raise InputError(
+                    f"bad policy {c.policy!r}", file, c.location.line if c.location else None
+                )
             prog.base.append(
-                BaseChain(c.name, c.hook, c.priority, c.policy, FAMILIES[t.family], f"{t.family} {t.name}", c.location)
+                BaseChain(
+                    c.name,
+                    c.hook,
+                    c.priority,
+                    c.policy,
+                    FAMILIES[t.family],
+                    f"{t.family} {t.name}",
+                    c.location,
+                )
             )
         stages.extend(prog.stages())
     stages.sort(key=lambda s: (IP_HOOKS.index(s.hook), s.priority))

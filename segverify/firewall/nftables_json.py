@@ -12,6 +12,7 @@ import re
 from typing import Any
 
 from segverify.errors import InputError
+from segverify.firewall.model import Ruleset
 from segverify.firewall.nftables_common import (
     VERDICTS,
     Item,
@@ -25,7 +26,6 @@ from segverify.firewall.nftables_common import (
     NVmap,
     build_ruleset,
 )
-from segverify.firewall.model import Ruleset
 from segverify.topology.model import Location
 
 IGNORED = {"counter", "log", "notrack", "mangle", "meter"}
@@ -44,7 +44,7 @@ def _positions(text: str, key: str) -> list[tuple[int, int]]:
 
 def _key(left: Any) -> str | None:
     if isinstance(left, dict) and len(left) == 1:
-        (k, v), = left.items()
+        ((k, v),) = left.items()
         if k == "payload" and isinstance(v, dict) and "protocol" in v and "field" in v:
             return f"{v['protocol']} {v['field']}"
         if k in ("meta", "ct") and isinstance(v, dict) and "key" in v and "dir" not in v:
@@ -64,7 +64,7 @@ def _items(right: Any, quoted: bool) -> list[Item]:
     if isinstance(right, list):
         return [i for r in right for i in _items(r, quoted)]
     if isinstance(right, dict) and len(right) == 1:
-        (k, v), = right.items()
+        ((k, v),) = right.items()
         if k == "prefix" and isinstance(v, dict):
             return [Item("prefix", str(v.get("addr")), str(v.get("len")))]
         if k == "range" and isinstance(v, list) and len(v) == 2:
@@ -78,7 +78,7 @@ def _items(right: Any, quoted: bool) -> list[Item]:
 
 def _verdict(obj: Any) -> NVerdict | None:
     if isinstance(obj, dict) and len(obj) == 1:
-        (k, v), = obj.items()
+        ((k, v),) = obj.items()
         if k in VERDICTS:
             target = v.get("target", "") if isinstance(v, dict) else ""
             return NVerdict(k, target)
@@ -97,7 +97,9 @@ class _Reader:
         except json.JSONDecodeError as exc:
             raise InputError(f"invalid JSON: {exc.msg}", self.file, exc.lineno, exc.colno) from None
         if not isinstance(doc, dict) or not isinstance(doc.get("nftables"), list):
-            raise InputError("not an 'nft -j list ruleset' export (no 'nftables' array)", self.file, 1)
+            raise InputError(
+                "not an 'nft -j list ruleset' export (no 'nftables' array)", self.file, 1
+            )
         items = doc["nftables"]
         rule_pos = _positions(self.text, "rule")
         chain_pos = _positions(self.text, "chain")
@@ -120,7 +122,7 @@ class _Reader:
             path = f"nftables[{idx}]"
             if not isinstance(obj, dict) or len(obj) != 1:
                 raise InputError(f"{path}: not an nftables object", self.file, 1)
-            (kind, body), = obj.items()
+            ((kind, body),) = obj.items()
             if not isinstance(body, dict):
                 raise InputError(f"{path}.{kind}: not an object", self.file, 1)
             if kind == "metainfo":
@@ -167,10 +169,17 @@ class _Reader:
                 t = table(str(body.get("family")), str(body.get("table")), path)
                 chain = t.chains.get(str(body.get("chain")))
                 if chain is None:
-                    raise InputError(f"{path}: rule in undeclared chain {body.get('chain')}", self.file, line, col)
+                    raise InputError(
+                        f"{path}: rule in undeclared chain {body.get('chain')}",
+                        self.file,
+                        line,
+                        col,
+                    )
                 chain.rules.append(self.rule(body, f"{path}.rule", Location(self.file, line, col)))
             else:
-                self.warnings.append((Location(self.file, 1), f"{path}: {kind} object not evaluated"))
+                self.warnings.append(
+                    (Location(self.file, 1), f"{path}: {kind} object not evaluated")
+                )
         if not tables:
             raise InputError("the export holds no table", self.file, 1)
         return list(tables.values())
@@ -195,7 +204,7 @@ class _Reader:
             return v
         if not isinstance(e, dict) or len(e) != 1:
             return NStmt("unknown", f"{path}: {json.dumps(e, sort_keys=True)}")
-        (k, body), = e.items()
+        ((k, body),) = e.items()
         if k == "match" and isinstance(body, dict):
             key = _key(body.get("left"))
             op = OPS.get(str(body.get("op", "==")))
@@ -218,7 +227,9 @@ class _Reader:
                 if isinstance(el, list) and len(el) == 2 and _verdict(el[1]) is not None:
                     entries.append((_items(el[0], False), _verdict(el[1])))
                 else:
-                    return NStmt("unknown", f"{path}: vmap element {json.dumps(el, sort_keys=True)}")
+                    return NStmt(
+                        "unknown", f"{path}: vmap element {json.dumps(el, sort_keys=True)}"
+                    )
             return NVmap(key, entries, "", f"{key} vmap {{…}} [{path}]")  # type: ignore[arg-type]
         if k in IGNORED:
             return NStmt("ignore", k)

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from segverify.errors import InputError
+from segverify.firewall.model import Ruleset
 from segverify.firewall.nftables_common import (
     VERDICTS,
     Item,
@@ -26,20 +27,79 @@ from segverify.firewall.nftables_common import (
     build_ruleset,
     parse_priority,
 )
-from segverify.firewall.model import Ruleset
 from segverify.topology.model import Location
 
 ONE_WORD_KEYS = {"iifname", "oifname", "iif", "oif", "mark", "iiftype", "oiftype", "skuid", "skgid"}
 PROTO_WORDS = {
-    "ip", "ip6", "tcp", "udp", "sctp", "dccp", "udplite", "th", "icmp", "icmpv6", "ct", "meta",
-    "ether", "vlan", "arp", "ah", "esp", "comp", "rt", "frag", "hbh", "dst", "mh", "fib", "socket",
-    "osf", "ipsec", "numgen", "jhash", "symhash", "tunnel", "igmp", "sctp", "exthdr", "tcpopt",
+    "ip",
+    "ip6",
+    "tcp",
+    "udp",
+    "sctp",
+    "dccp",
+    "udplite",
+    "th",
+    "icmp",
+    "icmpv6",
+    "ct",
+    "meta",
+    "ether",
+    "vlan",
+    "arp",
+    "ah",
+    "esp",
+    "comp",
+    "rt",
+    "frag",
+    "hbh",
+    "dst",
+    "mh",
+    "fib",
+    "socket",
+    "osf",
+    "ipsec",
+    "numgen",
+    "jhash",
+    "symhash",
+    "tunnel",
+    "igmp",
+    "exthdr",
+    "tcpopt",
 }
-OPS = {"==": "==", "eq": "==", "!=": "!=", "ne": "!=", "<": "<", "lt": "<", ">": ">", "gt": ">",
-       "<=": "<=", "le": "<=", ">=": ">=", "ge": ">="}
+OPS = {
+    "==": "==",
+    "eq": "==",
+    "!=": "!=",
+    "ne": "!=",
+    "<": "<",
+    "lt": "<",
+    ">": ">",
+    "gt": ">",
+    "<=": "<=",
+    "le": "<=",
+    ">=": ">=",
+    "ge": ">=",
+}
 NAT_WORDS = {"snat", "dnat", "masquerade", "redirect", "tproxy"}
-STMT_WORDS = {"counter", "log", "comment", "limit", "notrack", "add", "update", "delete", "quota",
-              "flow", "dup", "fwd", "synproxy"} | NAT_WORDS | set(VERDICTS)
+STMT_WORDS = (
+    {
+        "counter",
+        "log",
+        "comment",
+        "limit",
+        "notrack",
+        "add",
+        "update",
+        "delete",
+        "quota",
+        "flow",
+        "dup",
+        "fwd",
+        "synproxy",
+    }
+    | NAT_WORDS
+    | set(VERDICTS)
+)
 TOKEN = re.compile(r'"((?:[^"\\]|\\.)*)"|(#[^\n]*)|(\n)|([{};,])|([^\s{};,"#]+)|[ \t\r]+')
 
 
@@ -174,7 +234,9 @@ class _Reader:
             text = " ".join(x.value for x in stmt) or t.value
             if not tables and t.value not in ("define", "include", "add", "delete"):
                 raise InputError(f"not an nft ruleset: {text[:60]!r}", self.file, t.line)
-            self.warnings.append((Location(self.file, t.line), f"unsupported top-level statement: {text}"))
+            self.warnings.append(
+                (Location(self.file, t.line), f"unsupported top-level statement: {text}")
+            )
             if self.peek() is not None and self.peek().kind == "}":  # type: ignore[union-attr]
                 raise InputError("unbalanced '}'", self.file, self.peek().line)  # type: ignore[union-attr]
         if not tables:
@@ -247,7 +309,13 @@ class _Reader:
             if head == "policy" and len(stmt) >= 2:
                 chain.policy = stmt[1].value
                 continue
-            if head in ("comment", "devices") and stmt[0].kind == "word" and len(stmt) > 1 and stmt[1].kind in ("string", "word", "{") and _chain_property(stmt):
+            if (
+                head in ("comment", "devices")
+                and stmt[0].kind == "word"
+                and len(stmt) > 1
+                and stmt[1].kind in ("string", "word", "{")
+                and _chain_property(stmt)
+            ):
                 continue
             chain.rules.append(self.rule(stmt))
 
@@ -278,7 +346,9 @@ class _Reader:
                 s.flags = tuple(w for w in words[1:] if w != ",")
             elif words[0] == "elements":
                 j = words.index("{") if "{" in words else len(words)
-                groups = _split_items(stmt[j + 1 : -1] if stmt and stmt[-1].kind == "}" else stmt[j + 1 :])
+                groups = _split_items(
+                    stmt[j + 1 : -1] if stmt and stmt[-1].kind == "}" else stmt[j + 1 :]
+                )
                 for g in groups:
                     item, verdict = _element(g)
                     if is_map:
@@ -300,7 +370,11 @@ class _Reader:
         n = len(toks)
 
         def w(k: int) -> str:
-            return toks[k].value if k < n and toks[k].kind in ("word", "string") else (toks[k].value if k < n else "")
+            return (
+                toks[k].value
+                if k < n and toks[k].kind in ("word", "string")
+                else (toks[k].value if k < n else "")
+            )
 
         def starts_stmt(k: int) -> bool:
             if k >= n or toks[k].kind != "word":
@@ -355,7 +429,14 @@ class _Reader:
                 continue
             if v == "log":
                 i += 1
-                while i < n and toks[i].value in ("prefix", "level", "group", "snaplen", "queue-threshold", "flags"):
+                while i < n and toks[i].value in (
+                    "prefix",
+                    "level",
+                    "group",
+                    "snaplen",
+                    "queue-threshold",
+                    "flags",
+                ):
                     i += 2
                     while i < n and toks[i].kind == ",":
                         i += 2
@@ -381,7 +462,11 @@ class _Reader:
                     key, i = v, i + 1
                 elif i + 1 < n and toks[i + 1].kind == "word":
                     key, i = f"{v} {toks[i + 1].value}", i + 2
-                    if v == "meta" and toks[i - 1].value in ONE_WORD_KEYS | {"l4proto", "nfproto", "protocol"}:
+                    if v == "meta" and toks[i - 1].value in ONE_WORD_KEYS | {
+                        "l4proto",
+                        "nfproto",
+                        "protocol",
+                    }:
                         key = toks[i - 1].value if toks[i - 1].value in ONE_WORD_KEYS else key
                 else:
                     j = skip_unknown(i + 1)
@@ -389,13 +474,17 @@ class _Reader:
                     i = j
                     continue
                 start = i - len(key.split())
-                if i < n and toks[i].value == "set":  # meta mark set …, ct mark set …: no filtering effect
+                if (
+                    i < n and toks[i].value == "set"
+                ):  # meta mark set …, ct mark set …: no filtering effect
                     i = skip_unknown(i + 2)
                     continue
                 if i < n and toks[i].value == "vmap":
                     i += 1
                     if i < n and toks[i].value.startswith("@"):
-                        exprs.append(NVmap(key, None, toks[i].value[1:], _text(toks[start : i + 1])))
+                        exprs.append(
+                            NVmap(key, None, toks[i].value[1:], _text(toks[start : i + 1]))
+                        )
                         i += 1
                     elif i < n and toks[i].kind == "{":
                         j = _close(toks, i)
@@ -414,7 +503,15 @@ class _Reader:
                 if i < n and toks[i].value in OPS and toks[i].kind == "word":
                     op = OPS[toks[i].value]
                     i += 1
-                if i >= n or toks[i].value in ("&", "|", "^", ".", "map") or (toks[i].kind == "word" and toks[i].value in STMT_WORDS and toks[i].value not in ("reject",)):
+                if (
+                    i >= n
+                    or toks[i].value in ("&", "|", "^", ".", "map")
+                    or (
+                        toks[i].kind == "word"
+                        and toks[i].value in STMT_WORDS
+                        and toks[i].value not in ("reject",)
+                    )
+                ):
                     j = skip_unknown(i)
                     exprs.append(NStmt("unknown", _text(toks[start:j])))
                     i = j
@@ -441,7 +538,11 @@ class _Reader:
         if i < len(toks) and toks[i].value == ".":
             # concatenation: not modelled
             j = i
-            while j < len(toks) and toks[j].kind not in ("{",) and not (toks[j].kind == "word" and toks[j].value in STMT_WORDS):
+            while (
+                j < len(toks)
+                and toks[j].kind not in ("{",)
+                and not (toks[j].kind == "word" and toks[j].value in STMT_WORDS)
+            ):
                 j += 1
             return [Item("other", _text(toks[i - 1 : j]))], j
         return items, i

@@ -43,7 +43,9 @@ def sniff(text: str, file: str = "<string>") -> str:
             raise InputError(f"looks like JSON but is not ({exc.msg})", file, exc.lineno) from None
         if isinstance(doc, dict) and "nftables" in doc:
             return "nft-json"
-        raise InputError("JSON without an 'nftables' array: not an 'nft -j list ruleset' export", file, 1)
+        raise InputError(
+            "JSON without an 'nftables' array: not an 'nft -j list ruleset' export", file, 1
+        )
     if re.search(r"(?m)^\s*\*(filter|mangle|raw|nat|security)\s*$", text):
         return "iptables"
     if re.search(r"(?m)^\s*table\s+(ip|ip6|inet|arp|bridge|netdev)\s+\S+\s*\{", text):
@@ -110,7 +112,9 @@ def firewall_node(topology: Topology, device: str | None) -> Node:
     if device:
         node = topology.nodes.get(device)
         if node is None:
-            raise InputError(f"device {device!r} is not a node of topology {topology.name}", topology.source)
+            raise InputError(
+                f"device {device!r} is not a node of topology {topology.name}", topology.source
+            )
         if node.role != "firewall":
             raise InputError(f"node {device!r} has role {node.role}, not firewall", topology.source)
         return node
@@ -124,7 +128,9 @@ def firewall_node(topology: Topology, device: str | None) -> Node:
     )
 
 
-def _zones(node: Node, names: tuple[str, ...] | None, exc: tuple[str, ...]) -> tuple[str, ...] | None:
+def _zones(
+    node: Node, names: tuple[str, ...] | None, exc: tuple[str, ...]
+) -> tuple[str, ...] | None:
     if names is None and not exc:
         return None
     zones: list[str] = []
@@ -143,7 +149,10 @@ def bind_topology(ruleset: Ruleset, topology: Topology, device: str | None = Non
     node = firewall_node(topology, device)
     if ruleset.device and device is None and ruleset.device != node.id and ruleset.vendor == "csv":
         # a CSV names its device; it must be the node we bind to
-        raise InputError(f"export is for device {ruleset.device!r}, topology firewall is {node.id!r}", ruleset.source)
+        raise InputError(
+            f"export is for device {ruleset.device!r}, topology firewall is {node.id!r}",
+            ruleset.source,
+        )
     ruleset.device = node.id
     ruleset.interfaces = {i.name: i.zone for i in node.interfaces}
     known = [i.name for i in node.interfaces]
@@ -153,12 +162,17 @@ def bind_topology(ruleset: Ruleset, topology: Topology, device: str | None = Non
         rules: list[Rule] = []
         for r in stage.rules:
             for side in ("in", "out"):
-                pats = (getattr(r, f"{side}_interfaces") or ()) + getattr(r, f"{side}_interfaces_except")
+                pats = (getattr(r, f"{side}_interfaces") or ()) + getattr(
+                    r, f"{side}_interfaces_except"
+                )
                 for p in pats:
                     if p not in reported and not any(iface_matches(p, k) for k in known):
                         reported.add(p)
                         ruleset.warnings.append(
-                            (r.location, f"interface {p!r} is not an interface of {node.id} in the topology")
+                            (
+                                r.location,
+                                f"interface {p!r} is not an interface of {node.id} in the topology",
+                            )
                         )
             names, exc = r.in_interfaces, r.in_interfaces_except
             if r.in_interfaces_negated:

@@ -21,11 +21,17 @@ code{font-size:.9em}.summary td:first-child{font-weight:bold}
 SKIP_DATA = ("message_ja", "remedy_ja")
 
 
+def _inline(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return escape(", ".join(str(v) for v in value))
+    return escape("" if value is None else str(value))
+
+
 def _cell(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return "<br>".join(escape(str(v)) for v in value)
     if isinstance(value, dict):
-        return "<br>".join(f"{escape(str(k))}: {escape(str(v))}" for k, v in value.items())
+        return "<br>".join(f"{escape(str(k))}: {_inline(v)}" for k, v in value.items())
     return escape("" if value is None else str(value))
 
 
