@@ -88,24 +88,54 @@ class Trace:
         if not answered:
             self.add(client, server, c / TCP(sport=sport, dport=dport, flags="S", seq=1000), iface)
             return
-        self.add(server, client, s / TCP(sport=dport, dport=sport, flags="SA", seq=5000, ack=1001), iface)
-        self.add(client, server, c / TCP(sport=sport, dport=dport, flags="A", seq=1001, ack=5001), iface)
+        self.add(
+            server, client, s / TCP(sport=dport, dport=sport, flags="SA", seq=5000, ack=1001), iface
+        )
+        self.add(
+            client, server, c / TCP(sport=sport, dport=dport, flags="A", seq=1001, ack=5001), iface
+        )
         cseq, sseq = 1001, 5001
         if request:
-            self.add(client, server, c / TCP(sport=sport, dport=dport, flags="PA", seq=cseq, ack=sseq) / request, iface)
+            self.add(
+                client,
+                server,
+                c / TCP(sport=sport, dport=dport, flags="PA", seq=cseq, ack=sseq) / request,
+                iface,
+            )
             cseq += len(request)
         if response:
-            self.add(server, client, s / TCP(sport=dport, dport=sport, flags="PA", seq=sseq, ack=cseq) / response, iface)
+            self.add(
+                server,
+                client,
+                s / TCP(sport=dport, dport=sport, flags="PA", seq=sseq, ack=cseq) / response,
+                iface,
+            )
             sseq += len(response)
-        self.add(client, server, c / TCP(sport=sport, dport=dport, flags="FA", seq=cseq, ack=sseq), iface)
-        self.add(server, client, s / TCP(sport=dport, dport=sport, flags="FA", seq=sseq, ack=cseq + 1), iface)
-        self.add(client, server, c / TCP(sport=sport, dport=dport, flags="A", seq=cseq + 1, ack=sseq + 1), iface)
+        self.add(
+            client, server, c / TCP(sport=sport, dport=dport, flags="FA", seq=cseq, ack=sseq), iface
+        )
+        self.add(
+            server,
+            client,
+            s / TCP(sport=dport, dport=sport, flags="FA", seq=sseq, ack=cseq + 1),
+            iface,
+        )
+        self.add(
+            client,
+            server,
+            c / TCP(sport=sport, dport=dport, flags="A", seq=cseq + 1, ack=sseq + 1),
+            iface,
+        )
 
     def dns(self, client: str, server: str, sport: int, qname: bytes, iface: int = 0) -> None:
         query = DNS(id=sport, rd=1, qd=DNSQR(qname=qname, qtype="A"))
-        self.add(client, server, IP(src=client, dst=server) / UDP(sport=sport, dport=53) / query, iface)
+        self.add(
+            client, server, IP(src=client, dst=server) / UDP(sport=sport, dport=53) / query, iface
+        )
         answer = DNS(id=sport, qr=1, rd=1, ra=1, rcode=3, qd=DNSQR(qname=qname, qtype="A"))
-        self.add(server, client, IP(src=server, dst=client) / UDP(sport=53, dport=sport) / answer, iface)
+        self.add(
+            server, client, IP(src=server, dst=client) / UDP(sport=53, dport=sport) / answer, iface
+        )
 
 
 def client_hello(sni: bytes) -> bytes:
@@ -142,17 +172,55 @@ EXTERNAL = 1  # interface index for flows with an endpoint outside the municipal
 
 def compliant(tr: Trace) -> None:
     """Allowed traffic: intra-zone, sanitised transfer, security-cloud exits, R1 exception."""
-    tr.tcp(LGWAN_PC, "198.18.30.40", 50001, 3389, b"\x03\x00\x00\x13rdp-connection-req", b"\x03\x00\x00\x0bcc")
+    tr.tcp(
+        LGWAN_PC,
+        "198.18.30.40",
+        50001,
+        3389,
+        b"\x03\x00\x00\x13rdp-connection-req",
+        b"\x03\x00\x00\x0bcc",
+    )
     tr.tcp(LGWAN_PC, "198.18.20.25", 50002, 143, b"a1 LOGIN x y\r\n", b"a1 OK\r\n")
     tr.tcp("198.18.20.25", "198.18.20.30", 50003, 25, b"EHLO lgwan-mail\r\n", b"250 ok\r\n")
     tr.tcp("198.18.30.25", "198.18.30.30", 50004, 25, b"EHLO inet-mail\r\n", b"250 ok\r\n")
     tr.tcp("198.18.20.30", "198.18.30.30", 50005, 25, b"EHLO sanitiser\r\n", b"250 ok\r\n")
     tr.dns(INET_PC, "203.0.113.53", 50006, b"www.example.org.", iface=EXTERNAL)
     connect = b"CONNECT www.example.org:443 HTTP/1.1\r\nHost: www.example.org:443\r\n\r\n"
-    tr.tcp(INET_PC, "203.0.113.10", 50007, 8080, connect, b"HTTP/1.1 200 Connection established\r\n\r\n", iface=EXTERNAL)
-    tr.tcp("203.0.113.25", "198.18.30.25", 50008, 25, b"EHLO sc-mail\r\n", b"250 ok\r\n", iface=EXTERNAL)
-    tr.tcp("198.18.10.10", "198.19.100.50", 50009, 443, client_hello(b"chukan.lgwan.example"), b"\x16\x03\x03\x00\x02\x02\x00", iface=EXTERNAL)
-    tr.tcp(MYNUMBER_HOST, "198.18.10.10", 50010, 443, client_hello(b"atena.local.example"), b"\x16\x03\x03\x00\x02\x02\x00")
+    tr.tcp(
+        INET_PC,
+        "203.0.113.10",
+        50007,
+        8080,
+        connect,
+        b"HTTP/1.1 200 Connection established\r\n\r\n",
+        iface=EXTERNAL,
+    )
+    tr.tcp(
+        "203.0.113.25",
+        "198.18.30.25",
+        50008,
+        25,
+        b"EHLO sc-mail\r\n",
+        b"250 ok\r\n",
+        iface=EXTERNAL,
+    )
+    tr.tcp(
+        "198.18.10.10",
+        "198.19.100.50",
+        50009,
+        443,
+        client_hello(b"chukan.lgwan.example"),
+        b"\x16\x03\x03\x00\x02\x02\x00",
+        iface=EXTERNAL,
+    )
+    tr.tcp(
+        MYNUMBER_HOST,
+        "198.18.10.10",
+        50010,
+        443,
+        client_hello(b"atena.local.example"),
+        b"\x16\x03\x03\x00\x02\x02\x00",
+    )
     ping = IP(src=LGWAN_PC, dst="198.18.20.25") / ICMP(type=8, id=7, seq=1) / b"ping"
     tr.add(LGWAN_PC, "198.18.20.25", ping)
     pong = IP(src="198.18.20.25", dst=LGWAN_PC) / ICMP(type=0, id=7, seq=1) / b"ping"
@@ -163,15 +231,42 @@ def compliant(tr: Trace) -> None:
 
 def violations(tr: Trace) -> None:
     """One forbidden flow per tier rule the α model enforces, each expected."""
-    tr.tcp(MYNUMBER_HOST, "192.0.2.80", 50101, 443, client_hello(b"update.example.com"), b"\x16\x03\x03", iface=EXTERNAL)
+    tr.tcp(
+        MYNUMBER_HOST,
+        "192.0.2.80",
+        50101,
+        443,
+        client_hello(b"update.example.com"),
+        b"\x16\x03\x03",
+        iface=EXTERNAL,
+    )
     tr.expect(MYNUMBER_HOST, "192.0.2.80", "tcp", 443, "R1")
-    tr.tcp(LGWAN_PC, "198.18.30.60", 50102, 445, b"\x00\x00\x00\x2f\xfeSMB", b"\x00\x00\x00\x2f\xfeSMB")
+    tr.tcp(
+        LGWAN_PC, "198.18.30.60", 50102, 445, b"\x00\x00\x00\x2f\xfeSMB", b"\x00\x00\x00\x2f\xfeSMB"
+    )
     tr.expect(LGWAN_PC, "198.18.30.60", "tcp", 445, "R2")
-    tr.tcp(INET_PC, "198.51.100.20", 50103, 443, client_hello(b"www.example.com"), b"\x16\x03\x03", iface=EXTERNAL)
+    tr.tcp(
+        INET_PC,
+        "198.51.100.20",
+        50103,
+        443,
+        client_hello(b"www.example.com"),
+        b"\x16\x03\x03",
+        iface=EXTERNAL,
+    )
     tr.expect(INET_PC, "198.51.100.20", "tcp", 443, "R3")
     tr.tcp(LGWAN_PC, "198.18.30.40", 50104, 80, http_get(b"screen.example"), HTTP_OK)
     tr.expect(LGWAN_PC, "198.18.30.40", "tcp", 80, "R2")
-    tr.tcp(INET_PC, "198.19.100.50", 50105, 443, client_hello(b"asp.lgwan.example"), b"", answered=False, iface=EXTERNAL)
+    tr.tcp(
+        INET_PC,
+        "198.19.100.50",
+        50105,
+        443,
+        client_hello(b"asp.lgwan.example"),
+        b"",
+        answered=False,
+        iface=EXTERNAL,
+    )
     tr.expect(INET_PC, "198.19.100.50", "tcp", 443, "R4")
 
 
@@ -180,14 +275,16 @@ def hostile(tr: Trace) -> None:
     names = [
         b"<script>alert(1)</script>.example",
         b"=cmd|' /C calc'!A0",
-        b'line1\nline2"quoted\'.example',
+        b"line1\nline2\"quoted'.example",
         b"+SUM(1,2)@-x.example",
     ]
     for i, name in enumerate(names):
         server = f"192.0.2.{60 + i}"
         tr.tcp(INET_PC, server, 50200 + i, 443, client_hello(name), b"\x16\x03\x03", iface=EXTERNAL)
         tr.expect(INET_PC, server, "tcp", 443, "R3")
-    for i, host in enumerate([b"<img src=x onerror=alert(1)>", b"=HYPERLINK(\"http://x\")", b"a\"b'c,d;e"]):
+    for i, host in enumerate(
+        [b"<img src=x onerror=alert(1)>", b'=HYPERLINK("http://x")', b"a\"b'c,d;e"]
+    ):
         server = f"198.51.100.{70 + i}"
         tr.tcp(INET_PC, server, 50210 + i, 80, http_get(host), HTTP_OK, iface=EXTERNAL)
         tr.expect(INET_PC, server, "tcp", 80, "R3")
@@ -199,7 +296,11 @@ def incomplete_records(tr: Trace) -> None:
     """Records that cannot be fully analysed: one snaplen-truncated, one non-IP (ARP)."""
     arp = Ether(src=mac(LGWAN_PC), dst="ff:ff:ff:ff:ff:ff") / ARP(psrc=LGWAN_PC, pdst="198.18.20.1")
     tr.frames.append(Frame(tr.tick(), bytes(arp), len(bytes(arp))))
-    full = tr.l2(LGWAN_PC, "198.18.20.25", IP(src=LGWAN_PC, dst="198.18.20.25") / TCP(sport=50300, dport=143, flags="S"))
+    full = tr.l2(
+        LGWAN_PC,
+        "198.18.20.25",
+        IP(src=LGWAN_PC, dst="198.18.20.25") / TCP(sport=50300, dport=143, flags="S"),
+    )
     tr.frames.append(Frame(tr.tick(), full[:24], len(full)))  # cut inside the IP header
 
 
@@ -226,13 +327,29 @@ def _option(code: int, value: bytes) -> bytes:
 
 def pcapng_bytes(frames: list[Frame]) -> bytes:
     """Two Ethernet interfaces: 0 internal trunk (µs), 1 uplink (ns resolution)."""
-    shb = _block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1) + _option(4, b"segverify make_captures.py") + _option(0, b""))
-    idb0 = _block(1, struct.pack("<HHI", 1, 0, 65535) + _option(2, b"trunk-internal") + _option(0, b""))
-    idb1 = _block(1, struct.pack("<HHI", 1, 0, 65535) + _option(2, b"uplink") + _option(9, b"\x09") + _option(0, b""))
+    shb = _block(
+        0x0A0D0D0A,
+        struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1)
+        + _option(4, b"segverify make_captures.py")
+        + _option(0, b""),
+    )
+    idb0 = _block(
+        1, struct.pack("<HHI", 1, 0, 65535) + _option(2, b"trunk-internal") + _option(0, b"")
+    )
+    idb1 = _block(
+        1,
+        struct.pack("<HHI", 1, 0, 65535)
+        + _option(2, b"uplink")
+        + _option(9, b"\x09")
+        + _option(0, b""),
+    )
     out = [shb, idb0, idb1]
     for f in frames:
         ticks = f.ts_ns if f.iface == 1 else f.ts_ns // 1000
-        body = struct.pack("<IIIII", f.iface, ticks >> 32, ticks & 0xFFFFFFFF, len(f.data), f.wirelen) + f.data
+        body = (
+            struct.pack("<IIIII", f.iface, ticks >> 32, ticks & 0xFFFFFFFF, len(f.data), f.wirelen)
+            + f.data
+        )
         out.append(_block(6, body))
     return b"".join(out)
 

@@ -420,7 +420,7 @@ def lab():
         lab.down()
 
 
-def _run_case(lab: Lab, tmp_path: Path, topo_path: Path, case: tuple, rng: random.Random, n: int, counter: list[int]) -> tuple[int, list[str]]:
+def _run_case(lab: Lab, tmp_path: Path, topo_path: Path, case: tuple, rng: random.Random, n: int, counter: list[int], verdicts: list[bool]) -> tuple[int, list[str]]:
     forward, inp, fpol, ipol = case
     topology = load_topology(topo_path)
     compared = 0
@@ -441,6 +441,7 @@ def _run_case(lab: Lab, tmp_path: Path, topo_path: Path, case: tuple, rng: rando
             assert len(decisions) == 1
             engine = decisions[0].action == "accept"
             compared += 1
+            verdicts.append(kernel)
             if kernel != engine:
                 d = decisions[0]
                 mismatches.append(f"{kind} {path.name}: {p} kernel={kernel} engine={d.action} by {d.deciding}")
@@ -454,14 +455,18 @@ def test_oracle_netfilter_hand_and_random(lab: Lab, tmp_path: Path) -> None:
     counter = [0]
     compared = 0
     mismatches: list[str] = []
+    verdicts: list[bool] = []
     cases = list(HAND)
     for _ in range(4):
         forward = [random_rule(rng) for _ in range(rng.randint(4, 14))]
         inp = [random_rule(rng, for_input=True) for _ in range(rng.randint(0, 4))]
         cases.append((forward, inp, rng.choice(("accept", "drop")), rng.choice(("accept", "drop"))))
     for case in cases:
-        c, m = _run_case(lab, tmp_path, topo_path, case, rng, 60, counter)
+        c, m = _run_case(lab, tmp_path, topo_path, case, rng, 60, counter, verdicts)
         compared += c
         mismatches += m
     assert compared >= 600
+    # the probes must exercise both verdicts, or the comparison proves little
+    assert sum(verdicts) >= compared // 10 and compared - sum(verdicts) >= compared // 10, sum(verdicts)
+    print(f"oracle: {compared} probes compared, {sum(verdicts)} accepted by the kernel, {len(mismatches)} disagree")
     assert not mismatches, f"{len(mismatches)}/{compared} probes disagree:\n" + "\n".join(mismatches[:20])

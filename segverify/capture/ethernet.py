@@ -22,6 +22,7 @@ ETH_MPLS_UC = 0x8847
 ETH_MPLS_MC = 0x8848
 ETH_PPPOE_SESSION = 0x8864
 ETH_PBB = 0x88E7
+ETH_FABRICPATH = 0x8903
 PPP_IPV4 = 0x0021
 PPP_IPV6 = 0x0057
 MAX_LAYERS = 16
@@ -76,8 +77,28 @@ def ethertype_payload(buf, p, end, et, vlan):  # type: ignore[no-untyped-def]
             et = be16(buf, p + 16)
             p += 18
             continue
+        if et == ETH_FABRICPATH:
+            # FTag/TTL (2 bytes), then the classical Ethernet frame
+            if p + 16 > end:
+                return SHORT, KIND_NONE, p, vlan
+            et = be16(buf, p + 14)
+            p += 16
+            continue
         return NON_IP, KIND_NONE, p, vlan
     return BAD, KIND_NONE, p, vlan
+
+
+@njit(cache=True)
+def llc_snap(buf, p, end, vlan):  # type: ignore[no-untyped-def]
+    """An 802.2 LLC header at ``p``: SNAP with an EtherType is followed, anything else
+    is not IP."""
+    if p + 3 > end:
+        return SHORT, KIND_NONE, p, vlan
+    if buf[p] == 0xAA and buf[p + 1] == 0xAA and buf[p + 2] == 0x03:
+        if p + 8 > end:
+            return SHORT, KIND_NONE, p, vlan
+        return ethertype_payload(buf, p + 8, end, be16(buf, p + 6), vlan)
+    return NON_IP, KIND_NONE, p, vlan
 
 
 @njit(cache=True)
@@ -86,6 +107,6 @@ def ethernet(buf, p, end, vlan):  # type: ignore[no-untyped-def]
     if p + 14 > end:
         return SHORT, KIND_NONE, p, vlan
     et = be16(buf, p + 12)
-    if et < 0x0600:  # 802.3 length field: LLC/SNAP, never IP here
-        return NON_IP, KIND_NONE, p + 14, vlan
+    if et < 0x0600:  # 802.3 length field: an LLC header follows
+        return llc_snap(buf, p + 14, end, vlan)
     return ethertype_payload(buf, p + 14, end, et, vlan)

@@ -1,8 +1,8 @@
 """Link-layer headers by pcap LINKTYPE, down to the network packet (compiled).
 
 Supported: Ethernet (1), BSD null/loopback (0, 108), raw IP (12, 14, 101, 228, 229),
-PPP (9, 50), Linux cooked SLL (113) and SLL2 (276), NFLOG (239). Anything else is an
-unsupported link type.
+PPP (9, 50), FDDI (10), IEEE 802.11 plain and radiotap (105, 127), Linux cooked SLL (113)
+and SLL2 (276), NFLOG (239). Anything else is an unsupported link type.
 """
 
 from __future__ import annotations
@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from segverify.capture.ethernet import ethernet, ethertype_payload
+from segverify.capture.ethernet import ethernet, ethertype_payload, llc_snap
+from segverify.capture.ieee80211 import ieee80211, radiotap
 from segverify.capture.status import (
     KIND_IP_BY_VERSION,
     KIND_IPV4,
@@ -26,20 +27,21 @@ from segverify.capture.wire import be16, be32, le16, le32
 LINKTYPE_NULL = 0
 LINKTYPE_ETHERNET = 1
 LINKTYPE_PPP = 9
+LINKTYPE_FDDI = 10
 LINKTYPE_RAW_BSD = 12
 LINKTYPE_RAW_BSDOS = 14
 LINKTYPE_PPP_HDLC = 50
 LINKTYPE_RAW = 101
+LINKTYPE_IEEE802_11 = 105
 LINKTYPE_LOOP = 108
 LINKTYPE_LINUX_SLL = 113
+LINKTYPE_IEEE802_11_RADIOTAP = 127
 LINKTYPE_IPV4 = 228
 LINKTYPE_IPV6 = 229
 LINKTYPE_NFLOG = 239
 LINKTYPE_LINUX_SLL2 = 276
 
-SUPPORTED = frozenset(
-    {0, 1, 9, 12, 14, 50, 101, 108, 113, 228, 229, 239, 276}
-)
+SUPPORTED = frozenset({0, 1, 9, 10, 12, 14, 50, 101, 105, 108, 113, 127, 228, 229, 239, 276})
 
 NFULA_PAYLOAD = 9
 
@@ -135,4 +137,12 @@ def link_payload(buf, p, end, linktype):  # type: ignore[no-untyped-def]
     if linktype == LINKTYPE_NFLOG:
         st, kind, q = _nflog(buf, p, end)
         return st, kind, q, vlan
+    if linktype == LINKTYPE_FDDI:
+        if p + 13 > end:
+            return SHORT, KIND_NONE, p, vlan
+        return llc_snap(buf, p + 13, end, vlan)
+    if linktype == LINKTYPE_IEEE802_11:
+        return ieee80211(buf, p, end)
+    if linktype == LINKTYPE_IEEE802_11_RADIOTAP:
+        return radiotap(buf, p, end)
     return UNSUPPORTED, KIND_NONE, p, vlan

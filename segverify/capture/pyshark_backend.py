@@ -191,8 +191,8 @@ def decode_frame(frame: dict[str, Any]) -> Decoded | str:
         if inner is None:
             return pkt
         kind, next_at = inner
-        if next_at is None:
-            return "non_ip" if len(protos) > ip_at + 3 and not f.cut else f.bad()
+        if next_at is None:  # the tunnel carries no IP packet: keep the outer one
+            return pkt
         tunnel.append(f"{kind} {pkt.src}>{pkt.dst}")
         ip_at = next_at
     return "malformed"

@@ -32,7 +32,7 @@ import hashlib
 import ipaddress
 import struct
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -251,7 +251,12 @@ def iter_records(path: str, acct: Accounting) -> Iterator[Record]:
     if len(buf) < 4:
         raise InputError("not a pcap or pcapng file (too short for a file header)", path)
     magic = buf[:4]
-    if magic in (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d"):
+    if magic in (
+        b"\xd4\xc3\xb2\xa1",
+        b"\xa1\xb2\xc3\xd4",
+        b"\x4d\x3c\xb2\xa1",
+        b"\xa1\xb2\x3c\x4d",
+    ):
         yield from _pcap_records(path, buf, acct)
     elif magic == b"\x0a\x0d\x0d\x0a":
         yield from _pcapng_records(path, buf, acct)
@@ -621,7 +626,7 @@ def _transport(
         pkt.sport, pkt.dport = udp.sport, udp.dport
         payload = seg[8:]
         if frag_id is None and pkt.dport in (4789, 6081):
-            inner = _udp_tunnel(ctx, pkt, off + 8, len(payload))
+            inner = _decap(ctx, pkt, _udp_tunnel, off + 8, len(payload))
             if inner is not None:
                 return inner
         pkt.names = extract_names(payload, 17, pkt.sport, pkt.dport) if payload else ()
@@ -630,10 +635,25 @@ def _transport(
     elif pkt.proto == 132:
         pkt.sport, pkt.dport = struct.unpack_from(">HH", seg, 0)
     elif pkt.proto == 47 and frag_id is None:
-        inner = _gre(ctx, pkt, off, length)
+        inner = _decap(ctx, pkt, _gre, off, length)
         if inner is not None:
             return inner
     return pkt
+
+
+def _decap(
+    ctx: _Ctx, outer: Decoded, how: Callable[..., Decoded | None], off: int, n: int
+) -> Decoded | None:
+    """The inner packet of a tunnel, or None to keep the outer one (no tunnel, or the
+    tunnel carries something other than IP)."""
+    saved = (ctx.vlan, ctx.tunnel, ctx.depth)
+    try:
+        return how(ctx, outer, off, n)
+    except _Stop as stop:
+        if stop.bucket != "non_ip":
+            raise
+        ctx.vlan, ctx.tunnel, ctx.depth = saved
+        return None
 
 
 def _enter(ctx: _Ctx, kind: str, outer: Decoded) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from segverify.capture.columns import FRAG_LATER, TUNNEL_IPIP
+from segverify.capture.columns import FRAG_LATER, FRAG_NONE, TUNNEL_IPIP
 from segverify.capture.icmp import icmp_ports
 from segverify.capture.ip import short_or_bad
 from segverify.capture.status import KIND_IPV4, KIND_IPV6, KIND_NONE, OK
@@ -54,6 +54,8 @@ def transport(buf, version, proto, q, ip_end, end, frag):  # type: ignore[no-unt
     tunnel found, inner kind, inner offset, tunnel type)."""
     if frag == FRAG_LATER:
         return OK, -1, -1, 0, q, 0, False, False, KIND_NONE, q, 0
+    # a fragmented packet carries only part of a tunnelled one: it stays on the outer flow
+    whole = frag == FRAG_NONE
     if proto == PROTO_TCP:
         if q + 4 > ip_end:
             return short_or_bad(ip_end, end), -1, -1, 0, q, 0, False, False, KIND_NONE, q, 0
@@ -87,11 +89,11 @@ def transport(buf, version, proto, q, ip_end, end, frag):  # type: ignore[no-unt
                 n = min(n, ulen - 8)
         if n < 0:
             n = 0
-        if dport == VXLAN_PORT or sport == VXLAN_PORT:
+        if whole and (dport == VXLAN_PORT or sport == VXLAN_PORT):
             ok, kind, inner, tt = vxlan(buf, payoff, payoff + n)
             if ok:
                 return OK, sport, dport, 0, payoff, n, False, True, kind, inner, tt
-        if dport == GENEVE_PORT or sport == GENEVE_PORT:
+        if whole and (dport == GENEVE_PORT or sport == GENEVE_PORT):
             ok, kind, inner, tt = geneve(buf, payoff, payoff + n)
             if ok:
                 return OK, sport, dport, 0, payoff, n, False, True, kind, inner, tt
@@ -106,11 +108,11 @@ def transport(buf, version, proto, q, ip_end, end, frag):  # type: ignore[no-unt
             return short_or_bad(ip_end, end), -1, -1, 0, q, 0, False, False, KIND_NONE, q, 0
         sport, dport, _one_way = icmp_ports(version, np.int64(buf[q]), np.int64(buf[q + 1]))
         return OK, sport, dport, 0, q, 0, False, False, KIND_NONE, q, 0
-    if proto == PROTO_GRE:
+    if proto == PROTO_GRE and whole:
         ok, kind, inner, tt = gre(buf, q, ip_end)
         return OK, -1, -1, 0, q, 0, False, ok, kind, inner, tt
-    if proto == PROTO_IPIP and q < ip_end:
+    if proto == PROTO_IPIP and whole and q < ip_end:
         return OK, -1, -1, 0, q, 0, False, True, KIND_IPV4, q, TUNNEL_IPIP
-    if proto == PROTO_IPV6 and q < ip_end:
+    if proto == PROTO_IPV6 and whole and q < ip_end:
         return OK, -1, -1, 0, q, 0, False, True, KIND_IPV6, q, TUNNEL_IPIP
     return OK, -1, -1, 0, q, 0, False, False, KIND_NONE, q, 0

@@ -24,6 +24,7 @@ from segverify.firewall.model import Rule, Ruleset
 from segverify.topology.model import Topology
 
 MAX_COVER = 5
+MAX_SCAN = 64
 
 
 @dataclass
@@ -133,26 +134,13 @@ def forbidden_permits(analysis: FirewallAnalysis, forbidden: ForbiddenSpace | No
 def _cover(cs: CompiledStage, i: int, target: Any, space: Any) -> list[dict[str, Any]]:
     """Earlier rules that take packets of ``target`` (all of them when shadowed): up to
     MAX_COVER, with one of a different action when there is one."""
-    mine = cs.rules[i].rule.action
-    found: list[dict[str, Any]] = []
-    other: dict[str, Any] | None = None
-    for j in range(i):
-        cr = cs.rules[j]
-        if (cs.eff[j] & target) == space.false and (cr.must & target) == space.false:
-            continue
-        ref = rule_ref(cr.rule, cs, j)
-        if len(found) < MAX_COVER:
-            found.append(ref)
-        if other is None and cr.rule.action != mine:
-            other = ref
-        if len(found) >= MAX_COVER and other is not None:
-            break
-    if other is not None and other not in found:
-        if len(found) >= MAX_COVER:
-            found[-1] = other
-        else:
-            found.append(other)
-    return found
+    mine = cs.rules[i].may_accept
+    idx = cs.deciders(target, 0, i, None, MAX_COVER)
+    if idx and all(cs.rules[j].may_accept == mine for j in idx):
+        other = cs.deciders(target, 0, i, not mine, 1)
+        if other:
+            idx = idx[: MAX_COVER - 1] + other
+    return [rule_ref(cs.rules[j].rule, cs, j) for j in idx]
 
 
 def shadowed_and_redundant(analysis: FirewallAnalysis) -> list[Finding]:
@@ -203,9 +191,10 @@ def shadowed_and_redundant(analysis: FirewallAnalysis) -> list[Finding]:
 
 
 def _takers(cs: CompiledStage, i: int, space: Any) -> list[dict[str, Any]]:
+    """Up to MAX_COVER of the nearest later rules (within MAX_SCAN) that would take over."""
     eff = cs.eff[i]
     out: list[dict[str, Any]] = []
-    for j in range(i + 1, len(cs.rules)):
+    for j in range(i + 1, min(len(cs.rules), i + 1 + MAX_SCAN)):
         if (cs.rules[j].may & eff) != space.false:
             out.append(rule_ref(cs.rules[j].rule, cs, j))
             if len(out) >= MAX_COVER:

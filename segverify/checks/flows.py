@@ -84,7 +84,8 @@ def iso_ns(ns: int) -> str:
 
 def _where(ep: Endpoint, lang: str) -> str:
     """``zone (tier name), node/role`` for messages."""
-    parts = [f"{ep.zone} {t('tier.' + ep.tier, lang)}"]
+    tier = t("tier." + ep.tier, lang)
+    parts = [ep.zone if tier == ep.zone else f"{ep.zone}: {tier}"]
     if ep.node:
         parts.append(f"{ep.node}/{ep.role}" if ep.role else ep.node)
     return ", ".join(parts)
@@ -213,4 +214,3 @@ def flow_findings(
         manual_items=(),
         inputs=files,
     )
-

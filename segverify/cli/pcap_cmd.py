@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import sys
+import unicodedata
 from typing import Any
 
 import click
@@ -24,14 +25,32 @@ HEAD = {
     "en": {
         "title": "Forbidden flows: {n}",
         "none": "No forbidden flows.",
-        "cols": ("#", "from → to (zone)", "rule", "clause", "proto/port", "pkts →/←", "frame", "names"),
+        "cols": (
+            "#",
+            "from → to (zone)",
+            "rule",
+            "clause",
+            "proto/port",
+            "pkts →/←",
+            "frame",
+            "names",
+        ),
         "accounting": "Records: {records} in {files} file(s), {flows} flow(s), backend {backend}",
         "incomplete": "INCOMPLETE: some records were not analysed:",
     },
     "ja": {
         "title": "禁止された通信: {n} 件",
         "none": "禁止された通信はありません。",
-        "cols": ("#", "送信元 → 宛先（領域）", "規則", "条項", "プロトコル/ポート", "パケット →/←", "フレーム", "名前"),
+        "cols": (
+            "#",
+            "送信元 → 宛先（領域）",
+            "規則",
+            "条項",
+            "プロトコル/ポート",
+            "パケット →/←",
+            "フレーム",
+            "名前",
+        ),
         "accounting": "レコード: {records} 件（{files} ファイル）、フロー {flows} 件、バックエンド {backend}",
         "incomplete": "不完全: 分析できなかったレコードがあります:",
     },
@@ -65,6 +84,11 @@ def safe(text: str) -> str:
     return "".join(out)
 
 
+def _width(text: str) -> int:
+    """Terminal columns of ``text`` (East Asian wide characters take two)."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
 def text_report(report: Report, lang: str) -> str:
     """A table of forbidden flows, then the accounting summary (bilingual headings)."""
     h = HEAD["ja" if lang == "ja" else "en"]
@@ -75,9 +99,9 @@ def text_report(report: Report, lang: str) -> str:
         rows: list[tuple[str, ...]] = [h["cols"]]
         for i, f in enumerate(report.findings, 1):
             rows.append(_row(i, f.data, f.rule, f.clauses))
-        widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]) - 1)]
+        widths = [max(_width(r[c]) for r in rows) for c in range(len(rows[0]) - 1)]
         for r in rows:
-            cells = [r[c].ljust(widths[c]) for c in range(len(widths))]
+            cells = [r[c] + " " * (widths[c] - _width(r[c])) for c in range(len(widths))]
             lines.append("  ".join(cells) + "  " + r[-1])
         lines.append("")
         for i, f in enumerate(report.findings, 1):

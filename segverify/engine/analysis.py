@@ -134,10 +134,9 @@ class FirewallAnalysis:
         sp = self.space
         hook = self.hook_of(pkt.src, pkt.dst)
         assign = sp.assignment(pkt)
-        bdd = sp.bdd
 
         def holds(u: Any) -> bool:
-            return bdd.let(assign, u) == sp.true
+            return sp.holds(u, assign)
 
         decisions: list[StageDecision] = []
         for cs in self.compiled.paths[hook]:

@@ -312,7 +312,17 @@ class HeaderSpace:
         return out
 
     def contains(self, u: Any, pkt: Packet) -> bool:
-        return self.bdd.let(self.assignment(pkt), u) == self.true
+        return self.holds(u, self.assignment(pkt))
+
+    def holds(self, u: Any, assignment: dict[str, bool]) -> bool:
+        """Evaluate ``u`` under a full assignment by walking one path (complement edges
+        flip the parity; cofactors of a complemented node are those of its regular node)."""
+        neg = False
+        while u.var is not None:
+            if u.negated:
+                neg = not neg
+            u = u.high if assignment[u.var] else u.low
+        return (u == self.true) != neg
 
     def packet_cube(self, pkt: Packet) -> Any:
         return self.bdd.cube(self.assignment(pkt))

@@ -375,7 +375,8 @@ class _Converter:
                 )
             entries = s.map_entries
         out: list[ChainRule] = []
-        for key_items, verdict in entries:
+        # map keys are disjoint, so their order does not matter: sort for a canonical form
+        for key_items, verdict in sorted(entries, key=lambda e: [_sort_key(i) for i in e[0]]):
             r = self.match(NMatch(vm.key, "==", key_items, vm.text), loc)
             unk = list(unknown)
             em: Match | None = m
@@ -391,6 +392,13 @@ class _Converter:
             if kind != "continue":
                 out.append(ChainRule([em], kind, verdict.target, loc, rule.text, rule.comment))
         return out
+
+
+def _sort_key(item: Item) -> tuple[int, int, str]:
+    try:
+        return (0, int(item.a), item.b)
+    except ValueError:
+        return (1, 0, str(item))
 
 
 def build_ruleset(

@@ -458,6 +458,7 @@ class _Reader:
                 i = j
                 continue
             if v in ONE_WORD_KEYS or v in PROTO_WORDS:
+                start = i
                 if v in ONE_WORD_KEYS:
                     key, i = v, i + 1
                 elif i + 1 < n and toks[i + 1].kind == "word":
@@ -473,7 +474,6 @@ class _Reader:
                     exprs.append(NStmt("unknown", _text(toks[i:j])))
                     i = j
                     continue
-                start = i - len(key.split())
                 if (
                     i < n and toks[i].value == "set"
                 ):  # meta mark set …, ct mark set …: no filtering effect
@@ -535,6 +535,12 @@ class _Reader:
         while i + 1 < len(toks) and toks[i].kind == ",":
             items.append(make_item(toks[i + 1].value, toks[i + 1].kind == "string"))
             i += 2
+        if i < len(toks) and toks[i].value == "/":
+            # bitmask form (tcp flags syn / syn,ack): not modelled
+            j = i + 2
+            while j + 1 < len(toks) and toks[j].kind == ",":
+                j += 2
+            return [Item("other", _text(toks[i - 1 : j]))], j
         if i < len(toks) and toks[i].value == ".":
             # concatenation: not modelled
             j = i

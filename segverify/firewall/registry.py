@@ -93,13 +93,15 @@ def parse_text(
         "ip6tables": lambda: iptables.parse_iptables(text, file, 6, ipsets),
         "nft-json": lambda: nftables_json.parse_nft_json(text, file),
         "nft": lambda: nftables_text.parse_nft_text(text, file),
-        "csv": lambda: csv_export.parse_csv(text, file, device),
+        "csv": lambda: csv_export.parse_csv(text, file),
     }
     if ipsets is not None and v not in ("iptables", "ip6tables"):
         raise InputError("--ipset applies to iptables exports only", ipset_file)
     ruleset = parsers[v]()
+    if device and ruleset.device and device != ruleset.device:
+        raise InputError(f"export is for device {ruleset.device!r}, not {device!r}", file)
     if topology is not None:
-        return bind_topology(ruleset, topology, device)
+        return bind_topology(ruleset, topology, device or ruleset.device or None)
     if device:
         ruleset.device = device
     elif not ruleset.device:

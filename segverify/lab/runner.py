@@ -30,8 +30,11 @@ from segverify.lab.truth import GroundTruth, TruthFlow
 from segverify.topology.loader import load_topology
 
 LINK_TYPE = "LINUX_SLL2"
+# small frames: the ring then holds thousands of packets (a 256 KiB snap length leaves
+# room for a handful and tcpdump drops bursts); lab payloads are a few hundred bytes
+SNAPLEN = 1600
 SERVER_LIFETIME = 60.0
-START_TIMEOUT = 5.0
+START_TIMEOUT = 20.0
 CLIENT_TIMEOUT = 0.8  # per connection attempt; a dropped SYN costs this much
 RUN_TIMEOUT = 60.0
 
@@ -128,6 +131,7 @@ def run_profile(
     tcpdump: subprocess.Popen | None = None
     results: dict[str, dict] = {}
     packets: int | None = None
+    dropped: int | None = None
     try:
         for host, ports in listeners.items():
             spec = json.dumps([[p, port, app] for (p, port), app in sorted(ports.items())])
@@ -139,7 +143,7 @@ def run_profile(
             _wait_line(proc, "stdout", "READY", START_TIMEOUT)
         tcpdump = subprocess.Popen(
             ["ip", "netns", "exec", state.firewall_ns, "tcpdump", "-i", "any", "-Q", "in",
-             "-y", LINK_TYPE, "-U", "--immediate-mode", "-n", "-Z", "root", "-w", str(capture), "ip"],
+             "-y", LINK_TYPE, "-U", "--immediate-mode", "-s", str(SNAPLEN), "-B", "8192", "-n", "-Z", "root", "-w", str(capture), "ip"],
             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         )  # fmt: skip
         try:
@@ -170,9 +174,13 @@ def run_profile(
         if tcpdump is not None:
             _stop(tcpdump, signal.SIGINT)
             err = tcpdump.stderr.read() if tcpdump.stderr else ""
+            if os.environ.get("SEGVERIFY_LAB_DEBUG"):
+                print(err, file=sys.stderr)
             for line in err.splitlines():
                 if "packets captured" in line:
                     packets = int(line.split()[0])
+                if "dropped by kernel" in line:
+                    dropped = int(line.split()[0])
         for proc in procs:
             _stop(proc)
             for pipe in (proc.stdout, proc.stderr):
@@ -180,7 +188,9 @@ def run_profile(
                     pipe.close()
     if os.environ.get("SUDO_UID") and capture.exists():
         os.chown(capture, int(os.environ["SUDO_UID"]), int(os.environ.get("SUDO_GID", "0")))
-    return _truth(lab, profile, capture, results, packets)
+    truth = _truth(lab, profile, capture, results, packets)
+    truth.packets_dropped = dropped
+    return truth
 
 
 def _truth(

@@ -51,6 +51,7 @@ class GroundTruth:
     ruleset: dict[str, str]
     flows: list[TruthFlow] = field(default_factory=list)
     packets_captured: int | None = None
+    packets_dropped: int | None = None  # by the kernel before tcpdump read them (must be 0)
 
     def summary(self) -> dict[str, int]:
         return {
@@ -98,6 +99,7 @@ def load_truth(path: str | Path) -> GroundTruth:
             ruleset=data["ruleset"],
             flows=flows,
             packets_captured=data.get("packets_captured"),
+            packets_dropped=data.get("packets_dropped"),
         )
     except (KeyError, TypeError) as exc:
         raise InputError(f"malformed ground-truth file: {exc}", file) from None

@@ -1,0 +1,72 @@
+"""Benchmark: parse + full analysis of generated iptables-save exports against alpha/fw-inet.
+
+    .venv/bin/python benchmarks/bench_firewall.py [--sizes 1000 10000 50000] [--order grouped]
+
+Prints one line per size: rules, parse s, analysis s (compile, permits, shadow/redundant),
+total s, findings by kind, and the BDD node count of the permitted set.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from bench_firewall_gen import generate  # noqa: E402
+
+from segverify.checks.firewall import check_firewall  # noqa: E402
+from segverify.firewall.registry import parse_export  # noqa: E402
+from segverify.topology.loader import load_topology  # noqa: E402
+
+
+def run(size: int, order: str, backend: str | None, shadow: bool) -> dict:
+    topology = load_topology(ROOT / "topologies" / "alpha.yaml")
+    with tempfile.TemporaryDirectory(prefix="svfw-bench-") as tmp:
+        path = Path(tmp) / f"fw-{size}.rules"
+        path.write_text(generate(size))
+        t0 = time.perf_counter()
+        ruleset = parse_export(str(path), "iptables", topology, "fw-inet")
+        t1 = time.perf_counter()
+        report = check_firewall(topology, ruleset, "fw-inet", shadow=shadow, backend=backend, order=order)
+        t2 = time.perf_counter()
+    kinds: dict[str, int] = {}
+    for f in report.findings:
+        kinds[f.kind] = kinds.get(f.kind, 0) + 1
+    return {
+        "size": size,
+        "rules": report.summary["rules"],
+        "parse": t1 - t0,
+        "analysis": t2 - t1,
+        "compile": report.summary["seconds_compile"],
+        "permits": report.summary["seconds_permits"],
+        "shadow": report.summary["seconds_shadow"],
+        "total": t2 - t0,
+        "findings": kinds,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 50000])
+    ap.add_argument("--order", default="grouped")
+    ap.add_argument("--backend", default=None)
+    ap.add_argument("--no-shadow", action="store_true")
+    args = ap.parse_args()
+    print("size  rules  parse_s  compile_s  permits_s  shadow_s  total_s  findings")
+    for size in args.sizes:
+        r = run(size, args.order, args.backend, not args.no_shadow)
+        print(
+            f"{r['size']:>5} {r['rules']:>6} {r['parse']:8.2f} {r['compile']:10.2f} {r['permits']:10.2f}"
+            f" {r['shadow']:9.2f} {r['total']:8.2f}  {r['findings']}",
+            flush=True,
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+"""IEEE 802.11 data frames (optionally behind a radiotap header) down to LLC/SNAP
+(compiled). Management, control and protected (encrypted) frames are not IP."""
+
+from __future__ import annotations
+
+from numba import njit
+
+from segverify.capture.ethernet import llc_snap
+from segverify.capture.status import KIND_NONE, NON_IP, SHORT
+from segverify.capture.wire import le16
+
+TYPE_DATA = 2
+
+
+@njit(cache=True)
+def ieee80211(buf, p, end):  # type: ignore[no-untyped-def]
+    """Returns (status, kind, offset, vlan) like the other link decoders."""
+    if p + 2 > end:
+        return SHORT, KIND_NONE, p, -1
+    fc0 = buf[p]
+    fc1 = buf[p + 1]
+    if (fc0 >> 2) & 0x3 != TYPE_DATA:
+        return NON_IP, KIND_NONE, p, -1
+    subtype = (fc0 >> 4) & 0xF
+    if subtype & 0x4:  # null data: no body
+        return NON_IP, KIND_NONE, p, -1
+    if fc1 & 0x40:  # protected
+        return NON_IP, KIND_NONE, p, -1
+    hdr = 24
+    if (fc1 & 0x03) == 0x03:  # ToDS and FromDS: fourth address
+        hdr += 6
+    if subtype & 0x8:  # QoS control
+        hdr += 2
+        if fc1 & 0x80:  # +HTC
+            hdr += 4
+    if p + hdr > end:
+        return SHORT, KIND_NONE, p, -1
+    return llc_snap(buf, p + hdr, end, -1)
+
+
+@njit(cache=True)
+def radiotap(buf, p, end):  # type: ignore[no-untyped-def]
+    if p + 4 > end:
+        return SHORT, KIND_NONE, p, -1
+    return ieee80211(buf, p + le16(buf, p + 2), end)

@@ -1,0 +1,53 @@
+"""The committed lab captures (captures/lab/): each capture, its ground truth and the
+ruleset it was made with must tell the same story. No root needed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from segverify.lab.captures import load_manifest
+from segverify.lab.truth import load_truth
+from segverify.lab.verify import Unavailable, check_capture, check_firewall
+from segverify.topology.loader import load_topology
+
+REPO = Path(__file__).resolve().parents[1]
+CAPTURES = REPO / "captures" / "lab"
+ENTRIES = load_manifest()
+
+
+def _entry_files(name: str) -> tuple[Path, Path]:
+    pcap, truth = CAPTURES / f"{name}.pcap", CAPTURES / f"{name}.truth.json"
+    if not pcap.exists() or not truth.exists():
+        pytest.skip(f"{name}: not generated yet (run `make captures` as root)")
+    return pcap, truth
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.name)
+def test_lab_capture_flags_exactly_the_violations(entry) -> None:
+    pcap, truth_path = _entry_files(entry.name)
+    truth = load_truth(truth_path)
+    assert pcap.stat().st_size < 1_000_000
+    assert truth.packets_dropped == 0
+    try:
+        result = check_capture(truth, pcap, load_topology(entry.topology))
+    except Unavailable as exc:
+        pytest.skip(str(exc))
+    assert not result.missing_in_capture, "attempted flows absent from the capture"
+    assert not result.missed, "violations the capture analysis did not flag as established"
+    assert not result.false_alarms, "established forbidden flows the ground truth does not know"
+    assert result.flagged == result.expected, "forbidden attempts flagged vs ground truth"
+
+
+@pytest.mark.parametrize("entry", ENTRIES, ids=lambda e: e.name)
+def test_lab_firewall_engine_agrees_with_the_kernel(entry) -> None:
+    _pcap, truth_path = _entry_files(entry.name)
+    truth = load_truth(truth_path)
+    assert entry.ruleset is not None
+    try:
+        result = check_firewall(truth, entry.ruleset, load_topology(entry.topology), entry.vendor)
+    except Unavailable as exc:
+        pytest.skip(str(exc))
+    assert result.disagree == [], "engine verdicts differing from what the kernel did"
+    assert sorted(result.forbidden_permitted) == sorted(f.id for f in truth.violations())

@@ -1,0 +1,143 @@
+"""`segverify pcap` end to end: exit codes, output formats, errors as one line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import REPO, TOPOLOGIES
+
+ALPHA = str(TOPOLOGIES / "alpha.yaml")
+CAP = REPO / "captures"
+
+
+def run(*args: str, lang: str | None = None) -> subprocess.CompletedProcess[str]:
+    cmd = [sys.executable, "-m", "segverify"]
+    if lang:
+        cmd += ["--lang", lang]
+    cmd += ["pcap", *args]
+    if "--help" not in args:
+        cmd += ["--no-progress"]
+    return subprocess.run(cmd, capture_output=True, text=True, cwd=REPO, timeout=300)
+
+
+@pytest.mark.parametrize(
+    ("capture", "code"),
+    [
+        ("alpha-clean.pcap", 0),
+        ("alpha-violations.pcap", 1),
+        ("alpha-incomplete.pcap", 3),
+        ("hostile-names.pcap", 1),
+    ],
+)
+def test_exit_codes(capture: str, code: int) -> None:
+    proc = run(str(CAP / capture), "-t", ALPHA, "--backend", "scapy")
+    assert proc.returncode == code, proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_json_schema(tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    proc = run(
+        str(CAP / "alpha-violations.pcapng"),
+        "-t",
+        ALPHA,
+        "--backend",
+        "scapy",
+        "--format",
+        "json",
+        "-o",
+        str(out),
+    )
+    assert proc.returncode == 1, proc.stderr
+    doc = json.loads(out.read_text("utf-8"))
+    assert doc["schema"] == "segverify/pcap/1" and doc["incomplete"] is False
+    assert doc["summary"]["records"] == 111 and doc["summary"]["forbidden_flows"] == 5
+    for bucket in ("analysed", "non_ip", "unsupported_link", "malformed", "truncated"):
+        assert bucket in doc["summary"]
+    expected = json.loads((CAP / "alpha-violations.pcapng.expected.json").read_text("utf-8"))
+    got = sorted((f["src"], f["dst"], f["proto"], f["dport"], f["rule"]) for f in doc["findings"])
+    assert got == sorted((e["src"], e["dst"], e["proto"], e["dport"], e["rule"]) for e in expected)
+    f = doc["findings"][0]
+    for key in (
+        "kind",
+        "severity",
+        "message",
+        "clauses",
+        "src_zone",
+        "dst_zone",
+        "sport",
+        "first_seen",
+        "community_id",
+        "names",
+        "vlan",
+    ):
+        assert key in f
+    assert f["first_seen"].endswith("Z") and f["vlan"] in (10, 20, 30)
+
+
+def test_text_output_bilingual() -> None:
+    en = run(str(CAP / "alpha-violations.pcap"), "-t", ALPHA, "--backend", "scapy")
+    assert (
+        "Forbidden flows: 5" in en.stdout
+        and "R1" in en.stdout
+        and "update.example.com" in en.stdout
+    )
+    ja = run(str(CAP / "alpha-violations.pcap"), "-t", ALPHA, "--backend", "scapy", lang="ja")
+    assert "禁止された通信: 5 件" in ja.stdout and "マイナンバー利用事務系" in ja.stdout
+
+
+def test_text_output_escapes_hostile_names() -> None:
+    proc = run(str(CAP / "hostile-names.pcap"), "-t", ALPHA, "--backend", "scapy")
+    assert proc.returncode == 1
+    assert "line1\\nline2" in proc.stdout  # the newline inside a name is shown escaped
+    assert "\r" not in proc.stdout
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["nope.pcap"], "nope.pcap: no such file"),
+        ([str(REPO / "README.md")], "not a pcap or pcapng file"),
+    ],
+)
+def test_bad_input_one_line_exit_2(args: list[str], needle: str) -> None:
+    proc = run(*args, "-t", ALPHA, "--backend", "scapy")
+    assert proc.returncode == 2
+    assert needle in proc.stderr and "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_bad_topology_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "t.yaml"
+    bad.write_text("zones: [", encoding="utf-8")
+    proc = run(str(CAP / "alpha-clean.pcap"), "-t", str(bad))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+
+
+def test_fast_backend_default_and_other_formats(tmp_path: Path) -> None:
+    for fmt in ("csv", "sarif", "junit"):
+        proc = run(str(CAP / "alpha-violations.pcap"), "-t", ALPHA, "--format", fmt)
+        assert proc.returncode == 1, proc.stderr
+        assert proc.stdout.strip()
+
+
+def test_help_is_a_reference() -> None:
+    proc = run("--help")
+    assert proc.returncode == 0
+    for word in (
+        "--topology",
+        "--backend",
+        "fast",
+        "scapy",
+        "pyshark",
+        "--jobs",
+        "--format",
+        "--output",
+        "--no-progress",
+        "Exit codes",
+    ):
+        assert word in proc.stdout
