@@ -33,7 +33,9 @@ def run(size: int, order: str, backend: str | None, shadow: bool) -> dict:
         t0 = time.perf_counter()
         ruleset = parse_export(str(path), "iptables", topology, "fw-inet")
         t1 = time.perf_counter()
-        report = check_firewall(topology, ruleset, "fw-inet", shadow=shadow, backend=backend, order=order)
+        report = check_firewall(
+            topology, ruleset, "fw-inet", shadow=shadow, backend=backend, order=order
+        )
         t2 = time.perf_counter()
     kinds: dict[str, int] = {}
     for f in report.findings:

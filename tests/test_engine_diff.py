@@ -9,7 +9,6 @@ from pathlib import Path
 
 from segverify.checks.firewall_diff import analyse_pair, diff_firewalls, diff_sets
 from segverify.engine.concrete import evaluate
-from segverify.engine.space import Packet
 from segverify.firewall.model import AddressSet, PortSet, Rule, Ruleset, Stage
 from segverify.topology.loader import load_topology
 from segverify.topology.model import Location, PortRange
@@ -47,7 +46,9 @@ def _rule(rng: random.Random, n: int) -> Rule:
 
 
 def _ruleset(rules: list[Rule], default: str, name: str) -> Ruleset:
-    return Ruleset("fw-inet", "test", name, [Stage("FORWARD", "forward", 0, tuple(rules), default, 4)])
+    return Ruleset(
+        "fw-inet", "test", name, [Stage("FORWARD", "forward", 0, tuple(rules), default, 4)]
+    )
 
 
 def _mutate(rng: random.Random, rules: list[Rule]) -> list[Rule]:
@@ -61,7 +62,16 @@ def _mutate(rng: random.Random, rules: list[Rule]) -> list[Rule]:
         elif out:
             i = rng.randrange(len(out))
             r = out[i]
-            out[i] = Rule("drop" if r.action == "accept" else "accept", r.src, r.dst, r.protocols, dports=r.dports, ct_states=r.ct_states, location=r.location, text=r.text)
+            out[i] = Rule(
+                "drop" if r.action == "accept" else "accept",
+                r.src,
+                r.dst,
+                r.protocols,
+                dports=r.dports,
+                ct_states=r.ct_states,
+                location=r.location,
+                text=r.text,
+            )
     return out
 
 
@@ -79,7 +89,9 @@ def test_engine_diff_is_exact_on_small_space() -> None:
         result = diff_sets(a, b)
         sp = b.space
         changes = {(c.src_zone, c.dst_zone): c for c in result.changes}
-        for src, dst, proto, ct in itertools.product(hosts, hosts, (6, 17, 1), ("new", "established")):
+        for src, dst, proto, ct in itertools.product(
+            hosts, hosts, (6, 17, 1), ("new", "established")
+        ):
             ports = PORTS if proto != 1 else (8 << 8,)
             if b.hook_of(src, dst) != "forward":
                 continue
@@ -104,9 +116,29 @@ def test_engine_diff_is_exact_on_small_space() -> None:
 
 def test_engine_diff_report_flags_newly_permitted_forbidden_flow() -> None:
     topology = load_topology(ALPHA)
-    base = [Rule("accept", src=AddressSet((ipaddress.ip_network("198.18.30.0/24"),)), dst=AddressSet((ipaddress.ip_network("203.0.113.10/32"),)), protocols=(6,), dports=PortSet((PortRange(8080, 8080),)), location=Location("old", 1))]
-    opened = base + [Rule("accept", src=AddressSet((ipaddress.ip_network("198.18.30.0/24"),)), protocols=(6,), dports=PortSet((PortRange(443, 443),)), location=Location("new", 2), text="open 443")]
-    report = diff_firewalls(topology, _ruleset(base, "drop", "old"), _ruleset(opened, "drop", "new"), "fw-inet")
+    base = [
+        Rule(
+            "accept",
+            src=AddressSet((ipaddress.ip_network("198.18.30.0/24"),)),
+            dst=AddressSet((ipaddress.ip_network("203.0.113.10/32"),)),
+            protocols=(6,),
+            dports=PortSet((PortRange(8080, 8080),)),
+            location=Location("old", 1),
+        )
+    ]
+    opened = base + [
+        Rule(
+            "accept",
+            src=AddressSet((ipaddress.ip_network("198.18.30.0/24"),)),
+            protocols=(6,),
+            dports=PortSet((PortRange(443, 443),)),
+            location=Location("new", 2),
+            text="open 443",
+        )
+    ]
+    report = diff_firewalls(
+        topology, _ruleset(base, "drop", "old"), _ruleset(opened, "drop", "new"), "fw-inet"
+    )
     bad = [f for f in report.findings if f.severity == "error"]
     assert bad and report.exit_code() == 1
     f = next(f for f in bad if f.data["dst_zone"] == "internet")
@@ -114,5 +146,7 @@ def test_engine_diff_report_flags_newly_permitted_forbidden_flow() -> None:
     assert f.data["example"]["dport"] == 443 and f.data["example"]["ct_state"] == "new"
     assert f.data["rules_new"][0]["line"] == 2
     assert f.data["rules_old"][0].get("default")
-    same = diff_firewalls(topology, _ruleset(base, "drop", "old"), _ruleset(base, "drop", "new"), "fw-inet")
+    same = diff_firewalls(
+        topology, _ruleset(base, "drop", "old"), _ruleset(base, "drop", "new"), "fw-inet"
+    )
     assert same.findings == () and same.exit_code() == 0

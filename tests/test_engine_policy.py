@@ -50,7 +50,10 @@ def test_engine_policy_agrees_with_evaluator(name: str) -> None:
     space = HeaderSpace()
     policy = PolicySpace(space, topology)
     rng = random.Random(hash(name) & 0xFFFF)
-    ports = sorted({r.lo for a in topology.policy.allow for s in a.services for r in s.ports} | {0, 22, 80, 443, 65535})
+    ports = sorted(
+        {r.lo for a in topology.policy.allow for s in a.services for r in s.ports}
+        | {0, 22, 80, 443, 65535}
+    )
     ports += [p + 1 for p in ports if p < 65535]
     checked = 0
     for version in (4, 6):
@@ -69,7 +72,9 @@ def test_engine_policy_agrees_with_evaluator(name: str) -> None:
             assert allowed == verdict.allowed, (pkt, verdict.decided_by, verdict.reason)
             assert space.contains(pair.forbidden, pkt) == (not verdict.allowed)
             if not verdict.allowed:
-                assert space.contains(pair.fqdn_gap, pkt) == (verdict.reason == "fqdn-not-allowed"), pkt
+                assert space.contains(pair.fqdn_gap, pkt) == (
+                    verdict.reason == "fqdn-not-allowed"
+                ), pkt
             checked += 1
     assert checked == 1400
 

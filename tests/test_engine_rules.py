@@ -19,8 +19,28 @@ from segverify.topology.loader import load_topology
 from segverify.topology.model import Location, PortRange
 
 ALPHA = Path(__file__).resolve().parents[1] / "topologies" / "alpha.yaml"
-NETS = ("198.18.30.0/24", "198.18.30.0/28", "198.18.30.25/32", "203.0.113.0/26", "203.0.113.10/32", "198.51.100.0/24", "198.18.20.0/24", "2001:db8:30::/64", "0.0.0.0/0")
-HOSTS = ("198.18.30.5", "198.18.30.25", "198.18.30.200", "203.0.113.10", "203.0.113.53", "198.51.100.7", "198.18.20.9", "198.18.10.10", "198.18.30.1")
+NETS = (
+    "198.18.30.0/24",
+    "198.18.30.0/28",
+    "198.18.30.25/32",
+    "203.0.113.0/26",
+    "203.0.113.10/32",
+    "198.51.100.0/24",
+    "198.18.20.0/24",
+    "2001:db8:30::/64",
+    "0.0.0.0/0",
+)
+HOSTS = (
+    "198.18.30.5",
+    "198.18.30.25",
+    "198.18.30.200",
+    "203.0.113.10",
+    "203.0.113.53",
+    "198.51.100.7",
+    "198.18.20.9",
+    "198.18.10.10",
+    "198.18.30.1",
+)
 HOSTS6 = ("2001:db8:30::5", "2001:db8:20::9", "2001:db8:ffff::1")
 
 
@@ -54,7 +74,11 @@ def random_rule(rng: random.Random, n: int) -> Rule:
     if p < 0.6:
         kw["protocols"] = rng.choice(((6,), (17,), (6, 17), (1,), (58,)))
         kw["protocols_negated"] = rng.random() < 0.1
-    if kw.get("protocols") in ((6,), (17,), (6, 17)) and not kw.get("protocols_negated") and rng.random() < 0.7:
+    if (
+        kw.get("protocols") in ((6,), (17,), (6, 17))
+        and not kw.get("protocols_negated")
+        and rng.random() < 0.7
+    ):
         lo = rng.choice((22, 25, 53, 80, 443, 1000))
         kw["dports"] = P((lo, lo + rng.choice((0, 0, 5, 100))), negated=rng.random() < 0.1)
         if rng.random() < 0.2:
@@ -70,7 +94,9 @@ def random_rule(rng: random.Random, n: int) -> Rule:
         kw["ct_states"] = rng.choice((("new",), ("established", "related"), ("invalid",)))
     if rng.random() < 0.1:
         kw["family"] = rng.choice((4, 6))
-    return Rule(rng.choice(("accept", "accept", "drop", "reject")), location=loc(n), text=f"rule {n}", **kw)
+    return Rule(
+        rng.choice(("accept", "accept", "drop", "reject")), location=loc(n), text=f"rule {n}", **kw
+    )
 
 
 def random_ruleset(rng: random.Random) -> Ruleset:
@@ -83,7 +109,11 @@ def random_ruleset(rng: random.Random) -> Ruleset:
         for _ in range(rng.randint(1, 12)):
             n += 1
             rules.append(random_rule(rng, n))
-        stages.append(Stage(f"s{prio}/{fam}", "forward", prio, tuple(rules), rng.choice(("accept", "drop")), fam))
+        stages.append(
+            Stage(
+                f"s{prio}/{fam}", "forward", prio, tuple(rules), rng.choice(("accept", "drop")), fam
+            )
+        )
     inp = tuple(random_rule(rng, 100 + i) for i in range(rng.randint(0, 4)))
     stages.append(Stage("input", "input", 0, inp, rng.choice(("accept", "drop")), None))
     return Ruleset("fw-inet", "test", "test.rules", stages)
@@ -101,7 +131,9 @@ def random_packet(rng: random.Random, analysis) -> Packet:
         dport = rng.choice((0, 3, 8, 11)) << 8
     else:
         dport = 0
-    pkts = analysis.packets_for(src, dst, proto, dport, rng.choice((80, 40000)), rng.choice(CT_STATES))
+    pkts = analysis.packets_for(
+        src, dst, proto, dport, rng.choice((80, 40000)), rng.choice(CT_STATES)
+    )
     return rng.choice(pkts)
 
 
@@ -124,15 +156,38 @@ def test_engine_matches_direct_evaluator_on_random_rulesets(alpha) -> None:
 
 
 def _stage(*rules: Rule, default: str = "drop") -> Ruleset:
-    return Ruleset("fw-inet", "test", "test.rules", [Stage("FORWARD", "forward", 0, tuple(rules), default, 4)])
+    return Ruleset(
+        "fw-inet", "test", "test.rules", [Stage("FORWARD", "forward", 0, tuple(rules), default, 4)]
+    )
 
 
 def test_engine_forbidden_permit_examples_are_real(alpha) -> None:
     rs = _stage(
         Rule("accept", ct_states=("established", "related"), location=loc(1)),
-        Rule("accept", src=A("198.18.30.0/24"), protocols=(6,), dports=P((443, 443)), in_interfaces=("eth0",), location=loc(2)),
-        Rule("accept", src=A("198.18.30.0/24"), dst=A("203.0.113.10/32"), protocols=(6,), dports=P((8080, 8080)), location=loc(3)),
-        Rule("accept", src=A("198.18.30.0/24"), dst=A("203.0.113.53/32"), protocols=(17,), dports=P((53, 53)), location=loc(4)),
+        Rule(
+            "accept",
+            src=A("198.18.30.0/24"),
+            protocols=(6,),
+            dports=P((443, 443)),
+            in_interfaces=("eth0",),
+            location=loc(2),
+        ),
+        Rule(
+            "accept",
+            src=A("198.18.30.0/24"),
+            dst=A("203.0.113.10/32"),
+            protocols=(6,),
+            dports=P((8080, 8080)),
+            location=loc(3),
+        ),
+        Rule(
+            "accept",
+            src=A("198.18.30.0/24"),
+            dst=A("203.0.113.53/32"),
+            protocols=(17,),
+            dports=P((53, 53)),
+            location=loc(4),
+        ),
     )
     report = check_firewall(alpha, rs, "fw-inet", shadow=False)
     analysis = build_analysis(alpha, rs, "fw-inet")
@@ -140,12 +195,24 @@ def test_engine_forbidden_permit_examples_are_real(alpha) -> None:
     permits = [f for f in report.findings if f.kind == "firewall-permit"]
     assert permits and report.exit_code() == 1
     forward = [f for f in permits if f.data["firewall_rule"].get("line") == 2]
-    assert {(f.data["src_zone"], f.data["dst_zone"]) for f in forward} >= {("inet", "internet"), ("inet", "security-cloud")}
+    assert {(f.data["src_zone"], f.data["dst_zone"]) for f in forward} >= {
+        ("inet", "internet"),
+        ("inet", "security-cloud"),
+    }
     # rules 3 and 4 follow the policy (security-cloud proxy and DNS): no finding
     assert not [f for f in permits if f.data["firewall_rule"].get("line") in (3, 4)]
     for f in permits:
         ex = f.data["example"]
-        pkt = Packet(ex["src"], ex["dst"], ex["proto"], ex["sport"] or 0, ex["dport"] or 0, ex["ct_state"], ex["in_interface"], ex["out_interface"])
+        pkt = Packet(
+            ex["src"],
+            ex["dst"],
+            ex["proto"],
+            ex["sport"] or 0,
+            ex["dport"] or 0,
+            ex["ct_state"],
+            ex["in_interface"],
+            ex["out_interface"],
+        )
         assert ex["ct_state"] == "new"
         verdict = evaluator.evaluate(ex["src"], ex["dst"], ex["proto"], ex["dport"])
         assert not verdict.allowed, f.message
@@ -159,18 +226,62 @@ def test_engine_forbidden_permit_examples_are_real(alpha) -> None:
 def test_engine_established_rules_do_not_permit_new_flows(alpha) -> None:
     rs = _stage(Rule("accept", ct_states=("established", "related"), location=loc(1)))
     report = check_firewall(alpha, rs, "fw-inet", shadow=False)
-    forward = [f for f in report.findings if f.kind == "firewall-permit" and f.data["firewall_rule"].get("line") == 1]
+    forward = [
+        f
+        for f in report.findings
+        if f.kind == "firewall-permit" and f.data["firewall_rule"].get("line") == 1
+    ]
     assert forward == []
 
 
 def test_engine_shadowed_and_redundant(alpha) -> None:
     rs = _stage(
-        Rule("drop", src=A("198.18.30.0/24"), protocols=(6,), location=loc(1), text="drop inet tcp"),
-        Rule("accept", src=A("198.18.30.0/28"), dst=A("203.0.113.10/32"), protocols=(6,), dports=P((8080, 8080)), location=loc(2), text="accept shadowed"),
-        Rule("accept", src=A("198.18.30.0/24"), dst=A("203.0.113.53/32"), protocols=(17,), dports=P((53, 53)), location=loc(3), text="dns"),
-        Rule("accept", src=A("198.18.30.0/25"), dst=A("203.0.113.53/32"), protocols=(17,), dports=P((53, 53)), location=loc(4), text="dns again"),
-        Rule("drop", src=A("198.18.30.77/32"), protocols=(47,), location=loc(5), text="drop gre: default drops anyway"),
-        Rule("accept", src=A("198.18.30.0/24"), dst=A("203.0.113.10/32"), protocols=(17,), dports=P((3128, 3128)), location=loc(6), text="needed"),
+        Rule(
+            "drop", src=A("198.18.30.0/24"), protocols=(6,), location=loc(1), text="drop inet tcp"
+        ),
+        Rule(
+            "accept",
+            src=A("198.18.30.0/28"),
+            dst=A("203.0.113.10/32"),
+            protocols=(6,),
+            dports=P((8080, 8080)),
+            location=loc(2),
+            text="accept shadowed",
+        ),
+        Rule(
+            "accept",
+            src=A("198.18.30.0/24"),
+            dst=A("203.0.113.53/32"),
+            protocols=(17,),
+            dports=P((53, 53)),
+            location=loc(3),
+            text="dns",
+        ),
+        Rule(
+            "accept",
+            src=A("198.18.30.0/25"),
+            dst=A("203.0.113.53/32"),
+            protocols=(17,),
+            dports=P((53, 53)),
+            location=loc(4),
+            text="dns again",
+        ),
+        Rule(
+            "drop",
+            src=A("198.18.30.77/32"),
+            protocols=(47,),
+            location=loc(5),
+            text="drop gre: default drops anyway",
+        ),
+        Rule(
+            "accept",
+            src=A("198.18.30.0/24"),
+            dst=A("203.0.113.10/32"),
+            protocols=(17,),
+            dports=P((3128, 3128)),
+            location=loc(6),
+            text="needed",
+        ),
     )
     report = check_firewall(alpha, rs, "fw-inet")
     shadowed = {f.data["firewall_rule"]["line"]: f for f in report.findings if f.kind == "shadowed"}
@@ -181,18 +292,32 @@ def test_engine_shadowed_and_redundant(alpha) -> None:
     assert shadowed[2].data["covered_by"][0]["action"] == "drop"
     assert [c["line"] for c in shadowed[4].data["covered_by"]] == [3]
     assert redundant == {5}
-    assert all(f.severity in ("warning", "info") for f in report.findings if f.kind in ("shadowed", "redundant"))
+    assert all(
+        f.severity in ("warning", "info")
+        for f in report.findings
+        if f.kind in ("shadowed", "redundant")
+    )
 
 
 def test_engine_unknown_match_fails_closed(alpha) -> None:
     unknown = (UnknownMatch("-m weird --thing", loc(2)),)
     rs = _stage(
-        Rule("drop", src=A("198.18.30.0/24"), dst=A("198.51.100.0/24"), unknown=unknown, location=loc(1)),
+        Rule(
+            "drop",
+            src=A("198.18.30.0/24"),
+            dst=A("198.51.100.0/24"),
+            unknown=unknown,
+            location=loc(1),
+        ),
         Rule("accept", src=A("198.18.30.0/24"), location=loc(2)),
     )
     report = check_firewall(alpha, rs, "fw-inet", shadow=False)
     assert report.incomplete
-    permits = [f for f in report.findings if f.kind == "firewall-permit" and f.data["dst_zone"] == "internet"]
+    permits = [
+        f
+        for f in report.findings
+        if f.kind == "firewall-permit" and f.data["dst_zone"] == "internet"
+    ]
     assert permits and permits[0].data["firewall_rule"]["line"] == 2
     # an accept rule with an unknown match: the permit "may" happen, still reported
     rs2 = _stage(Rule("accept", src=A("198.18.30.0/24"), unknown=unknown, location=loc(1)))
@@ -201,6 +326,47 @@ def test_engine_unknown_match_fails_closed(alpha) -> None:
     assert may and all(not f.data["certain"] for f in may)
     assert report2.incomplete and report2.exit_code() == 1
     # nothing permitted beyond the policy even in the may-semantics: exit 3
-    rs3 = _stage(Rule("accept", src=A("198.18.30.0/24"), dst=A("203.0.113.10/32"), protocols=(6,), dports=P((8080, 8080)), unknown=unknown, location=loc(1)))
+    rs3 = _stage(
+        Rule(
+            "accept",
+            src=A("198.18.30.0/24"),
+            dst=A("203.0.113.10/32"),
+            protocols=(6,),
+            dports=P((8080, 8080)),
+            unknown=unknown,
+            location=loc(1),
+        )
+    )
     report3 = check_firewall(alpha, rs3, "fw-inet", shadow=False)
-    assert not [f for f in report3.findings if f.kind == "firewall-permit" and f.data["src_zone"] == "inet" and f.data["dst_zone"] != "inet" and f.data["firewall_rule"].get("line") == 1]
+    assert not [
+        f
+        for f in report3.findings
+        if f.kind == "firewall-permit"
+        and f.data["src_zone"] == "inet"
+        and f.data["dst_zone"] != "inet"
+        and f.data["firewall_rule"].get("line") == 1
+    ]
+
+
+@pytest.mark.parametrize("order", ["grouped", "interleaved", "ports-first"])
+def test_engine_backends_and_orders_agree(alpha, order: str) -> None:
+    from segverify.engine.bdd import available_backends
+
+    rng = random.Random(3)
+    rs = random_ruleset(rng)
+    results = []
+    for backend in available_backends():
+        report = check_firewall(alpha, rs, "fw-inet", backend=backend, order=order)
+        results.append(
+            sorted(
+                (
+                    f.kind,
+                    f.data.get("src_zone"),
+                    f.data.get("dst_zone"),
+                    str(f.data["firewall_rule"]),
+                )
+                for f in report.findings
+            )
+        )
+    assert "autoref" in available_backends()
+    assert all(r == results[0] for r in results)

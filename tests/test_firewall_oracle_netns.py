@@ -172,7 +172,11 @@ class Lab:
                 doc = json.loads(_ns(ns, "nft", "-j", "list", "set", "inet", "svprobe", name))
                 for item in doc["nftables"]:
                     for elem in item.get("set", {}).get("elem", []) or []:
-                        value = elem.get("elem", {}).get("val", elem) if isinstance(elem, dict) else elem
+                        value = (
+                            elem.get("elem", {}).get("val", elem)
+                            if isinstance(elem, dict)
+                            else elem
+                        )
                         parts = value["concat"]
                         seen.add(tuple(str(p) for p in parts))
         return seen
@@ -241,11 +245,21 @@ def to_iptables(forward: list[ARule], inp: list[ARule], fwd_policy: str, in_poli
             if r.icmp_echo:
                 parts += ["-m", "icmp", "--icmp-type", "8"]
         if r.ct:
-            parts += ["-m", "conntrack", "--ctstate", r.ct.upper().replace("ESTABLISHED,RELATED", "RELATED,ESTABLISHED")]
+            parts += [
+                "-m",
+                "conntrack",
+                "--ctstate",
+                r.ct.upper().replace("ESTABLISHED,RELATED", "RELATED,ESTABLISHED"),
+            ]
         parts += ["-j", r.action.upper()]
         return " ".join(parts)
 
-    out = ["*filter", f":INPUT {in_policy.upper()} [0:0]", f":FORWARD {fwd_policy.upper()} [0:0]", ":OUTPUT ACCEPT [0:0]"]
+    out = [
+        "*filter",
+        f":INPUT {in_policy.upper()} [0:0]",
+        f":FORWARD {fwd_policy.upper()} [0:0]",
+        ":OUTPUT ACCEPT [0:0]",
+    ]
     out += [line("FORWARD", r) for r in forward] + [line("INPUT", r) for r in inp]
     return "\n".join(out + ["COMMIT", ""])
 
@@ -276,7 +290,11 @@ def to_nft(forward: list[ARule], inp: list[ARule], fwd_policy: str, in_policy: s
         parts.append(r.action)
         return "    " + " ".join(parts)
 
-    out = ["table ip svfwtest {", "  chain forward {", f"    type filter hook forward priority 0; policy {fwd_policy};"]
+    out = [
+        "table ip svfwtest {",
+        "  chain forward {",
+        f"    type filter hook forward priority 0; policy {fwd_policy};",
+    ]
     out += [line(r) for r in forward]
     out += ["  }", "  chain input {", f"    type filter hook input priority 0; policy {in_policy};"]
     out += [line(r) for r in inp]
@@ -340,8 +358,23 @@ HAND = (
     (
         [
             ARule("accept", ct="established,related"),
-            ARule("accept", iif="eth1", oif="eth2", src="198.18.20.0/24", dst="198.18.30.40/32", proto="tcp", dports=(3389, 3389)),
-            ARule("accept", iif="eth2", oif="eth3", src="198.18.30.0/24", proto="tcp", dport_list=(80, 443)),
+            ARule(
+                "accept",
+                iif="eth1",
+                oif="eth2",
+                src="198.18.20.0/24",
+                dst="198.18.30.40/32",
+                proto="tcp",
+                dports=(3389, 3389),
+            ),
+            ARule(
+                "accept",
+                iif="eth2",
+                oif="eth3",
+                src="198.18.30.0/24",
+                proto="tcp",
+                dport_list=(80, 443),
+            ),
             ARule("drop", src="198.18.30.150/32"),
             ARule("accept", iif="eth2", proto="udp", dports=(53, 53)),
             ARule("reject", iif="eth0"),
@@ -386,7 +419,9 @@ def probes_for(rng: random.Random, n: int, counter: list[int]) -> list[dict]:
         else:
             base = rng.choice(PORTS)
             dport = max(1, base + rng.choice((0, 0, 0, 1, -1)))
-        out.append({"zone": za, "src": src, "dst": dst, "proto": proto, "sport": sport, "dport": dport})
+        out.append(
+            {"zone": za, "src": src, "dst": dst, "proto": proto, "sport": sport, "dport": dport}
+        )
     return out
 
 
@@ -420,12 +455,24 @@ def lab():
         lab.down()
 
 
-def _run_case(lab: Lab, tmp_path: Path, topo_path: Path, case: tuple, rng: random.Random, n: int, counter: list[int], verdicts: list[bool]) -> tuple[int, list[str]]:
+def _run_case(
+    lab: Lab,
+    tmp_path: Path,
+    topo_path: Path,
+    case: tuple,
+    rng: random.Random,
+    n: int,
+    counter: list[int],
+    verdicts: list[bool],
+) -> tuple[int, list[str]]:
     forward, inp, fpol, ipol = case
     topology = load_topology(topo_path)
     compared = 0
     mismatches: list[str] = []
-    for kind, text in (("iptables", to_iptables(forward, inp, fpol, ipol)), ("nft", to_nft(forward, inp, fpol, ipol))):
+    for kind, text in (
+        ("iptables", to_iptables(forward, inp, fpol, ipol)),
+        ("nft", to_nft(forward, inp, fpol, ipol)),
+    ):
         path = tmp_path / f"rules-{counter[0]}.{kind}"
         path.write_text(text)
         lab.load(kind, path)
@@ -444,7 +491,9 @@ def _run_case(lab: Lab, tmp_path: Path, topo_path: Path, case: tuple, rng: rando
             verdicts.append(kernel)
             if kernel != engine:
                 d = decisions[0]
-                mismatches.append(f"{kind} {path.name}: {p} kernel={kernel} engine={d.action} by {d.deciding}")
+                mismatches.append(
+                    f"{kind} {path.name}: {p} kernel={kernel} engine={d.action} by {d.deciding}"
+                )
     return compared, mismatches
 
 
@@ -467,6 +516,12 @@ def test_oracle_netfilter_hand_and_random(lab: Lab, tmp_path: Path) -> None:
         mismatches += m
     assert compared >= 600
     # the probes must exercise both verdicts, or the comparison proves little
-    assert sum(verdicts) >= compared // 10 and compared - sum(verdicts) >= compared // 10, sum(verdicts)
-    print(f"oracle: {compared} probes compared, {sum(verdicts)} accepted by the kernel, {len(mismatches)} disagree")
-    assert not mismatches, f"{len(mismatches)}/{compared} probes disagree:\n" + "\n".join(mismatches[:20])
+    assert sum(verdicts) >= compared // 10 and compared - sum(verdicts) >= compared // 10, sum(
+        verdicts
+    )
+    print(
+        f"oracle: {compared} probes compared, {sum(verdicts)} accepted by the kernel, {len(mismatches)} disagree"
+    )
+    assert not mismatches, f"{len(mismatches)}/{compared} probes disagree:\n" + "\n".join(
+        mismatches[:20]
+    )

@@ -20,7 +20,6 @@ from segverify.lab.profile import load_profile
 from segverify.lab.runner import run_profile
 from segverify.lab.system import LabError, run
 from segverify.lab.verify import Unavailable, check_capture, check_firewall, truth_key
-from segverify.topology.loader import load_topology
 
 pytestmark = pytest.mark.lab
 
@@ -50,7 +49,9 @@ def lab(request: pytest.FixtureRequest) -> Iterator[control.Lab]:
     rid = _run_id("pt")
     control.down(rid)
     try:
-        yield control.up(str(request.param / "topology.yaml"), rid, str(request.param / "compliant.iptables"))
+        yield control.up(
+            str(request.param / "topology.yaml"), rid, str(request.param / "compliant.iptables")
+        )
     finally:
         control.down(rid)
 
@@ -123,26 +124,33 @@ def test_leaky_ruleset_shows_in_all_three_views(lab: control.Lab, tmp_path: Path
     for name in ("compliant.iptables", "leaky.iptables"):
         report = full_check(lab.topology, parse_export(str(lab_dir / name), topology=lab.topology))
         permits[name] = [
-            f.message for f in report.findings
+            f.message
+            for f in report.findings
             if f.kind == "firewall-permit" and "FQDN" not in f.message
-        ]  # fmt: skip
+        ]
     assert permits["compliant.iptables"] == []
     assert permits["leaky.iptables"] and all(LEAK_LINE in m for m in permits["leaky.iptables"])
 
 
-def test_nft_ruleset_behaves_like_its_iptables_twin(lab: control.Lab, tmp_path: Path) -> None:
+@pytest.mark.parametrize("name", ["compliant.nft", "compliant.nft.json"])
+def test_other_formats_behave_like_the_iptables_twin(
+    lab: control.Lab, tmp_path: Path, name: str
+) -> None:
+    """nft text goes in with ``nft -f``; nft JSON is parsed by segverify and compiled from the
+    normalised model to nftables (``compile_nft``) before loading."""
     lab_dir = Path(lab.state.topology).parent
-    nft = lab_dir / "compliant.nft"
-    if not nft.exists():
-        pytest.skip(f"{lab_dir.name}: no nft ruleset")
-    control.load(lab.state.run_id, str(nft), None, None)
+    ruleset = lab_dir / name
+    if not ruleset.exists():
+        pytest.skip(f"{lab_dir.name}: no {name}")
+    control.load(lab.state.run_id, str(ruleset), None, None)
     try:
-        _pcap, truth = _play(lab, lab_dir / "compliant.profile.yaml", tmp_path, "nft")
+        for profile in sorted(lab_dir.glob("*.profile.yaml")):
+            _pcap, truth = _play(lab, profile, tmp_path, f"{name}-{profile.stem}")
+            assert all(f.passed == f.allowed for f in truth.flows), (name, profile.name)
+            fw = _firewall_view(truth, ruleset, lab.topology)
+            assert fw.disagree == [], (name, profile.name)
     finally:
         control.load(lab.state.run_id, str(lab_dir / "compliant.iptables"), None, None)
-    assert all(f.passed for f in truth.flows)
-    fw = _firewall_view(truth, nft, lab.topology)
-    assert fw.disagree == []
 
 
 def test_down_removes_leftovers_of_a_crashed_run() -> None:
@@ -172,10 +180,36 @@ def test_cli_refuses_non_root_with_one_line() -> None:
     if shutil.which("setpriv") is None:
         pytest.skip("setpriv not installed")
     proc = subprocess.run(
-        ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups",
-         sys.executable, "-m", "segverify", "lab", "up", str(LAB / "alpha" / "topology.yaml")],
-        capture_output=True, text=True, timeout=60, check=False,
-    )  # fmt: skip
+        [
+            "setpriv",
+            "--reuid=65534",
+            "--regid=65534",
+            "--clear-groups",
+            sys.executable,
+            "-m",
+            "segverify",
+            "lab",
+            "up",
+            str(LAB / "alpha" / "topology.yaml"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip().count("\n") == 0
     assert "needs root" in proc.stderr
+
+
+def test_up_with_a_rejected_ruleset_leaves_nothing(tmp_path: Path) -> None:
+    _need_lab()
+    bad = tmp_path / "bad.iptables"
+    bad.write_text("*filter\n:FORWARD DROP [0:0]\n-A FORWARD -m nosuchmatch -j ACCEPT\nCOMMIT\n")
+    rid = _run_id("rj")
+    try:
+        with pytest.raises(LabError, match="rejected the ruleset"):
+            control.up(str(LAB / "alpha" / "topology.yaml"), rid, str(bad))
+        assert f"sv-{rid}-" not in run(["ip", "netns", "list"]).stdout
+    finally:
+        control.down(rid)

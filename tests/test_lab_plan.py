@@ -93,7 +93,11 @@ def test_cli_plan_and_bad_topology(tmp_path: Path) -> None:
 
 
 def test_namespace_names_match_the_cleanup_pattern() -> None:
-    for name in (fw_ns("r1"), host_ns("r1", "mail-sanitiser"), host_ns("abc", "juki-net-198-19-110-10")):
+    for name in (
+        fw_ns("r1"),
+        host_ns("r1", "mail-sanitiser"),
+        host_ns("abc", "juki-net-198-19-110-10"),
+    ):
         assert NS_RE.match(name)
     assert not NS_RE.match("sv-UPPER-fw")
     assert not NS_RE.match("other-r1-fw")
@@ -106,8 +110,26 @@ def test_vendor_detection() -> None:
 
 
 def _flow(fid: str, passed: bool, allowed: bool) -> TruthFlow:
-    return TruthFlow(fid, "a", "b", "198.18.0.1", "198.18.0.2", "tcp", 6, 1000, 80, "http", [],
-                     passed, "x", allowed, "R3", "R3", [], "r")  # fmt: skip
+    return TruthFlow(
+        fid,
+        "a",
+        "b",
+        "198.18.0.1",
+        "198.18.0.2",
+        "tcp",
+        6,
+        1000,
+        80,
+        "http",
+        [],
+        passed,
+        "x",
+        allowed,
+        "R3",
+        "R3",
+        [],
+        "r",
+    )
 
 
 def test_truth_diff_reports_new_violations() -> None:
@@ -116,3 +138,25 @@ def test_truth_diff_reports_new_violations() -> None:
     (change,) = diff(old, new)
     assert change.what == "kernel" and change.violation_new and not change.violation_old
     assert diff(old, old) == []
+
+
+def test_profile_for_another_topology_or_host_is_refused(tmp_path: Path) -> None:
+    from segverify.lab.control import Lab
+    from segverify.lab.runner import check_profile
+    from segverify.lab.state import LabState
+
+    topo = load_topology(LAB / "alpha" / "topology.yaml")
+    lab = Lab(
+        LabState("x", str(LAB / "alpha" / "topology.yaml"), [], {}, "", {}), topo, plan_lab(topo)
+    )
+    check_profile(load_profile(LAB / "alpha" / "violations.profile.yaml"), lab)
+    with pytest.raises(InputError, match="written for topology 'beta-preset'"):
+        check_profile(load_profile(LAB / "beta" / "violations.profile.yaml"), lab)
+    odd = tmp_path / "odd.profile.yaml"
+    odd.write_text(
+        f"segverify-lab: 1\nname: odd\ntopology: {LAB / 'alpha' / 'topology.yaml'}\nflows:\n"
+        "  - {id: a, from: nobody, to: internet-host, app: tls}\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError, match="no lab host 'nobody'"):
+        check_profile(load_profile(odd), lab)

@@ -9,6 +9,7 @@ picked for name extraction).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 import numpy as np
@@ -38,7 +39,15 @@ from segverify.capture.columns import (
     VER,
 )
 from segverify.capture.pcapng import Interfaces, add_interface, section_byte_order
-from segverify.capture.source import PCAP_HEADER_LEN, Format, Window, open_stream, pcap_header, sniff
+from segverify.capture.source import (
+    PCAP_HEADER_LEN,
+    Format,
+    MappedWindow,
+    Window,
+    open_stream,
+    pcap_header,
+    sniff,
+)
 from segverify.capture.walk import CONTROL, CORRUPT, FULL, PCAPNG_SHB, walk_pcap, walk_pcapng
 from segverify.flows.aggregate import FlowState
 from segverify.flows.build import AddressText, build_flows, packed_address
@@ -96,20 +105,29 @@ class FileReader:
         self.pending: list[np.ndarray] = []
         self.text = AddressText()
         self.on_progress = on_progress
-        self.win: Window | None = None
+        self.win: Window | MappedWindow | None = None
 
     # -- driving ---------------------------------------------------------------------
     def read(self) -> FlowTable:
-        stream, _compressed = open_stream(self.path)
+        stream, compressed = open_stream(self.path)
         with stream:
-            self.win = Window(stream, WINDOW_BYTES, MAX_WINDOW_BYTES)
-            self.win.need(PCAP_HEADER_LEN)
-            fmt = sniff(bytes(self.win.buf[: min(self.win.stop, 8)]), self.path)
-            if fmt.kind == "pcap":
-                self._read_pcap(fmt)
+            mapped = None
+            if not compressed and os.fstat(stream.fileno()).st_size > 0:
+                mapped = self.win = MappedWindow(stream, WINDOW_BYTES)
             else:
-                self._read_pcapng()
-        self._finish()
+                self.win = Window(stream, WINDOW_BYTES, MAX_WINDOW_BYTES)
+            try:
+                self.win.need(PCAP_HEADER_LEN)
+                fmt = sniff(bytes(self.win.buf[: min(self.win.stop, 8)]), self.path)
+                if fmt.kind == "pcap":
+                    self._read_pcap(fmt)
+                else:
+                    self._read_pcapng()
+                self._finish()
+            finally:
+                self.win = None
+                if mapped is not None:
+                    mapped.close()
         return FlowTable(build_flows(self.state, self.path, self.names, self.tunnels), self.acct)
 
     def _cut(self, at: int, reason: str) -> None:

@@ -1,28 +1,13 @@
 """ICMP / ICMPv6 type and code as Community ID v1 maps them to ports (compiled).
 
 Request/reply pairs map to (type, counterpart type) so both directions share one flow;
-every other message is one-way: (type, code).
+every other message is one-way: (type, code). The same pairs, as tables, are in
+:mod:`segverify.flows.community_id`.
 """
 
 from __future__ import annotations
 
 from numba import njit
-
-ICMP4_PAIRS = {8: 0, 0: 8, 13: 14, 14: 13, 15: 16, 16: 15, 10: 9, 9: 10, 17: 18, 18: 17}
-ICMP6_PAIRS = {
-    128: 129,
-    129: 128,
-    133: 134,
-    134: 133,
-    135: 136,
-    136: 135,
-    130: 131,
-    131: 130,
-    139: 140,
-    140: 139,
-    144: 145,
-    145: 144,
-}
 
 
 @njit(cache=True)

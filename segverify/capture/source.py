@@ -4,6 +4,7 @@ gzip is undone on the fly, and bytes arrive in a bounded window the walks consum
 from __future__ import annotations
 
 import gzip
+import mmap
 import struct
 import zlib
 from dataclasses import dataclass
@@ -113,6 +114,60 @@ class Window:
         data = bytes(self.buf[self.start : self.start + n])
         self.start += n
         return data
+
+
+class MappedWindow:
+    """The same interface over a memory-mapped uncompressed file: no copies; pages behind
+    the read position are released so resident memory stays near the window size."""
+
+    RELEASE_STEP = 64 << 20
+
+    def __init__(self, fileobj: BinaryIO, size: int) -> None:
+        self.map = mmap.mmap(fileobj.fileno(), 0, access=mmap.ACCESS_READ)
+        if hasattr(mmap, "MADV_SEQUENTIAL"):
+            self.map.madvise(mmap.MADV_SEQUENTIAL)
+        self.buf = np.frombuffer(self.map, dtype=np.uint8)
+        self.size = len(self.buf)
+        self.step = size
+        self.start = 0
+        self.stop = min(size, self.size)
+        self.pos = 0
+        self.eof = self.stop == self.size
+        self.error = ""
+        self._released = 0
+
+    def offset(self, i: int) -> int:
+        return i
+
+    def fill(self) -> bool:
+        if self.stop >= self.size:
+            self.eof = True
+            return False
+        self.stop = min(self.size, self.stop + self.step)
+        self.eof = self.stop == self.size
+        edge = (self.start // mmap.PAGESIZE) * mmap.PAGESIZE
+        if edge - self._released >= self.RELEASE_STEP and hasattr(mmap, "MADV_DONTNEED"):
+            self.map.madvise(mmap.MADV_DONTNEED, self._released, edge - self._released)
+            self._released = edge
+        return True
+
+    def need(self, n: int) -> bool:
+        while self.stop - self.start < n:
+            if not self.fill():
+                return False
+        return True
+
+    def take(self, n: int) -> bytes:
+        data = bytes(self.buf[self.start : self.start + n])
+        self.start += n
+        return data
+
+    def close(self) -> None:
+        del self.buf
+        try:
+            self.map.close()
+        except BufferError:  # a view is still alive somewhere; the GC will close it
+            pass
 
 
 def open_stream(path: str) -> tuple[BinaryIO, bool]:

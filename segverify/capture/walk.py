@@ -6,7 +6,16 @@ from __future__ import annotations
 
 from numba import njit
 
-from segverify.capture.columns import BUCKET, BUCKET_MALFORMED, FLOW, FRAME, TDEPTH, TS, VLAN, WIRELEN
+from segverify.capture.columns import (
+    BUCKET,
+    BUCKET_MALFORMED,
+    FLOW,
+    FRAME,
+    TDEPTH,
+    TS,
+    VLAN,
+    WIRELEN,
+)
 from segverify.capture.decode import decode_record
 from segverify.capture.wire import u16, u32
 
@@ -36,7 +45,9 @@ def _bad_record(rows, n, frame, wirelen):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def walk_pcap(buf, start, stop, big, nsec, rechdr, max_caplen, linktype, rows, frame_base, max_rows):  # type: ignore[no-untyped-def]
+def walk_pcap(
+    buf, start, stop, big, nsec, rechdr, max_caplen, linktype, rows, frame_base, max_rows
+):  # type: ignore[no-untyped-def]
     """Returns (records decoded, offset after the last one, outcome)."""
     p = start
     n = 0
@@ -71,7 +82,20 @@ def _pcapng_ts(ts, shift, mul, div, offset):  # type: ignore[no-untyped-def]
 
 @njit(cache=True)
 def walk_pcapng(  # type: ignore[no-untyped-def]
-    buf, start, stop, big, if_link, if_shift, if_mul, if_div, if_off, if_snap, n_if, rows, frame_base, max_rows
+    buf,
+    start,
+    stop,
+    big,
+    if_link,
+    if_shift,
+    if_mul,
+    if_div,
+    if_off,
+    if_snap,
+    n_if,
+    rows,
+    frame_base,
+    max_rows,
 ):
     """Returns (records decoded, offset of the next block, outcome)."""
     p = start
@@ -109,7 +133,9 @@ def walk_pcapng(  # type: ignore[no-untyped-def]
                 n += 1
                 p += blen
                 continue
-            rows[n, TS] = _pcapng_ts(ts, if_shift[iface], if_mul[iface], if_div[iface], if_off[iface])
+            rows[n, TS] = _pcapng_ts(
+                ts, if_shift[iface], if_mul[iface], if_div[iface], if_off[iface]
+            )
         elif btype == PCAPNG_SPB:
             if blen < 16 or n_if == 0:
                 _bad_record(rows, n, frame, 0)

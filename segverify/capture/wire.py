@@ -13,7 +13,12 @@ def be16(buf, p):  # type: ignore[no-untyped-def]
 
 @njit(cache=True, inline="always")
 def be32(buf, p):  # type: ignore[no-untyped-def]
-    return (np.int64(buf[p]) << 24) | (np.int64(buf[p + 1]) << 16) | (np.int64(buf[p + 2]) << 8) | np.int64(buf[p + 3])
+    return (
+        (np.int64(buf[p]) << 24)
+        | (np.int64(buf[p + 1]) << 16)
+        | (np.int64(buf[p + 2]) << 8)
+        | np.int64(buf[p + 3])
+    )
 
 
 @njit(cache=True, inline="always")
@@ -23,7 +28,12 @@ def le16(buf, p):  # type: ignore[no-untyped-def]
 
 @njit(cache=True, inline="always")
 def le32(buf, p):  # type: ignore[no-untyped-def]
-    return (np.int64(buf[p + 3]) << 24) | (np.int64(buf[p + 2]) << 16) | (np.int64(buf[p + 1]) << 8) | np.int64(buf[p])
+    return (
+        (np.int64(buf[p + 3]) << 24)
+        | (np.int64(buf[p + 2]) << 16)
+        | (np.int64(buf[p + 1]) << 8)
+        | np.int64(buf[p])
+    )
 
 
 @njit(cache=True, inline="always")

@@ -10,6 +10,7 @@ from typing import Any
 
 from segverify.checks.firewall_common import (
     describe_rule,
+    describe_rule_ja,
     family_warnings,
     rule_ref,
     ruleset_warnings,
@@ -52,7 +53,9 @@ def forbidden_space(analysis: FirewallAnalysis) -> ForbiddenSpace:
     return ForbiddenSpace(pairs, union)
 
 
-def _permit_sources(analysis: FirewallAnalysis) -> list[tuple[CompiledStage, Rule | None, int | None, Any]]:
+def _permit_sources(
+    analysis: FirewallAnalysis,
+) -> list[tuple[CompiledStage, Rule | None, int | None, Any]]:
     """Every (stage, accepting rule or default, index, packets it lets through the device)."""
     out = []
     comp = analysis.compiled
@@ -64,7 +67,7 @@ def _permit_sources(analysis: FirewallAnalysis) -> list[tuple[CompiledStage, Rul
         through = sp.false
         for p in paths:
             through = through | (analysis.regions[p] & comp.others_accept(p, cs))
-        for cr, eff in zip(cs.rules, cs.eff):
+        for cr, eff in zip(cs.rules, cs.eff, strict=False):
             if cr.may_accept and eff != sp.false:
                 out.append((cs, cr.rule, cr.index, eff & through))
         if cs.default_accept and cs.default_eff != sp.false:
@@ -72,7 +75,9 @@ def _permit_sources(analysis: FirewallAnalysis) -> list[tuple[CompiledStage, Rul
     return out
 
 
-def forbidden_permits(analysis: FirewallAnalysis, forbidden: ForbiddenSpace | None = None) -> list[Finding]:
+def forbidden_permits(
+    analysis: FirewallAnalysis, forbidden: ForbiddenSpace | None = None
+) -> list[Finding]:
     sp = analysis.space
     topo = analysis.topology
     fs = forbidden or forbidden_space(analysis)
@@ -96,8 +101,16 @@ def forbidden_permits(analysis: FirewallAnalysis, forbidden: ForbiddenSpace | No
             tier_rule = pp.tier_rule or "default-deny"
             may_en = "" if certain else " (may: depends on a match segverify did not recognise)"
             may_ja = "" if certain else "（未対応の条件次第で許可される可能性）"
-            fq_en = " Part of it is allowed only for allow-listed FQDNs, which header filtering cannot enforce: needs FQDN filtering." if fqdn else ""
-            fq_ja = " うち一部はFQDN許可リストでのみ許可される通信で、ヘッダによるフィルタでは制御できない（FQDNフィルタリングが必要）。" if fqdn else ""
+            fq_en = (
+                " Part of it is allowed only for allow-listed FQDNs, which header filtering cannot enforce: needs FQDN filtering."
+                if fqdn
+                else ""
+            )
+            fq_ja = (
+                " うち一部はFQDN許可リストでのみ許可される通信で、ヘッダによるフィルタでは制御できない（FQDNフィルタリングが必要）。"
+                if fqdn
+                else ""
+            )
             findings.append(
                 Finding(
                     kind="firewall-permit",
@@ -107,7 +120,7 @@ def forbidden_permits(analysis: FirewallAnalysis, forbidden: ForbiddenSpace | No
                         f"{a} → {b} that the policy forbids ({tier_rule}){may_en}, e.g. {example.describe()}.{fq_en}"
                     ),
                     message_ja=(
-                        f"{analysis.view.node.id}: {describe_rule(ref)} が、ポリシーで禁止されている "
+                        f"{analysis.view.node.id}: {describe_rule_ja(ref)} が、ポリシーで禁止されている "
                         f"{zone_label(topo, a, 'ja')} → {zone_label(topo, b, 'ja')} の新規通信を許可している"
                         f"（{tier_rule}）{may_ja}。例: {example.describe()}。{fq_ja}"
                     ),
@@ -131,15 +144,22 @@ def forbidden_permits(analysis: FirewallAnalysis, forbidden: ForbiddenSpace | No
     return findings
 
 
-def _cover(cs: CompiledStage, i: int, target: Any, space: Any) -> list[dict[str, Any]]:
+def _cover(
+    cs: CompiledStage, i: int, target: Any, cache: dict[Any, list[int]]
+) -> list[dict[str, Any]]:
     """Earlier rules that take packets of ``target`` (all of them when shadowed): up to
-    MAX_COVER, with one of a different action when there is one."""
+    MAX_COVER, with one of a different action when there is one. Duplicated rules share
+    one search: a shadowed target's deciders all lie before its first occurrence."""
     mine = cs.rules[i].may_accept
-    idx = cs.deciders(target, 0, i, None, MAX_COVER)
-    if idx and all(cs.rules[j].may_accept == mine for j in idx):
-        other = cs.deciders(target, 0, i, not mine, 1)
-        if other:
-            idx = idx[: MAX_COVER - 1] + other
+    key = (target, mine)
+    idx = cache.get(key)
+    if idx is None:
+        idx = cs.deciders(target, 0, i, None, MAX_COVER)
+        if idx and all(cs.rules[j].may_accept == mine for j in idx):
+            other = cs.deciders(target, 0, i, not mine, 1)
+            if other:
+                idx = idx[: MAX_COVER - 1] + other
+        cache[key] = idx
     return [rule_ref(cs.rules[j].rule, cs, j) for j in idx]
 
 
@@ -158,6 +178,7 @@ def shadowed_and_redundant(analysis: FirewallAnalysis) -> list[Finding]:
         through = through & traffic
         seen = seen & traffic
         n = len(cs.rules)
+        cover_cache: dict[Any, list[int]] = {}
         # suffix accept sets for redundancy: S[i] = accepted by rules i.. and the default
         suffix: list[Any] = [sp.false] * (n + 1)
         if cs.exact:
@@ -175,9 +196,13 @@ def shadowed_and_redundant(analysis: FirewallAnalysis) -> list[Finding]:
             ref = rule_ref(rule, cs, i)
             covered = cs.covered_must[i] if cs.covered_must else None
             mine = cr.may & seen
-            shadowed = (mine & ~covered) == sp.false if covered is not None else (cs.eff[i] & seen) == sp.false
+            shadowed = (
+                (mine & ~covered) == sp.false
+                if covered is not None
+                else (cs.eff[i] & seen) == sp.false
+            )
             if shadowed:
-                cover = _cover(cs, i, mine, sp) if mine != sp.false else []
+                cover = _cover(cs, i, mine, cover_cache) if mine != sp.false else []
                 findings.append(_shadow_finding(analysis, cs, rule, ref, cover))
                 continue
             if not cs.exact:
@@ -202,13 +227,22 @@ def _takers(cs: CompiledStage, i: int, space: Any) -> list[dict[str, Any]]:
     return out
 
 
-def _shadow_finding(analysis: FirewallAnalysis, cs: CompiledStage, rule: Rule, ref: dict[str, Any], cover: list[dict[str, Any]]) -> Finding:
-    by = "; ".join(describe_rule(c) for c in cover) or "none: it matches no packet the topology routes through the device"
+def _shadow_finding(
+    analysis: FirewallAnalysis,
+    cs: CompiledStage,
+    rule: Rule,
+    ref: dict[str, Any],
+    cover: list[dict[str, Any]],
+) -> Finding:
+    by = (
+        "; ".join(describe_rule(c) for c in cover)
+        or "none: it matches no packet the topology routes through the device"
+    )
     return Finding(
         kind="shadowed",
         rule="shadowed",
         message=f"{analysis.view.node.id}: {describe_rule(ref)} never decides a packet: earlier rules take every packet it matches ({by}).",
-        message_ja=f"{analysis.view.node.id}: {describe_rule(ref)} はどのパケットにも適用されない（前のルールがすべて先に一致する: {by}）。",
+        message_ja=f"{analysis.view.node.id}: {describe_rule_ja(ref)} はどのパケットにも適用されない（前のルールがすべて先に一致する: {by}）。",
         severity="warning",
         evidence=tuple(x for x in (rule.text,) if x),
         remedy="Delete the rule or move it above the rules that cover it.",
@@ -218,17 +252,29 @@ def _shadow_finding(analysis: FirewallAnalysis, cs: CompiledStage, rule: Rule, r
     )
 
 
-def _redundant_finding(analysis: FirewallAnalysis, cs: CompiledStage, rule: Rule, ref: dict[str, Any], takers: list[dict[str, Any]]) -> Finding:
-    then = "; ".join(describe_rule(t) for t in takers) or f"the stage policy {cs.stage.default_action}"
+def _redundant_finding(
+    analysis: FirewallAnalysis,
+    cs: CompiledStage,
+    rule: Rule,
+    ref: dict[str, Any],
+    takers: list[dict[str, Any]],
+) -> Finding:
+    then = (
+        "; ".join(describe_rule(t) for t in takers) or f"the stage policy {cs.stage.default_action}"
+    )
     return Finding(
         kind="redundant",
         rule="redundant",
         message=f"{analysis.view.node.id}: {describe_rule(ref)} is redundant: without it the device permits exactly the same packets (later: {then}).",
-        message_ja=f"{analysis.view.node.id}: {describe_rule(ref)} は冗長である（削除しても許可される通信は変わらない。後続: {then}）。",
+        message_ja=f"{analysis.view.node.id}: {describe_rule_ja(ref)} は冗長である（削除しても許可される通信は変わらない。後続: {then}）。",
         severity="info",
         evidence=tuple(x for x in (rule.text,) if x),
         location=stage_location(rule, cs),
-        data={"device": analysis.view.node.id, "firewall_rule": ref, "decided_without_it_by": takers},
+        data={
+            "device": analysis.view.node.id,
+            "firewall_rule": ref,
+            "decided_without_it_by": takers,
+        },
     )
 
 

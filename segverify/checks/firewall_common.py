@@ -11,7 +11,9 @@ from segverify.firewall.model import Rule, Ruleset
 from segverify.topology.model import Location, Topology
 
 
-def rule_ref(rule: Rule | None, stage: CompiledStage | None = None, index: int | None = None) -> dict[str, Any]:
+def rule_ref(
+    rule: Rule | None, stage: CompiledStage | None = None, index: int | None = None
+) -> dict[str, Any]:
     """A JSON-able reference to a rule (or to a stage's default action when rule is None)."""
     out: dict[str, Any] = {}
     if stage is not None:
@@ -41,14 +43,19 @@ def describe_rule(ref: dict[str, Any]) -> str:
     if ref.get("default"):
         where = f" ({ref['file']}:{ref['line']})" if ref.get("file") else ""
         return f"policy {ref['action']} of {ref.get('stage', '?')}{where}"
-    where = f"{ref['file']}:{ref['line']}" if ref.get("file") else f"{ref.get('stage', '?')} #{ref.get('index')}"
+    where = (
+        f"{ref['file']}:{ref['line']}"
+        if ref.get("file")
+        else f"{ref.get('stage', '?')} #{ref.get('index')}"
+    )
     text = f" `{ref['text']}`" if ref.get("text") else ""
     return f"{where}{text}"
 
 
 def describe_rule_ja(ref: dict[str, Any]) -> str:
     if ref.get("default"):
-        return f"{ref.get('stage', '?')} の既定動作 {ref['action']}"
+        where = f"（{ref['file']}:{ref['line']}）" if ref.get("file") else ""
+        return f"{ref.get('stage', '?')} の既定動作 {ref['action']}{where}"
     return describe_rule(ref)
 
 
@@ -70,9 +77,18 @@ def ruleset_warnings(ruleset: Ruleset) -> list[InputWarning]:
     for stage in ruleset.stages:
         for rule in stage.rules:
             for u in rule.unknown:
-                out.append(InputWarning(f"unrecognised match `{u.text}`: treated as may-match", u.location or rule.location))
+                out.append(
+                    InputWarning(
+                        f"unrecognised match `{u.text}`: treated as may-match",
+                        u.location or rule.location,
+                    )
+                )
             if rule.action not in ("accept", "drop", "reject"):
-                out.append(InputWarning(f"unknown verdict of `{rule.text}`: treated as may-accept", rule.location))
+                out.append(
+                    InputWarning(
+                        f"unknown verdict of `{rule.text}`: treated as may-accept", rule.location
+                    )
+                )
     return out
 
 

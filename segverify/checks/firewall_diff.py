@@ -14,6 +14,7 @@ from typing import Any
 
 from segverify.checks.firewall_common import (
     describe_rule,
+    describe_rule_ja,
     family_warnings,
     rule_ref,
     ruleset_warnings,
@@ -94,7 +95,7 @@ def _responsible(analysis: FirewallAnalysis, packets: Any, accepting: bool) -> l
     sp = analysis.space
     out: list[dict[str, Any]] = []
     for cs in analysis.compiled.stages:
-        for cr, eff in zip(cs.rules, cs.eff):
+        for cr, eff in zip(cs.rules, cs.eff, strict=False):
             if cr.may_accept == accepting and (eff & packets) != sp.false:
                 out.append(rule_ref(cr.rule, cs, cr.index))
                 if len(out) >= MAX_RULES:
@@ -106,7 +107,9 @@ def _responsible(analysis: FirewallAnalysis, packets: Any, accepting: bool) -> l
     return out
 
 
-def _finding(result: DiffResult, change: PairChange, packets: Any, kind: str, forbidden: bool) -> Finding:
+def _finding(
+    result: DiffResult, change: PairChange, packets: Any, kind: str, forbidden: bool
+) -> Finding:
     old, new = result.old, result.new
     sp = new.space
     topo = new.topology
@@ -119,20 +122,22 @@ def _finding(result: DiffResult, change: PairChange, packets: Any, kind: str, fo
     rules_old = _responsible(old, packets, accepting=not permitted)
     by = "; ".join(describe_rule(r) for r in rules_new) or "-"
     was = "; ".join(describe_rule(r) for r in rules_old) or "-"
+    by_ja = "; ".join(describe_rule_ja(r) for r in rules_new) or "-"
+    was_ja = "; ".join(describe_rule_ja(r) for r in rules_old) or "-"
     la, lb = zone_label(topo, a, "ja"), zone_label(topo, b, "ja")
     if permitted and forbidden:
         tier = pp.tier_rule or "default-deny"
         severity, rule = "error", tier
         msg = f"newly permits new connections {a} → {b} that the policy forbids ({tier}), e.g. {ex.describe()}; new: {by}; old: {was}"
-        msg_ja = f"ポリシーで禁止されている {la} → {lb} の新規通信が新たに許可される（{tier}）。例: {ex.describe()}。新: {by}。旧: {was}"
+        msg_ja = f"ポリシーで禁止されている {la} → {lb} の新規通信が新たに許可される（{tier}）。例: {ex.describe()}。新: {by_ja}。旧: {was_ja}"
     elif permitted:
         severity, rule = "info", "diff"
         msg = f"newly permits {a} → {b} traffic (allowed by the policy), e.g. {ex.describe()} ({ex.ct_state}); new: {by}; old: {was}"
-        msg_ja = f"{la} → {lb} の通信が新たに許可される（ポリシー上は許可）。例: {ex.describe()}（{ex.ct_state}）。新: {by}。旧: {was}"
+        msg_ja = f"{la} → {lb} の通信が新たに許可される（ポリシー上は許可）。例: {ex.describe()}（{ex.ct_state}）。新: {by_ja}。旧: {was_ja}"
     else:
         severity, rule = "warning", "diff"
         msg = f"newly blocks {a} → {b} traffic, e.g. {ex.describe()} ({ex.ct_state}); new: {by}; old: {was}"
-        msg_ja = f"{la} → {lb} の通信が新たに遮断される。例: {ex.describe()}（{ex.ct_state}）。新: {by}。旧: {was}"
+        msg_ja = f"{la} → {lb} の通信が新たに遮断される。例: {ex.describe()}（{ex.ct_state}）。新: {by_ja}。旧: {was_ja}"
     loc_rule = rules_new[0] if rules_new else None
     location = None
     if loc_rule and loc_rule.get("file") and loc_rule.get("line"):
@@ -166,7 +171,11 @@ def diff_findings(result: DiffResult) -> list[Finding]:
     out: list[Finding] = []
     for ch in result.changes:
         if ch.permitted != sp.false:
-            bad = ch.permitted & new_state & result.new.policy.pair(ch.src_zone, ch.dst_zone).forbidden
+            bad = (
+                ch.permitted
+                & new_state
+                & result.new.policy.pair(ch.src_zone, ch.dst_zone).forbidden
+            )
             if bad != sp.false:
                 out.append(_finding(result, ch, bad, "permitted", True))
             ok = ch.permitted & ~bad

@@ -6,12 +6,18 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from segverify.checks.firewall_common import describe_rule, rule_ref, ruleset_warnings, summary_base
+from segverify.checks.firewall_common import (
+    describe_rule,
+    describe_rule_ja,
+    rule_ref,
+    ruleset_warnings,
+    summary_base,
+)
 from segverify.checks.policy import PolicyEvaluator
 from segverify.engine.analysis import Decision, FirewallAnalysis, build_analysis
 from segverify.errors import InputError
-from segverify.firewall.base import PROTOCOLS
 from segverify.findings.model import Finding, Report
+from segverify.firewall.base import PROTOCOLS
 from segverify.firewall.model import Ruleset
 from segverify.topology.model import Location, Topology
 
@@ -26,7 +32,9 @@ def parse_flow(text: str) -> tuple[str, str, int, int]:
     except ValueError as exc:
         raise InputError(f"--test-flow {text!r}: {exc}") from None
     if ipaddress.ip_address(src).version != ipaddress.ip_address(dst).version:
-        raise InputError(f"--test-flow {text!r}: source and destination are of different IP versions")
+        raise InputError(
+            f"--test-flow {text!r}: source and destination are of different IP versions"
+        )
     name = parts[2].lower()
     proto = int(name) if name.isdigit() else PROTOCOLS.get(name)
     if proto is None or not 0 <= proto <= 255:
@@ -45,7 +53,9 @@ def parse_flow(text: str) -> tuple[str, str, int, int]:
     return src, dst, proto, port
 
 
-def decide_flow(analysis: FirewallAnalysis, src: str, dst: str, proto: int, dport: int) -> list[Decision]:
+def decide_flow(
+    analysis: FirewallAnalysis, src: str, dst: str, proto: int, dport: int
+) -> list[Decision]:
     """One decision per plausible interface pair of the packet (usually one)."""
     return [analysis.decide(p) for p in analysis.packets_for(src, dst, proto, dport)]
 
@@ -53,15 +63,29 @@ def decide_flow(analysis: FirewallAnalysis, src: str, dst: str, proto: int, dpor
 def _ref(analysis: FirewallAnalysis, d: Decision) -> dict[str, Any]:
     sd = d.deciding
     if sd is None:
-        return {"action": "accept", "default": True, "stage": "(no stage: nothing filters this path)"}
-    cs = next(s for s in analysis.compiled.stages if s.stage.name == sd.stage and s.stage.hook == sd.hook)
+        return {
+            "action": "accept",
+            "default": True,
+            "stage": "(no stage: nothing filters this path)",
+        }
+    cs = next(
+        s for s in analysis.compiled.stages if s.stage.name == sd.stage and s.stage.hook == sd.hook
+    )
     return rule_ref(sd.rule, cs, sd.index)
 
 
-def flow_report(topology: Topology, ruleset: Ruleset, flow: str, device: str | None = None, backend: str | None = None) -> Report:
+def flow_report(
+    topology: Topology,
+    ruleset: Ruleset,
+    flow: str,
+    device: str | None = None,
+    backend: str | None = None,
+) -> Report:
     src, dst, proto, dport = parse_flow(flow)
     analysis = build_analysis(topology, ruleset, device, backend=backend)
-    verdict = PolicyEvaluator(topology).evaluate(src, dst, proto, dport if proto in (6, 17, 33, 132, 136) else None)
+    verdict = PolicyEvaluator(topology).evaluate(
+        src, dst, proto, dport if proto in (6, 17, 33, 132, 136) else None
+    )
     findings = []
     for d in decide_flow(analysis, src, dst, proto, dport):
         ref = _ref(analysis, d)
@@ -81,7 +105,7 @@ def flow_report(topology: Topology, ruleset: Ruleset, flow: str, device: str | N
                     f"{describe_rule(ref)}{maybe}; policy: {pol_en} ({verdict.decided_by})."
                 ),
                 message_ja=(
-                    f"{analysis.view.node.id}: {d.packet.describe()}（{via}、{d.path}）: {describe_rule(ref)} により "
+                    f"{analysis.view.node.id}: {d.packet.describe()}（{via}、{d.path}）: {describe_rule_ja(ref)} により "
                     f"{d.action}{'（未対応の条件次第）' if not d.certain else ''}。ポリシー: {pol_ja}（{verdict.decided_by}）。"
                 ),
                 severity="error" if bad else "info",

@@ -19,11 +19,17 @@ FORMATS = ("text", "json", "csv", "sarif", "junit")
 
 
 def _vendor_option():  # noqa: ANN202
-    return click.option("--vendor", default=None, help=f"Export format ({', '.join(VENDORS)}); sniffed when left out.")
+    return click.option(
+        "--vendor",
+        default=None,
+        help=f"Export format ({', '.join(VENDORS)}); sniffed when left out.",
+    )
 
 
 def _device_option():  # noqa: ANN202
-    return click.option("--device", default=None, help="Firewall node in the topology (optional with one firewall).")
+    return click.option(
+        "--device", default=None, help="Firewall node in the topology (optional with one firewall)."
+    )
 
 
 @click.command("firewall")
@@ -31,10 +37,22 @@ def _device_option():  # noqa: ANN202
 @topology_option()
 @_device_option()
 @_vendor_option()
-@click.option("--ipset", "ipset_file", type=click.Path(dir_okay=False), default=None, help="ipset save file the iptables export refers to.")
+@click.option(
+    "--ipset",
+    "ipset_file",
+    type=click.Path(dir_okay=False),
+    default=None,
+    help="ipset save file the iptables export refers to.",
+)
 @format_option(FORMATS)
 @output_option()
-@click.option("--test-flow", "flow", default=None, metavar="SRC,DST,PROTO,DPORT", help="Show which rule decides this packet, and the policy verdict.")
+@click.option(
+    "--test-flow",
+    "flow",
+    default=None,
+    metavar="SRC,DST,PROTO,DPORT",
+    help="Show which rule decides this packet, and the policy verdict.",
+)
 @click.option("--no-shadow", is_flag=True, help="Skip the shadowed/redundant rule analysis.")
 def firewall(
     export: str,
@@ -69,7 +87,15 @@ def firewall(
 @_vendor_option()
 @format_option(FORMATS)
 @output_option()
-def diff(old: str, new: str, topology_path: str, device: str | None, vendor: str | None, fmt: str, output: str | None) -> None:
+def diff(
+    old: str,
+    new: str,
+    topology_path: str,
+    device: str | None,
+    vendor: str | None,
+    fmt: str,
+    output: str | None,
+) -> None:
     """Compare two exports of one firewall: packets newly permitted and newly blocked.
 
     Exit codes: 0 no forbidden flow newly permitted, 1 one is, 2 bad input, 3 incomplete.

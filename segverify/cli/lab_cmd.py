@@ -21,16 +21,19 @@ RUN_ID = click.option(
 )
 
 
-def _plan_text(plan: LabPlan) -> str:
-    lines = [f"firewall {plan.firewall}" + (f" (collapsed: {', '.join(plan.collapsed)})" if plan.collapsed else "")]
+def _plan_text(plan: LabPlan, lang: str = "en") -> str:
+    lines = [
+        f"{msg('w_firewall', lang)} {plan.firewall}"
+        + (f" ({msg('w_collapsed', lang)}: {', '.join(plan.collapsed)})" if plan.collapsed else "")
+    ]
     for f in plan.fw_interfaces:
         lines.append(f"  {f.name:<16} zone {f.zone:<16} {f.address}")
-    lines.append("hosts")
+    lines.append(msg("w_hosts", lang))
     for h in plan.hosts:
         addrs = ", ".join(f"{i.address} ({i.zone}, {i.name})" for i in h.interfaces)
         lines.append(f"  {h.id:<26} {h.role:<16} {addrs}")
     for s in plan.skipped:
-        lines.append(f"  skipped: {s}")
+        lines.append(f"  {msg('w_skipped', lang)}: {s}")
     return "\n".join(lines)
 
 
@@ -47,7 +50,7 @@ def lab() -> None:
 @click.argument("topology", type=click.Path(dir_okay=False))
 def plan_cmd(topology: str) -> None:
     """Show the namespaces and addresses TOPOLOGY becomes (no root needed)."""
-    click.echo(_plan_text(plan_lab(load_topology(topology))))
+    click.echo(_plan_text(plan_lab(load_topology(topology)), settings().lang))
 
 
 @lab.command("up")
@@ -56,18 +59,24 @@ def plan_cmd(topology: str) -> None:
 @click.option("--vendor", help="Ruleset format: iptables, nft, or any segverify parser's vendor.")
 @click.option("--device", help="Firewall node the ruleset belongs to (for parsers).")
 @RUN_ID
-def up_cmd(topology: str, ruleset: str | None, vendor: str | None, device: str | None, run_id: str) -> None:
+def up_cmd(
+    topology: str, ruleset: str | None, vendor: str | None, device: str | None, run_id: str
+) -> None:
     """Build the lab for TOPOLOGY (one namespace per host, one firewall namespace)."""
     lang = settings().lang
     built = control.up(topology, run_id, ruleset, vendor, device, lang)
-    click.echo(_plan_text(built.plan))
+    click.echo(_plan_text(built.plan, lang))
     rs = built.state.ruleset
     click.echo(
         msg(
-            "up_done", lang, run_id=run_id, hosts=len(built.plan.hosts), fw=built.state.firewall_ns,
+            "up_done",
+            lang,
+            run_id=run_id,
+            hosts=len(built.plan.hosts),
+            fw=built.state.firewall_ns,
             ifaces=len(built.plan.fw_interfaces),
             ruleset=f"{rs['path']} ({rs['loaded_as']})" if rs else msg("no_ruleset", lang),
-        )  # fmt: skip
+        )
     )
 
 
@@ -88,10 +97,17 @@ def load_cmd(ruleset: str, vendor: str | None, device: str | None, run_id: str) 
 @click.argument("profile", type=click.Path(dir_okay=False))
 @click.option("--capture", required=True, type=click.Path(dir_okay=False), help="pcap to write.")
 @click.option("--ground-truth", type=click.Path(dir_okay=False), help="Ground-truth JSON to write.")
-@click.option("--timeout", type=click.FloatRange(0.1, 10.0), default=0.8, show_default=True,
-              help="Seconds per connection attempt.")  # fmt: skip
+@click.option(
+    "--timeout",
+    type=click.FloatRange(0.1, 10.0),
+    default=0.8,
+    show_default=True,
+    help="Seconds per connection attempt.",
+)
 @RUN_ID
-def run_cmd(profile: str, capture: str, ground_truth: str | None, timeout: float, run_id: str) -> None:
+def run_cmd(
+    profile: str, capture: str, ground_truth: str | None, timeout: float, run_id: str
+) -> None:
     """Play PROFILE in the lab, record the firewall with tcpdump, write the ground truth.
 
     Exit 1 when a flow the policy forbids was let through by the kernel.
@@ -106,17 +122,24 @@ def run_cmd(profile: str, capture: str, ground_truth: str | None, timeout: float
     if ground_truth:
         truth.write(ground_truth)
     for f in truth.flows:
-        verdict = "allowed " if f.allowed else "FORBIDDEN"
-        kernel = "passed " if f.passed else "blocked"
-        mark = "  <-- violation" if f.violation else ""
+        verdict = msg("w_allowed" if f.allowed else "w_forbidden", lang)
+        kernel = msg("w_passed" if f.passed else "w_blocked", lang)
+        mark = "  " + msg("w_violation", lang) if f.violation else ""
         click.echo(
             f"{f.id:<32} {f.src:>15} -> {f.dst:<15} {f.proto}/{f.dport if f.dport is not None else '-':<5} "
-            f"{kernel} ({f.outcome}) policy {verdict} [{f.decided_by}]{mark}"
+            f"{kernel} ({f.outcome}) {msg('w_policy', lang)} {verdict} [{f.decided_by}]{mark}"
         )
     s = truth.summary()
     click.echo(
-        msg("run_done", lang, flows=s["attempted"], passed=s["passed"], forbidden=s["forbidden"],
-            violations=s["violations"], capture=capture)  # fmt: skip
+        msg(
+            "run_done",
+            lang,
+            flows=s["attempted"],
+            passed=s["passed"],
+            forbidden=s["forbidden"],
+            violations=s["violations"],
+            capture=capture,
+        )
     )
     sys.exit(EXIT_FINDINGS if s["violations"] else EXIT_CLEAN)
 
@@ -134,9 +157,9 @@ def diff_cmd(old: str, new: str) -> None:
     for c in changes:
         note = ""
         if c.violation_new and not c.violation_old:
-            note = "  NEW VIOLATION"
+            note = "  " + msg("w_new_violation", lang)
         elif c.violation_old and not c.violation_new:
-            note = "  violation fixed"
+            note = "  " + msg("w_fixed", lang)
         click.echo(f"{c.id:<32} {c.what:<8} {c.old} -> {c.new}{note}")
     sys.exit(EXIT_FINDINGS)
 

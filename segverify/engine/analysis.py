@@ -79,9 +79,13 @@ class FirewallAnalysis:
                         pairs = pairs | (sp.iface("iif", i) & sp.iface("oif", j))
             out = out | (self.regions["forward"] & pairs)
         if hook in (None, "input"):
-            out = out | (self.regions["input"] & self.ifaces("iif", ia) & sp.iface("oif", OTHER_IFACE))
+            out = out | (
+                self.regions["input"] & self.ifaces("iif", ia) & sp.iface("oif", OTHER_IFACE)
+            )
         if hook in (None, "output"):
-            out = out | (self.regions["output"] & self.ifaces("oif", ib) & sp.iface("iif", OTHER_IFACE))
+            out = out | (
+                self.regions["output"] & self.ifaces("oif", ib) & sp.iface("iif", OTHER_IFACE)
+            )
         return base & out
 
     def traffic(self) -> Any:
@@ -112,7 +116,15 @@ class FirewallAnalysis:
             return "output"
         return "forward"
 
-    def packets_for(self, src: str, dst: str, proto: int, dport: int = 0, sport: int = 49152, ct_state: str = "new") -> list[Packet]:
+    def packets_for(
+        self,
+        src: str,
+        dst: str,
+        proto: int,
+        dport: int = 0,
+        sport: int = 49152,
+        ct_state: str = "new",
+    ) -> list[Packet]:
         """The packet as it can reach the device: one per plausible interface pair."""
         hook = self.hook_of(src, dst)
         za = self.policy.index.classify(src).zone
@@ -147,12 +159,16 @@ class FirewallAnalysis:
             for cr in cs.rules:
                 if holds(cr.must):
                     known = certain and cr.rule.action != UNKNOWN_ACTION
-                    chosen = StageDecision(cs.stage.name, cs.stage.hook, cr.rule.action, cr.rule, cr.index, known)
+                    chosen = StageDecision(
+                        cs.stage.name, cs.stage.hook, cr.rule.action, cr.rule, cr.index, known
+                    )
                     break
                 if holds(cr.may):
                     certain = False  # an unknown match decides whether this rule applies
             if chosen is None:
-                chosen = StageDecision(cs.stage.name, cs.stage.hook, cs.stage.default_action, None, None, certain)
+                chosen = StageDecision(
+                    cs.stage.name, cs.stage.hook, cs.stage.default_action, None, None, certain
+                )
             decisions.append(chosen)
         refusing = next((d for d in decisions if d.action != "accept"), None)
         action = refusing.action if refusing else "accept"

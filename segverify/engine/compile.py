@@ -26,7 +26,9 @@ from segverify.firewall.model import (
 class RuleEncoder:
     """Builds the match set of one rule, caching shared objects (address/service groups)."""
 
-    def __init__(self, space: HeaderSpace, zone_ifaces: dict[str, tuple[str, ...]] | None = None) -> None:
+    def __init__(
+        self, space: HeaderSpace, zone_ifaces: dict[str, tuple[str, ...]] | None = None
+    ) -> None:
         self.space = space
         self.zone_ifaces = zone_ifaces  # zone → device interfaces; set when a topology is known
         self._addr: dict[tuple[str, AddressSet], Any] = {}
@@ -89,7 +91,9 @@ class RuleEncoder:
         if rule.protocols is not None:
             protos = rule.protocols
             neg = rule.protocols_negated
-            p = self._cached(("proto", protos, neg), lambda: (~sp.protos(protos)) if neg else sp.protos(protos))
+            p = self._cached(
+                ("proto", protos, neg), lambda: (~sp.protos(protos)) if neg else sp.protos(protos)
+            )
             u = u & p
         if rule.ct_states is not None:
             states = rule.ct_states
@@ -97,27 +101,45 @@ class RuleEncoder:
         if rule.family is not None:
             u = u & sp.version(rule.family)
         for fname, names, neg, excepts, zones in (
-            ("iif", rule.in_interfaces, rule.in_interfaces_negated, rule.in_interfaces_except, rule.in_zones),
-            ("oif", rule.out_interfaces, rule.out_interfaces_negated, rule.out_interfaces_except, rule.out_zones),
+            (
+                "iif",
+                rule.in_interfaces,
+                rule.in_interfaces_negated,
+                rule.in_interfaces_except,
+                rule.in_zones,
+            ),
+            (
+                "oif",
+                rule.out_interfaces,
+                rule.out_interfaces_negated,
+                rule.out_interfaces_except,
+                rule.out_zones,
+            ),
         ):
             # names are exact; zones (set by the topology binding) only stand in for them
             # when the export matched zones rather than interfaces (e.g. CSV)
             if names is None and not excepts and zones is not None and self.zone_ifaces is not None:
                 key = (fname, "zones", zones)
                 names_z = tuple(sorted({i for z in zones for i in self.zone_ifaces.get(z, ())}))
-                u = u & self._cached(key, lambda f=fname, n=names_z: sp.ifaces_matching(f, n, wildcard_other=False))
+                u = u & self._cached(
+                    key, lambda f=fname, n=names_z: sp.ifaces_matching(f, n, wildcard_other=False)
+                )
             elif names is not None:
                 m = self._cached((fname, names), lambda f=fname, n=names: sp.ifaces_matching(f, n))
                 u = u & (~m if neg else m)
             if excepts:
-                m = self._cached((fname, excepts), lambda f=fname, n=excepts: sp.ifaces_matching(f, n))
+                m = self._cached(
+                    (fname, excepts), lambda f=fname, n=excepts: sp.ifaces_matching(f, n)
+                )
                 u = u & ~m
         types = rule.icmp_types
         if types is None and rule.icmp_type is not None:
             types = (rule.icmp_type,)
         if types is not None or rule.icmp_code is not None:
             key = ("icmp", types, rule.icmp_types_negated, rule.icmp_code)
-            u = u & self._cached(key, lambda: self._icmp(types, rule.icmp_types_negated, rule.icmp_code))
+            u = u & self._cached(
+                key, lambda: self._icmp(types, rule.icmp_types_negated, rule.icmp_code)
+            )
         if rule.sports is not None:
             u = u & self.port_set("sport", rule.sports)
         if rule.dports is not None:
@@ -164,31 +186,31 @@ class CompiledStage:
     cov_prefix: list[Any] = field(default_factory=list)  # [k]: union of rules < k (upper)
     acc_prefix: list[Any] = field(default_factory=list)  # [k]: accepted by rules < k (upper)
 
-    def deciders(self, target: Any, lo: int, hi: int, accepting: bool | None, limit: int) -> list[int]:
+    def deciders(
+        self, target: Any, lo: int, hi: int, accepting: bool | None, limit: int
+    ) -> list[int]:
         """Rules in [lo, hi) whose effective set meets ``target`` (only accepting or only
         refusing ones when ``accepting`` is set), in order, at most ``limit``: a bisection
         over prefix unions, O(found · log n) BDD operations instead of a scan."""
         false = self.cov_prefix[0]  # the empty union
+        cov, accp = self.cov_prefix, self.acc_prefix
         out: list[int] = []
-
-        def part(a: int, b: int) -> Any:
-            u = self.cov_prefix[b] & ~self.cov_prefix[a]
-            if accepting is None:
-                return u
-            acc = self.acc_prefix[b] & ~self.acc_prefix[a]
-            return acc if accepting else u & ~self.acc_prefix[b]
-
-        def walk(a: int, b: int) -> None:
-            if len(out) >= limit or a >= b or (part(a, b) & target) == false:
-                return
+        stack = [(lo, hi)]
+        while stack and len(out) < limit:
+            a, b = stack.pop()
+            if a >= b:
+                continue
+            u = cov[b] & target & ~cov[a]
+            if accepting is not None:
+                u = u & (accp[b] & ~accp[a]) if accepting else u & ~accp[b]
+            if u == false:
+                continue
             if b - a == 1:
                 out.append(a)
-                return
+                continue
             mid = (a + b) // 2
-            walk(a, mid)
-            walk(mid, b)
-
-        walk(lo, hi)
+            stack.append((mid, b))  # right half after the left one: results stay in order
+            stack.append((a, mid))
         return out
 
     @property
@@ -305,7 +327,9 @@ class CompiledRuleset:
         return out
 
 
-def compile_ruleset(space: HeaderSpace, ruleset: Ruleset, zone_ifaces: dict[str, tuple[str, ...]] | None = None) -> CompiledRuleset:
+def compile_ruleset(
+    space: HeaderSpace, ruleset: Ruleset, zone_ifaces: dict[str, tuple[str, ...]] | None = None
+) -> CompiledRuleset:
     encoder = RuleEncoder(space, zone_ifaces)
     compiled = {id(s): compile_stage(space, encoder, s) for s in ruleset.stages}
     order = [compiled[id(s)] for s in ruleset.stages]

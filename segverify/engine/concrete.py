@@ -52,8 +52,20 @@ def rule_matches(
     if rule.ct_states is not None and pkt.ct_state not in rule.ct_states:
         return False
     for name, names, neg, exc, zones in (
-        (pkt.in_interface, rule.in_interfaces, rule.in_interfaces_negated, rule.in_interfaces_except, rule.in_zones),
-        (pkt.out_interface, rule.out_interfaces, rule.out_interfaces_negated, rule.out_interfaces_except, rule.out_zones),
+        (
+            pkt.in_interface,
+            rule.in_interfaces,
+            rule.in_interfaces_negated,
+            rule.in_interfaces_except,
+            rule.in_zones,
+        ),
+        (
+            pkt.out_interface,
+            rule.out_interfaces,
+            rule.out_interfaces_negated,
+            rule.out_interfaces_except,
+            rule.out_zones,
+        ),
     ):
         if names is None and not exc and zones is not None and iface_zone is not None:
             if iface_zone.get(name) not in zones:

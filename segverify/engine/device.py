@@ -47,23 +47,35 @@ def pick_device(topology: Topology, device: str | None) -> Node:
         if len(firewalls) == 1:
             return next(iter(firewalls.values()))
         names = ", ".join(sorted(firewalls)) or "none"
-        raise InputError(f"the topology has {len(firewalls)} firewalls ({names}): choose one with --device", topology.source)
+        raise InputError(
+            f"the topology has {len(firewalls)} firewalls ({names}): choose one with --device",
+            topology.source,
+        )
     if device not in topology.nodes:
-        raise InputError(f"no node {device!r} in the topology (firewalls: {', '.join(sorted(firewalls))})", topology.source)
+        raise InputError(
+            f"no node {device!r} in the topology (firewalls: {', '.join(sorted(firewalls))})",
+            topology.source,
+        )
     node = topology.nodes[device]
     if len(node.zones) < 2:
         raise InputError(f"node {device!r} has interfaces in fewer than two zones", topology.source)
     return node
 
 
-def device_view(topology: Topology, node: Node, extra_ifaces: dict[str, str] | None = None) -> DeviceView:
+def device_view(
+    topology: Topology, node: Node, extra_ifaces: dict[str, str] | None = None
+) -> DeviceView:
     iface_zone = {i.name: i.zone for i in node.interfaces if i.name}
     for name, zone in (extra_ifaces or {}).items():
         if zone in topology.zones:
             iface_zone.setdefault(name, zone)
     g = build_graph(topology)
     me = node_v(node.id)
-    passable = {v for v, d in g.nodes(data=True) if d.get("kind") == "zone" or (d.get("role") in ROUTING_ROLES and v != me)}
+    passable = {
+        v
+        for v, d in g.nodes(data=True)
+        if d.get("kind") == "zone" or (d.get("role") in ROUTING_ROLES and v != me)
+    }
     # nodes appearing in declared links route too (a link names what carries traffic)
     for link in topology.links:
         for end in (link.a, link.b):
@@ -72,7 +84,11 @@ def device_view(topology: Topology, node: Node, extra_ifaces: dict[str, str] | N
     sub = g.subgraph(passable)
     behind: dict[str, set[str]] = {}
     for name, zone in iface_zone.items():
-        reach = nx.node_connected_component(sub, zone_v(zone)) if zone_v(zone) in sub else {zone_v(zone)}
+        reach = (
+            nx.node_connected_component(sub, zone_v(zone))
+            if zone_v(zone) in sub
+            else {zone_v(zone)}
+        )
         behind[name] = {g.nodes[v]["id"] for v in reach if g.nodes[v].get("kind") == "zone"}
     zone_ifaces: dict[str, tuple[str, ...]] = {}
     for zone in topology.zones:

@@ -76,11 +76,15 @@ class PolicySpace:
             v = e.network.version
             src = sp.prefix("src", e.network) & ~claimed[v]
             claimed[v] = claimed[v] | sp.prefix("src", e.network)
-            c = by_class.setdefault((e.zone, e.node), AddrClass(e.zone, e.tier, e.node, e.role, sp.false))
+            c = by_class.setdefault(
+                (e.zone, e.node), AddrClass(e.zone, e.tier, e.node, e.role, sp.false)
+            )
             c.src = c.src | src
         default = self.topology.default_zone
         rest = ~(claimed[4] | claimed[6])
-        c = by_class.setdefault((default.id, None), AddrClass(default.id, default.tier, None, None, sp.false))
+        c = by_class.setdefault(
+            (default.id, None), AddrClass(default.id, default.tier, None, None, sp.false)
+        )
         c.src = c.src | rest
         out = [c for c in by_class.values() if c.src != sp.false]
         for c in out:
@@ -89,7 +93,7 @@ class PolicySpace:
 
     def _to_dst(self, u: Any) -> Any:
         sp = self.space
-        rename = dict(zip(sp.fields["src"].vars, sp.fields["dst"].vars))
+        rename = dict(zip(sp.fields["src"].vars, sp.fields["dst"].vars, strict=False))
         return sp.bdd.let(rename, u)
 
     def services(self, specs: tuple[ServiceSpec, ...]) -> Any:

@@ -133,15 +133,22 @@ class HeaderSpace:
             "dport": 16,
             "sport": 16,
         }
-        prefix = {"ver": "v", "ct": "c", "iif": "i", "oif": "o", "proto": "p", "src": "s", "dst": "d", "dport": "dp", "sport": "sp"}
+        prefix = {
+            "ver": "v",
+            "ct": "c",
+            "iif": "i",
+            "oif": "o",
+            "proto": "p",
+            "src": "s",
+            "dst": "d",
+            "dport": "dp",
+            "sport": "sp",
+        }
         self.fields: dict[str, _Field] = {}
         for fname, width in widths.items():
             self.fields[fname] = _Field(fname, width, [f"{prefix[fname]}{i}" for i in range(width)])
         self.bdd.declare(*self._declaration_order())
-        try:
-            self.bdd.configure(reordering=False)
-        except Exception:  # pragma: no cover - autoref has no reordering switch on some versions
-            pass
+        self.bdd.configure(reordering=False)  # the declared order is chosen; keep it
         self.true = self.bdd.true
         self.false = self.bdd.false
         self._cache: dict[Any, Any] = {}
@@ -153,7 +160,7 @@ class HeaderSpace:
             return head + f["src"].vars + f["dst"].vars + f["dport"].vars + f["sport"].vars
         if self.order == "ports-first":
             return head + f["dport"].vars + f["sport"].vars + f["src"].vars + f["dst"].vars
-        interleaved = [v for pair in zip(f["src"].vars, f["dst"].vars) for v in pair]
+        interleaved = [v for pair in zip(f["src"].vars, f["dst"].vars, strict=False) for v in pair]
         return head + interleaved + f["dport"].vars + f["sport"].vars
 
     @property
@@ -268,7 +275,9 @@ class HeaderSpace:
     def iface_index(self, name: str) -> int | None:
         return self._iface_index.get(name)
 
-    def ifaces_matching(self, fname: str, patterns: Iterable[str], wildcard_other: bool = True) -> Any:
+    def ifaces_matching(
+        self, fname: str, patterns: Iterable[str], wildcard_other: bool = True
+    ) -> Any:
         """Interfaces named by ``patterns`` (``eth+`` / ``eth*`` are prefix wildcards, as in
         iptables and nft). Wildcards also cover the "other" value (unlisted interfaces may
         carry such names) unless ``wildcard_other`` is False."""

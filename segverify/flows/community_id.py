@@ -12,9 +12,23 @@ import hashlib
 import ipaddress
 import struct
 
-from segverify.capture.icmp import ICMP4_PAIRS, ICMP6_PAIRS
-
 PORT_PROTOS = frozenset({1, 6, 17, 58, 132})
+# request/reply types that map to a port pair (both directions hash alike)
+ICMP4_PAIRS = {8: 0, 0: 8, 13: 14, 14: 13, 15: 16, 16: 15, 10: 9, 9: 10, 17: 18, 18: 17}
+ICMP6_PAIRS = {
+    128: 129,
+    129: 128,
+    133: 134,
+    134: 133,
+    135: 136,
+    136: 135,
+    130: 131,
+    131: 130,
+    139: 140,
+    140: 139,
+    144: 145,
+    145: 144,
+}
 
 
 def community_id(
@@ -31,16 +45,17 @@ def community_id_packed(
     s: bytes, d: bytes, proto: int, sport: int | None, dport: int | None, seed: int = 0
 ) -> str:
     """The same from packed addresses (4 or 16 bytes each)."""
-    has_ports = proto in PORT_PROTOS and sport is not None and dport is not None
-    one_way = False
-    if has_ports and proto in (1, 58):
-        pairs = ICMP4_PAIRS if proto == 1 else ICMP6_PAIRS
-        one_way = sport not in pairs
-    sp = sport if has_ports else 0
-    dp = dport if has_ports else 0
-    if not one_way and (s > d or (s == d and sp > dp)):
-        s, d, sp, dp = d, s, dp, sp
-    data = struct.pack("!H", seed) + s + d + struct.pack("!BB", proto, 0)
-    if has_ports:
-        data += struct.pack("!HH", sp, dp)
+    if sport is None or dport is None or proto not in PORT_PROTOS:
+        if s > d:
+            s, d = d, s
+        data = struct.pack("!H", seed) + s + d + struct.pack("!BB", proto, 0)
+    else:
+        one_way = False
+        if proto == 1 or proto == 58:
+            one_way = sport not in (ICMP4_PAIRS if proto == 1 else ICMP6_PAIRS)
+        if not one_way and (s > d or (s == d and sport > dport)):
+            s, d, sport, dport = d, s, dport, sport
+        data = b"".join(
+            (struct.pack("!H", seed), s, d, struct.pack("!BBHH", proto, 0, sport, dport))
+        )
     return "1:" + base64.b64encode(hashlib.sha1(data).digest()).decode("ascii")

@@ -92,7 +92,9 @@ def build(entries: list[Entry], out_dir: Path, run_id: str = "cap") -> list[str]
                     truth.write(out_dir / f"{e.name}.truth.json")
                     size = pcap.stat().st_size
                     if size > MAX_BYTES:
-                        raise InputError(f"capture larger than {MAX_BYTES} bytes: {size}", str(pcap))
+                        raise InputError(
+                            f"capture larger than {MAX_BYTES} bytes: {size}", str(pcap)
+                        )
                     s = truth.summary()
                     lines.append(
                         f"{e.name}: {s['attempted']} flows, {s['passed']} let through, "

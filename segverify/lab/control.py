@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,11 +77,15 @@ def attach(run_id: str, lang: str = "en") -> Lab:
     return Lab(state, topology, plan_lab(topology))
 
 
-def load(run_id: str, ruleset: str, vendor: str | None, device: str | None, lang: str = "en") -> Lab:
+def load(
+    run_id: str, ruleset: str, vendor: str | None, device: str | None, lang: str = "en"
+) -> Lab:
     """Replace the ruleset of a running lab (rehearsing a change)."""
     require_root(lang)
     lab = attach(run_id, lang)
-    lab.state.ruleset = load_ruleset(lab.state.firewall_ns, ruleset, vendor, lab.state.topology, device)
+    lab.state.ruleset = load_ruleset(
+        lab.state.firewall_ns, ruleset, vendor, lab.state.topology, device
+    )
     lab.state.save()
     return lab
 
@@ -95,10 +100,8 @@ def down(run_id: str | None = None, everything: bool = False, lang: str = "en") 
     for rid in run_ids:
         path = state_dir() / f"{rid}.json"
         if path.exists():
-            try:
+            with contextlib.suppress(LabError):  # a damaged state file: names still found below
                 names += LabState.load(str(rid), lang).namespaces
-            except LabError:
-                pass
     names += netns.lab_namespaces(None if everything else run_id)
     count = netns.delete(list(dict.fromkeys(names)))
     for rid in run_ids:

@@ -32,9 +32,24 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "試行フロー {flows}、通過 {passed}、ポリシー上禁止 {forbidden}、通過した違反 {violations}; キャプチャ {capture}",
     ),
     "tcpdump_failed": ("tcpdump did not start: {err}", "tcpdumpが起動しませんでした: {err}"),
-    "ruleset_loaded": ("ruleset loaded: {path} ({vendor})", "ルールセットを読み込みました: {path}（{vendor}）"),
+    "ruleset_loaded": (
+        "ruleset loaded: {path} ({vendor})",
+        "ルールセットを読み込みました: {path}（{vendor}）",
+    ),
     "no_ruleset": ("none (forwarding everything)", "なし（全転送）"),
     "diff_same": ("no difference", "差分なし"),
+    "w_firewall": ("firewall", "ファイアウォール"),
+    "w_collapsed": ("collapsed", "統合"),
+    "w_hosts": ("hosts", "ホスト"),
+    "w_skipped": ("skipped", "除外"),
+    "w_allowed": ("allowed", "許可"),
+    "w_forbidden": ("FORBIDDEN", "禁止"),
+    "w_passed": ("passed", "通過"),
+    "w_blocked": ("blocked", "遮断"),
+    "w_policy": ("policy", "ポリシー"),
+    "w_violation": ("<-- violation", "<-- 違反"),
+    "w_new_violation": ("NEW VIOLATION", "新たな違反"),
+    "w_fixed": ("violation fixed", "違反解消"),
 }
 
 

@@ -88,14 +88,16 @@ def build(plan: LabPlan, state: LabState) -> None:
             k += 1
         ip_batch(hosts[h.id], lines)
         cfg = []
-        for i, iface in enumerate(h.interfaces):
+        for iface in h.interfaces:
             cfg.append(f"addr add {iface.address}/32 dev {iface.name}")
             cfg.append(f"link set {iface.name} up")
         for i, iface in enumerate(h.interfaces):
             if i == 0:
                 cfg.append(f"route add default via {iface.gateway} dev {iface.name} onlink")
             table = TABLE_BASE + i
-            cfg.append(f"route add default via {iface.gateway} dev {iface.name} onlink table {table}")
+            cfg.append(
+                f"route add default via {iface.gateway} dev {iface.name} onlink table {table}"
+            )
             cfg.append(f"rule add from {iface.address} table {table}")
         host_lines[h.id] = cfg
     ip_batch(sw, port_lines)

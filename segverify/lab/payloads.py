@@ -43,7 +43,12 @@ TLS_ALERT = b"\x15\x03\x03\x00\x02\x02\x28"  # fatal handshake_failure: the lab 
 
 def dns_query(name: str, qid: int) -> bytes:
     labels = b"".join(bytes([len(p)]) + p.encode("idna") for p in name.rstrip(".").split(".") if p)
-    return struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0) + labels + b"\x00" + struct.pack("!HH", 1, 1)
+    return (
+        struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0)
+        + labels
+        + b"\x00"
+        + struct.pack("!HH", 1, 1)
+    )
 
 
 def dns_answer(query: bytes) -> bytes:
@@ -70,7 +75,9 @@ def http_request(host: str) -> bytes:
 
 def proxy_request(host: str) -> bytes:
     target = f"{host or 'lab.invalid'}:443"
-    return f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\nUser-Agent: segverify-lab\r\n\r\n".encode()
+    return (
+        f"CONNECT {target} HTTP/1.1\r\nHost: {target}\r\nUser-Agent: segverify-lab\r\n\r\n".encode()
+    )
 
 
 HTTP_RESPONSE = b"HTTP/1.1 200 OK\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n"

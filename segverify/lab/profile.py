@@ -46,9 +46,19 @@ APPS: dict[str, tuple[str, int]] = {
 NAMED_APPS = ("dns", "tls", "http", "proxy")  # the name is visible on the wire
 EXPECT = ("allowed", "forbidden")
 FLOW_KEYS = {
-    "id", "from", "to", "from_zone", "to_zone", "app", "port", "proto", "name",
-    "expect", "rule", "description",
-}  # fmt: skip
+    "id",
+    "from",
+    "to",
+    "from_zone",
+    "to_zone",
+    "app",
+    "port",
+    "proto",
+    "name",
+    "expect",
+    "rule",
+    "description",
+}
 
 
 @dataclass(frozen=True)

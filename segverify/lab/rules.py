@@ -32,11 +32,13 @@ def detect_vendor(text: str) -> str | None:
     return None
 
 
-def _compile(path: Path, vendor: str | None, topology: str, device: str | None) -> str:
+def _compile(
+    path: Path, text: str, vendor: str | None, topology: str, device: str | None
+) -> tuple[str, str]:
     """Parse any supported export and compile it to an nftables script."""
     try:
         firewall = importlib.import_module("segverify.firewall")
-        parse_export = firewall.parse_export
+        parse_export, sniff = firewall.parse_export, firewall.sniff
         to_nftables = importlib.import_module("segverify.firewall.compile_nft").to_nftables
     except (ImportError, AttributeError):
         raise InputError(
@@ -44,8 +46,10 @@ def _compile(path: Path, vendor: str | None, topology: str, device: str | None) 
         ) from None
     from segverify.topology.loader import load_topology
 
-    ruleset = parse_export(str(path), vendor=vendor, topology=load_topology(topology), device=device)
-    return to_nftables(ruleset)
+    ruleset = parse_export(
+        str(path), vendor=vendor, topology=load_topology(topology), device=device
+    )
+    return to_nftables(ruleset), vendor or sniff(text, str(path))
 
 
 def flush(ns: str) -> None:
@@ -85,12 +89,14 @@ def load_ruleset(
         proc = run(["nft", "-f", "-"], ns=ns, stdin=text, check=False)
         loaded_as = "nft"
     else:
-        script = _compile(file, vendor, topology, device)
+        script, kind = _compile(file, text, vendor, topology, device)
         proc = run(["nft", "-f", "-"], ns=ns, stdin=script, check=False)
         loaded_as = "nft (compiled from the normalised model)"
     if proc.returncode != 0:
         err = (proc.stderr or proc.stdout).strip().splitlines()
-        raise LabError(f"the kernel rejected the ruleset: {err[0] if err else proc.returncode}", str(path))
+        raise LabError(
+            f"the kernel rejected the ruleset: {err[0] if err else proc.returncode}", str(path)
+        )
     return {
         "path": str(path),
         "vendor": kind or (vendor or "auto"),

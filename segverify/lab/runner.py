@@ -54,7 +54,8 @@ def check_profile(profile: Profile, lab: Lab) -> None:
             except KeyError:
                 known = ", ".join(h.id for h in lab.plan.hosts)
                 raise InputError(
-                    f"flow {f.id}: no lab host {host!r}" + (f" in zone {zone!r}" if zone else "")
+                    f"flow {f.id}: no lab host {host!r}"
+                    + (f" in zone {zone!r}" if zone else "")
                     + f" (hosts: {known})",
                     profile.source,
                 ) from None
@@ -71,26 +72,32 @@ def _agent(ns: str, *args: str) -> list[str]:
 
 
 def _wait_line(proc: subprocess.Popen, stream: str, needle: str, timeout: float) -> str:
-    """Read ``proc``'s stdout/stderr until a line containing ``needle`` (or fail)."""
+    """Read ``proc``'s stdout/stderr until ``needle`` appears (or fail).
+
+    Reads the raw descriptor (``os.read``), never the buffered file object: a buffered
+    readline could swallow the awaited line into its buffer while select() waits on.
+    """
     pipe = proc.stdout if stream == "stdout" else proc.stderr
     assert pipe is not None
+    fd = pipe.fileno()
     sel = selectors.DefaultSelector()
-    sel.register(pipe, selectors.EVENT_READ)
-    seen: list[str] = []
+    sel.register(fd, selectors.EVENT_READ)
+    seen = b""
     deadline = time.monotonic() + timeout
     try:
         while time.monotonic() < deadline:
             if not sel.select(timeout=max(0.01, deadline - time.monotonic())):
                 continue
-            line = pipe.readline()
-            if not line:
+            chunk = os.read(fd, 4096)
+            if not chunk:
                 break
-            seen.append(line.strip())
-            if needle in line:
-                return line
+            seen += chunk
+            if needle.encode() in seen:
+                return seen.decode(errors="replace")
     finally:
         sel.close()
-    raise LabError(f"{needle!r} not seen: {' | '.join(seen[-3:]) or 'no output'}")
+    tail = " | ".join(seen.decode(errors="replace").strip().splitlines()[-3:])
+    raise LabError(f"{needle!r} not seen: {tail or 'no output'}")
 
 
 def _stop(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 5.0) -> None:
@@ -123,8 +130,15 @@ def run_profile(
         if f.proto != "icmp" and f.dport is not None:
             listeners[f.dst_host].setdefault((f.proto, f.dport), f.app)
         clients[f.src_host].append(
-            {"id": f.id, "src": src, "dst": dst, "proto": f.proto, "dport": f.dport,
-             "app": f.app, "name": f.name}  # fmt: skip
+            {
+                "id": f.id,
+                "src": src,
+                "dst": dst,
+                "proto": f.proto,
+                "dport": f.dport,
+                "app": f.app,
+                "name": f.name,
+            }
         )
 
     procs: list[subprocess.Popen] = []
@@ -137,15 +151,42 @@ def run_profile(
             spec = json.dumps([[p, port, app] for (p, port), app in sorted(ports.items())])
             proc = subprocess.Popen(
                 _agent(state.hosts[host], "serve", spec, "--lifetime", str(SERVER_LIFETIME)),
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            )  # fmt: skip
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
             procs.append(proc)
             _wait_line(proc, "stdout", "READY", START_TIMEOUT)
         tcpdump = subprocess.Popen(
-            ["ip", "netns", "exec", state.firewall_ns, "tcpdump", "-i", "any", "-Q", "in",
-             "-y", LINK_TYPE, "-U", "--immediate-mode", "-s", str(SNAPLEN), "-B", "8192", "-n", "-Z", "root", "-w", str(capture), "ip"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-        )  # fmt: skip
+            [
+                "ip",
+                "netns",
+                "exec",
+                state.firewall_ns,
+                "tcpdump",
+                "-i",
+                "any",
+                "-Q",
+                "in",
+                "-y",
+                LINK_TYPE,
+                "-U",
+                "--immediate-mode",
+                "-s",
+                str(SNAPLEN),
+                "-B",
+                "8192",
+                "-n",
+                "-Z",
+                "root",
+                "-w",
+                str(capture),
+                "ip",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
         try:
             _wait_line(tcpdump, "stderr", "listening on", START_TIMEOUT)
         except LabError as exc:
@@ -153,8 +194,10 @@ def run_profile(
         client_procs = [
             subprocess.Popen(
                 _agent(state.hosts[host], "client", json.dumps(specs), "--timeout", str(timeout)),
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            )  # fmt: skip
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                text=True,
+            )
             for host, specs in clients.items()
         ]
         procs += client_procs

@@ -69,7 +69,7 @@ class GroundTruth:
     def to_json(self) -> str:
         data = asdict(self)
         data = {"segverify_lab_truth": FORMAT, **data, "summary": self.summary()}
-        for out, flow in zip(data["flows"], self.flows):
+        for out, flow in zip(data["flows"], self.flows, strict=True):
             out["violation"] = flow.violation
         return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
 
@@ -133,7 +133,9 @@ def diff(old: GroundTruth, new: GroundTruth) -> list[Change]:
             out.append(Change(fid, "kernel", _state(a), _state(b), a.violation, b.violation))
         if a.allowed != b.allowed:
             pol = {True: "allowed", False: "forbidden"}
-            out.append(Change(fid, "policy", pol[a.allowed], pol[b.allowed], a.violation, b.violation))
+            out.append(
+                Change(fid, "policy", pol[a.allowed], pol[b.allowed], a.violation, b.violation)
+            )
     for fid, b in after.items():
         if fid not in before:
             out.append(Change(fid, "added", "-", _state(b), False, b.violation))
