@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import gzip
 import ipaddress
+import os
 import re
 import struct
 from pathlib import Path
-
-import os
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(os.environ.get("SEGVERIFY_FIXTURES", REPO.parent / "shared" / "fixtures"))

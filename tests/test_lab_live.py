@@ -213,3 +213,40 @@ def test_up_with_a_rejected_ruleset_leaves_nothing(tmp_path: Path) -> None:
         assert f"sv-{rid}-" not in run(["ip", "netns", "list"]).stdout
     finally:
         control.down(rid)
+
+
+def test_cli_end_to_end_rehearsal(tmp_path: Path) -> None:
+    """``segverify lab up/status/run/load/run/diff/down`` as a user types them."""
+    _need_lab()
+    rid = _run_id("cli")
+    alpha = LAB / "alpha"
+
+    def sv(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "segverify", *args],
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+
+    try:
+        up = sv("lab", "up", str(alpha / "topology.yaml"), "--ruleset",
+                str(alpha / "compliant.iptables"), "--run-id", rid)  # fmt: skip
+        assert up.returncode == 0, up.stderr
+        assert f"lab {rid} up: 19 hosts" in up.stdout
+        assert rid in sv("lab", "status").stdout
+        old, new = tmp_path / "old.json", tmp_path / "new.json"
+        profile = str(alpha / "violations.profile.yaml")
+        res = sv("lab", "run", profile, "--run-id", rid, "--capture", str(tmp_path / "old.pcap"),
+                 "--ground-truth", str(old))  # fmt: skip
+        assert res.returncode == 0, res.stderr
+        assert sv("lab", "load", str(alpha / "leaky.iptables"), "--run-id", rid).returncode == 0
+        res = sv("lab", "run", profile, "--run-id", rid, "--capture", str(tmp_path / "new.pcap"),
+                 "--ground-truth", str(new))  # fmt: skip
+        assert res.returncode == 1, res.stderr
+        assert "r3-direct-https" in res.stdout and "<-- violation" in res.stdout
+        diff = sv("lab", "diff", str(old), str(new))
+        assert diff.returncode == 1
+        assert diff.stdout.split()[:2] == ["r3-direct-https", "kernel"]
+        assert "NEW VIOLATION" in diff.stdout
+    finally:
+        down = sv("lab", "down", "--run-id", rid)
+    assert down.returncode == 0 and "removed 21 namespace(s)" in down.stdout

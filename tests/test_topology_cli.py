@@ -234,7 +234,9 @@ def test_address_index_longest_prefix() -> None:
 
 def test_japanese_from_locale() -> None:
     args = ["explain", "-t", ALPHA, "--src", "198.18.30.7", "--dst", "192.0.2.80", "--dport", "443"]
-    result = CliRunner(env={"LC_ALL": "", "LC_MESSAGES": "", "LANG": "ja_JP.UTF-8"}).invoke(cli, args)
+    result = CliRunner(env={"LC_ALL": "", "LC_MESSAGES": "", "LANG": "ja_JP.UTF-8"}).invoke(
+        cli, args
+    )
     assert "禁止" in result.output and "インターネット接続系" in result.output
     result = CliRunner(env={"LC_ALL": "", "LC_MESSAGES": "", "LANG": "C.UTF-8"}).invoke(cli, args)
     assert "FORBIDDEN" in result.output

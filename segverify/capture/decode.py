@@ -37,9 +37,18 @@ from segverify.capture.columns import (
     VLAN,
 )
 from segverify.capture.ethernet import ethernet
+from segverify.capture.ieee80211 import ieee80211
 from segverify.capture.ip import ip_header
 from segverify.capture.linklayer import link_payload
-from segverify.capture.status import BAD, KIND_ETHERNET, NON_IP, OK, SHORT, UNSUPPORTED
+from segverify.capture.status import (
+    BAD,
+    KIND_ETHERNET,
+    KIND_IEEE80211,
+    NON_IP,
+    OK,
+    SHORT,
+    UNSUPPORTED,
+)
 from segverify.capture.transport import transport
 
 MAX_TUNNEL_DEPTH = 8
@@ -74,7 +83,12 @@ def decode_record(buf, off, caplen, wirelen, linktype, rows, i):  # type: ignore
     fail = BAD
     for _ in range(MAX_TUNNEL_DEPTH):
         if kind == KIND_ETHERNET:
-            st, kind, p, v2 = ethernet(buf, p, limit, -1)
+            st, kind, p, _v = ethernet(buf, p, limit, -1)
+            if st != OK:
+                fail = st
+                break
+        elif kind == KIND_IEEE80211:
+            st, kind, p, _v = ieee80211(buf, p, limit)
             if st != OK:
                 fail = st
                 break

@@ -1,5 +1,6 @@
-"""Ethernet II with 802.1Q / 802.1ad (QinQ) tags, MPLS label stacks, PPPoE sessions and
-802.1ah (PBB) encapsulation, down to the IP packet (compiled)."""
+"""Ethernet II with 802.1Q / 802.1ad (QinQ) tags, MPLS label stacks, PPPoE sessions,
+802.1ah (PBB), Cisco FabricPath and VN-Tag, and 802.2 LLC/SNAP, down to the IP packet
+(compiled)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ ETH_MPLS_MC = 0x8848
 ETH_PPPOE_SESSION = 0x8864
 ETH_PBB = 0x88E7
 ETH_FABRICPATH = 0x8903
+ETH_VNTAG = 0x8926
 PPP_IPV4 = 0x0021
 PPP_IPV6 = 0x0057
 MAX_LAYERS = 64
@@ -44,7 +46,7 @@ def ethertype_payload(buf, p, end, et, vlan):  # type: ignore[no-untyped-def]
             et = be16(buf, p + 2)
             p += 4
             continue
-        if et == ETH_MPLS_UC or et == ETH_MPLS_MC:
+        if et in (ETH_MPLS_UC, ETH_MPLS_MC):
             while True:
                 if p + 4 > end:
                     return SHORT, KIND_NONE, p, vlan
@@ -76,6 +78,12 @@ def ethertype_payload(buf, p, end, et, vlan):  # type: ignore[no-untyped-def]
                 return SHORT, KIND_NONE, p, vlan
             et = be16(buf, p + 16)
             p += 18
+            continue
+        if et == ETH_VNTAG:  # Cisco VN-Tag: 4 bytes, then the next EtherType
+            if p + 6 > end:
+                return SHORT, KIND_NONE, p, vlan
+            et = be16(buf, p + 4)
+            p += 6
             continue
         if et == ETH_FABRICPATH:
             # FTag/TTL (2 bytes), then the classical Ethernet frame

@@ -118,7 +118,8 @@ class FileReader:
                 self.win = Window(stream, WINDOW_BYTES, MAX_WINDOW_BYTES)
             try:
                 self.win.need(PCAP_HEADER_LEN)
-                fmt = sniff(bytes(self.win.buf[: min(self.win.stop, 8)]), self.path)
+                head = bytes(self.win.buf[: min(self.win.stop, 8)])
+                fmt = sniff(head, self.path, self.win.error)
                 if fmt.kind == "pcap":
                     self._read_pcap(fmt)
                 else:

@@ -1,5 +1,6 @@
 """IEEE 802.11 data frames (optionally behind a radiotap header) down to LLC/SNAP
-(compiled). Management, control and protected (encrypted) frames are not IP."""
+(compiled). Management, control and protected (encrypted) frames are not IP; of an
+A-MSDU aggregate, the first subframe is decoded."""
 
 from __future__ import annotations
 
@@ -29,10 +30,16 @@ def ieee80211(buf, p, end):  # type: ignore[no-untyped-def]
     hdr = 24
     if (fc1 & 0x03) == 0x03:  # ToDS and FromDS: fourth address
         hdr += 6
+    amsdu = False
     if subtype & 0x8:  # QoS control
+        if p + hdr + 2 > end:
+            return SHORT, KIND_NONE, p, -1
+        amsdu = (buf[p + hdr] & 0x80) != 0
         hdr += 2
         if fc1 & 0x80:  # +HTC
             hdr += 4
+    if amsdu:  # A-MSDU: the first subframe (DA, SA, length) is decoded
+        hdr += 14
     if p + hdr > end:
         return SHORT, KIND_NONE, p, -1
     return llc_snap(buf, p + hdr, end, -1)

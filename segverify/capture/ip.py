@@ -95,7 +95,7 @@ def ip_header(buf, p, end, kind):  # type: ignore[no-untyped-def]
                     break
                 if off & 1:
                     frag = FRAG_FIRST
-            elif nh == IPV6_HOP_BY_HOP or nh == IPV6_ROUTING or nh == IPV6_DEST_OPTS:
+            elif nh in (IPV6_HOP_BY_HOP, IPV6_ROUTING, IPV6_DEST_OPTS):
                 if q + 2 > ip_end:
                     return short_or_bad(ip_end, end), 6, nh, shi, slo, dhi, dlo, 0, 0, q, ip_end
                 size = (np.int64(buf[q + 1]) + 1) * 8

@@ -105,13 +105,13 @@ def link_payload(buf, p, end, linktype):  # type: ignore[no-untyped-def]
     vlan = -1
     if linktype == LINKTYPE_ETHERNET:
         return ethernet(buf, p, end, vlan)
-    if linktype == LINKTYPE_RAW or linktype == LINKTYPE_RAW_BSD or linktype == LINKTYPE_RAW_BSDOS:
+    if linktype in (LINKTYPE_RAW, LINKTYPE_RAW_BSD, LINKTYPE_RAW_BSDOS):
         return OK, KIND_IP_BY_VERSION, p, vlan
     if linktype == LINKTYPE_IPV4:
         return OK, KIND_IPV4, p, vlan
     if linktype == LINKTYPE_IPV6:
         return OK, KIND_IPV6, p, vlan
-    if linktype == LINKTYPE_NULL or linktype == LINKTYPE_LOOP:
+    if linktype in (LINKTYPE_NULL, LINKTYPE_LOOP):
         if p + 4 > end:
             return SHORT, KIND_NONE, p, vlan
         if linktype == LINKTYPE_LOOP:
@@ -131,7 +131,7 @@ def link_payload(buf, p, end, linktype):  # type: ignore[no-untyped-def]
         if p + 20 > end:
             return SHORT, KIND_NONE, p, vlan
         return ethertype_payload(buf, p + 20, end, be16(buf, p), vlan)
-    if linktype == LINKTYPE_PPP or linktype == LINKTYPE_PPP_HDLC:
+    if linktype in (LINKTYPE_PPP, LINKTYPE_PPP_HDLC):
         st, kind, q = _ppp(buf, p, end)
         return st, kind, q, vlan
     if linktype == LINKTYPE_NFLOG:

@@ -13,3 +13,4 @@ KIND_ETHERNET = 1
 KIND_IPV4 = 2
 KIND_IPV6 = 3
 KIND_IP_BY_VERSION = 4  # raw IP: the version nibble decides
+KIND_IEEE80211 = 5  # an 802.11 frame (Aruba GRE)

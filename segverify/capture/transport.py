@@ -9,7 +9,7 @@ from numba import njit
 from segverify.capture.columns import FRAG_LATER, FRAG_NONE, TUNNEL_IPIP
 from segverify.capture.icmp import icmp_ports
 from segverify.capture.ip import short_or_bad
-from segverify.capture.status import KIND_IPV4, KIND_IPV6, KIND_NONE, OK
+from segverify.capture.status import BAD, KIND_IPV4, KIND_IPV6, KIND_NONE, OK
 from segverify.capture.tunnel import GENEVE_PORT, VXLAN_PORT, geneve, gre, vxlan
 from segverify.capture.wire import be16
 
@@ -43,9 +43,7 @@ def _http_request(buf, p, n):  # type: ignore[no-untyped-def]
         return True
     if a == 68 and b == 69 and c == 76 and d == 69:  # "DELE"
         return True
-    if a == 80 and b == 65 and c == 84 and d == 67:  # "PATC"
-        return True
-    return False
+    return a == 80 and b == 65 and c == 84 and d == 67  # "PATC"
 
 
 @njit(cache=True)
@@ -57,36 +55,42 @@ def transport(buf, version, proto, q, ip_end, end, frag):  # type: ignore[no-unt
     # a fragmented packet carries only part of a tunnelled one: it stays on the outer flow
     whole = frag == FRAG_NONE
     if proto == PROTO_TCP:
-        if q + 4 > ip_end:
+        # the whole header (data offset included) must be there, as tshark and Zeek require
+        if q + 20 > ip_end:
+            return short_or_bad(ip_end, end), -1, -1, 0, q, 0, False, False, KIND_NONE, q, 0
+        doff = (buf[q + 12] >> 4) * 4
+        if doff < 20:
+            return BAD, -1, -1, 0, q, 0, False, False, KIND_NONE, q, 0
+        if q + doff > ip_end:
             return short_or_bad(ip_end, end), -1, -1, 0, q, 0, False, False, KIND_NONE, q, 0
         sport = be16(buf, q)
         dport = be16(buf, q + 2)
-        flags = 0
-        payoff = ip_end
-        if q + 14 <= ip_end:
-            flags = np.int64(buf[q + 13])
-            payoff = min(q + max((buf[q + 12] >> 4) * 4, 20), ip_end)
+        flags = np.int64(buf[q + 13])
+        payoff = q + doff
         n = ip_end - payoff
         cand = False
         if n > 0:
-            if sport == DNS_PORT or dport == DNS_PORT:
-                cand = True
-            elif n >= 3 and buf[payoff] == 0x16 and buf[payoff + 1] == 0x03:
+            if (
+                sport == DNS_PORT
+                or dport == DNS_PORT
+                or n >= 3
+                and buf[payoff] == 0x16
+                and buf[payoff + 1] == 0x03
+            ):
                 cand = True
             else:
                 cand = _http_request(buf, payoff, n)
         return OK, sport, dport, flags, payoff, n, cand, False, KIND_NONE, q, 0
     if proto == PROTO_UDP:
-        if q + 4 > ip_end:
+        if q + 8 > ip_end:
             return short_or_bad(ip_end, end), -1, -1, 0, q, 0, False, False, KIND_NONE, q, 0
         sport = be16(buf, q)
         dport = be16(buf, q + 2)
-        payoff = min(q + 8, ip_end)
+        payoff = q + 8
         n = ip_end - payoff
-        if q + 6 <= ip_end:
-            ulen = be16(buf, q + 4)
-            if ulen >= 8:
-                n = min(n, ulen - 8)
+        ulen = be16(buf, q + 4)
+        if ulen >= 8:
+            n = min(n, ulen - 8)
         if n < 0:
             n = 0
         if whole and (dport == VXLAN_PORT or sport == VXLAN_PORT):
@@ -103,7 +107,7 @@ def transport(buf, version, proto, q, ip_end, end, frag):  # type: ignore[no-unt
         if q + 4 > ip_end:
             return short_or_bad(ip_end, end), -1, -1, 0, q, 0, False, False, KIND_NONE, q, 0
         return OK, be16(buf, q), be16(buf, q + 2), 0, q, 0, False, False, KIND_NONE, q, 0
-    if proto == PROTO_ICMP or proto == PROTO_ICMPV6:
+    if proto in (PROTO_ICMP, PROTO_ICMPV6):
         if q + 2 > ip_end:
             return short_or_bad(ip_end, end), -1, -1, 0, q, 0, False, False, KIND_NONE, q, 0
         sport, dport, _one_way = icmp_ports(version, np.int64(buf[q]), np.int64(buf[q + 1]))

@@ -1,5 +1,5 @@
-"""Tunnels that carry mirrored traffic: GRE (with ERSPAN I/II/III and PPTP's enhanced
-GRE), VXLAN and Geneve (compiled). Each returns (ok, kind of the inner packet, its offset,
+"""Tunnels that carry mirrored traffic: GRE (with ERSPAN I/II/III, Aruba WLAN and PPTP's
+enhanced GRE), VXLAN and Geneve (compiled). Each returns (ok, kind of the inner packet, its offset,
 tunnel type); ``ok`` False leaves the packet on its outer flow."""
 
 from __future__ import annotations
@@ -8,7 +8,13 @@ import numpy as np
 from numba import njit
 
 from segverify.capture.columns import TUNNEL_ERSPAN, TUNNEL_GENEVE, TUNNEL_GRE, TUNNEL_VXLAN
-from segverify.capture.status import KIND_ETHERNET, KIND_IPV4, KIND_IPV6, KIND_NONE
+from segverify.capture.status import (
+    KIND_ETHERNET,
+    KIND_IEEE80211,
+    KIND_IPV4,
+    KIND_IPV6,
+    KIND_NONE,
+)
 from segverify.capture.wire import be16
 
 GRE_IPV4 = 0x0800
@@ -17,6 +23,8 @@ GRE_TEB = 0x6558  # transparent Ethernet bridging
 GRE_ERSPAN_1_2 = 0x88BE
 GRE_ERSPAN_3 = 0x22EB
 GRE_PPP = 0x880B
+GRE_ARUBA_FIRST = 0x8200  # Aruba WLAN: an 802.11 frame follows
+GRE_ARUBA_LAST = 0x83FF
 VXLAN_PORT = 4789
 GENEVE_PORT = 6081
 
@@ -61,6 +69,8 @@ def gre(buf, q, limit):  # type: ignore[no-untyped-def]
             if buf[p + 11] & 0x01:  # optional platform-specific subheader
                 hdr += 8
             return p + hdr < limit, KIND_ETHERNET, p + hdr, TUNNEL_ERSPAN
+        if GRE_ARUBA_FIRST <= proto <= GRE_ARUBA_LAST:
+            return p < limit, KIND_IEEE80211, p, TUNNEL_GRE
         kind = _by_ethertype(proto)
         return kind != KIND_NONE and p < limit, kind, p, TUNNEL_GRE
     if version == 1 and proto == GRE_PPP:  # PPTP: key always, sequence, acknowledgement

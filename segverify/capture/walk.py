@@ -114,16 +114,13 @@ def walk_pcapng(  # type: ignore[no-untyped-def]
         if btype == PCAPNG_IDB:
             return n, p, CONTROL
         frame = frame_base + n + 1
-        if btype == PCAPNG_EPB or btype == PCAPNG_OPB:
+        if btype in (PCAPNG_EPB, PCAPNG_OPB):
             if blen < 32:
                 _bad_record(rows, n, frame, 0)
                 n += 1
                 p += blen
                 continue
-            if btype == PCAPNG_EPB:
-                iface = u32(buf, p + 8, big)
-            else:
-                iface = u16(buf, p + 8, big)
+            iface = u32(buf, p + 8, big) if btype == PCAPNG_EPB else u16(buf, p + 8, big)
             ts = (u32(buf, p + 12, big) << 32) | u32(buf, p + 16, big)
             caplen = u32(buf, p + 20, big)
             wirelen = u32(buf, p + 24, big)

@@ -164,6 +164,14 @@ def diff_cmd(old: str, new: str) -> None:
     sys.exit(EXIT_FINDINGS)
 
 
+@lab.command("status")
+def status_cmd() -> None:
+    """List running labs (state files) and lab namespaces without a state file."""
+    lang = settings().lang
+    for line in control.status(lang):
+        click.echo(line)
+
+
 @lab.command("down")
 @RUN_ID
 @click.option("--all", "everything", is_flag=True, help="Remove every lab (found by name prefix).")

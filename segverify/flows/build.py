@@ -10,7 +10,6 @@ import ipaddress
 import socket
 from collections.abc import Mapping, Sequence
 
-
 from segverify.flows.aggregate import (
     K_A_HI,
     K_A_LO,

@@ -102,13 +102,23 @@ def _outcome_of(exc: OSError) -> str:
     }.get(exc.errno or 0, f"error-{exc.errno}")
 
 
-def tcp_flow(f: dict, timeout: float) -> dict:
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+def _bound(f: dict, kind: int, timeout: float) -> tuple[socket.socket, dict]:
+    """A socket bound to the flow's source address (ephemeral port) and its result record."""
+    s = socket.socket(socket.AF_INET, kind)
     s.settimeout(timeout)
     result: dict = {"id": f["id"], "passed": False, "sent": 0, "received": 0}
     try:
         s.bind((f["src"], 0))
-        result["sport"] = s.getsockname()[1]
+    except OSError:
+        s.close()
+        raise
+    result["sport"] = s.getsockname()[1]
+    return s, result
+
+
+def tcp_flow(f: dict, timeout: float) -> dict:
+    s, result = _bound(f, socket.SOCK_STREAM, timeout)
+    try:
         try:
             s.connect((f["dst"], f["dport"]))
         except OSError as exc:
@@ -135,12 +145,8 @@ def tcp_flow(f: dict, timeout: float) -> dict:
 
 
 def udp_flow(f: dict, timeout: float) -> dict:
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    s.settimeout(timeout)
-    result: dict = {"id": f["id"], "passed": False, "sent": 0, "received": 0}
+    s, result = _bound(f, socket.SOCK_DGRAM, timeout)
     try:
-        s.bind((f["src"], 0))
-        result["sport"] = s.getsockname()[1]
         s.connect((f["dst"], f["dport"]))
         if f["app"] == "dns":
             data = payloads.dns_query(f.get("name") or "lab.invalid", random.randrange(1, 65535))

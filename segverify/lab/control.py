@@ -107,3 +107,27 @@ def down(run_id: str | None = None, everything: bool = False, lang: str = "en") 
     for rid in run_ids:
         (state_dir() / f"{rid}.json").unlink(missing_ok=True)
     return count
+
+
+def status(lang: str = "en") -> list[str]:
+    """One line per running lab, then namespaces left over from crashed runs."""
+    require_root(lang)
+    lines: list[str] = []
+    known: set[str] = set()
+    for rid in list_states():
+        try:
+            state = LabState.load(rid, lang)
+        except LabError as err:
+            lines.append(f"{rid}: {err}")
+            continue
+        present = set(netns.lab_namespaces(rid))
+        known |= present
+        rs = state.ruleset.get("path", "-") if state.ruleset else "-"
+        lines.append(
+            f"{rid}: {state.topology}, ruleset {rs}, "
+            f"{len(present)}/{len(state.namespaces)} namespaces present"
+        )
+    orphans = sorted(set(netns.lab_namespaces()) - known)
+    if orphans:
+        lines.append("leftovers (remove with 'segverify lab down --all'): " + ", ".join(orphans))
+    return lines or ["no lab running"]

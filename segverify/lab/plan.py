@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from segverify.checks.policy import AddressIndex
@@ -192,10 +193,7 @@ def plan_lab(topology: Topology) -> LabPlan:
                 if iface.zone == zone.id and v4 and address is None:
                     address = v4[0].network_address
         if address is None:
-            for net in zone_nets[zone.id]:
-                address = _first_host(net, used)
-                if address is not None:
-                    break
+            address = _pick(zone_nets[zone.id], lambda ip: ip not in used, low=True)
         if address is None:
             skipped.append(f"zone {zone.id}: no IPv4 prefix for a firewall interface")
             continue
@@ -241,18 +239,12 @@ def plan_lab(topology: Topology) -> LabPlan:
     for zone in topology.zones.values():
         if zone.id not in gateways:
             continue
-        address = None
-        for net in zone_nets[zone.id]:
-            cands = list(_candidates(net))
-            for ip in cands:
-                if ip in used:
-                    continue
-                ep = index.classify(ip)
-                if ep.zone == zone.id and ep.node is None:
-                    address = ip
-                    break
-            if address is not None:
-                break
+
+        def generic(ip: IPv4, zid: str = zone.id) -> bool:
+            ep = index.classify(ip)
+            return ip not in used and ep.zone == zid and ep.node is None
+
+        address = _pick(zone_nets[zone.id], generic)
         if address is None:
             skipped.append(f"zone {zone.id}: no free address for a generic host")
             continue
@@ -300,13 +292,24 @@ def plan_lab(topology: Topology) -> LabPlan:
     )
 
 
-def _candidates(net: ipaddress.IPv4Network):
-    """Host addresses of ``net``: from offset .100 upwards, then the low ones."""
+def _pick(
+    nets: list[ipaddress.IPv4Network], ok: Callable[[IPv4], bool], low: bool = False
+) -> IPv4 | None:
+    """The first candidate address of ``nets`` that ``ok`` accepts (from .1 when ``low``)."""
+    for net in nets:
+        for ip in _candidates(net, low):
+            if ok(ip):
+                return ip
+    return None
+
+
+def _candidates(net: ipaddress.IPv4Network, low: bool = False) -> Iterator[IPv4]:
+    """Host addresses of ``net``: from offset .100 upwards, then the low ones (or from .1)."""
     if net.prefixlen >= 31:
         yield net.network_address
         return
     total = min(net.num_addresses - 2, MAX_CANDIDATES)
-    start = HOST_OFFSET if total > HOST_OFFSET + 10 else 1
+    start = HOST_OFFSET if total > HOST_OFFSET + 10 and not low else 1
     base = int(net.network_address)
     for i in list(range(start, total + 1)) + list(range(1, start)):
         yield ipaddress.IPv4Address(base + i)

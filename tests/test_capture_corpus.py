@@ -1,0 +1,44 @@
+"""Every file of the public corpus (including trunc/* and corrupt ones) is read without a
+traceback, and every record lands in exactly one bucket: the totals equal a record count
+made independently of segverify."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from test_capture_support import CORPUS, corpus_files, corpus_ids, count_records
+
+from segverify.capture.fast import read_file
+from segverify.errors import InputError
+from segverify.flows.model import BUCKETS
+
+FILES = corpus_files()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _need_corpus(fixtures_dir: Path) -> None:
+    """Skips the module when the shared fixtures are absent."""
+
+
+@pytest.mark.parametrize("path", FILES, ids=corpus_ids(FILES))
+def test_every_record_accounted_for(path: Path) -> None:
+    expected = count_records(path)
+    if expected is None:
+        with pytest.raises(InputError):
+            read_file(str(path))
+        return
+    table = read_file(str(path))
+    acct = table.accounting
+    assert acct.records == expected
+    assert acct.records == sum(getattr(acct, b) for b in BUCKETS)
+    assert acct.files == 1
+    analysed = sum(f.packets for f in table.flows)
+    assert analysed == acct.analysed
+    for f in table.flows:
+        assert f.first_frame >= 1 and f.first_ns <= f.last_ns
+        assert f.community_id.startswith("1:")
+
+
+def test_corpus_is_present_and_large() -> None:
+    assert len(FILES) > 700, f"expected the zeek-traces corpus at {CORPUS}"
