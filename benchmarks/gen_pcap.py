@@ -4,7 +4,7 @@ flows VLAN-tagged, heavy-tailed flow sizes, addresses from topologies/alpha.yaml
     .venv/bin/python benchmarks/gen_pcap.py --packets 1000000 --flows 20000
     .venv/bin/python benchmarks/gen_pcap.py --size-gb 2 --out benchmarks/out/bench-2g.pcap
 
-``--size-gb`` repeats the generated records until the file reaches that size (a long
+``--size-gb`` repeats the generated records until the file is at least that size (a long
 capture of the same traffic mix, for memory measurements).
 """
 
@@ -116,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.size_gb:
             body = data[24:]
             target = int(args.size_gb * (1 << 30))
-            while fh.tell() + len(body) <= target:
+            while fh.tell() < target:
                 fh.write(body)
     print(f"wrote {out} ({os.path.getsize(out) / 1e6:.1f} MB)", file=sys.stderr)
     return 0

@@ -5,6 +5,7 @@ fragments, the initiator rule and accounting."""
 from __future__ import annotations
 
 import gzip
+import io
 import random
 import struct
 from pathlib import Path
@@ -17,6 +18,7 @@ from scapy.layers.vxlan import VXLAN
 
 from segverify.capture import read_flows
 from segverify.capture.fast import read_file
+from segverify.capture.progress import Progress
 from segverify.errors import InputError
 from segverify.flows.model import BUCKETS
 
@@ -304,3 +306,26 @@ def test_read_flows_merges_files_and_keeps_first_file(tmp_path: Path) -> None:
         assert (merged.packets_fwd, merged.packets_rev, merged.file) == (2, 1, a)
     with pytest.raises(InputError):
         read_flows([a], backend="no-such-backend")
+
+
+class _Tty(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_only_on_a_terminal() -> None:
+    piped = io.StringIO()
+    bar = Progress(2, enabled=True, stream=piped)
+    bar.add_records(10)
+    bar.file_done()
+    bar.close()
+    assert piped.getvalue() == ""
+    tty = _Tty()
+    bar = Progress(2, enabled=True, stream=tty)
+    bar.add_records(10)
+    bar.file_done()
+    bar.close()
+    assert "files 1/2" in tty.getvalue() and "records 10" in tty.getvalue()
+    quiet = _Tty()
+    Progress(1, enabled=False, stream=quiet).close()
+    assert quiet.getvalue() == ""

@@ -113,9 +113,11 @@ class FileReader:
         with stream:
             mapped = None
             if not compressed and os.fstat(stream.fileno()).st_size > 0:
-                mapped = self.win = MappedWindow(stream, WINDOW_BYTES)
-            else:
-                self.win = Window(stream, WINDOW_BYTES, MAX_WINDOW_BYTES)
+                try:
+                    mapped = MappedWindow(stream, WINDOW_BYTES)
+                except (OSError, ValueError):  # not mappable (a device, a pipe): stream it
+                    mapped = None
+            self.win = mapped or Window(stream, WINDOW_BYTES, MAX_WINDOW_BYTES)
             try:
                 self.win.need(PCAP_HEADER_LEN)
                 head = bytes(self.win.buf[: min(self.win.stop, 8)])

@@ -16,6 +16,7 @@ OPT_END = 0
 OPT_IF_TSRESOL = 9
 OPT_IF_TSOFFSET = 14
 NS = 1_000_000_000
+INT64_MAX = (1 << 63) - 1
 
 
 @dataclass
@@ -61,12 +62,14 @@ def add_interface(block: bytes, big: bool, ifaces: Interfaces) -> None:
         if code == OPT_IF_TSRESOL and size >= 1:
             res = value[0]
             if res & 0x80:
-                shift, mul, div = res & 0x7F, 1, 1
+                shift, mul, div = min(res & 0x7F, 63), 1, 1
             else:
                 shift = -1
-                mul, div = (10 ** (9 - res), 1) if res <= 9 else (1, 10 ** (res - 9))
+                # 10^-res s; beyond 10^-27 every timestamp is 0 s (keeps the divisor int64)
+                mul, div = (10 ** (9 - res), 1) if res <= 9 else (1, 10 ** min(res - 9, 18))
         elif code == OPT_IF_TSOFFSET and size >= 8:
-            offset = struct.unpack_from(order + "q", value)[0] * NS
+            seconds = struct.unpack_from(order + "q", value)[0]
+            offset = max(-INT64_MAX, min(INT64_MAX, seconds * NS))
         pos += 4 + ((size + 3) & ~3)
     ifaces.link.append(link)
     ifaces.shift.append(shift)

@@ -4,6 +4,7 @@ window ends mid-record (the caller reads more), or at a block it leaves to Pytho
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
 from segverify.capture.columns import (
@@ -76,7 +77,7 @@ def _pcapng_ts(ts, shift, mul, div, offset):  # type: ignore[no-untyped-def]
     if shift >= 0:
         if shift <= 30:
             return (ts >> shift) * NS + (((ts & ((1 << shift) - 1)) * NS) >> shift) + offset
-        return int(ts / float(1 << shift) * NS) + offset
+        return np.int64(ts / 2.0**shift * NS) + offset
     return ts * mul // div + offset
 
 

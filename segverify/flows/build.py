@@ -89,14 +89,18 @@ def build_flows(
     n = state.nflows
     keys = state.keys[:n].tolist()
     stats = state.stats[:n].tolist()
+    # both addresses of every flow as 32 big-endian bytes, in one conversion
+    raw = state.keys[:n, [K_A_HI, K_A_LO, K_B_HI, K_B_LO]].astype(">i8").tobytes()
     text = AddressText()
     flows: list[Flow] = []
     for f in range(n):
         k = keys[f]
         st = stats[f]
-        ver = k[K_VER]
-        a = packed_address(ver, k[K_A_HI], k[K_A_LO])
-        b = packed_address(ver, k[K_B_HI], k[K_B_LO])
+        base = f * 32
+        if k[K_VER] == 4:
+            a, b = raw[base + 12 : base + 16], raw[base + 28 : base + 32]
+        else:
+            a, b = raw[base : base + 16], raw[base + 16 : base + 32]
         ap = k[K_A_PORT] if k[K_A_PORT] >= 0 else None
         bp = k[K_B_PORT] if k[K_B_PORT] >= 0 else None
         proto = k[K_PROTO]
