@@ -329,3 +329,13 @@ def test_progress_only_on_a_terminal() -> None:
     quiet = _Tty()
     Progress(1, enabled=False, stream=quiet).close()
     assert quiet.getvalue() == ""
+
+
+def test_pcapng_absurd_timestamp_options_do_not_crash(tmp_path: Path) -> None:
+    for resol in (250, 0x80 | 120, 27):
+        body = struct.pack("<HHI", 1, 0, 0) + struct.pack("<HH", 9, 1) + bytes([resol, 0, 0, 0])
+        body += struct.pack("<HHq", 14, 8, 1 << 62) + struct.pack("<HH", 0, 0)
+        data = shb() + pcapng_block(1, body) + epb(0, 123, HANDSHAKE[0])
+        table = read_file(write(tmp_path, f"r{resol}.pcapng", data))
+        check_balanced(table, 1)
+        assert table.accounting.analysed == 1

@@ -159,6 +159,12 @@ class PolicyEvaluator:
     def __init__(self, topology: Topology) -> None:
         self.topology = topology
         self.index = AddressIndex(topology)
+        # A verdict depends on the endpoints' classes (zone, tier, node, role), the protocol,
+        # port and names — and on the addresses only when some allow rule names prefixes.
+        self._by_address = any(r.src.prefixes or r.dst.prefixes for r in topology.policy.allow)
+        self._memo: dict[
+            tuple[object, ...], tuple[bool, str, str | None, tuple[str, ...], str, AllowRule | None]
+        ] = {}
 
     def evaluate(
         self,
@@ -179,6 +185,30 @@ class PolicyEvaluator:
         proto: int,
         dport: int | None = None,
         names: tuple[str, ...] = (),
+    ) -> Verdict:
+        key = (
+            (s.address, d.address) if self._by_address else None,
+            s.zone,
+            s.tier,
+            s.node,
+            s.role,
+            d.zone,
+            d.tier,
+            d.node,
+            d.role,
+            proto,
+            dport,
+            names,
+        )
+        hit = self._memo.get(key)
+        if hit is None:
+            v = self._decide(s, d, proto, dport, names)
+            self._memo[key] = (v.allowed, v.decided_by, v.rule, v.clauses, v.reason, v.allow_rule)
+            return v
+        return Verdict(hit[0], hit[1], hit[2], hit[3], hit[4], s, d, hit[5])
+
+    def _decide(
+        self, s: Endpoint, d: Endpoint, proto: int, dport: int | None, names: tuple[str, ...]
     ) -> Verdict:
         policy = self.topology.policy
         if s.zone == d.zone:
