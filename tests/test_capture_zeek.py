@@ -24,9 +24,12 @@ PLAIN = re.compile(r"^(-[bCr]|\$TRACES/\S+|%INPUT|>+\s*\S+|2>&1|>\S+|base/protoc
 
 CARRIER_PORTS = {4789, 6081}  # VXLAN, Geneve: Zeek also logs the outer UDP connection
 # documented semantic differences (docs/capture.md, "Differences from Zeek")
-NOT_DECAPSULATED = "Teredo/AYIYA/GTP/GRE-in-UDP/Aruba: we keep the outer flow"
+NOT_DECAPSULATED = "Teredo/AYIYA/GTP/GRE-in-UDP: we keep the outer flow"
 AMSDU = "A-MSDU aggregate: the record counts once here, once per subframe in Zeek"
-SCRIPT = "the test's own script (%INPUT) changes what conn.log holds"
+SCRIPT = "the test's own script (%INPUT) filters packets (dynamic BPF / NetControl)"
+OTHER_RUN = "index maps it to empty.pcap; its conn.log comes from another run of the test"
+FLIPPED = "Zeek flips a misordered NTP exchange: one side's packet counted on the other"
+UNEXPLAINED = "Zeek counts 13 of the 18 packets of the data connection (not investigated)"
 KNOWN: dict[str, str] = {
     "core.tunnels.ayiya": NOT_DECAPSULATED,
     "core.tunnels.ayiya-large-identity": NOT_DECAPSULATED,
@@ -39,10 +42,10 @@ KNOWN: dict[str, str] = {
     "core.tunnels.gtp.opt_header": NOT_DECAPSULATED,
     "core.tunnels.gtp.outer_ip_frag": NOT_DECAPSULATED,
     "core.pcap.dynamic-filter": SCRIPT,
-    "core.print-bpf-filters": SCRIPT,
+    "core.print-bpf-filters": OTHER_RUN,
     "scripts.base.frameworks.netcontrol.packetfilter": SCRIPT,
-    "scripts.base.protocols.ftp.gridftp": SCRIPT,
-    "scripts.base.protocols.ntp.misordered-ntp": SCRIPT,
+    "scripts.base.protocols.ftp.gridftp": UNEXPLAINED,
+    "scripts.base.protocols.ntp.misordered-ntp": FLIPPED,
 }
 
 
@@ -60,7 +63,31 @@ def _baselines() -> list[tuple[str, str, str]]:
     return out
 
 
-BASES = _baselines()
+NEED = {"id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "orig_pkts", "resp_pkts"}
+
+
+def _has_fields(baseline: str) -> bool:
+    log = BASELINES / f"{baseline}.conn.log"
+    if not log.is_file():
+        return True  # reported by the test itself
+    for line in log.read_text(errors="replace").splitlines():
+        if line.startswith("#fields"):
+            return set(line.split("\t")[1:]) >= NEED
+    return False
+
+
+ALL_BASES = _baselines()
+# Baselines whose conn.log renames or leaves out the compared fields (scripts that redef the
+# log) have nothing to compare: they are not collected, and the test below proves why.
+BASES = [b for b in ALL_BASES if _has_fields(b[0])]
+WITHOUT_FIELDS = [b[0] for b in ALL_BASES if not _has_fields(b[0])]
+
+
+@pytest.mark.parametrize("baseline", WITHOUT_FIELDS)
+def test_excluded_baselines_really_lack_the_fields(baseline: str) -> None:
+    text = (BASELINES / f"{baseline}.conn.log").read_text(errors="replace")
+    fields = [line for line in text.splitlines() if line.startswith("#fields")]
+    assert not fields or not set(fields[0].split("\t")[1:]) >= NEED
 
 
 def _conns(path: Path) -> list[dict[str, str]]:
@@ -81,9 +108,6 @@ def test_flows_match_zeek_conn_log(baseline: str, trace: str, command: str) -> N
     if not log.is_file() or not path.is_file():
         pytest.skip(f"baseline {log.name} or trace {trace} not found")
     conns = _conns(log)
-    need = {"id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "orig_pkts", "resp_pkts"}
-    if not conns or not need <= conns[0].keys():
-        pytest.skip("baseline renames or leaves out the conn.log fields compared here")
     # Zeek rows summed per 5-tuple and side (inactivity splits merge back)
     zeek: dict[tuple, dict[tuple, int]] = defaultdict(lambda: defaultdict(int))
     for c in conns:
