@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-import importlib
 import sys
 import unicodedata
 from typing import Any
 
 import click
 
+from segverify.capture import read_flows
+from segverify.capture.api import BACKENDS as BACKEND_REGISTRY
 from segverify.checks.flows import flow_findings
 from segverify.cli.context import emit, settings
-from segverify.cli.options import output_option, topology_option
+from segverify.cli.options import REPORT_FORMATS, output_option, topology_option
 from segverify.findings.model import Report
-from segverify.flows.model import BUCKETS, Accounting, FlowTable
+from segverify.flows.model import BUCKETS
 from segverify.render import render
 from segverify.topology.loader import load_topology
 
-BACKENDS = ("fast", "scapy", "pyshark")
-BACKEND_MODULES = {"fast": "fast", "scapy": "scapy_backend", "pyshark": "pyshark_backend"}
-FORMATS = ("text", "json", "csv", "sarif", "junit")
+BACKENDS = tuple(BACKEND_REGISTRY)
+FORMATS = REPORT_FORMATS
 
 HEAD = {
     "en": {
@@ -227,21 +227,8 @@ def analyse(
 ) -> Report:
     """read_flows + flow_findings, the whole of the command without the output."""
     topology = topology or load_topology(topology_path)
-    table = _read_flows(list(captures), backend, jobs, progress)
+    table = read_flows(list(captures), backend=backend, jobs=jobs, progress=progress)
     return flow_findings(table, topology, backend=backend, inputs=tuple(captures))
-
-
-def _read_flows(paths: list[str], backend: str, jobs: int, progress: bool) -> FlowTable:
-    try:
-        from segverify.capture import read_flows
-    except ImportError:  # until segverify.capture exports read_flows: one file after another
-        module = importlib.import_module(f"segverify.capture.{BACKEND_MODULES[backend]}")
-        tables = [module.read_file(p) for p in paths]
-        acct = Accounting()
-        for table in tables:
-            acct.add(table.accounting)
-        return FlowTable([f for table in tables for f in table.flows], acct)
-    return read_flows(paths, backend=backend, jobs=jobs, progress=progress)
 
 
 def register(group: click.Group) -> None:
