@@ -141,3 +141,10 @@ def test_help_is_a_reference() -> None:
         "Exit codes",
     ):
         assert word in proc.stdout
+
+
+def test_cli_backend_names_match_the_capture_registry() -> None:
+    from segverify.capture.api import BACKENDS as REGISTRY
+    from segverify.cli.pcap_cmd import BACKENDS
+
+    assert set(BACKENDS) == set(REGISTRY)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+import segverify.jit  # noqa: F401  (numba cache location, before the decorators run)
 from segverify.capture.columns import (
     BUCKET,
     BUCKET_ANALYSED,
