@@ -61,7 +61,31 @@ def sniff(head: bytes, path: str, error: str = "") -> Format:
     )
 
 
-class Window:
+class _WindowReads:
+    """``need``/``take`` shared by both windows: ``buf[start:stop]`` is unread data and
+    ``fill()`` extends it, returning False at the end of the input."""
+
+    buf: np.ndarray
+    start: int
+    stop: int
+
+    def fill(self) -> bool:
+        raise NotImplementedError
+
+    def need(self, n: int) -> bool:
+        """Make at least ``n`` unread bytes available if the stream has them."""
+        while self.stop - self.start < n:
+            if not self.fill():
+                return False
+        return True
+
+    def take(self, n: int) -> bytes:
+        data = bytes(self.buf[self.start : self.start + n])
+        self.start += n
+        return data
+
+
+class Window(_WindowReads):
     """A growable byte window over a stream: ``buf[start:stop]`` is unread data and
     ``pos`` is the stream offset of ``buf[0]``."""
 
@@ -112,20 +136,8 @@ class Window:
         self.stop += added
         return added > 0
 
-    def need(self, n: int) -> bool:
-        """Make at least ``n`` unread bytes available if the stream has them."""
-        while self.stop - self.start < n:
-            if not self.fill():
-                return False
-        return True
 
-    def take(self, n: int) -> bytes:
-        data = bytes(self.buf[self.start : self.start + n])
-        self.start += n
-        return data
-
-
-class MappedWindow:
+class MappedWindow(_WindowReads):
     """The same interface over a memory-mapped uncompressed file: no copies; pages behind
     the read position are released so resident memory stays near the window size."""
 
@@ -168,17 +180,6 @@ class MappedWindow:
             self.map.madvise(mmap.MADV_DONTNEED, self._released, edge - self._released)
             self._released = edge
         return True
-
-    def need(self, n: int) -> bool:
-        while self.stop - self.start < n:
-            if not self.fill():
-                return False
-        return True
-
-    def take(self, n: int) -> bytes:
-        data = bytes(self.buf[self.start : self.start + n])
-        self.start += n
-        return data
 
     def close(self) -> None:
         del self.buf
