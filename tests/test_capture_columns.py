@@ -135,3 +135,44 @@ def test_conn_state(
     assert CONN_STATES[int(cols.state[0])] == state
     assert bool(cols.answered[0]) is answered
     assert conn_state(proto, fwd[0], rev[0], fwd[1], rev[1]) == state
+
+
+def test_batch_community_ids_equal_the_reference_per_row() -> None:
+    from segverify.flows.columns import packed
+    from segverify.flows.community_batch import community_id_array
+    from segverify.flows.community_id import community_id_packed
+
+    rng = np.random.default_rng(7)
+    n = 3000
+    ver = rng.choice([4, 6], n)
+    big = rng.integers(0, 2**63, (4, n), dtype=np.int64).astype(np.uint64) * np.uint64(2)
+    small = rng.integers(0, 2**32, (2, n), dtype=np.int64).astype(np.uint64)
+    shi = np.where(ver == 4, 0, big[0]).astype(np.uint64)
+    slo = np.where(ver == 4, small[0], big[1]).astype(np.uint64)
+    dhi = np.where(ver == 4, 0, big[2]).astype(np.uint64)
+    dlo = np.where(ver == 4, small[1], big[3]).astype(np.uint64)
+    dhi[:50], dlo[:50] = shi[:50], slo[:50]  # same address both ends: ports decide
+    proto = rng.choice([1, 6, 17, 58, 132, 47, 41], n)
+    sport = rng.integers(0, 65536, n)
+    dport = rng.integers(0, 65536, n)
+    icmp = (proto == 1) | (proto == 58)
+    sport[icmp] = rng.choice([0, 3, 8, 11, 128, 129, 133, 135, 1, 200], icmp.sum())
+    dport[icmp] = rng.integers(0, 256, icmp.sum())
+    sport[(proto == 47) | (proto == 41)] = -1
+    dport[(proto == 47) | (proto == 41)] = -1
+    got = community_id_array(ver, shi, slo, dhi, dlo, proto, sport, dport).astype("U30")
+    for i in range(n):
+        v, sp, dp = int(ver[i]), int(sport[i]), int(dport[i])
+        want = community_id_packed(
+            packed(v, int(shi[i]), int(slo[i])),
+            packed(v, int(dhi[i]), int(dlo[i])),
+            int(proto[i]),
+            None if sp < 0 else sp,
+            None if dp < 0 else dp,
+        )
+        assert got[i] == want, i
+
+
+def test_table_community_ids_match_flow_objects() -> None:
+    table = read_file(str(CAPS / "alpha-violations.pcapng"))
+    assert table.columns.community_ids() == [f.community_id for f in table.flows]

@@ -7,7 +7,7 @@ Ports are -1 when the protocol has none (ICMP: type/code as Community ID maps th
 Strings live in side tables keyed by row: evidence ``names`` and tunnel descriptions
 (``tunnels``), plus ``files`` indexed by the ``file`` column. ``Flow`` objects are made
 only on demand (:meth:`FlowColumns.flow`); Community IDs are computed in one batch
-(:meth:`FlowColumns.community_ids`) or per row, never at read time.
+(:meth:`FlowColumns.community_ids`, compiled) or per row, never at read time.
 """
 
 from __future__ import annotations
@@ -239,10 +239,22 @@ class FlowColumns:
             None if dport < 0 else dport,
         )
 
+    def community_id_array(self) -> np.ndarray:
+        """Community IDs of every row as ASCII bytes (``S30``), computed in one compiled
+        batch (segverify.flows.community_batch)."""
+        if self._cids is not None:
+            return np.array(self._cids, dtype="S30")
+        from segverify.flows.community_batch import community_id_array
+
+        return community_id_array(
+            self.ver, self.src_hi, self.src_lo, self.dst_hi, self.dst_lo, self.proto,
+            self.sport, self.dport,
+        )  # fmt: skip
+
     def community_ids(self) -> list[str]:
-        """Community IDs of every row (computed once, then cached)."""
+        """Community IDs of every row as text (computed once in a batch, then cached)."""
         if self._cids is None:
-            self._cids = [self.community_id(i) for i in range(len(self))]
+            self._cids = self.community_id_array().astype("U30").tolist()
         return self._cids
 
     def flow(self, i: int) -> Flow:
