@@ -138,9 +138,9 @@ class _Vdom:
         if vip.extintf != "any":
             parts.append(self.intf_side("in", (vip.extintf,), vip.src.line))
         if vip.proto is not None:
-            parts.append(Protocols((vip.proto,), o))
+            parts.append(Protocols((vip.proto,)))
             if vip.extports:
-                parts.append(Ports("dport", vip.extports, o))
+                parts.append(Ports("dport", vip.extports))
         return named(all_of(*parts), o)
 
     def dnat(self, vip: FgVip) -> list[DestNat]:
@@ -266,6 +266,8 @@ class _Vdom:
         negs = {4: getattr(p, f"{field}addr_negate"), 6: getattr(p, f"{field}addr6_negate")}
         if p.table == "policy6":
             negs[6] = negs[4]
+        if not v4 and not v6:  # replaced by an internet service (an opaque atom)
+            return TRUE
         for fam, names in ((4, v4), (6, v6)):
             if not names:
                 continue
@@ -278,10 +280,12 @@ class _Vdom:
         f = self.file
         text = p.src.text
         origin = self._o(p.src.line, text, "policy", p.name, p.id)
-        missing = [k for k in ("srcintf", "dstintf", "service") if not getattr(p, k)]
-        if not (p.srcaddr or p.srcaddr6):
+        missing = [k for k in ("srcintf", "dstintf") if not getattr(p, k)]
+        if not (p.service or p.isdb_dst):
+            missing.append("service")
+        if not (p.srcaddr or p.srcaddr6 or p.isdb_src):
             missing.append("srcaddr")
-        if not (p.dstaddr or p.dstaddr6):
+        if not (p.dstaddr or p.dstaddr6 or p.isdb_dst):
             missing.append("dstaddr")
         if missing:
             warn(
@@ -295,8 +299,9 @@ class _Vdom:
             self._addr_side(p, "src"),
             self._addr_side(p, "dst"),
         ]
-        svc = any_of(*(self.service(n, p.lines["service"].line) for n in p.service))
-        parts.append(negate(svc) if p.service_negate else svc)
+        if p.service:
+            svc = any_of(*(self.service(n, p.lines["service"].line) for n in p.service))
+            parts.append(negate(svc) if p.service_negate else svc)
         if p.schedule != "always":
             s = p.lines["schedule"]
             if p.schedule not in self.v.schedules:
@@ -306,7 +311,7 @@ class _Vdom:
                 Opaque("schedule", p.schedule, self._o(d.line, d.text, "schedule", p.schedule))
             )
         for kind, what, line in p.opaque:
-            parts.append(Opaque(kind, what, self._o(line, what, kind)))
+            parts.append(Opaque(kind, what, self._o(line, p.lines_text(line), "setting")))
         for what, line in p.unknown:
             parts.append(Opaque("unknown", what, self._o(line, what, "setting")))
         return Rule(self.action(p), all_of(*parts), origin, p.enabled)
@@ -347,6 +352,7 @@ def _local_in(cfg: FgConfig, file: str) -> Stage | None:
         svcs: list[Expr] = []
         for a in i.allowaccess:
             proto, port = ADMIN_ACCESS.get(a, (None, None))
+            port = cfg.admin_ports.get(a, port)
             if proto is None:
                 svcs.append(Opaque("other", f"allowaccess {a}", o))
             elif proto == 1:

@@ -111,10 +111,15 @@ class FgPolicy:
     service_negate: bool = False
     schedule: str = "always"
     send_deny_packet: bool = False
+    isdb_src: bool = False  # internet-service-src enable: replaces srcaddr
+    isdb_dst: bool = False  # internet-service enable: replaces dstaddr and service
     # understood matches a header cannot decide: (opaque kind, text, line)
     opaque: list[tuple[str, str, int]] = field(default_factory=list)
     unknown: list[tuple[str, int]] = field(default_factory=list)  # settings not understood
     lines: dict[str, Src] = field(default_factory=dict)  # setting → where it is
+
+    def lines_text(self, line: int) -> str:
+        return next((s.text for s in self.lines.values() if s.line == line), "")
 
 
 @dataclass
@@ -138,3 +143,4 @@ class FgConfig:
     vdoms: dict[str, FgVdom]
     interfaces: dict[str, FgInterface]  # global: every interface, in any VDOM
     warnings: list[tuple[int, str]] = field(default_factory=list)
+    admin_ports: dict[str, int] = field(default_factory=dict)  # allowaccess → port

@@ -195,16 +195,6 @@ POLICY_OPAQUE = {
     "app-category": "application",
     "app-group": "application",
     "url-category": "url-category",
-    "internet-service-name": "other",
-    "internet-service-id": "other",
-    "internet-service-group": "other",
-    "internet-service-custom": "other",
-    "internet-service-custom-group": "other",
-    "internet-service-src-name": "other",
-    "internet-service-src-id": "other",
-    "internet-service-src-group": "other",
-    "internet-service-src-custom": "other",
-    "internet-service-src-custom-group": "other",
     "src-vendor-mac": "other",
     "ztna-ems-tag": "user",
     "ztna-geo-tag": "geo",
@@ -430,11 +420,22 @@ class _Reader:
                     p.send_deny_packet = bool(s.values) and s.values[0] == "enable"
                 elif key in ("internet-service", "internet-service-src"):
                     if s.values and s.values[0] == "enable":
-                        which = "destination" if key == "internet-service" else "source"
-                        p.opaque.append(("other", f"internet service ({which})", s.line))
+                        src = key == "internet-service-src"
+                        names = [
+                            " ".join(x.values)
+                            for k, x in e.settings.items()
+                            if k.startswith(key + "-") and x.values
+                        ]
+                        which = "source" if src else "destination"
+                        what = f"internet service ({which}): {' '.join(names) or '?'}"
+                        p.opaque.append(("other", what, s.line))
+                        p.isdb_src, p.isdb_dst = p.isdb_src or src, p.isdb_dst or not src
+                elif key.startswith("internet-service-"):
+                    continue  # read with internet-service / internet-service-src
                 elif key in POLICY_OPAQUE:
                     if s.values:
-                        p.opaque.append((POLICY_OPAQUE[key], f"{key} {' '.join(s.values)}", s.line))
+                        what = f"{key} {' '.join(s.values)}"
+                        p.opaque.append((POLICY_OPAQUE[key], what, s.line))
                 elif key in POLICY_IRRELEVANT:
                     continue
                 else:
@@ -474,11 +475,19 @@ def read_fortios(text: str, file: str) -> FgConfig:
     glob, vdom_blocks = _vdom_blocks(tree.root)
     interfaces: dict[str, FgInterface] = {}
     hostname = ""
+    admin_ports: dict[str, int] = {}
     for c in glob:
         if c.name == "system interface":
             r.interfaces(c, interfaces)
         elif c.name == "system global":
             hostname = c.value("hostname") or hostname
+            for key, access in (
+                ("admin-sport", "https"),
+                ("admin-port", "http"),
+                ("admin-ssh-port", "ssh"),
+            ):
+                if c.value(key).isdigit():
+                    admin_ports[access] = int(c.value(key))
     vdoms: dict[str, FgVdom] = {}
     for vname, blocks in vdom_blocks.items():
         v = FgVdom(vname)
@@ -522,4 +531,4 @@ def read_fortios(text: str, file: str) -> FgConfig:
     if len(vdoms) == 1:  # no VDOMs: every interface is in the one policy table
         only = next(iter(vdoms.values()))
         only.interfaces = dict(interfaces)
-    return FgConfig(hostname, vdoms, interfaces, r.warnings)
+    return FgConfig(hostname, vdoms, interfaces, r.warnings, admin_ports)
