@@ -21,7 +21,8 @@ from segverify.checks.firewall_common import (
 from segverify.engine.analysis import FirewallAnalysis, build_analysis
 from segverify.engine.compile import CompiledStage
 from segverify.findings.model import Finding, Report
-from segverify.firewall.model import Rule, Ruleset
+from segverify.firewall.ir import Device, Rule
+from segverify.firewall.model import Ruleset
 from segverify.topology.model import Topology
 
 MAX_COVER = 5
@@ -126,7 +127,7 @@ def forbidden_permits(
                     ),
                     severity="error",
                     clauses=pp.clauses,
-                    evidence=tuple(x for x in (rule.text if rule else "",) if x),
+                    evidence=tuple(x for x in (rule.origin.text if rule else "",) if x),
                     remedy="Restrict the rule to the flows the policy allows, or add a drop rule before it.",
                     remedy_ja="ポリシーで許可された通信だけに絞るか、その前に拒否ルールを置く。",
                     location=stage_location(rule, cs),
@@ -244,7 +245,7 @@ def _shadow_finding(
         message=f"{analysis.view.node.id}: {describe_rule(ref)} never decides a packet: earlier rules take every packet it matches ({by}).",
         message_ja=f"{analysis.view.node.id}: {describe_rule_ja(ref)} はどのパケットにも適用されない（前のルールがすべて先に一致する: {by}）。",
         severity="warning",
-        evidence=tuple(x for x in (rule.text,) if x),
+        evidence=tuple(x for x in (rule.origin.text,) if x),
         remedy="Delete the rule or move it above the rules that cover it.",
         remedy_ja="ルールを削除するか、覆っているルールより前に移動する。",
         location=stage_location(rule, cs),
@@ -259,16 +260,14 @@ def _redundant_finding(
     ref: dict[str, Any],
     takers: list[dict[str, Any]],
 ) -> Finding:
-    then = (
-        "; ".join(describe_rule(t) for t in takers) or f"the stage policy {cs.stage.default_action}"
-    )
+    then = "; ".join(describe_rule(t) for t in takers) or f"the stage policy {cs.stage.default}"
     return Finding(
         kind="redundant",
         rule="redundant",
         message=f"{analysis.view.node.id}: {describe_rule(ref)} is redundant: without it the device permits exactly the same packets (later: {then}).",
         message_ja=f"{analysis.view.node.id}: {describe_rule_ja(ref)} は冗長である（削除しても許可される通信は変わらない。後続: {then}）。",
         severity="info",
-        evidence=tuple(x for x in (rule.text,) if x),
+        evidence=tuple(x for x in (rule.origin.text,) if x),
         location=stage_location(rule, cs),
         data={
             "device": analysis.view.node.id,
@@ -280,7 +279,7 @@ def _redundant_finding(
 
 def check_firewall(
     topology: Topology,
-    ruleset: Ruleset,
+    ruleset: Device | Ruleset,
     device: str | None = None,
     *,
     shadow: bool = True,
@@ -297,7 +296,8 @@ def check_firewall(
     if shadow:
         findings += shadowed_and_redundant(analysis)
     t3 = time.perf_counter()
-    warnings = ruleset_warnings(ruleset) + family_warnings(analysis)
+    device_model = analysis.device
+    warnings = ruleset_warnings(device_model) + family_warnings(analysis)
     summary = summary_base(analysis)
     summary.update(
         {
@@ -315,7 +315,7 @@ def check_firewall(
         findings=tuple(findings),
         summary=summary,
         warnings=tuple(warnings),
-        incomplete=ruleset.incomplete or not analysis.compiled.exact,
+        incomplete=device_model.incomplete,
         manual_items=topology.manual_items,
-        inputs=(topology.source, ruleset.source),
+        inputs=(topology.source, device_model.source),
     )

@@ -7,7 +7,7 @@ from typing import Any
 from segverify.engine.analysis import FirewallAnalysis
 from segverify.engine.compile import CompiledStage
 from segverify.findings.model import InputWarning
-from segverify.firewall.model import Rule, Ruleset
+from segverify.firewall.ir import Device, Rule, names_in
 from segverify.topology.model import Location, Topology
 
 
@@ -18,24 +18,34 @@ def rule_ref(
     out: dict[str, Any] = {}
     if stage is not None:
         out["stage"] = stage.stage.name
-        out["hook"] = stage.stage.hook
+        out["hook"] = stage.stage.scope.hook
     if rule is None:
         if stage is not None:
-            out["action"] = stage.stage.default_action
+            out["action"] = stage.stage.default
             out["default"] = True
-            loc = stage.stage.location
+            loc = stage.stage.origin.location
             out["file"] = loc.file if loc else None
             out["line"] = loc.line if loc else None
         return out
+    o = rule.origin
     out["index"] = index
     out["action"] = rule.action
-    out["file"] = rule.location.file if rule.location else None
-    out["line"] = rule.location.line if rule.location else None
-    out["text"] = rule.text
-    if rule.name:
-        out["name"] = rule.name
-    if rule.chain:
-        out["chain"] = rule.chain
+    out["file"] = o.location.file if o.location else None
+    out["line"] = o.location.line if o.location else None
+    out["text"] = o.text
+    if o.name:
+        out["name"] = o.name
+    if o.id:
+        out["id"] = o.id
+    if o.kind and o.kind != "rule":
+        out["kind"] = o.kind
+    if o.context:
+        out["chain"] = o.context
+    objects = [
+        {"kind": n.kind, "name": n.name or n.id} for n in names_in(rule.match) if n.kind != "set"
+    ]
+    if objects:
+        out["objects"] = objects
     return out
 
 
@@ -49,6 +59,11 @@ def describe_rule(ref: dict[str, Any]) -> str:
         else f"{ref.get('stage', '?')} #{ref.get('index')}"
     )
     text = f" `{ref['text']}`" if ref.get("text") else ""
+    label = " ".join(str(ref[k]) for k in ("kind", "id") if ref.get(k))
+    if ref.get("name") and ref.get("name") != ref.get("id"):
+        label = f"{label} {ref['name']!r}".strip()
+    if label:
+        return f"{label} ({where}){text}"
     return f"{where}{text}"
 
 
@@ -67,26 +82,31 @@ def zone_label(topology: Topology, zone: str, lang: str) -> str:
 
 
 def stage_location(rule: Rule | None, stage: CompiledStage) -> Location | None:
-    if rule is not None and rule.location is not None:
-        return rule.location
-    return stage.stage.location
+    if rule is not None and rule.origin.location is not None:
+        return rule.origin.location
+    return stage.stage.origin.location
 
 
-def ruleset_warnings(ruleset: Ruleset) -> list[InputWarning]:
-    out = [InputWarning(msg, loc) for loc, msg in ruleset.warnings]
-    for stage in ruleset.stages:
+def ruleset_warnings(device: Device) -> list[InputWarning]:
+    """Everything not understood: the parser's warnings, unknown atoms, unknown verdicts."""
+    out = [InputWarning(msg, loc) for loc, msg in device.warnings]
+    for stage in device.stages:
         for rule in stage.rules:
-            for u in rule.unknown:
-                out.append(
-                    InputWarning(
-                        f"unrecognised match `{u.text}`: treated as may-match",
-                        u.location or rule.location,
+            if not rule.enabled:
+                continue
+            for u in rule.opaque:
+                if u.kind == "unknown":
+                    out.append(
+                        InputWarning(
+                            f"unrecognised match `{u.text}`: treated as may-match",
+                            u.origin.location or rule.origin.location,
+                        )
                     )
-                )
             if rule.action not in ("accept", "drop", "reject"):
                 out.append(
                     InputWarning(
-                        f"unknown verdict of `{rule.text}`: treated as may-accept", rule.location
+                        f"unknown verdict of `{rule.origin.text}`: treated as may-accept",
+                        rule.origin.location,
                     )
                 )
     return out
@@ -106,13 +126,13 @@ def family_warnings(analysis: FirewallAnalysis) -> list[InputWarning]:
 
 
 def summary_base(analysis: FirewallAnalysis) -> dict[str, Any]:
-    rs = analysis.ruleset
+    dev = analysis.device
     return {
         "device": analysis.view.node.id,
-        "vendor": rs.vendor,
-        "export": rs.source,
-        "stages": len(rs.stages),
-        "rules": sum(len(s.rules) for s in rs.stages),
+        "vendor": dev.vendor,
+        "export": dev.source,
+        "stages": len(dev.stages),
+        "rules": sum(len(s.rules) for s in dev.stages),
         "families": list(analysis.families),
         "backend": analysis.space.backend,
         "zone_interfaces": {z: list(i) for z, i in analysis.view.zone_ifaces.items()},
