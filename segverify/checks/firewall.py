@@ -18,6 +18,7 @@ from segverify.checks.firewall_common import (
     summary_base,
     zone_label,
 )
+from segverify.checks.firewall_exposure import device_exposure
 from segverify.engine.analysis import FirewallAnalysis, build_analysis
 from segverify.engine.compile import CompiledStage
 from segverify.findings.model import Finding, Report
@@ -39,7 +40,7 @@ class ForbiddenSpace:
 
 def forbidden_space(analysis: FirewallAnalysis) -> ForbiddenSpace:
     sp = analysis.space
-    new = sp.ct(["new"])
+    new = sp.ct(["new"]) & (~sp.protos((6,)) | sp.tcp_flags(0x17, 0x02))  # a TCP SYN opens
     pairs: dict[tuple[str, str], Any] = {}
     union = sp.false
     for a in analysis.topology.zones:
@@ -47,7 +48,9 @@ def forbidden_space(analysis: FirewallAnalysis) -> ForbiddenSpace:
             pp = analysis.policy.pair(a, b)
             if pp.forbidden == sp.false:
                 continue
-            f = pp.forbidden & new & analysis.pair_space(a, b)
+            # traffic to or from the device itself ends there: not a zone crossing (see
+            # firewall_exposure for what the device accepts for itself)
+            f = pp.forbidden & new & analysis.pair_space(a, b, "forward")
             if f != sp.false:
                 pairs[(a, b)] = f
                 union = union | f
@@ -62,7 +65,7 @@ def _permit_sources(
     comp = analysis.compiled
     sp = analysis.space
     for cs in comp.stages:
-        paths = comp.paths_of(cs)
+        paths = [p for p in comp.paths_of(cs) if p == "forward"]  # zone crossings only
         if not paths:
             continue
         through = sp.false
@@ -292,6 +295,7 @@ def check_firewall(
     t1 = time.perf_counter()
     fs = forbidden_space(analysis)
     findings = forbidden_permits(analysis, fs)
+    findings += device_exposure(analysis)
     t2 = time.perf_counter()
     if shadow:
         findings += shadowed_and_redundant(analysis)
@@ -302,6 +306,7 @@ def check_firewall(
     summary.update(
         {
             "forbidden_permits": sum(1 for f in findings if f.kind == "firewall-permit"),
+            "device_exposures": sum(1 for f in findings if f.kind == "device-exposure"),
             "shadowed": sum(1 for f in findings if f.kind == "shadowed"),
             "redundant": sum(1 for f in findings if f.kind == "redundant"),
             "exact": analysis.compiled.exact,

@@ -125,6 +125,13 @@ def family_warnings(analysis: FirewallAnalysis) -> list[InputWarning]:
     return out
 
 
+def interfaces_line(analysis: FirewallAnalysis) -> str:
+    """``eth0 → inet; eth1 → security-cloud, internet``: the zones behind each interface
+    (a scalar, so every output format prints it)."""
+    v = analysis.view
+    return "; ".join(f"{n} → {', '.join(v.behind.get(n, ()))}" for n in v.interfaces)
+
+
 def summary_base(analysis: FirewallAnalysis) -> dict[str, Any]:
     dev = analysis.device
     return {
@@ -136,4 +143,43 @@ def summary_base(analysis: FirewallAnalysis) -> dict[str, Any]:
         "families": list(analysis.families),
         "backend": analysis.space.backend,
         "zone_interfaces": {z: list(i) for z, i in analysis.view.zone_ifaces.items()},
+        "interfaces": interfaces_line(analysis),
+        "unpinned_zones": ", ".join(analysis.view.unpinned) or "none",
     }
+
+
+SEVERITIES = ("error", "warning", "info")
+FINDING_KINDS = (
+    "firewall-permit",
+    "device-exposure",
+    "shadowed",
+    "redundant",
+    "unused-object",
+    "diff",
+    "test-flow",
+)
+
+
+def parse_fail_on(text: str | None) -> tuple[str, ...]:
+    """``--fail-on error,device-exposure``: severities and/or finding kinds."""
+    if not text:
+        return ("error",)
+    items = tuple(x.strip() for x in text.split(",") if x.strip())
+    bad = [x for x in items if x not in SEVERITIES and x not in FINDING_KINDS]
+    if bad:
+        from segverify.errors import InputError
+
+        raise InputError(
+            f"--fail-on: unknown {', '.join(bad)} (severities {', '.join(SEVERITIES)}; "
+            f"kinds {', '.join(FINDING_KINDS)})"
+        )
+    return items
+
+
+def exit_code(report: Any, fail_on: tuple[str, ...] = ("error",)) -> int:
+    """1 when a finding's severity or kind is in ``fail_on``; else 3 when incomplete; 0."""
+    from segverify.errors import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INCOMPLETE
+
+    if any(f.severity in fail_on or f.kind in fail_on for f in report.findings):
+        return EXIT_FINDINGS
+    return EXIT_INCOMPLETE if report.incomplete else EXIT_CLEAN

@@ -158,8 +158,9 @@ class FirewallAnalysis:
         hook = self.hook_of(src, dst)
         za = self.policy.index.classify(src).zone
         zb = self.policy.index.classify(dst).zone
-        ins = self.view.zone_ifaces[za] if hook != "output" else (OTHER_IFACE,)
-        outs = self.view.zone_ifaces[zb] if hook != "input" else (OTHER_IFACE,)
+        every = self.view.interfaces  # an unpinned zone: asked explicitly, try every interface
+        ins = (self.view.zone_ifaces[za] or every) if hook != "output" else (OTHER_IFACE,)
+        outs = (self.view.zone_ifaces[zb] or every) if hook != "input" else (OTHER_IFACE,)
         out = []
         for i in ins:
             for j in outs:

@@ -339,6 +339,10 @@ class HeaderSpace:
         put("sport", pkt.sport if ports else 0)
         return out
 
+    def holds_value(self, u: Any, fname: str, value: int) -> bool:
+        """Whether ``u`` (a set over ``fname`` only, other variables free) holds ``value``."""
+        return (u & self.value(fname, value)) != self.false
+
     def contains(self, u: Any, pkt: Packet) -> bool:
         return self.holds(u, self.assignment(pkt))
 
