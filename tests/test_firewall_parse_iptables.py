@@ -105,9 +105,10 @@ def test_established_only_does_not_permit_new() -> None:
 
 
 def test_unknown_match_is_reported_not_dropped() -> None:
-    rs = parse("-A FORWARD -p tcp -m limit --limit 5/min -m mark --mark 0x1 -j ACCEPT\n")
+    rs = parse("-A FORWARD -p tcp -m limit --limit 5/min -m tcpmss --mss 1:500 -j ACCEPT\n")
     (r,) = rs.stages_for("forward")[0].rules
-    assert [u.text for u in r.unknown] == ["-m limit --limit 5/min", "-m mark --mark 0x1"]
+    got = sorted((u.text, u.kind) for u in r.unknown)
+    assert got == [("-m limit --limit 5/min", "limit"), ("-m tcpmss --mss 1:500", "unknown")]
     assert r.unknown[0].location is not None and r.unknown[0].location.line == 6
     assert rs.incomplete
     assert fwd(rs, src="198.18.0.1", dst="198.19.0.1", proto=6, dport=1) == "unknown"

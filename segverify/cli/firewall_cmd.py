@@ -7,8 +7,8 @@ import sys
 import click
 
 from segverify.checks.firewall import check_firewall
-from segverify.checks.firewall_diff import diff_firewalls
 from segverify.checks.firewall_common import exit_code, parse_fail_on
+from segverify.checks.firewall_diff import diff_firewalls
 from segverify.checks.firewall_flow import flow_report
 from segverify.cli.context import emit, settings
 from segverify.cli.options import format_option, output_option, topology_option
