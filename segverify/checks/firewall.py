@@ -11,7 +11,6 @@ from typing import Any
 from segverify.checks.firewall_common import (
     describe_rule,
     describe_rule_ja,
-    family_warnings,
     rule_ref,
     ruleset_warnings,
     stage_location,
@@ -22,7 +21,8 @@ from segverify.checks.firewall_exposure import device_exposure
 from segverify.engine.analysis import FirewallAnalysis, build_analysis
 from segverify.engine.compile import CompiledStage
 from segverify.findings.model import Finding, Report
-from segverify.firewall.ir import Device, Rule
+from segverify.firewall.bind import LOOPBACK
+from segverify.firewall.ir import Device, Interfaces, Rule, walk
 from segverify.firewall.model import Ruleset
 from segverify.topology.model import Topology
 
@@ -205,6 +205,8 @@ def shadowed_and_redundant(analysis: FirewallAnalysis) -> list[Finding]:
                 if covered is not None
                 else (cs.eff[i] & seen) == sp.false
             )
+            if shadowed and mine == sp.false and _loopback_only(rule):
+                continue  # local traffic on lo: never zone traffic, nothing to report
             if shadowed:
                 cover = _cover(cs, i, mine, cover_cache) if mine != sp.false else []
                 findings.append(_shadow_finding(analysis, cs, rule, ref, cover))
@@ -217,6 +219,13 @@ def shadowed_and_redundant(analysis: FirewallAnalysis) -> list[Finding]:
                 takers = _takers(cs, i, sp)
                 findings.append(_redundant_finding(analysis, cs, rule, ref, takers))
     return findings
+
+
+def _loopback_only(rule: Rule) -> bool:
+    """The rule names a loopback interface (``-i lo``): it is about local traffic."""
+    return any(
+        isinstance(e, Interfaces) and any(n in LOOPBACK for n in e.names) for e in walk(rule.match)
+    )
 
 
 def _takers(cs: CompiledStage, i: int, space: Any) -> list[dict[str, Any]]:
@@ -301,7 +310,7 @@ def check_firewall(
         findings += shadowed_and_redundant(analysis)
     t3 = time.perf_counter()
     device_model = analysis.device
-    warnings = ruleset_warnings(device_model) + family_warnings(analysis)
+    warnings = ruleset_warnings(device_model)
     summary = summary_base(analysis)
     summary.update(
         {

@@ -112,17 +112,12 @@ def ruleset_warnings(device: Device) -> list[InputWarning]:
     return out
 
 
-def family_warnings(analysis: FirewallAnalysis) -> list[InputWarning]:
-    missing = [v for v in (4, 6) if v not in analysis.families]
-    out = []
-    for v in missing:
-        out.append(
-            InputWarning(
-                f"the export filters no IPv{v} traffic: IPv{v} was not analysed"
-                f" (analysed: {', '.join(f'IPv{f}' for f in analysis.families)})"
-            )
-        )
-    return out
+def not_analysed(analysis: FirewallAnalysis) -> str:
+    """The IP families the export does not filter (so not analysed): coverage, shown in
+    the summary. Not a warning: warnings mean "not understood" and make the report
+    incomplete, in every output format alike."""
+    missing = [f"IPv{v}" for v in (4, 6) if v not in analysis.families]
+    return ", ".join(missing) or "none"
 
 
 def interfaces_line(analysis: FirewallAnalysis) -> str:
@@ -141,6 +136,7 @@ def summary_base(analysis: FirewallAnalysis) -> dict[str, Any]:
         "stages": len(dev.stages),
         "rules": sum(len(s.rules) for s in dev.stages),
         "families": list(analysis.families),
+        "not_analysed": not_analysed(analysis),
         "backend": analysis.space.backend,
         "zone_interfaces": {z: list(i) for z, i in analysis.view.zone_ifaces.items()},
         "interfaces": interfaces_line(analysis),

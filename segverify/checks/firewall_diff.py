@@ -15,7 +15,6 @@ from typing import Any
 from segverify.checks.firewall_common import (
     describe_rule,
     describe_rule_ja,
-    family_warnings,
     rule_ref,
     ruleset_warnings,
     summary_base,
@@ -216,7 +215,7 @@ def diff_firewalls(
             "exact": a.compiled.exact and b.compiled.exact,
         }
     )
-    warnings = ruleset_warnings(old) + ruleset_warnings(new) + family_warnings(b)
+    warnings = ruleset_warnings(old) + ruleset_warnings(new)
     return Report(
         command="diff",
         findings=tuple(findings),

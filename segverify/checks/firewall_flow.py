@@ -142,6 +142,6 @@ def flow_report(
         findings=tuple(findings),
         summary=summary,
         warnings=tuple(ruleset_warnings(analysis.device)),
-        incomplete=any(not f.data["certain"] for f in findings),
+        incomplete=analysis.device.incomplete or any(not f.data["certain"] for f in findings),
         inputs=(topology.source, analysis.device.source),
     )
