@@ -410,3 +410,40 @@ def test_admin_ports_from_system_global() -> None:
     assert evaluate(
         dev, pkt("198.18.10.5", "198.18.10.1", dport=443, iif="port1"), "input"
     ).possible == {"drop"}
+
+
+ALPHA = str(Path(__file__).resolve().parents[1] / "topologies" / "alpha.yaml")
+GOLDEN = Path(__file__).parent / "golden" / "firewall" / "fortios"
+
+
+def test_cli_end_to_end_names_the_policy_and_its_objects() -> None:
+    from click.testing import CliRunner
+
+    from segverify.cli.main import cli
+
+    args = ["firewall", str(GOLDEN / "fgt-inet.conf"), "-t", ALPHA, "--device", "fw-inet"]
+    args += ["--vendor", "auto", "--interface-map", "port1=eth0,port2=eth1", "--format", "json"]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 1, res.output
+    import json
+
+    findings = json.loads(res.output)["findings"]
+    permits = {
+        (f["firewall_rule"]["text"].split(":")[0], f["dst_zone"])
+        for f in findings
+        if f["kind"] == "firewall-permit"
+    }
+    assert ("edit 5", "internet") in permits  # the direct-HTTPS leak
+    assert not any(t.startswith("edit 2") for t, _ in permits)  # the mail relay is allowed
+    shadowed = [f for f in findings if f["kind"] == "shadowed"]
+    assert [f["firewall_rule"]["text"].split(":")[0] for f in shadowed] == ["edit 4"]
+
+
+def test_cli_unmapped_interface_is_exit_2() -> None:
+    from click.testing import CliRunner
+
+    from segverify.cli.main import cli
+
+    args = ["firewall", str(GOLDEN / "fgt-inet.conf"), "-t", ALPHA, "--device", "fw-inet"]
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 2 and "port1" in res.output

@@ -278,8 +278,7 @@ class _Vdom:
 
     def policy(self, p: FgPolicy, warn: Callable[[int, str], None]) -> Rule:
         f = self.file
-        text = p.src.text
-        origin = self._o(p.src.line, text, "policy", p.name, p.id)
+        origin = self._o(p.src.line, _summary(p), "policy", p.name, p.id)
         missing = [k for k in ("srcintf", "dstintf") if not getattr(p, k)]
         if not (p.service or p.isdb_dst):
             missing.append("service")
@@ -339,6 +338,21 @@ class _Vdom:
             )
             out.append(Rule("accept", any_of(*pairs), o))
         return out
+
+
+def _summary(p: FgPolicy) -> str:
+    """One line for the policy block: ``edit 12: srcintf … dstintf … action accept``."""
+    bits = [f"edit {p.id}:"]
+    for key in ("srcintf", "dstintf", "srcaddr", "dstaddr", "srcaddr6", "dstaddr6", "service"):
+        vals = getattr(p, key)
+        if vals:
+            bits.append(f"{key} {' '.join(vals)}")
+    if p.schedule != "always":
+        bits.append(f"schedule {p.schedule}")
+    bits.append(f"action {p.action}")
+    if not p.enabled:
+        bits.append("status disable")
+    return " ".join(bits)
 
 
 def _local_in(cfg: FgConfig, file: str) -> Stage | None:

@@ -28,6 +28,7 @@ import ipaddress
 
 from segverify.errors import InputError
 from segverify.firewall.ir import (
+    FALSE,
     TRUE,
     Addresses,
     DestNat,
@@ -35,6 +36,7 @@ from segverify.firewall.ir import (
     Expr,
     Icmp,
     Interface,
+    Interfaces,
     ObjectDef,
     Opaque,
     Origin,
@@ -355,7 +357,9 @@ class _Lower:
         context = {"pre": "pre-rulebase", "post": "post-rulebase"}.get(r.section, "rulebase")
         if self.multi:
             context = f"{r.vsys} {context}"
-        o = self._o(n, "rule", r.name, context=context)
+        o = Origin(
+            Location(self.file, n.line), _summary(r.name, n), "rule", "", r.name, (), context
+        )
         action_word = n.value("action", default="allow")
         if action_word not in ACTIONS:
             raise InputError(f"rule '{r.name}': unknown action '{action_word}'", self.file, n.line)
@@ -461,6 +465,69 @@ class _Lower:
         return DestNat(all_of(*parts), to_addr, int(port) if port.isdigit() else None, o)
 
 
+# interface management profile service → (protocol, port); ping is ICMP echo
+MGMT_SERVICES = {
+    "ping": (1, None),
+    "ssh": (6, 22),
+    "telnet": (6, 23),
+    "http": (6, 80),
+    "https": (6, 443),
+    "snmp": (17, 161),
+    "http-ocsp": (6, 6080),
+    "response-pages": (6, 6080),
+    "userid-service": (6, 5007),
+    "userid-syslog-listener-ssl": (6, 6514),
+    "userid-syslog-listener-udp": (17, 514),
+}
+
+
+def _mgmt_stage(cfg: PanConfig, dev: Device, file: str) -> Stage:
+    """Traffic to the firewall's own interface addresses: what each interface's
+    management profile admits (PAN-OS answers nothing else on a dataplane interface)."""
+    rules = []
+    for name, (n, _) in cfg.interfaces.items():
+        pname = n.value("layer3", "interface-management-profile") or n.value(
+            "interface-management-profile"
+        )
+        own = dev.interfaces[name].addresses if name in dev.interfaces else ()
+        if not pname or not own:
+            continue
+        prof = cfg.mgmt_profiles.get(pname)
+        if prof is None:
+            raise InputError(f"interface management profile '{pname}' is not defined", file, n.line)
+        o = Origin(Location(file, prof.line), prof.text, "interface-management-profile", "", pname)
+        alts: list[Expr] = []
+        for svc, (proto, port) in MGMT_SERVICES.items():
+            if prof.value(svc) != "yes":
+                continue
+            if proto == 1:
+                alts.append(all_of(Protocols((1,)), Icmp(8, None)))
+            else:
+                alts.append(all_of(Protocols((proto,)), Ports("dport", (PortRange(port, port),))))
+        permitted = prof.names("permitted-ip")
+        src = (
+            any_of(*(_literal_address(p, "src") or FALSE for p in permitted)) if permitted else TRUE
+        )
+        match = all_of(Interfaces("in", (name,)), Addresses("dst", own), src, any_of(*alts))
+        rules.append(Rule("accept", match, o))
+    return Stage("management", tuple(rules), "drop", Scope(paths=("input",), hook="input"))
+
+
+def _summary(name: str, n: Node) -> str:
+    """One line for a rule: ``rule 'x': from trust to untrust … action allow``."""
+    bits = [f"rule '{name}':"]
+    for key in ("from", "to", "source", "destination", "application", "service", "action"):
+        vals = n.names(key)
+        if vals:
+            bits.append(f"{key} {' '.join(vals)}")
+    for key in ("negate-source", "negate-destination", "disabled"):
+        if n.value(key) == "yes":
+            bits.append(f"{key} yes")
+    if n.value("rule-type"):
+        bits.append(f"rule-type {n.value('rule-type')}")
+    return " ".join(bits)
+
+
 def _default_action(cfg: PanConfig, which: str, fallback: str) -> tuple[str, Origin | None]:
     n = cfg.defaults.get(which)
     if n is None or n.child("action") is None:
@@ -529,6 +596,7 @@ def lower_paloalto(cfg: PanConfig, file: str) -> Device:
     intra, _ = _default_action(cfg, "intrazone-default", "accept")
     origin = Origin(None, "default security rules", "rule", "", "interzone-default")
     dev.stages.append(Stage("security", tuple(rules), inter, Scope(), intra, origin))
+    dev.stages.append(_mgmt_stage(cfg, dev, file))
     return dev
 
 

@@ -89,6 +89,7 @@ class PanConfig:
     defaults: dict[str, Node]  # intrazone-default / interzone-default overrides
     shared: Node | None = None
     panorama: Node | None = None
+    mgmt_profiles: dict[str, Node] = field(default_factory=dict)
     warnings: list[tuple[int, str]] = field(default_factory=list)
 
 
@@ -138,6 +139,9 @@ def read_paloalto(text: str) -> PanConfig:
     dev = next(iter(device.children.values())) if device is not None and device.children else None
     interfaces: dict[str, tuple[Node, list[str]]] = {}
     vsys: dict[str, PanVsys] = {}
+    net = dev.child("network") if dev is not None else root.child("network")
+    profiles = net.child("profiles", "interface-management-profile") if net is not None else None
+    mgmt = dict(profiles.children) if profiles is not None else {}
     if dev is not None:
         _interfaces(dev.child("network"), interfaces)
         hostname = dev.value("deviceconfig", "system", "hostname")
@@ -228,7 +232,8 @@ def read_paloalto(text: str) -> PanConfig:
         rules,
         nat,
         defaults,
-        shared.node,
-        panorama.node,
-        warnings,
+        shared=shared.node,
+        panorama=panorama.node,
+        mgmt_profiles=mgmt,
+        warnings=warnings,
     )
