@@ -34,7 +34,8 @@ class FlowGroup:
 
     def sort_key(self) -> tuple[object, ...]:
         order = RULE_ORDER.index(self.rule) if self.rule in RULE_ORDER else len(RULE_ORDER)
-        return (order, self.rule, self.src_zone, self.dst_zone, -self.flows, self.proto)
+        return (order, self.rule, self.src_zone, self.dst_zone, -self.flows, self.proto,
+                -1 if self.dport is None else self.dport)  # fmt: skip
 
 
 def _top(keys: np.ndarray, texts: Callable[[int], str], rows: np.ndarray) -> tuple[tuple[str, int], ...]:

@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "segverify.cli.init_cmd",
     "segverify.cli.policy_cmd",
     "segverify.cli.pcap_cmd",
+    "segverify.cli.flows_cmd",
     "segverify.cli.firewall_cmd",
     "segverify.cli.lab_cmd",
 )
