@@ -31,6 +31,8 @@ class FlowGroup:
     first_row: int  # the group's example flow (earliest in the capture)
     top_sources: tuple[tuple[str, int], ...]  # (address, flows)
     top_destinations: tuple[tuple[str, int], ...]
+    tunnel_outer: bool = False  # a group of tunnel outer flows
+    example: tuple[str, str] | None = None  # (src, dst) of the example when not first_row's
 
     def sort_key(self) -> tuple[object, ...]:
         order = RULE_ORDER.index(self.rule) if self.rule in RULE_ORDER else len(RULE_ORDER)

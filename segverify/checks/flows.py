@@ -390,7 +390,8 @@ class FlowAnalysis:
         where = f"{file}#{int(cols.first_frame[first])}"
         pf = int(cols.pkts_fwd[inner].sum())
         pr = int(cols.pkts_rev[inner].sum())
-        svc = f"{o.kind[g]} ({service(proto, None, dport)})"
+        svc = service(proto, None, dport)
+        svc = svc if svc == o.kind[g] else f"{o.kind[g]} ({svc})"
         messages = [
             t(
                 "pcap.finding.outer",
@@ -519,6 +520,39 @@ class FlowAnalysis:
             inputs=self.inputs,
         )
 
+    def _outer_groups(self) -> list[FlowGroup]:
+        """Forbidden tunnel outer flows, one group per rule, zone pair and tunnel service."""
+        o = self.outer
+        if o.verdicts is None:
+            return []
+        cols = self.cols
+        by_key: dict[tuple[Any, ...], list[int]] = {}
+        for g in self.outer_forbidden().tolist():
+            v = o.verdicts.rows[int(o.verdicts.verdict[g])]
+            sz, dz = self.classes[int(o.src_cls[g])].zone, self.classes[int(o.dst_cls[g])].zone
+            by_key.setdefault((v.decided_by, sz, dz, int(o.proto[g]), int(o.dport[g])), []).append(g)
+        out = []
+        for (rule, sz, dz, proto, dport), members in by_key.items():
+            inner = np.concatenate([o.inner[g] for g in members])
+            leaks = sum(1 for g in members if self._outer_answered(g))
+            first = int(inner[np.lexsort((cols.first_frame[inner], cols.file[inner]))[0]])
+            lead = next(g for g in members if first in set(o.inner[g].tolist()))
+            picked = [lead] + [g for g in members if g != lead]
+            ends = [self.outer_finding(g).data for g in picked[:3]]
+            out.append(
+                FlowGroup(
+                    rule=rule, src_zone=sz, dst_zone=dz, proto=proto, dport=_opt(dport),
+                    flows=len(members), leaks=leaks, attempts=len(members) - leaks,
+                    packets=int((cols.pkts_fwd[inner] + cols.pkts_rev[inner]).sum()),
+                    bytes=int((cols.bytes_fwd[inner] + cols.bytes_rev[inner]).sum()),
+                    first_row=first,
+                    top_sources=tuple((d["src"], 1) for d in ends),
+                    top_destinations=tuple((d["dst"], 1) for d in ends),
+                    tunnel_outer=True, example=(ends[0]["src"], ends[0]["dst"]),
+                )
+            )  # fmt: skip
+        return out
+
     def _make_groups(self) -> list[FlowGroup]:
         cols = self.cols
         rows = self.forbidden_rows()
@@ -542,7 +576,7 @@ class FlowAnalysis:
 
         order = np.empty(len(self.table), dtype=np.int64)
         order[self.forbidden_rows()] = np.arange(len(rows))
-        return group_flows(
+        groups = self._outer_groups() + group_flows(
             rows,
             key,
             label,
@@ -557,6 +591,7 @@ class FlowAnalysis:
             cols.src_text,
             cols.dst_text,
         )
+        return sorted(groups, key=FlowGroup.sort_key)
 
 
 def analyse_table(

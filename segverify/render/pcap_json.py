@@ -37,6 +37,7 @@ def group_dict(g: FlowGroup, analysis: FlowAnalysis) -> dict[str, Any]:
 
     cols = analysis.cols
     row = g.first_row
+    src, dst = g.example or (cols.src_text(row), cols.dst_text(row))
     return {
         "rule": g.rule,
         "src_zone": g.src_zone,
@@ -52,9 +53,10 @@ def group_dict(g: FlowGroup, analysis: FlowAnalysis) -> dict[str, Any]:
         "example": {
             "file": cols.files[int(cols.file[row])] if len(cols.files) else "",
             "frame": int(cols.first_frame[row]),
-            "src": cols.src_text(row),
-            "dst": cols.dst_text(row),
+            "src": src,
+            "dst": dst,
         },
+        "tunnel_outer": g.tunnel_outer,
         "top_sources": [{"address": a, "flows": n} for a, n in g.top_sources],
         "top_destinations": [{"address": a, "flows": n} for a, n in g.top_destinations],
     }
