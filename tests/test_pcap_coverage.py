@@ -36,7 +36,8 @@ def test_undeclared_private_addresses_are_never_clean(tmp_path: Path) -> None:
     # "internet" both, found nothing forbidden and exited 0
     pcap = write_pcap(
         tmp_path / "p.pcap",
-        tcp_flow("10.40.1.5", "10.40.1.6", 40000, 445) + udp_packet("10.40.1.5", "172.16.9.9", 5, 53),
+        tcp_flow("10.40.1.5", "10.40.1.6", 40000, 445)
+        + udp_packet("10.40.1.5", "172.16.9.9", 5, 53),
     )
     proc = run("pcap", pcap, "-t", ALPHA, "--format", "json")
     assert proc.returncode == 3, proc.stdout + proc.stderr
@@ -95,7 +96,9 @@ def test_strict_makes_any_unmatched_address_incomplete(tmp_path: Path) -> None:
 
 
 def test_coverage_counts_on_a_bundled_capture() -> None:
-    proc = run("pcap", str(REPO / "captures" / "alpha-violations.pcap"), "-t", ALPHA, "--format", "json")
+    proc = run(
+        "pcap", str(REPO / "captures" / "alpha-violations.pcap"), "-t", ALPHA, "--format", "json"
+    )
     cov = json.loads(proc.stdout)["summary"]["coverage"]
     a = cov["addresses"]
     assert a["total"] == a["node"] + a["prefix"] + a["none"] and a["total"] == 18
@@ -121,7 +124,13 @@ def test_vectorised_classes_agree_with_the_address_index(path: Path) -> None:
             for delta in (-1, 0, 1):
                 v = value + delta
                 if 0 <= v < (1 << net.max_prefixlen):
-                    addrs.append(str(ipaddress.ip_address(v) if net.version == 4 else ipaddress.IPv6Address(v)))
+                    addrs.append(
+                        str(
+                            ipaddress.ip_address(v)
+                            if net.version == 4
+                            else ipaddress.IPv6Address(v)
+                        )
+                    )
     addrs += [str(ipaddress.IPv4Address(int(x))) for x in rng.integers(0, 2**32, 300)]
     got = classifier.classify_text(addrs)
     for addr, cls in zip(addrs, got.tolist(), strict=True):

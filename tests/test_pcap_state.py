@@ -96,7 +96,9 @@ def test_refused_and_unanswered_flows_are_attempts(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("backend", ["scapy", "fast"])
-def test_tunnel_outer_flow_crossing_zones_gets_its_own_verdict(tmp_path: Path, backend: str) -> None:
+def test_tunnel_outer_flow_crossing_zones_gets_its_own_verdict(
+    tmp_path: Path, backend: str
+) -> None:
     # inner SMTP stays inside the LGWAN zone; the GRE packets carrying it go from the My
     # Number zone to the internet: R1 for the outer flow
     inner = tcp_flow("198.18.20.150", "198.18.20.25", 40000, 25)

@@ -139,7 +139,11 @@ class AddressClassifier:
                 cid = ids.get(key)
                 if cid is None:
                     cid = ids[key] = len(self.classes)
-                    addr = ipaddress.ip_address(start) if version == 4 else ipaddress.IPv6Address(start)
+                    addr = (
+                        ipaddress.ip_address(start)
+                        if version == 4
+                        else ipaddress.IPv6Address(start)
+                    )
                     self.classes.append(AddressClass(*info, representative=str(addr)))  # type: ignore[arg-type]
                 seg_class[i] = cid
             self._seg_class[version] = seg_class

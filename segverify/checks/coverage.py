@@ -130,7 +130,9 @@ def coverage(
         "undeclared_internal": int(np.count_nonzero(s_int | d_int)),
     }
     undeclared: list[UndeclaredRange] = []
-    for label in sorted({lab for c, lab in zip(classes, labels, strict=True) if c.undeclared_internal and lab}):
+    for label in sorted(
+        {lab for c, lab in zip(classes, labels, strict=True) if c.undeclared_internal and lab}
+    ):
         cls_ids = np.array(
             [i for i, c in enumerate(classes) if c.undeclared_internal and c.special == label]
         )
@@ -147,7 +149,5 @@ def coverage(
             )
             for p in first_pos.tolist()
         )
-        undeclared.append(
-            UndeclaredRange(label, count, int(np.count_nonzero(in_flow)), examples)
-        )
+        undeclared.append(UndeclaredRange(label, count, int(np.count_nonzero(in_flow)), examples))
     return Coverage(addresses, flows, undeclared)

@@ -40,7 +40,9 @@ class FlowGroup:
                 -1 if self.dport is None else self.dport)  # fmt: skip
 
 
-def _top(keys: np.ndarray, texts: Callable[[int], str], rows: np.ndarray) -> tuple[tuple[str, int], ...]:
+def _top(
+    keys: np.ndarray, texts: Callable[[int], str], rows: np.ndarray
+) -> tuple[tuple[str, int], ...]:
     """The most frequent values of ``keys`` (by flow count), as (text of a row, count)."""
     uniq, first, counts = np.unique(keys, return_index=True, return_counts=True)
     order = np.lexsort((uniq, -counts))[:TOP_ENDPOINTS]

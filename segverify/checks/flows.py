@@ -125,18 +125,22 @@ def outer_flows(cols: Any) -> OuterFlows:
             p = 4 if int(cols.ver[rows[j]]) == 4 else 41
         proto[j] = p
         dport[j] = -1 if port is None else port
-    key = np.stack(
-        [
-            cols.tun_ver[rows].astype(np.uint64),
-            cols.tun_src_hi[rows],
-            cols.tun_src_lo[rows],
-            cols.tun_dst_hi[rows],
-            cols.tun_dst_lo[rows],
-            proto.astype(np.uint64),
-            dport.astype(np.int64).astype(np.uint64),
-        ],
-        axis=1,
-    ) if len(rows) else np.zeros((0, 7), dtype=np.uint64)
+    key = (
+        np.stack(
+            [
+                cols.tun_ver[rows].astype(np.uint64),
+                cols.tun_src_hi[rows],
+                cols.tun_src_lo[rows],
+                cols.tun_dst_hi[rows],
+                cols.tun_dst_lo[rows],
+                proto.astype(np.uint64),
+                dport.astype(np.int64).astype(np.uint64),
+            ],
+            axis=1,
+        )
+        if len(rows)
+        else np.zeros((0, 7), dtype=np.uint64)
+    )
     uniq, first, inverse = np.unique(key, axis=0, return_index=True, return_inverse=True)
     inverse = inverse.reshape(-1)
     inner = [rows[inverse == g] for g in range(len(uniq))]
@@ -310,7 +314,12 @@ class FlowAnalysis:
                 text += t("pcap.finding.fqdn", lang)
             for cls, addr in ((sc, src), (dc, dst)):
                 if self.classes[cls].match == MATCH_NONE and self.classes[cls].special:
-                    text += t("pcap.finding.unclassified", lang, address=addr, zone=s.zone if cls == sc else d.zone)
+                    text += t(
+                        "pcap.finding.unclassified",
+                        lang,
+                        address=addr,
+                        zone=s.zone if cls == sc else d.zone,
+                    )
             messages.append(text)
         vlan = int(cols.vlan[i])
         ff, fr = int(cols.flags_fwd[i]), int(cols.flags_rev[i])
@@ -530,7 +539,9 @@ class FlowAnalysis:
         for g in self.outer_forbidden().tolist():
             v = o.verdicts.rows[int(o.verdicts.verdict[g])]
             sz, dz = self.classes[int(o.src_cls[g])].zone, self.classes[int(o.dst_cls[g])].zone
-            by_key.setdefault((v.decided_by, sz, dz, int(o.proto[g]), int(o.dport[g])), []).append(g)
+            by_key.setdefault((v.decided_by, sz, dz, int(o.proto[g]), int(o.dport[g])), []).append(
+                g
+            )
         out = []
         for (rule, sz, dz, proto, dport), members in by_key.items():
             inner = np.concatenate([o.inner[g] for g in members])

@@ -77,7 +77,9 @@ def select_rows(
     return rows[order]
 
 
-def iter_records(analysis: FlowAnalysis, rows: np.ndarray, chunk: int = 65536) -> Iterator[list[Any]]:
+def iter_records(
+    analysis: FlowAnalysis, rows: np.ndarray, chunk: int = 65536
+) -> Iterator[list[Any]]:
     """One list of values (in :data:`FIELDS` order, ``None`` for unset) per row."""
     from segverify.checks.flows import proto_name
 
