@@ -165,9 +165,7 @@ def open_output(path: str | None, binary: bool) -> Iterator[IO[Any]]:
         with open(path, "wb") if binary else open(path, "w", encoding="utf-8", newline="") as fh:
             yield fh
         return
-    stream: IO[Any] = (
-        click.get_binary_stream("stdout") if binary else click.get_text_stream("stdout")
-    )
+    stream: IO[Any] = sys.stdout.buffer if binary else sys.stdout
     try:
         yield stream
         stream.flush()
