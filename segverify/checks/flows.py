@@ -27,6 +27,7 @@ import numpy as np
 from segverify.checks.addrclass import MATCH_NONE, AddressClass, AddressClassifier
 from segverify.checks.coverage import Coverage, address_ids, coverage
 from segverify.checks.flow_groups import FlowGroup, group_flows
+from segverify.checks.flow_records import FlowRecords, record_finding, remedy, where_text
 from segverify.checks.flow_verdicts import VerdictRow, VerdictTable, evaluate_table
 from segverify.checks.policy import Endpoint, PolicyEvaluator
 from segverify.findings.model import Finding, InputWarning, Report
@@ -69,21 +70,6 @@ def service(proto: int, sport: int | None, dport: int | None) -> str:
     if proto in (1, 58):
         return f"{name} type {sport}"
     return f"{name}/{dport}"
-
-
-def where_text(ep: Endpoint, lang: str) -> str:
-    """``zone (tier name), node/role`` for messages."""
-    tier = t("tier." + ep.tier, lang)
-    parts = [ep.zone if tier == ep.zone else f"{ep.zone}: {tier}"]
-    if ep.node:
-        parts.append(f"{ep.node}/{ep.role}" if ep.role else ep.node)
-    return ", ".join(parts)
-
-
-def remedy(rule: str, lang: str) -> str:
-    key = f"pcap.remedy.{rule}"
-    text = t(key, lang)
-    return t("pcap.remedy.default-deny", lang) if text == key else text
 
 
 def _opt(value: int) -> int | None:
@@ -179,6 +165,7 @@ class FlowAnalysis:
     dst_addr: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     _forbidden_rows: np.ndarray | None = None
     _groups: list[FlowGroup] | None = None
+    _records: FlowRecords | None = None
 
     # -- per flow -------------------------------------------------------------------
     @property
@@ -276,104 +263,18 @@ class FlowAnalysis:
     def severity(self, state: str) -> str:
         return "error" if state == STATE_LEAK or self.fail_on == "attempt" else "warning"
 
+    def records(self) -> FlowRecords:
+        if self._records is None:
+            self._records = FlowRecords(self)
+        return self._records
+
     def flow_finding(self, i: int) -> Finding:
         """The finding for forbidden flow ``i``."""
-        cols = self.cols
-        v = self.verdict(i)
-        src, dst = cols.src_text(i), cols.dst_text(i)
-        sc, dc = int(self.src_cls[i]), int(self.dst_cls[i])
-        s, d = self.endpoint(sc, src), self.endpoint(dc, dst)
-        answered = bool(cols.answered[i])
-        state = STATE_LEAK if answered else STATE_ATTEMPT
-        proto = int(cols.proto[i])
-        sport, dport = _opt(int(cols.sport[i])), _opt(int(cols.dport[i]))
-        file = cols.files[int(cols.file[i])] if len(cols.files) else ""
-        first_frame = int(cols.first_frame[i])
-        where = f"{file}#{first_frame}"
-        pf, pr = int(cols.pkts_fwd[i]), int(cols.pkts_rev[i])
-        conn_state = cols.state_name(i)
-        cid = cols.community_id(i)
-        names = cols.names.get(i, ())
-        messages = []
-        for lang in ("en", "ja"):
-            text = t(
-                "pcap.finding.flow",
-                lang,
-                state=t(f"pcap.state.{state}", lang),
-                rule=v.decided_by,
-                src=src,
-                src_where=where_text(s, lang),
-                dst=dst,
-                dst_where=where_text(d, lang),
-                service=service(proto, sport, dport),
-                packets=pf + pr,
-                conn_state=conn_state,
-                where=where,
-            )
-            if v.reason == "fqdn-not-allowed":
-                text += t("pcap.finding.fqdn", lang)
-            for cls, addr in ((sc, src), (dc, dst)):
-                if self.classes[cls].match == MATCH_NONE and self.classes[cls].special:
-                    text += t(
-                        "pcap.finding.unclassified",
-                        lang,
-                        address=addr,
-                        zone=s.zone if cls == sc else d.zone,
-                    )
-            messages.append(text)
-        vlan = int(cols.vlan[i])
-        ff, fr = int(cols.flags_fwd[i]), int(cols.flags_rev[i])
-        data: dict[str, Any] = {
-            "src": src,
-            "dst": dst,
-            "src_zone": s.zone,
-            "dst_zone": d.zone,
-            "src_tier": s.tier,
-            "dst_tier": d.tier,
-            "src_node": s.node,
-            "dst_node": d.node,
-            "src_role": s.role,
-            "dst_role": d.role,
-            "src_match": self.classes[sc].match,
-            "dst_match": self.classes[dc].match,
-            "proto": proto_name(proto),
-            "proto_number": proto,
-            "sport": sport,
-            "dport": dport,
-            "packets_fwd": pf,
-            "packets_rev": pr,
-            "bytes_fwd": int(cols.bytes_fwd[i]),
-            "bytes_rev": int(cols.bytes_rev[i]),
-            "first_seen": iso_ns(int(cols.first_ns[i])),
-            "last_seen": iso_ns(int(cols.last_ns[i])),
-            "first_frame": first_frame,
-            "file": file,
-            "vlan": None if vlan < 0 else vlan,
-            "tcp_flags": ff | fr,
-            "tcp_flags_fwd": ff,
-            "tcp_flags_rev": fr,
-            "conn_state": conn_state,
-            "community_id": cid,
-            "names": list(names),
-            "tunnel": list(cols.tunnels.get(i, ())),
-            "tunnel_outer": False,
-            "state": state,
-            "answered": answered,
-            "established": answered,
-            "reason": v.reason,
-        }
-        return Finding(
-            kind="flow",
-            rule=v.decided_by,
-            message=messages[0],
-            message_ja=messages[1],
-            severity=self.severity(state),
-            clauses=v.clauses,
-            evidence=(where, cid) if cid else (where,),
-            remedy=remedy(v.decided_by, "en"),
-            remedy_ja=remedy(v.decided_by, "ja"),
-            data=data,
-        )
+        return record_finding(next(self.records().records(np.array([i]))))
+
+    def flow_findings(self, rows: np.ndarray) -> Iterator[Finding]:
+        """Findings of the forbidden flows ``rows``, made in batches."""
+        return map(record_finding, self.records().records(rows))
 
     def _outer_answered(self, g: int) -> bool:
         return bool(np.asarray(self.cols.answered)[self.outer.inner[g]].any())
@@ -506,13 +407,23 @@ class FlowAnalysis:
         return out
 
     def iter_findings(self) -> Iterator[Finding]:
-        """Every finding, made one at a time: forbidden flows in capture order, forbidden
+        """Every finding, made in batches: forbidden flows in capture order, forbidden
         tunnel outer flows, then undeclared internal addresses."""
-        for i in self.forbidden_rows().tolist():
-            yield self.flow_finding(i)
+        yield from self.flow_findings(self.forbidden_rows())
         for g in self.outer_forbidden().tolist():
             yield self.outer_finding(g)
         yield from self.undeclared_findings()
+
+    def iter_finding_dicts(self) -> Iterator[dict[str, Any]]:
+        """:meth:`iter_findings` as ``finding_dict`` gives them, without making the
+        ``Finding`` objects of the flows (the JSON renderer's path)."""
+        from segverify.findings.serialise import finding_dict
+
+        yield from self.records().records(self.forbidden_rows())
+        for g in self.outer_forbidden().tolist():
+            yield finding_dict(self.outer_finding(g))
+        for f in self.undeclared_findings():
+            yield finding_dict(f)
 
     def input_warnings(self) -> tuple[InputWarning, ...]:
         return tuple(InputWarning(text) for text in self.warning_texts("en"))

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from segverify import __version__
-from segverify.findings.serialise import finding_dict, jsonable
+from segverify.findings.serialise import jsonable
 
 if TYPE_CHECKING:
     from segverify.checks.flow_groups import FlowGroup
@@ -83,7 +83,7 @@ def write(analysis: FlowAnalysis, out: BinaryIO, lang: str = "en") -> None:
     body = dumps(head)
     out.write(body[:-1] + b',"findings":[')
     first = True
-    for finding in analysis.iter_findings():
-        out.write((b"\n" if first else b",\n") + dumps(finding_dict(finding)))
+    for record in analysis.iter_finding_dicts():
+        out.write((b"\n" if first else b",\n") + dumps(record))
         first = False
     out.write(b"\n]}\n")

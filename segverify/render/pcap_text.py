@@ -86,7 +86,7 @@ def write(analysis: FlowAnalysis, out: TextIO, lang: str = "en", rows: int = DEF
             dst = ", ".join(f"{a} ({n})" for a, n in g.top_destinations)
             w("      " + t("pcap.group.top", lang, src=src, dst=dst) + "\n")
         shown = forbidden if rows <= 0 else forbidden[:rows]
-        findings = [analysis.flow_finding(i) for i in shown.tolist()]
+        findings = list(analysis.flow_findings(shown))
         findings += [analysis.outer_finding(g) for g in analysis.outer_forbidden().tolist()]
         if findings:
             w("\n")
