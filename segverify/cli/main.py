@@ -21,6 +21,8 @@ COMMAND_MODULES = (
     "segverify.cli.pcap_cmd",
     "segverify.cli.firewall_cmd",
     "segverify.cli.lab_cmd",
+    "segverify.cli.diagram_cmd",
+    "segverify.cli.report_cmd",
 )
 
 
