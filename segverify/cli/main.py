@@ -60,14 +60,19 @@ class SegverifyGroup(click.Group):
     default=None,
     help="Language of messages: en (default) or ja. Defaults to ja under a ja_JP locale.",
 )
+@click.option(
+    "--excel",
+    is_flag=True,
+    help="Write CSV with a UTF-8 byte-order mark for Excel (always so with --lang ja).",
+)
 @click.version_option(__version__, prog_name="segverify")
 @click.pass_context
-def cli(ctx: click.Context, lang: str | None) -> None:
+def cli(ctx: click.Context, lang: str | None, excel: bool) -> None:
     """segverify: verify three-tier (三層の対策) segmentation of a municipal network.
 
     Exit codes: 0 clean, 1 findings, 2 bad input or usage, 3 analysis incomplete.
     """
-    ctx.obj = Settings(lang=lang or default_lang())
+    ctx.obj = Settings(lang=lang or default_lang(), excel=excel)
 
 
 def _register_all() -> None:

@@ -39,7 +39,7 @@ def check(file: str, fmt: str, output: str | None) -> None:
     lang = settings().lang
     topo = load_topology(file)
     report = check_topology(topo)
-    text = render(report, fmt, lang)
+    text = render(report, fmt, lang, excel=settings().excel)
     if fmt == "text" and not report.findings:
         head = t(
             "check.ok",
@@ -63,7 +63,8 @@ def check(file: str, fmt: str, output: str | None) -> None:
 @output_option()
 def matrix(file: str, fmt: str, output: str | None) -> None:
     """Zone × zone verdicts: allowed / only via named gateways on named services / forbidden."""
-    emit(render_matrix(zone_matrix(load_topology(file)), fmt, settings().lang), output)
+    s = settings()
+    emit(render_matrix(zone_matrix(load_topology(file)), fmt, s.lang, s.excel), output)
 
 
 @topology.command("show")

@@ -70,7 +70,9 @@ def lanes_scene(d: DiagramData) -> Scene:
         x = MARGIN + i * lane_w
         size = max(10.0, min(14.0, 14.0 * (lane_w - 8) / max(1.0, text_width(lane.label, 14))))
         head_shapes.append(
-            Text(x + lane_w / 2, y_head + 18, fit(lane.label, size, lane_w - 8), size, "middle", True)
+            Text(
+                x + lane_w / 2, y_head + 18, fit(lane.label, size, lane_w - 8), size, "middle", True
+            )
         )
         sub = lane.zone if lane.zone == lane.tier else f"{lane.zone} ({lane.tier})"
         head_shapes.append(

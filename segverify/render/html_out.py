@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-from html import escape
 from typing import Any
 
 from segverify.findings.model import Report
 from segverify.findings.serialise import finding_dict
 from segverify.i18n import t
+from segverify.render.safe import html as escape
 
 STYLE = """
 body{font-family:system-ui,'Noto Sans CJK JP',sans-serif;margin:2em;color:#222}
