@@ -150,9 +150,7 @@ def test_diagram_exports_with_hostile_names(tmp_path: Path) -> None:
     cannot close their quotes, and no control character passes raw."""
     topo = Path(__file__).resolve().parent.parent / "topologies/alpha.yaml"
     text = topo.read_text(encoding="utf-8")
-    text = text.replace(
-        "name: 業務端末", 'name: "\\u202e\\"]</text><script>1</script>\\e]8;;x\\a"'
-    )
+    text = text.replace("name: 業務端末", 'name: "\\u202e\\"]</text><script>1</script>\\e]8;;x\\a"')
     hostile = tmp_path / "hostile.yaml"
     hostile.write_text(text, encoding="utf-8")
     runner = CliRunner()
