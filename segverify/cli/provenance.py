@@ -6,8 +6,9 @@ import datetime as dt
 import hashlib
 import os
 import shlex
-import sys
 from collections.abc import Sequence
+
+import click
 
 from segverify.errors import InputError
 from segverify.render.html_out import InputFile, RunInfo
@@ -39,13 +40,40 @@ def run_time(date: str) -> str:
     return moment.isoformat().replace("+00:00", "Z")
 
 
-def run_info(
-    files: Sequence[tuple[str, str]], date: str = "", argv: Sequence[str] | None = None
-) -> RunInfo:
-    """RunInfo for ``files`` given as (role, path)."""
+def command_line(ctx: click.Context) -> str:
+    """The command as run, rebuilt from what click parsed (the same under a test runner as
+    from a shell): root options, the command path, then every option given."""
+    parts = ["segverify"]
+    root = ctx.find_root()
+    for key, opt in (("lang", "--lang"), ("excel", "--excel")):
+        value = root.params.get(key)
+        if value is True:
+            parts.append(opt)
+        elif value:
+            parts += [opt, str(value)]
+    parts += ctx.command_path.split()[1:]
+    for param in ctx.command.params:
+        value = ctx.params.get(param.name or "")
+        if value in (None, False, ()) or value == param.default:
+            continue
+        if isinstance(param, click.Argument):
+            parts += [str(v) for v in value] if isinstance(value, tuple) else [str(value)]
+            continue
+        opt = max(param.opts, key=len)
+        if value is True:
+            parts.append(opt)
+        elif isinstance(value, tuple):
+            for v in value:
+                parts += [opt, str(v)]
+        else:
+            parts += [opt, str(value)]
+    return shlex.join(parts)
+
+
+def run_info(files: Sequence[tuple[str, str]], date: str = "") -> RunInfo:
+    """RunInfo for ``files`` given as (role, path), in the current click command."""
     inputs = []
     for role, path in files:
         digest, size = sha256_file(path)
         inputs.append(InputFile(role, path, digest, size))
-    args = list(sys.argv[1:] if argv is None else argv)
-    return RunInfo(tuple(inputs), shlex.join(["segverify", *args]), run_time(date))
+    return RunInfo(tuple(inputs), command_line(click.get_current_context()), run_time(date))
