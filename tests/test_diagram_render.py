@@ -246,3 +246,24 @@ def test_matrix_view_has_layers() -> None:
             "svg",
         )
         assert "observed" in layered and 'stroke="#cc0000" stroke-width="3"' in layered
+
+
+def test_unanswered_forbidden_flows_are_dashed() -> None:
+    """In alpha-violations.pcap the R4 attempt (inet → LGWAN) got no answer: its arrow is
+    dashed; the answered R2 flows are solid."""
+    if not CAPTURE.exists():
+        pytest.skip("bundled capture missing")
+    _, svg = run("diagram", "-t", str(ALPHA), "--capture", str(CAPTURE), "--format", "svg")
+
+    def arrow_at(label: str) -> str:
+        y = float(
+            re.search(rf'<text x="[\d.]+" y="([\d.]+)"[^>]*>{re.escape(label)}</text>', svg).group(
+                1
+            )
+        )
+        line = re.search(rf'<polyline points="[\d.]+,{y + 5:g} [^"]+"[^>]*/>', svg)
+        assert line, label
+        return line.group(0)
+
+    assert "stroke-dasharray" in arrow_at("forbidden flows 1 (R4×1)")
+    assert "stroke-dasharray" not in arrow_at("forbidden flows 2 (R2×2)")

@@ -4,7 +4,7 @@ Every flow of a ``FlowTable`` is judged by the one ``PolicyEvaluator`` and count
 (source zone, destination zone): flows, packets, bytes, how many were forbidden (with the
 deciding rules) and how many were attempted but never answered. "Answered" uses the flow's
 ``conn_state`` when the flow table has one (Zeek's states), otherwise whether any packet
-came back from the responder.
+came back from the responder (e.g. a TCP SYN answered by RST counts as answered: REJ).
 """
 
 from __future__ import annotations
@@ -41,10 +41,14 @@ class PairTraffic:
 
 
 def answered(flow: Flow) -> bool:
-    """True when the responder answered (conn_state when known, else any reverse packet)."""
+    """True when the responder answered: the flow's own ``answered`` (from its Zeek
+    ``conn_state``) when the flow model has one, else any packet back from the responder."""
+    value = getattr(flow, "answered", None)
+    if isinstance(value, bool):
+        return value
     state = getattr(flow, "conn_state", None)
-    if state:
-        return str(state) not in UNANSWERED_STATES
+    if isinstance(state, str) and state:
+        return state not in UNANSWERED_STATES
     return flow.packets_rev > 0
 
 
