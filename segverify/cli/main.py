@@ -10,7 +10,7 @@ import click
 from segverify import __version__
 from segverify.cli.context import Settings, fail
 from segverify.errors import EXIT_BAD_INPUT, InputError
-from segverify.i18n import LANGS, default_lang
+from segverify.i18n import LANGS, default_lang, t
 
 # Each module defines ``register(group)``; one module per command group.
 COMMAND_MODULES = (
@@ -46,8 +46,10 @@ class SegverifyGroup(click.Group):
         except Exception as exc:  # an input we could not handle must still not dump a traceback
             if os.environ.get("SEGVERIFY_DEBUG"):
                 raise
+            lang = ctx.obj.lang if isinstance(ctx.obj, Settings) else default_lang()
             click.echo(
-                f"segverify: internal error: {type(exc).__name__}: {exc} (set SEGVERIFY_DEBUG=1 for a traceback)",
+                "segverify: "
+                + t("error.internal", lang, kind=type(exc).__name__, detail=str(exc)),
                 err=True,
             )
             ctx.exit(EXIT_BAD_INPUT)
