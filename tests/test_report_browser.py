@@ -31,6 +31,10 @@ ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
+L2 = {
+    "src": "02:00:00:00:00:01",
+    "dst": "02:00:00:00:00:02",
+}  # fixed: scapy never resolves (no ARP)
 ESC = "\x1b[2J\x1b]8;;http://192.0.2.9/\x07link\x1b]8;;\x07"
 HOSTILE_NAMES = [
     "<script>window.pwned=1;alert(1)</script>",
@@ -99,14 +103,14 @@ def hostile_capture(path: Path) -> Path:
         label = name.encode("utf-8").replace(b".", b"_")
         dns = scapy.DNS(id=i + 1, rd=1, qd=scapy.DNSQR(qname=label + b".example"))
         pkts.append(
-            scapy.Ether()
+            scapy.Ether(**L2)
             / scapy.IP(src="198.18.30.101", dst=f"192.0.2.{60 + i}")
             / scapy.UDP(sport=40000 + i, dport=53)
             / dns
         )
         host = name.encode("utf-8")
         pkts.append(
-            scapy.Ether()
+            scapy.Ether(**L2)
             / scapy.IP(src="198.18.30.102", dst=f"198.51.100.{60 + i}")
             / scapy.TCP(sport=41000 + i, dport=80, flags="PA", seq=1)
             / (b"GET / HTTP/1.1\r\nHost: " + host + b"\r\n\r\n")

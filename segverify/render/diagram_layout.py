@@ -439,7 +439,7 @@ def matrix_scene(d: DiagramData) -> Scene:
                     Text(
                         x + cell_w / 2,
                         line_y,
-                        f"{t('diagram.layer.config', d.lang)[:4]}: {txt}",
+                        f"{t('diagram.layer.config.short', d.lang)}: {txt}",
                         10,
                         "middle",
                         colour=RED if p and p.forbidden else BLUE,
@@ -457,7 +457,7 @@ def matrix_scene(d: DiagramData) -> Scene:
                     Text(
                         x + cell_w / 2,
                         line_y,
-                        f"{t('diagram.layer.observed', d.lang)[:4]}: {txt}",
+                        f"{t('diagram.layer.observed.short', d.lang)}: {txt}",
                         10,
                         "middle",
                         colour=RED if o and o.forbidden else BLUE,

@@ -34,13 +34,23 @@ def font_path() -> str:
     return str(path)
 
 
+def _families(fname: str) -> list[str]:
+    """IPAexGothic first, then DejaVu Sans (ships with matplotlib) for symbols IPAexGothic
+    lacks (✗, arrows)."""
+    from matplotlib import font_manager
+
+    name = font_manager.FontProperties(fname=fname).get_name()
+    if name not in {f.name for f in font_manager.fontManager.ttflist}:
+        font_manager.fontManager.addfont(fname)
+    return [name, "DejaVu Sans"]
+
+
 def render_raster(scene: Scene, fmt: str) -> bytes:
     """``scene`` as PNG or PDF bytes."""
     try:
         import matplotlib
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
-        from matplotlib.font_manager import FontProperties
         from matplotlib.patches import FancyBboxPatch
         from matplotlib.patches import Polygon as MplPolygon
     except ImportError as exc:  # pragma: no cover - dependency of the package
@@ -59,7 +69,7 @@ def render_raster(scene: Scene, fmt: str) -> bytes:
         ax.set_xlim(0, scene.width)
         ax.set_ylim(scene.height, 0)
         ax.set_axis_off()
-        regular = FontProperties(fname=fname)
+        family = _families(fname)
         for s in scene.shapes:
             if isinstance(s, Rect):
                 style = f"round,pad=0,rounding_size={s.radius}" if s.radius else "square,pad=0"
@@ -82,7 +92,7 @@ def render_raster(scene: Scene, fmt: str) -> bytes:
                     s.x,
                     s.y,
                     s.text,
-                    fontproperties=regular,
+                    fontfamily=family,
                     fontsize=s.size * pt,
                     ha=ha,
                     va="baseline",
