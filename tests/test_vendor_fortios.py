@@ -447,3 +447,39 @@ def test_cli_unmapped_interface_is_exit_2() -> None:
     args = ["firewall", str(GOLDEN / "fgt-inet.conf"), "-t", ALPHA, "--device", "fw-inet"]
     res = CliRunner().invoke(cli, args)
     assert res.exit_code == 2 and "port1" in res.output
+
+
+def test_address_and_address6_are_separate_namespaces() -> None:
+    # found by the aerleon oracle: "all" exists as an IPv4 and an IPv6 object
+    text = """config firewall address
+    edit "all"
+    next
+end
+config firewall address6
+    edit "all"
+    next
+end
+config firewall service custom
+    edit "ALL"
+        set protocol IP
+    next
+end
+config firewall policy
+    edit 1
+        set srcintf any
+        set dstintf any
+        set srcaddr "all"
+        set dstaddr "all"
+        set srcaddr6 "all"
+        set dstaddr6 "all"
+        set action accept
+        set service "ALL"
+    next
+end
+"""
+    dev = parse_fortios(text, "ns.conf")
+    assert evaluate(dev, pkt("192.0.2.1", "198.51.100.1")).possible == {"accept"}
+    assert evaluate(dev, pkt("2001:db8::1", "2001:db8::2")).possible == {"accept"}
+    only4 = text.replace('        set srcaddr6 "all"\n        set dstaddr6 "all"\n', "")
+    dev = parse_fortios(only4, "ns4.conf")
+    assert evaluate(dev, pkt("2001:db8::1", "2001:db8::2")).possible == {"drop"}

@@ -129,6 +129,8 @@ class FgVdom:
     zones: dict[str, FgZone] = field(default_factory=dict)
     addresses: dict[str, FgAddress] = field(default_factory=dict)
     addrgrps: dict[str, FgGroup] = field(default_factory=dict)
+    addresses6: dict[str, FgAddress] = field(default_factory=dict)  # a namespace of its own
+    addrgrps6: dict[str, FgGroup] = field(default_factory=dict)
     services: dict[str, FgService] = field(default_factory=dict)
     servicegrps: dict[str, FgGroup] = field(default_factory=dict)
     vips: dict[str, FgVip] = field(default_factory=dict)

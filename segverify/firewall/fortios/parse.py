@@ -297,7 +297,7 @@ class _Reader:
                 a.detail = e.value("wildcard-fqdn")
             else:  # dynamic, mac, template, …: a header alone cannot decide
                 a.detail = kind
-            v.addresses[name] = a
+            (v.addresses if family == 4 else v.addresses6)[name] = a
 
     def groups(self, blk: Block, into: dict[str, FgGroup], family: int = 4) -> None:
         for name, e in blk.edits.items():
@@ -501,7 +501,8 @@ def read_fortios(text: str, file: str) -> FgConfig:
             elif n in ("firewall address", "firewall address6"):
                 r.addresses(c, v, 6 if n.endswith("6") else 4)
             elif n in ("firewall addrgrp", "firewall addrgrp6"):
-                r.groups(c, v.addrgrps, 6 if n.endswith("6") else 4)
+                six = n.endswith("6")
+                r.groups(c, v.addrgrps6 if six else v.addrgrps, 6 if six else 4)
             elif n == "firewall service custom":
                 r.services(c, v)
             elif n == "firewall service group":
