@@ -483,3 +483,22 @@ end
     only4 = text.replace('        set srcaddr6 "all"\n        set dstaddr6 "all"\n', "")
     dev = parse_fortios(only4, "ns4.conf")
     assert evaluate(dev, pkt("2001:db8::1", "2001:db8::2")).possible == {"drop"}
+
+
+def test_quoting_multiline_and_escapes() -> None:
+    from segverify.firewall.fortios.tree import parse_tree
+
+    text = (
+        'config system replacemsg admin "pre"\n'
+        '  set buffer "line one\nline \\"two\\"" \n'
+        "end\n"
+        "config firewall address\n    edit \"new\"_name\n        set comment 'it\\'s'\n    next\nend\n"
+        "config firewall addrgrp\n    edit g\n        set member a\\\nb\n    next\nend\n"
+    )
+    tree = parse_tree(text)
+    assert not tree.problems
+    [msg, addr, grp] = tree.root.configs
+    assert msg.settings["buffer"].values == ['line one\nline "two"']
+    assert list(addr.edits) == ["new_name"] and addr.edits["new_name"].value("comment") == "it's"
+    assert addr.edits["new_name"].line == 6
+    assert grp.edits["g"].values("member") == ["a\nb"]

@@ -9,6 +9,7 @@ setting of a modelled object that is not understood.
 from __future__ import annotations
 
 import ipaddress
+import socket
 
 from segverify.errors import InputError
 from segverify.firewall.fortios.model import (
@@ -209,6 +210,16 @@ def _src(b: Block) -> Src:
 
 def _net(words: list[str], file: str, line: int) -> IPNetwork:
     """``a.b.c.d m.m.m.m``, ``a.b.c.d/len`` or an IPv6 prefix."""
+    if len(words) >= 2 and "/" not in words[0]:
+        try:  # the common case, without ipaddress's string parsing
+            addr = int.from_bytes(socket.inet_aton(words[0]), "big")
+            mask = int.from_bytes(socket.inet_aton(words[1]), "big")
+        except OSError:
+            pass
+        else:
+            plen = bin(mask).count("1")
+            if mask == (0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF and words[0].count(".") == 3:
+                return ipaddress.IPv4Network((addr & mask, plen))
     text = "/".join(words[:2]) if len(words) >= 2 else (words[0] if words else "")
     try:
         return ipaddress.ip_network(text, strict=False)

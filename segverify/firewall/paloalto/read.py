@@ -51,7 +51,7 @@ class Scope:
     node: Node | None
 
     def table(self, kind: str) -> Node | None:
-        return self.node.child(kind) if self.node is not None else None
+        return self.node.children.get(kind) if self.node is not None else None
 
 
 @dataclass
