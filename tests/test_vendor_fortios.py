@@ -502,3 +502,42 @@ def test_quoting_multiline_and_escapes() -> None:
     assert list(addr.edits) == ["new_name"] and addr.edits["new_name"].value("comment") == "it's"
     assert addr.edits["new_name"].line == 6
     assert grp.edits["g"].values("member") == ["a\nb"]
+
+
+@pytest.mark.parametrize(
+    "sdwan",
+    [
+        # FortiOS 6.x
+        "config system virtual-wan-link\n    set status enable\n    config members\n"
+        '        edit 1\n            set interface "port2"\n        next\n'
+        '        edit 2\n            set interface "port3"\n        next\n    end\nend\n',
+        # FortiOS 7.x
+        'config system sdwan\n    set status enable\n    config zone\n        edit "virtual-wan-link"\n'
+        "        next\n    end\n    config members\n"
+        '        edit 1\n            set interface "port2"\n            set zone "virtual-wan-link"\n        next\n'
+        '        edit 2\n            set interface "port3"\n        next\n    end\nend\n',
+    ],
+)
+def test_sdwan_zone_in_policies(sdwan: str) -> None:
+    text = (
+        "config system interface\n"
+        + "".join(
+            f'    edit "port{i}"\n        set ip 198.18.{i}.1 255.255.255.0\n    next\n'
+            for i in (1, 2, 3)
+        )
+        + "end\n"
+        + sdwan
+        + 'config firewall address\n    edit "all"\n    next\nend\n'
+        + 'config firewall service custom\n    edit "ALL"\n        set protocol IP\n    next\nend\n'
+        + 'config firewall policy\n    edit 1\n        set srcintf "port1"\n'
+        + '        set dstintf "virtual-wan-link"\n        set srcaddr "all"\n        set dstaddr "all"\n'
+        + '        set action accept\n        set service "ALL"\n    next\nend\n'
+    )
+    dev = parse_fortios(text, "sdwan.conf")
+    assert dev.zones["virtual-wan-link"].interfaces == ("port2", "port3")
+    assert evaluate(dev, pkt("198.18.1.5", "192.0.2.1", iif="port1", oif="port3")).possible == {
+        "accept"
+    }
+    assert evaluate(dev, pkt("198.18.2.5", "192.0.2.1", iif="port2", oif="port3")).possible == {
+        "drop"
+    }

@@ -50,26 +50,6 @@ UNMODELLED_FILTERS = {
     "firewall vip6": "IPv6 VIP",
     "firewall sniffer": "one-arm sniffer policy",
 }
-MODELLED = {
-    "system interface",
-    "system zone",
-    "system global",
-    "system settings",
-    "firewall address",
-    "firewall address6",
-    "firewall addrgrp",
-    "firewall addrgrp6",
-    "firewall service custom",
-    "firewall service group",
-    "firewall vip",
-    "firewall vipgrp",
-    "firewall schedule recurring",
-    "firewall schedule onetime",
-    "firewall schedule group",
-    "firewall policy",
-    "firewall policy6",
-}
-
 # Policy settings that do not change which packets a policy matches or its verdict.
 POLICY_IRRELEVANT = frozenset(
     [
@@ -276,6 +256,25 @@ class _Reader:
                 intra,
                 Src(s.line, s.text) if s else None,
             )
+
+    def sdwan(self, blk: Block, v: FgVdom) -> None:
+        """SD-WAN members as zones: ``virtual-wan-link`` (6.x) or the ``config zone``
+        entries of ``config system sdwan`` (7.x), which policies name in srcintf/dstintf."""
+        if blk.value("status", "disable") != "enable":
+            return
+        members: dict[str, list[str]] = {}
+        for c in blk.config("zone"):
+            for zname in c.edits:
+                members.setdefault(zname, [])
+        for c in blk.config("members"):
+            for e in c.edits.values():
+                iface = e.value("interface")
+                if iface:
+                    members.setdefault(e.value("zone", "virtual-wan-link"), []).append(iface)
+        if not members:
+            members["virtual-wan-link"] = []
+        for zname, ifaces in members.items():
+            v.zones[zname] = FgZone(zname, _src(blk), tuple(ifaces), "deny", None)
 
     # -- addresses ------------------------------------------------------------------
     def addresses(self, blk: Block, v: FgVdom, family: int) -> None:
@@ -509,6 +508,8 @@ def read_fortios(text: str, file: str) -> FgConfig:
                 continue
             if n == "system zone":
                 r.zones(c, v)
+            elif n in ("system sdwan", "system virtual-wan-link"):
+                r.sdwan(c, v)
             elif n in ("firewall address", "firewall address6"):
                 r.addresses(c, v, 6 if n.endswith("6") else 4)
             elif n in ("firewall addrgrp", "firewall addrgrp6"):
