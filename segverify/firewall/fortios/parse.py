@@ -188,9 +188,15 @@ def _src(b: Block) -> Src:
     return Src(b.line, b.text)
 
 
+def _dotted(text: str) -> bool:
+    """Plain dotted-quad decimal (what inet_aton reads the same way as ipaddress)."""
+    parts = text.split(".")
+    return len(parts) == 4 and all(p.isdigit() and (p == "0" or p[0] != "0") for p in parts)
+
+
 def _net(words: list[str], file: str, line: int) -> IPNetwork:
     """``a.b.c.d m.m.m.m``, ``a.b.c.d/len`` or an IPv6 prefix."""
-    if len(words) >= 2 and "/" not in words[0]:
+    if len(words) >= 2 and "/" not in words[0] and _dotted(words[0]) and _dotted(words[1]):
         try:  # the common case, without ipaddress's string parsing
             addr = int.from_bytes(socket.inet_aton(words[0]), "big")
             mask = int.from_bytes(socket.inet_aton(words[1]), "big")
@@ -198,7 +204,7 @@ def _net(words: list[str], file: str, line: int) -> IPNetwork:
             pass
         else:
             plen = bin(mask).count("1")
-            if mask == (0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF and words[0].count(".") == 3:
+            if mask == (0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF:
                 return ipaddress.IPv4Network((addr & mask, plen))
     text = "/".join(words[:2]) if len(words) >= 2 else (words[0] if words else "")
     try:

@@ -25,6 +25,7 @@ Semantics (PAN-OS 9–11):
 from __future__ import annotations
 
 import ipaddress
+import socket
 
 from segverify.errors import InputError
 from segverify.firewall.ir import (
@@ -130,7 +131,27 @@ def _ports(spec: str, file: str, line: int) -> tuple[PortRange, ...]:
     return tuple(out)
 
 
+def _fast_v4(text: str) -> ipaddress.IPv4Network | None:
+    """``a.b.c.d`` or ``a.b.c.d/len`` without ipaddress's string parsing (the common case)."""
+    addr, _, plen_s = text.partition("/")
+    parts = addr.split(".")
+    if len(parts) != 4 or not all(p.isdigit() and (p == "0" or p[0] != "0") for p in parts):
+        return None  # let ipaddress judge (and reject octal-looking or short forms)
+    try:
+        a = int.from_bytes(socket.inet_aton(addr), "big")
+        plen = int(plen_s) if plen_s else 32
+    except (OSError, ValueError):
+        return None
+    if not 0 <= plen <= 32:
+        return None
+    mask = (0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF
+    return ipaddress.IPv4Network((a & mask, plen))
+
+
 def _literal_address(text: str, field: str) -> Expr | None:
+    net = _fast_v4(text) if "-" not in text else None
+    if net is not None:
+        return Addresses(field, (net,))
     try:
         if "-" in text:
             lo, hi = (ipaddress.ip_address(x) for x in text.split("-", 1))
