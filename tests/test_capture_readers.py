@@ -255,7 +255,7 @@ def test_tunnels_decapsulated_with_outer_evidence(tmp_path: Path) -> None:
 
 
 def test_tunnel_with_non_ip_inside_stays_on_outer_flow(tmp_path: Path) -> None:
-    frame = bytes(Ether() / IP(src="192.0.2.1", dst="192.0.2.2") / UDP(sport=9, dport=4789)
+    frame = bytes(Ether() / IP(src="192.0.2.1", dst="192.0.2.2") / UDP(sport=50009, dport=4789)
                   / VXLAN() / Ether() / ARP())  # fmt: skip
     (flow,) = read_file(write(tmp_path, "o.pcap", pcap_bytes([frame]))).flows
     assert (flow.proto, flow.dport, flow.tunnel) == (17, 4789, ())
