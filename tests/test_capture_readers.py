@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import io
 import random
+import shutil
 import struct
 from pathlib import Path
 
@@ -339,3 +340,41 @@ def test_pcapng_absurd_timestamp_options_do_not_crash(tmp_path: Path) -> None:
         table = read_file(write(tmp_path, f"r{resol}.pcapng", data))
         check_balanced(table, 1)
         assert table.accounting.analysed == 1
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_fifo_capture_is_streamed(tmp_path: Path, compress: bool) -> None:
+    import os
+    import threading
+
+    data = (Path(__file__).parents[1] / "captures" / "alpha-violations.pcap").read_bytes()
+    if compress:
+        data = gzip.compress(data)
+    fifo = tmp_path / "live.pcap"
+    os.mkfifo(fifo)
+
+    def feed() -> None:
+        with open(fifo, "wb") as fh:
+            fh.write(data)
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    try:
+        table = read_file(str(fifo))
+    finally:
+        writer.join(timeout=30)
+    assert (table.accounting.records, table.accounting.analysed, len(table)) == (111, 111, 17)
+
+
+def test_pyshark_refuses_a_fifo_in_one_line(tmp_path: Path) -> None:
+    import os
+
+    from segverify.capture.pyshark_backend import read_file as pyshark_read
+
+    if shutil.which("tshark") is None:
+        pytest.skip("tshark is not installed")
+    fifo = tmp_path / "live.pcap"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match="needs a regular file") as err:
+        pyshark_read(str(fifo))
+    assert err.value.file == str(fifo)

@@ -14,6 +14,7 @@ decides what was read, and records tshark did not dissect are counted malformed.
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 from collections.abc import Iterator
 from typing import Any
@@ -49,6 +50,9 @@ def read_file(path: str) -> FlowTable:
     """Flows and accounting of one capture file, dissected by tshark."""
     file = str(path)
     tshark = tshark_path()
+    if os.path.exists(file) and not os.path.isfile(file) and not os.path.isdir(file):
+        # the strict reader and tshark each read the file: a pipe can be read only once
+        raise InputError("the pyshark backend needs a regular file (not a FIFO or device)", file)
     ingest = FlowIngest(file, ROWS_PER_CHUNK)
     rows = RowWriter(ingest, ROWS_PER_CHUNK)
     notes = Accounting()
