@@ -4,6 +4,7 @@ accounting, and the values the documentation promises (docs/capture.md)."""
 
 from __future__ import annotations
 
+import shutil
 import struct
 from collections.abc import Callable
 from pathlib import Path
@@ -255,3 +256,20 @@ def test_five_dns_queries_give_five_names(tmp_path: Path) -> None:
 def test_sni_split_across_segments_is_found(tmp_path: Path) -> None:
     (flow,) = _read(tmp_path, "split-sni").flows
     assert flow.names == ("lgwan.example.lg.jp",)
+
+
+def test_damaged_pcapng_block_is_one_malformed_record_everywhere(tmp_path: Path) -> None:
+    from test_capture_readers import epb, idb, shb
+
+    good = bytes(MAC / tcp("10.13.0.1", "10.13.0.2"))
+    data = shb() + idb(1) + epb(0, 1, good) + epb(5, 2, good) + epb(0, 3, good)  # iface 5: none
+    path = tmp_path / "damaged.pcapng"
+    path.write_bytes(data)
+    fast = fast_read(str(path))
+    acct = fast.accounting
+    assert (acct.records, acct.analysed, acct.malformed) == (3, 2, 1)
+    assert signature(scapy_read(str(path))) == signature(fast)
+    if shutil.which("tshark"):
+        from segverify.capture.pyshark_backend import read_file as pyshark_read
+
+        assert pyshark_read(str(path)).accounting.records == 3

@@ -132,6 +132,7 @@ class Record:
     ts_ns: int
     data: bytes
     wirelen: int
+    bad: bool = False  # a damaged packet block: a malformed record
 
 
 def read_bytes(path: str) -> bytes:
@@ -158,12 +159,7 @@ def iter_records(path: str, acct: Accounting) -> Iterator[Record]:
     if len(buf) < 4:
         raise InputError("not a pcap or pcapng file (too short for a file header)", path)
     magic = buf[:4]
-    if magic in (
-        b"\xd4\xc3\xb2\xa1",
-        b"\xa1\xb2\xc3\xd4",
-        b"\x4d\x3c\xb2\xa1",
-        b"\xa1\xb2\x3c\x4d",
-    ):
+    if magic in PCAP_MAGICS:
         yield from _pcap_records(path, buf, acct)
     elif magic == b"\x0a\x0d\x0d\x0a":
         yield from _pcapng_records(path, buf, acct)
@@ -171,32 +167,44 @@ def iter_records(path: str, acct: Accounting) -> Iterator[Record]:
         raise InputError(f"not a pcap or pcapng file (magic {magic.hex()})", path)
 
 
+PCAP_MAGICS = {  # magic: (byte order, nanoseconds, record header length)
+    b"\xd4\xc3\xb2\xa1": ("<", False, 16),
+    b"\xa1\xb2\xc3\xd4": (">", False, 16),
+    b"\x4d\x3c\xb2\xa1": ("<", True, 16),
+    b"\xa1\xb2\x3c\x4d": (">", True, 16),
+    b"\x34\xcd\xb2\xa1": ("<", False, 24),  # Kuznetzov's modified pcap
+    b"\xa1\xb2\xcd\x34": (">", False, 24),
+}
+
+
 def _pcap_records(path: str, buf: bytes, acct: Accounting) -> Iterator[Record]:
-    magic = buf[:4]
-    end = "<" if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
-    nano = magic in (b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d")
+    end, nano, rechdr = PCAP_MAGICS[buf[:4]]
     if len(buf) < 24:
-        raise InputError("pcap file header cut short", path)
-    linktype = struct.unpack_from(end + "I", buf, 20)[0] & 0xFFFF
+        acct.cut_short.append(f"{path}: stopped at byte 0 (pcap file header cut short)")
+        return
+    snaplen, linktype = struct.unpack_from(end + "II", buf, 16)
+    linktype &= 0x03FFFFFF
+    max_caplen = max(MAX_RECORD, min(snaplen, 128 << 20))  # the fast backend's bound
     pos, frame = 24, 0
     hdr = struct.Struct(end + "IIII")
     while pos < len(buf):
-        if pos + 16 > len(buf):
+        if pos + rechdr > len(buf):
             acct.cut_short.append(f"{path}: stopped at byte {pos} (record header cut short)")
             return
         sec, frac, caplen, wirelen = hdr.unpack_from(buf, pos)
-        if caplen > MAX_RECORD:
+        if caplen > max_caplen:
             acct.cut_short.append(
                 f"{path}: stopped at byte {pos} (record length {caplen} is implausible)"
             )
             return
-        if pos + 16 + caplen > len(buf):
+        if pos + rechdr + caplen > len(buf):
             acct.cut_short.append(f"{path}: stopped at byte {pos} (record data cut short)")
             return
         frame += 1
         ts = sec * 1_000_000_000 + (frac if nano else frac * 1000)
-        yield Record(frame, linktype, ts, buf[pos + 16 : pos + 16 + caplen], max(wirelen, caplen))
-        pos += 16 + caplen
+        start = pos + rechdr
+        yield Record(frame, linktype, ts, buf[start : start + caplen], wirelen)
+        pos = start + caplen
 
 
 def _tsres(value: int) -> tuple[int, int]:
@@ -210,7 +218,7 @@ def _tsres(value: int) -> tuple[int, int]:
 def _pcapng_records(path: str, buf: bytes, acct: Accounting) -> Iterator[Record]:
     pos, frame = 0, 0
     end = "<"
-    ifaces: list[tuple[int, int, int, int]] = []  # linktype, mult, div, offset seconds
+    ifaces: list[tuple[int, int, int, int, int]] = []  # link, mult, div, offset s, snaplen
     while pos < len(buf):
         if pos + 12 > len(buf):
             acct.cut_short.append(f"{path}: stopped at byte {pos} (block header cut short)")
@@ -233,17 +241,17 @@ def _pcapng_records(path: str, buf: bytes, acct: Accounting) -> Iterator[Record]
             )
             return
         body = buf[pos + 8 : pos + blen - 4]
-        if btype == 1 and len(body) >= 8:
-            linktype = struct.unpack_from(end + "H", body, 0)[0]
-            ifaces.append((linktype, *_idb_options(body[8:], end)))
-        elif btype in (6, 2, 3):
-            rec = _packet_block(btype, body, end, ifaces)
-            if rec is None:
-                acct.cut_short.append(f"{path}: stopped at byte {pos} (packet block is damaged)")
+        if btype == 1:
+            if len(body) < 8:
+                acct.cut_short.append(
+                    f"{path}: stopped at byte {pos} (interface description too short)"
+                )
                 return
-            linktype, ts, data, wirelen = rec
+            linktype, _reserved, snaplen = struct.unpack_from(end + "HHI", body, 0)
+            ifaces.append((linktype, *_idb_options(body[8:], end), snaplen))
+        elif btype in (6, 2, 3):
             frame += 1
-            yield Record(frame, linktype, ts, data, wirelen)
+            yield _packet_block(frame, btype, body, end, ifaces)
         pos += blen
 
 
@@ -264,30 +272,31 @@ def _idb_options(opts: bytes, end: str) -> tuple[int, int, int]:
 
 
 def _packet_block(
-    btype: int, body: bytes, end: str, ifaces: list[tuple[int, int, int, int]]
-) -> tuple[int, int, bytes, int] | None:
+    frame: int, btype: int, body: bytes, end: str, ifaces: list[tuple[int, int, int, int, int]]
+) -> Record:
+    """One packet block as a record; a damaged one (too short, naming an interface that
+    does not exist, data running past the block) is a malformed record, and reading
+    goes on with the next block, as the fast backend does."""
     if btype == 3:  # simple packet block: interface 0, no timestamp
         if len(body) < 4 or not ifaces:
-            return None
+            return Record(frame, 0, 0, b"", 0, bad=True)
         wirelen = struct.unpack_from(end + "I", body, 0)[0]
-        data = body[4 : 4 + wirelen]
-        return ifaces[0][0], 0, data, max(wirelen, len(data))
+        caplen = min(wirelen, len(body) - 4)
+        if ifaces[0][4] > 0:
+            caplen = min(caplen, ifaces[0][4])
+        return Record(frame, ifaces[0][0], 0, body[4 : 4 + caplen], wirelen)
+    if len(body) < 20:
+        return Record(frame, 0, 0, b"", 0, bad=True)
     if btype == 6:
-        if len(body) < 20:
-            return None
         iface, high, low, caplen, wirelen = struct.unpack_from(end + "IIIII", body, 0)
-        start = 20
     else:  # obsolete packet block
-        if len(body) < 20:
-            return None
         iface, _drops, high, low, caplen, wirelen = struct.unpack_from(end + "HHIIII", body, 0)
-        start = 20
-    if iface >= len(ifaces) or start + caplen > len(body):
-        return None
-    linktype, mult, div, offset = ifaces[iface]
+    if iface >= len(ifaces) or 20 + caplen > len(body):
+        return Record(frame, 0, 0, b"", wirelen, bad=True)
+    linktype, mult, div, offset, _snap = ifaces[iface]
     ticks = (high << 32) | low
     ts = ticks * mult // div + offset * 1_000_000_000
-    return linktype, ts, body[start : start + caplen], max(wirelen, caplen)
+    return Record(frame, linktype, ts, body[20 : 20 + caplen], wirelen)
 
 
 # --- packet decoding with scapy's header classes ---------------------------------------
@@ -798,6 +807,9 @@ def read_file(path: str) -> FlowTable:
     ingest = FlowIngest(str(path), ROWS_PER_CHUNK)
     rows = RowWriter(ingest, ROWS_PER_CHUNK)
     for rec in iter_records(str(path), ingest.acct):
+        if rec.bad:
+            rows.bucket(rec.frame, rec.ts_ns, rec.wirelen, "malformed")
+            continue
         result = decode_record(rec.linktype, rec.data, rec.wirelen)
         if isinstance(result, str):
             rows.bucket(rec.frame, rec.ts_ns, rec.wirelen, result)
