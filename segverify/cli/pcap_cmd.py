@@ -85,7 +85,7 @@ def capture_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     type=click.IntRange(min=0),
     default=100,
     show_default=True,
-    help="Text: forbidden flows listed one by one after the groups (0: all).",
+    help="Text and HTML: forbidden flows listed one by one after the groups (0: all).",
 )
 @output_option()
 def pcap(
@@ -145,6 +145,11 @@ def pcap(
 
         with open_output(output, binary=False) as out:
             pcap_text.write(analysis, out, lang, rows)
+    elif fmt == "html":
+        from segverify.render import pcap_html
+
+        with open_output(output, binary=False) as out:
+            pcap_html.write(analysis, out, lang, rows)
     elif fmt == "json":
         from segverify.render import pcap_json
 
