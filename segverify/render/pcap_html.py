@@ -16,7 +16,7 @@ from segverify.render.html_out import STYLE
 if TYPE_CHECKING:
     from segverify.checks.flows import FlowAnalysis
 
-DEFAULT_ROWS = 1000
+DEFAULT_ROWS = 100
 
 
 def _e(value: object) -> str:
