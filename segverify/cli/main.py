@@ -10,7 +10,7 @@ import click
 from segverify import __version__
 from segverify.cli.context import Settings, fail
 from segverify.errors import EXIT_BAD_INPUT, InputError
-from segverify.i18n import LANGS, default_lang
+from segverify.i18n import LANGS, default_lang, t
 
 # Each module defines ``register(group)``; one module per command group.
 COMMAND_MODULES = (
@@ -22,6 +22,8 @@ COMMAND_MODULES = (
     "segverify.cli.flows_cmd",
     "segverify.cli.firewall_cmd",
     "segverify.cli.lab_cmd",
+    "segverify.cli.diagram_cmd",
+    "segverify.cli.report_cmd",
 )
 
 
@@ -69,8 +71,10 @@ class SegverifyGroup(click.Group):
         except Exception as exc:  # an input we could not handle must still not dump a traceback
             if os.environ.get("SEGVERIFY_DEBUG"):
                 raise
+            lang = ctx.obj.lang if isinstance(ctx.obj, Settings) else default_lang()
             click.echo(
-                f"segverify: internal error: {type(exc).__name__}: {exc} (set SEGVERIFY_DEBUG=1 for a traceback)",
+                "segverify: "
+                + t("error.internal", lang, kind=type(exc).__name__, detail=str(exc)),
                 err=True,
             )
             ctx.exit(EXIT_BAD_INPUT)
@@ -83,14 +87,19 @@ class SegverifyGroup(click.Group):
     default=None,
     help="Language of messages: en (default) or ja. Defaults to ja under a ja_JP locale.",
 )
+@click.option(
+    "--excel",
+    is_flag=True,
+    help="Write CSV with a UTF-8 byte-order mark for Excel (always so with --lang ja).",
+)
 @click.version_option(__version__, prog_name="segverify")
 @click.pass_context
-def cli(ctx: click.Context, lang: str | None) -> None:
+def cli(ctx: click.Context, lang: str | None, excel: bool) -> None:
     """segverify: verify three-tier (三層の対策) segmentation of a municipal network.
 
     Exit codes: 0 clean, 1 findings, 2 bad input or usage, 3 analysis incomplete.
     """
-    ctx.obj = Settings(lang=lang or default_lang())
+    ctx.obj = Settings(lang=lang or default_lang(), excel=excel)
 
 
 _registered: set[str] = set()
