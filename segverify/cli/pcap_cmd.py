@@ -85,7 +85,7 @@ def capture_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     type=click.IntRange(min=0),
     default=100,
     show_default=True,
-    help="Text and HTML: forbidden flows listed one by one after the groups (0: all).",
+    help="Text: forbidden flows listed one by one after the groups (0: all).",
 )
 @output_option()
 def pcap(
@@ -146,10 +146,12 @@ def pcap(
         with open_output(output, binary=False) as out:
             pcap_text.write(analysis, out, lang, rows)
     elif fmt == "html":
-        from segverify.render import pcap_html
+        from segverify.cli.provenance import run_info
+        from segverify.render import html_out
 
+        inputs = [("topology", topology_path), *(("capture", c) for c in captures)]
         with open_output(output, binary=False) as out:
-            pcap_html.write(analysis, out, lang, rows)
+            out.write(html_out.render(analysis.to_report(), lang, run=run_info(inputs)))
     elif fmt == "json":
         from segverify.render import pcap_json
 
