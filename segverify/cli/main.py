@@ -41,14 +41,39 @@ class SegverifyGroup(click.Group):
             SystemExit,
         ):
             raise
-        except Exception as exc:  # an input we could not handle must still not dump a traceback
+        except (MemoryError, RecursionError) as exc:  # an input past a bound no reader caught
             if os.environ.get("SEGVERIFY_DEBUG"):
                 raise
-            click.echo(
-                f"segverify: internal error: {type(exc).__name__}: {exc} (set SEGVERIFY_DEBUG=1 for a traceback)",
-                err=True,
-            )
+            click.echo(f"segverify: {resource_message(exc)}", err=True)
             ctx.exit(EXIT_BAD_INPUT)
+        except Exception as exc:  # a bug: still one line, never a traceback
+            if os.environ.get("SEGVERIFY_DEBUG"):
+                raise
+            click.echo(f"segverify: {internal_message(exc)}", err=True)
+            ctx.exit(EXIT_BAD_INPUT)
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def resource_message(exc: BaseException) -> str:
+    """An input too big or too deeply nested for a reader that has no explicit bound."""
+    what = "out of memory" if isinstance(exc, MemoryError) else "nested too deeply"
+    return (
+        f"input too large to analyse ({what}); the input limits are in docs/security.md"
+        " (SEGVERIFY_DEBUG=1 shows where)"
+    )
+
+
+def internal_message(exc: BaseException) -> str:
+    """A genuine bug: one line, marked as ours, with how to report it."""
+    return (
+        f"internal error (a bug in segverify, not in your input): {type(exc).__name__}: "
+        f"{_one_line(exc)}; please report it with the output of SEGVERIFY_DEBUG=1"
+        " (docs/security.md)"
+    )
 
 
 @click.group(cls=SegverifyGroup, context_settings={"help_option_names": ["-h", "--help"]})
