@@ -20,6 +20,7 @@ IPSET_MAX_BYTES = 256 * MiB
 # Structure of YAML (and JSON, which the YAML reader also takes) documents.
 YAML_MAX_DEPTH = 64  # nesting of mappings/sequences; a topology uses about 6
 YAML_MAX_ALIAS_VALUES = 10_000  # values produced by expanding aliases (*name)
+YAML_MAX_VALUES = 500_000  # scalars + collections in one document (~350 MB once built)
 
 _CHUNK = 1 << 20
 

@@ -16,7 +16,7 @@ from typing import Any
 import yaml
 
 from segverify.errors import InputError
-from segverify.limits import YAML_MAX_ALIAS_VALUES, YAML_MAX_DEPTH
+from segverify.limits import YAML_MAX_ALIAS_VALUES, YAML_MAX_DEPTH, YAML_MAX_VALUES
 
 Path = tuple[Any, ...]
 
@@ -87,6 +87,7 @@ def load_located(text: str, file: str) -> Located:
     check_printable(text, file)
     loader = _Loader(text)
     try:
+        _count_values(text, file)
         root = loader.get_single_node()
         marks: dict[Path, tuple[int, int]] = {}
         data = _Constructor(loader, marks, file).build(root) if root is not None else None
@@ -107,6 +108,31 @@ def load_located(text: str, file: str) -> Located:
     finally:
         loader.dispose()
     return Located(data, marks, file)
+
+
+_VALUE_EVENTS = (yaml.ScalarEvent, yaml.SequenceStartEvent, yaml.MappingStartEvent, yaml.AliasEvent)
+
+
+def _count_values(text: str, file: str) -> None:
+    """Refuse a document of more than ``YAML_MAX_VALUES`` values before building it: the
+    parse events stream in constant memory, the node tree costs ~700 bytes a value."""
+    parser = _Loader(text)
+    try:
+        count = 0
+        while parser.check_event():
+            event = parser.get_event()
+            if isinstance(event, _VALUE_EVENTS):
+                count += 1
+                if count > YAML_MAX_VALUES:
+                    mark = event.start_mark
+                    raise InputError(
+                        f"invalid YAML: more than {YAML_MAX_VALUES} values in one document",
+                        file,
+                        mark.line + 1,
+                        mark.column + 1,
+                    )
+    finally:
+        parser.dispose()
 
 
 def _one_line(text: str) -> str:
