@@ -214,6 +214,82 @@ def mutants(draw: st.DrawFn, seed: bytes, tokens: Sequence[bytes] = ()) -> bytes
     return bytes(data)
 
 
+def _hostile_values() -> st.SearchStrategy[object]:
+    """Values that are well-formed YAML but hostile to whatever reads them."""
+    deep: object = "x"
+    for _ in range(100):
+        deep = [deep]
+    return st.one_of(
+        st.sampled_from(
+            [
+                None,
+                True,
+                0,
+                -1,
+                65536,
+                2**64,
+                float("nan"),
+                float("inf"),
+                "",
+                "x" * 100_000,
+                ["198.18.0.0/15"] * 5_000,
+                deep,
+                {},
+                [],
+                "::ffff:198.18.10.10",
+                "0.0.0.0/0",
+                "::/0",
+                "1-65535",
+                "65535-1",
+                "\x1b]8;;http://x\x07link\x1b]8;;\x07",
+                "\u202egnp.exe",
+                '=HYPERLINK("http://x")',
+                "<script>alert(1)</script>",
+                "../../etc/passwd",
+                "internet",
+                "firewall",
+            ]
+        ),
+        st.text(max_size=40),
+        st.integers(),
+    )
+
+
+def _value_paths(node: object, path: tuple[object, ...]) -> list[tuple[object, ...]]:
+    out = [path]
+    if isinstance(node, dict):
+        for k, v in node.items():
+            out += _value_paths(v, (*path, k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            out += _value_paths(v, (*path, i))
+    return out
+
+
+@st.composite
+def yaml_value_mutants(draw: st.DrawFn, seed: str) -> bytes:
+    """A YAML seed with 1–3 values (or keys) replaced by hostile ones; stays valid YAML, so
+    the mutation reaches the schema and semantic checks rather than the parser."""
+    import yaml
+
+    data = yaml.safe_load(seed)
+    for _ in range(draw(st.integers(1, 3))):
+        paths = _value_paths(data, ())
+        path = draw(st.sampled_from(paths[1:] or paths))
+        value = draw(_hostile_values())
+        if not path:
+            data = value
+            continue
+        parent = data
+        for part in path[:-1]:
+            parent = parent[part]  # type: ignore[index]
+        if isinstance(parent, dict) and draw(st.booleans()) and isinstance(value, (str, int)):
+            parent[value] = parent.pop(path[-1])  # rename the key instead
+        else:
+            parent[path[-1]] = value  # type: ignore[index]
+    return yaml.safe_dump(data, allow_unicode=True, sort_keys=False).encode("utf-8")
+
+
 def _child() -> None:
     from click.testing import CliRunner
 

@@ -117,3 +117,28 @@ def test_hostile_batch_in_one_bounded_child(tmp_path: Path) -> None:
         assert_fails_closed(out)
         assert out.code == 2
     assert outs[0].peak_rss_kib < 400 * 1024
+
+
+def test_hostile_key_in_an_error_message_stays_one_escaped_line(tmp_path: Path) -> None:
+    """Found by the adversarial suite: an unknown key holding a newline, ESC and a bidi
+    override split the one-line error and reached the terminal raw."""
+    lines = ALPHA.splitlines(keepends=True)
+    n = next(i for i, line in enumerate(lines) if line.startswith("  mynumber:"))
+    lines.insert(n + 1, '    "x\\ny\\e[2J\\u202e": 1\n')
+    f = _write(tmp_path, "key.yaml", "".join(lines))
+    out = run_limited(["topology", "check", f], cpu=20)
+    assert_fails_closed(out)
+    assert out.code == 2
+    line = _one_line(out.stderr)
+    assert line.endswith("zones.mynumber: unknown key(s): x\\x0ay\\x1b[2J\\u202e")
+    assert "\x1b" not in out.stderr and "\u202e" not in out.stderr
+
+
+def test_huge_value_in_an_error_message_is_shortened(tmp_path: Path) -> None:
+    text = ALPHA.replace("tier: lgwan\n", f"tier: {'x' * 100_000}\n", 1)
+    f = _write(tmp_path, "huge.yaml", text)
+    out = run_limited(["topology", "check", f], cpu=20)
+    assert_fails_closed(out)
+    assert out.code == 2
+    line = _one_line(out.stderr)
+    assert len(line) < 600 and "more characters)" in line
