@@ -50,7 +50,7 @@ from segverify.capture.source import (
 )
 from segverify.capture.walk import CONTROL, CORRUPT, FULL, PCAPNG_SHB, walk_pcap, walk_pcapng
 from segverify.flows.aggregate import FlowState
-from segverify.flows.build import AddressText, build_flows, packed_address
+from segverify.flows.build import AddressText, build_columns, packed_address
 from segverify.flows.model import BUCKETS, Accounting, FlowTable
 
 try:
@@ -131,7 +131,8 @@ class FileReader:
                 self.win = None
                 if mapped is not None:
                     mapped.close()
-        return FlowTable(build_flows(self.state, self.path, self.names, self.tunnels), self.acct)
+        columns = build_columns(self.state, self.path, self.names, self.tunnels)
+        return FlowTable(accounting=self.acct, columns=columns)
 
     def _cut(self, at: int, reason: str) -> None:
         self.acct.cut_short.append(f"{self.path}: stopped at byte {at} ({reason})")

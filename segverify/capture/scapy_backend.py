@@ -168,8 +168,7 @@ class FlowBuilder:
             st.last_ns = ts_ns
         if frame < st.first_frame:
             st.first_frame = frame
-        if st.vlan is None:
-            st.vlan = p.vlan
+            st.vlan = p.vlan  # the VLAN of the flow's first packet, as the fast backend
         for name in p.names:
             if name not in st.names and len(st.names) < MAX_FLOW_NAMES:
                 st.names.append(name)

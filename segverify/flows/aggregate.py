@@ -26,6 +26,8 @@ from segverify.capture.columns import (
     SPORT,
     SRC_HI,
     SRC_LO,
+    T1TYPE,
+    TDEPTH,
     TS,
     VER,
     VLAN,
@@ -45,7 +47,9 @@ S_FIRST_NS = 10
 S_LAST_NS = 11
 S_VLAN = 12  # VLAN of the first packet
 S_NCAND = 13  # payloads already picked for name extraction
-NSTAT = 14
+S_TUN = 14  # outermost tunnel of the first tunnelled packet: type | ver << 8, src hi/lo,
+NTUN = 5  # dst hi/lo (the T1* row columns); type 0 when the flow was never tunnelled
+NSTAT = 19
 EMPTY = -1
 TCP = 6
 
@@ -138,6 +142,8 @@ def aggregate(rows, n, keys, stats, slots, nflows, cand_out, max_cand):  # type:
                 stats[f, S_LAST_NS] = rows[i, TS]
                 stats[f, S_VLAN] = rows[i, VLAN]
                 stats[f, S_NCAND] = 0
+                for c in range(NTUN):
+                    stats[f, S_TUN + c] = 0
                 break
             same = True
             for c in range(NKEY):
@@ -168,6 +174,9 @@ def aggregate(rows, n, keys, stats, slots, nflows, cand_out, max_cand):  # type:
             stats[f, S_FIRST_NS] = ts
         if ts > stats[f, S_LAST_NS]:
             stats[f, S_LAST_NS] = ts
+        if rows[i, TDEPTH] > 0 and stats[f, S_TUN] == 0:
+            for c in range(NTUN):
+                stats[f, S_TUN + c] = rows[i, T1TYPE + c]
         rows[i, FLOW] = f
         if rows[i, CAND] and stats[f, S_NCAND] < max_cand:
             stats[f, S_NCAND] += 1
