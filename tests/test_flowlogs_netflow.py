@@ -17,12 +17,12 @@ from test_flowlogs_support import (
     NFCAPD,
     NFDUMP,
     SOFTFLOWD,
+    flow_key,
     nfcapd_collect,
     nfdump_csv,
     softflowd_export,
 )
 
-from segverify.capture.api import flow_key
 from segverify.capture.fast import read_file
 from segverify.checks.flows import flow_findings
 from segverify.flowlogs import read_flow_log

@@ -14,6 +14,7 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import Any
 
 SOFTFLOWD = shutil.which("softflowd") or (
     "/usr/sbin/softflowd" if os.path.exists("/usr/sbin/softflowd") else None
@@ -105,3 +106,10 @@ def nfdump_csv(nfcapd_file: Path, out: Path) -> Path:
     ).stdout  # fmt: skip
     out.write_text(text)
     return out
+
+
+def flow_key(f: Any) -> tuple[Any, ...]:
+    """Direction-free flow key of a ``Flow``: protocol and the two endpoints, sorted."""
+    a = (f.src, -1 if f.sport is None else f.sport)
+    b = (f.dst, -1 if f.dport is None else f.dport)
+    return (f.proto, *sorted((a, b)))

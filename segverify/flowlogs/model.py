@@ -1,18 +1,29 @@
 """What a flow log adds to the capture model: the device's own verdict, and where each
 record came from.
 
-A log line is one record. ``LogFlow`` is a ``Flow`` (the verdict stage judges it exactly as
-a captured flow) that also carries what the log says about the connection: Zeek's
-``conn_state``, the firewall's action, and whether the device itself blocked it.
-``FlowLogTable`` is a ``FlowTable`` whose accounting counts log records (not packets) and
-which lists every record it could not read, with its line number or byte offset.
+A log line is one record. ``FlowLogTable`` is a ``FlowTable`` (columns built by
+``FlowColumns.from_arrays``, the one flow constructor) whose accounting counts log records
+(not packets), which lists every record it could not read with its line number or byte
+offset, and which carries per flow what the log says: the device blocked it
+(``blocked``), the device's action words, the log's own state words. Its ``state`` and
+``answered`` columns hold the log's verdict where the log gives one (Zeek ``conn_state``;
+a firewall's deny), otherwise what the packet counts and TCP flags imply (the same
+functions as for captures). ``LogFlow`` is the one-flow view of a row.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from segverify.flows.model import Flow, FlowTable
+import numpy as np
+
+from segverify.flows.model import Accounting, Flow, FlowTable
+from segverify.flows.state import CONN_STATES
+
+if TYPE_CHECKING:
+    from segverify.flows.columns import FlowColumns
 
 
 @dataclass(frozen=True)
@@ -20,18 +31,19 @@ class LogFlow(Flow):
     """A flow read from a log.
 
     ``blocked_by_device``: the logging device dropped, denied or reset the connection
-    (FortiGate ``action=deny``, PAN-OS ``deny``/``drop``/``reset-*``): an attempt that the
-    network stopped, never a leak. ``answered``: the responder is known to have answered
-    (Zeek states SF/S1/S2/S3/RSTO/RSTR, or packets counted in the reverse direction, and
-    not blocked). ``state`` is the log's own word for the connection (Zeek ``conn_state``,
-    FortiGate ``action``, PAN-OS session end reason); several records merged into one flow
-    join their distinct states with ``,``.
+    (FortiGate ``action=deny``, PAN-OS ``deny``/``drop``/``reset-*``, NSEL "flow denied"):
+    an attempt that the network stopped, never a leak; ``answered`` is then False.
+    ``conn_state`` and ``answered`` are the log's (Zeek) or derived from counts and flags
+    (fields here, where ``Flow`` computes them). ``log_state`` is the log's own words for
+    the connection (Zeek ``conn_state``, PAN-OS session end reason) and ``action`` the
+    device's; several records merged into one flow join their distinct words with ``,``.
     """
 
-    state: str = ""
-    action: str = ""
+    conn_state: str = ""  # type: ignore[assignment]
+    answered: bool = False  # type: ignore[assignment]
     blocked_by_device: bool = False
-    answered: bool = False
+    action: str = ""
+    log_state: str = ""
     log_format: str = ""
 
 
@@ -54,13 +66,15 @@ class LogProblem:
 
 @dataclass
 class LogStats:
-    """How the lines (or bytes) of the inputs divide; they reconcile:
-    ``lines == header_lines + blank_lines + other_records + accounting.records``.
+    """How the lines of the inputs divide. For text logs they reconcile:
+    ``lines == header_lines + blank_lines + other_records + accounting.records``; for
+    binary exports ``lines`` counts export messages.
 
     ``other_records`` are well-formed records that describe no traffic (a PAN-OS THREAT
-    line, a FortiGate event log line); ``superseded`` records were read but replaced by a
-    later record of the same firewall session (counters in both vendors' logs are
-    cumulative); ``untimed`` records had no readable timestamp (time 0 is used).
+    line, a FortiGate event line, NetFlow option records, nfdump's summary); ``superseded``
+    records were read but replaced by a later record of the same firewall session
+    (counters in both vendors' logs are cumulative); ``untimed`` records had no readable
+    timestamp (time 0 is used).
     """
 
     lines: int = 0
@@ -75,15 +89,60 @@ class LogStats:
             setattr(self, name, getattr(self, name) + getattr(other, name))
 
 
-@dataclass
 class FlowLogTable(FlowTable):
-    """A ``FlowTable`` read from logs: ``accounting.records`` counts log records;
-    ``analysed`` the ones read, ``malformed`` and ``truncated`` the ones that could not be
-    (each listed in ``problems``)."""
+    """A ``FlowTable`` read from logs: ``accounting.records`` counts log records,
+    ``analysed`` the ones read, ``malformed``/``truncated`` the ones that could not be
+    (each in ``problems``). Per-row extras: ``blocked`` (numpy bool), ``actions``,
+    ``log_states``, ``log_formats`` (text)."""
 
-    problems: list[LogProblem] = field(default_factory=list)
-    stats: LogStats = field(default_factory=LogStats)
-    formats: tuple[str, ...] = ()
+    def __init__(
+        self,
+        columns: FlowColumns,
+        accounting: Accounting,
+        *,
+        blocked: np.ndarray,
+        actions: tuple[str, ...],
+        log_states: tuple[str, ...],
+        log_formats: tuple[str, ...],
+        problems: list[LogProblem],
+        stats: LogStats,
+        formats: tuple[str, ...],
+    ) -> None:
+        super().__init__(None, accounting, columns=columns)
+        self.blocked = blocked
+        self.actions = actions
+        self.log_states = log_states
+        self.log_formats = log_formats
+        self.problems = problems
+        self.stats = stats
+        self.formats = formats
+
+    def flow(self, i: int) -> LogFlow:
+        cols = self.columns
+        base = cols.flow(i)
+        return LogFlow(
+            **base.__dict__,
+            conn_state=CONN_STATES[int(cols.state[i])],
+            answered=bool(cols.answered[i]),
+            blocked_by_device=bool(self.blocked[i]),
+            action=self.actions[i],
+            log_state=self.log_states[i],
+            log_format=self.log_formats[i],
+        )
+
+    @property
+    def flows(self) -> list[LogFlow]:  # type: ignore[override]
+        if self._flows is None:
+            self._flows = [self.flow(i) for i in range(len(self.columns))]
+        return self._flows  # type: ignore[return-value]
+
+    def __iter__(self) -> Iterator[LogFlow]:  # type: ignore[override]
+        return iter(self.flows)
+
+    def __getstate__(self) -> dict[str, object]:
+        state = dict(self.__dict__)
+        state["_flows"] = None
+        return state
 
     def warnings(self, limit: int = 20) -> list[str]:
         """One line per unreadable record (the first ``limit``), then how many more."""

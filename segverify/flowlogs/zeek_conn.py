@@ -120,6 +120,7 @@ def record_from_row(row: dict[str, Any], where: int, col: Collector) -> LogRecor
         where=where,
         vlan=None if vlan in (None, "-") else number(str(vlan), "vlan", 4096),
         state=state,
+        conn_state=state if state in ANSWERED else None,
         answered=ANSWERED.get(state),
     )
 
