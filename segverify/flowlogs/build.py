@@ -15,6 +15,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -67,12 +68,21 @@ class LogRecord:
     session: tuple[Any, ...] | None = None
 
 
-def address(text: str, field: str) -> str:
-    """Canonical text of an IP address (as the capture path writes it)."""
+@lru_cache(maxsize=1 << 16)
+def _canonical(text: str) -> str | None:
     try:
         return str(ipaddress.ip_address(text.strip().strip("[]")))
     except ValueError:
-        raise RecordError(f"{field} {text!r} is not an IP address") from None
+        return None
+
+
+def address(text: str, field: str) -> str:
+    """Canonical text of an IP address (as the capture path writes it); logs repeat their
+    addresses, so each distinct text is parsed once (a bounded, pure cache)."""
+    canonical = _canonical(text)
+    if canonical is None:
+        raise RecordError(f"{field} {text!r} is not an IP address")
+    return canonical
 
 
 def number(text: str, field: str, limit: int = 1 << 64) -> int:

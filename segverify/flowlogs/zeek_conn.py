@@ -30,10 +30,12 @@ ANSWERED: dict[str, bool | None] = {
 }  # fmt: skip
 
 
+# the dotted names, as a log written with another scope separator ("_") spells them
+SCOPED = {n.replace(".", "_"): n for n in ("id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p")}
+
+
 def _field(row: dict[str, Any], name: str) -> Any:
-    if name in row:
-        return row[name]
-    return row.get(name.replace(".", "_"))
+    return row.get(name)
 
 
 def _time_ns(value: Any) -> int | None:
@@ -157,8 +159,8 @@ def collect_tsv(path: str) -> Collector:
             elif key == "empty_field":
                 empty = value
             elif key == "fields":
-                fields = value.split(sep)
-                missing = [n for n in NEED if n not in fields and n.replace(".", "_") not in fields]
+                fields = [SCOPED.get(n, n) for n in value.split(sep)]
+                missing = [n for n in NEED if n not in fields]
                 if missing:
                     raise InputError(f"conn.log #fields lacks {', '.join(missing)}", path, lineno)
             continue
@@ -198,6 +200,9 @@ def collect_json(path: str) -> Collector:
             continue
         if isinstance(row.get("id"), dict):  # nested id record
             row.update({f"id.{k}": v for k, v in row["id"].items()})
+        for scoped, dotted in SCOPED.items():
+            if scoped in row:
+                row[dotted] = row[scoped]
         try:
             col.record(record_from_row(row, lineno, col))
         except RecordError as exc:
