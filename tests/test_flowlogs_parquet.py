@@ -144,3 +144,12 @@ def test_not_a_flow_table(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="not a readable Parquet flow table"):
         read_parquet(str(junk))
     assert read_arrow is not None
+
+
+def test_docs_name_every_column(tmp_path: Path) -> None:
+    from segverify.flowlogs.parquet import to_arrow
+
+    doc = (REPO / "docs" / "flowlogs.md").read_text(encoding="utf-8")
+    names = [*to_arrow(read_flow_log(str(DATA / "fortigate-traffic.log"))).column_names, "day"]
+    missing = [n for n in names if f"`{n}`" not in doc]
+    assert not missing, f"docs/flowlogs.md does not describe the Parquet columns {missing}"

@@ -78,3 +78,9 @@ def test_every_format_has_a_reader() -> None:
 
     for fmt in FORMATS:
         assert callable(collector(fmt))
+
+
+def test_docs_name_every_format() -> None:
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "flowlogs.md").read_text(encoding="utf-8")
+    missing = [fmt for fmt in FORMATS if f"`{fmt}`" not in doc]
+    assert not missing, f"docs/flowlogs.md does not describe: {missing}"
