@@ -146,39 +146,80 @@ def _ports(rec: LogRecord) -> tuple[int, int]:
     return (-1 if rec.sport is None else rec.sport), (-1 if rec.dport is None else rec.dport)
 
 
-def _order(rec: LogRecord) -> tuple[int, int, int]:
-    # earliest first; at equal times the side with the ephemeral (higher) port first
-    ephemeral = 0 if (rec.sport or 0) >= (rec.dport or 0) else 1
-    return (rec.first_ns, ephemeral, rec.where)
+def _join(values: list[str]) -> str:
+    """Distinct non-empty words in order, joined with ``,``."""
+    out: list[str] = []
+    for value in values:
+        for word in value.split(","):
+            if word and word not in out:
+                out.append(word)
+    return ",".join(out)
 
 
-def _join(a: str, b: str) -> str:
-    if not b or b in a.split(","):
-        return a
-    return f"{a},{b}" if a else b
+def _column(values: list[Any], dtype: Any) -> np.ndarray:
+    return np.array(values, dtype=dtype) if values else np.zeros(0, dtype=dtype)
 
 
-@dataclass(slots=True)
-class _Group:
-    """One flow being aggregated; ``row`` holds the column values."""
+def _record_columns(recs: list[LogRecord], rec_file: list[int]) -> dict[str, np.ndarray]:
+    """One array per flow-table column, one row per record (as the log orients it), plus
+    the log's own per-record values (``said``, ``blocked``, ``given``, ``ephemeral``)."""
+    split: dict[str, tuple[int, int, int]] = {}
 
-    row: dict[str, int]
-    names: list[str]
-    states: list[str | None]  # Zeek conn_state per record (None: not given)
-    said: list[bool | None]  # answered per record as the log says
-    blocked: bool
-    action: str
-    log_state: str
-    fmt: str
+    def parts(text: str) -> tuple[int, int, int]:
+        got = split.get(text)
+        if got is None:
+            got = split[text] = split_address(text)
+        return got
+
+    src = [parts(r.src) for r in recs]
+    dst = [parts(r.dst) for r in recs]
+    ports = [_ports(r) for r in recs]
+    u64 = np.uint64
+    return {
+        "ver": _column([a[0] for a in src], np.uint8),
+        "src_hi": _column([a[1] for a in src], u64),
+        "src_lo": _column([a[2] for a in src], u64),
+        "dst_hi": _column([a[1] for a in dst], u64),
+        "dst_lo": _column([a[2] for a in dst], u64),
+        "proto": _column([r.proto for r in recs], np.uint8),
+        "sport": _column([p[0] for p in ports], np.int32),
+        "dport": _column([p[1] for p in ports], np.int32),
+        "vlan": _column([-1 if r.vlan is None else r.vlan for r in recs], np.int32),
+        "pkts_fwd": _column([r.packets_fwd for r in recs], np.int64),
+        "pkts_rev": _column([r.packets_rev for r in recs], np.int64),
+        "bytes_fwd": _column([r.bytes_fwd for r in recs], np.int64),
+        "bytes_rev": _column([r.bytes_rev for r in recs], np.int64),
+        "first_ns": _column([r.first_ns for r in recs], np.int64),
+        "last_ns": _column([max(r.first_ns, r.last_ns) for r in recs], np.int64),
+        "first_frame": _column([r.where for r in recs], np.int64),
+        "flags_fwd": _column([r.tcp_flags_fwd & 0xFF for r in recs], np.uint8),
+        "flags_rev": _column([r.tcp_flags_rev & 0xFF for r in recs], np.uint8),
+        "file": _column(rec_file, np.int32),
+        "said": _column([-1 if r.answered is None else int(r.answered) for r in recs], np.int8),
+        "blocked": _column([r.blocked for r in recs], bool),
+        "given": _column(
+            [-1 if r.conn_state is None else CONN_STATES.index(r.conn_state) for r in recs],
+            np.int16,
+        ),
+        "ephemeral": _column([0 if (r.sport or 0) >= (r.dport or 0) else 1 for r in recs], np.int8),
+    }
+
+
+FIRST_ROW = ("ver", "src_hi", "src_lo", "dst_hi", "dst_lo", "proto", "sport", "dport", "vlan",
+             "first_frame", "file")  # fmt: skip
 
 
 def build_table(cols: Sequence[Collector]) -> FlowLogTable:
-    """Records of every collector → one flow table (see the module doc)."""
+    """Records of every collector → one flow table (see the module doc).
+
+    Vectorised: records sorted by time, grouped by flow key (``np.lexsort``), counters
+    summed per direction (``reduceat``); Python touches each record once for its row and
+    only merged groups again for their words."""
     acct = Accounting()
     stats = LogStats()
     problems: list[LogProblem] = []
-    tagged: list[tuple[LogRecord, int]] = []
-    files = [c.path for c in cols]
+    recs: list[LogRecord] = []
+    rec_file: list[int] = []
     for index, col in enumerate(cols):
         records, superseded = _latest_per_session(col.records)
         col.stats.superseded = superseded
@@ -189,103 +230,100 @@ def build_table(cols: Sequence[Collector]) -> FlowLogTable:
         acct.add(col.accounting)
         stats.add(col.stats)
         problems.extend(col.problems)
-        tagged.extend((r, index) for r in records)
-    split: dict[str, tuple[int, int, int]] = {}
-
-    def parts(text: str) -> tuple[int, int, int]:
-        got = split.get(text)
-        if got is None:
-            got = split[text] = split_address(text)
-        return got
-
-    groups: dict[tuple[Any, ...], _Group] = {}
-    for rec, index in sorted(tagged, key=lambda rc: _order(rc[0])):
-        sport, dport = _ports(rec)
-        ver, shi, slo = parts(rec.src)
-        _, dhi, dlo = parts(rec.dst)
-        a, b = (shi, slo, sport), (dhi, dlo, dport)
-        key = (ver, rec.proto, *sorted((a, b)))
-        g = groups.get(key)
-        flags_fwd, flags_rev = rec.tcp_flags_fwd & 0xFF, rec.tcp_flags_rev & 0xFF
-        if g is None:
-            groups[key] = _Group(
-                row={
-                    "ver": ver,
-                    "src_hi": shi,
-                    "src_lo": slo,
-                    "dst_hi": dhi,
-                    "dst_lo": dlo,
-                    "proto": rec.proto,
-                    "sport": sport,
-                    "dport": dport,
-                    "vlan": -1 if rec.vlan is None else rec.vlan,
-                    "pkts_fwd": rec.packets_fwd,
-                    "pkts_rev": rec.packets_rev,
-                    "bytes_fwd": rec.bytes_fwd,
-                    "bytes_rev": rec.bytes_rev,
-                    "first_ns": rec.first_ns,
-                    "last_ns": max(rec.first_ns, rec.last_ns),
-                    "first_frame": rec.where,
-                    "flags_fwd": flags_fwd,
-                    "flags_rev": flags_rev,
-                    "file": index,
-                },  # fmt: skip
-                names=list(rec.names),
-                states=[rec.conn_state],
-                said=[rec.answered],
-                blocked=rec.blocked,
-                action=rec.action,
-                log_state=rec.state,
-                fmt=cols[index].fmt,
-            )
-            continue
-        r = g.row
-        same = (shi, slo, sport) == (r["src_hi"], r["src_lo"], r["sport"])
-        fwd, rev = ("fwd", "rev") if same else ("rev", "fwd")
-        r[f"pkts_{fwd}"] += rec.packets_fwd
-        r[f"pkts_{rev}"] += rec.packets_rev
-        r[f"bytes_{fwd}"] += rec.bytes_fwd
-        r[f"bytes_{rev}"] += rec.bytes_rev
-        r[f"flags_{fwd}"] |= flags_fwd
-        r[f"flags_{rev}"] |= flags_rev
-        r["last_ns"] = max(r["last_ns"], rec.last_ns, rec.first_ns)
-        g.names.extend(n for n in rec.names if n not in g.names)
-        g.states.append(rec.conn_state)
-        g.said.append(rec.answered)
-        g.blocked = g.blocked and rec.blocked
-        g.action = _join(g.action, rec.action)
-        g.log_state = _join(g.log_state, rec.state)
-    ordered = sorted(groups.values(), key=lambda g: (g.row["file"], g.row["first_frame"]))
-    arrays = {
-        name: np.array([g.row[name] for g in ordered], dtype=dt)
-        for name, dt in COLUMNS
-        if name in ("ver", "file") or (ordered and name in ordered[0].row)
-    }
-    for name, dt in COLUMNS:
-        if name not in arrays and name not in ("state", "answered"):
-            arrays[name] = np.zeros(len(ordered), dtype=dt)
-    names = {i: tuple(g.names) for i, g in enumerate(ordered) if g.names}
-    columns = FlowColumns.from_arrays(arrays, files, names)
-    for i, g in enumerate(ordered):
-        given = [s for s in g.states if s is not None]
-        if given:
-            answered_states = [s for s, a in zip(g.states, g.said, strict=True) if a]
-            columns.state[i] = CONN_STATES.index((answered_states or given)[0])
-        if g.blocked:
-            columns.answered[i] = False
-        elif True in g.said:
-            columns.answered[i] = True
-        elif None not in g.said:
-            columns.answered[i] = False
-        # else: derived from the counts and flags (FlowColumns.from_arrays)
+        recs.extend(records)
+        rec_file.extend([index] * len(records))
+    n = len(recs)
+    raw = _record_columns(recs, rec_file)
+    # time order: earliest first; at equal times the ephemeral (higher) port's side first
+    t = np.lexsort((np.arange(n), raw["first_frame"], raw["ephemeral"], raw["first_ns"]))
+    c = {name: col[t] for name, col in raw.items()}
+    recs = [recs[i] for i in t.tolist()]
+    sh, sl, sp, dh, dl, dp = (
+        c[k] for k in ("src_hi", "src_lo", "sport", "dst_hi", "dst_lo", "dport")
+    )
+    s_first = (sh < dh) | ((sh == dh) & ((sl < dl) | ((sl == dl) & (sp <= dp))))
+    keys = (
+        c["ver"], c["proto"],
+        np.where(s_first, sh, dh), np.where(s_first, sl, dl), np.where(s_first, sp, dp),
+        np.where(s_first, dh, sh), np.where(s_first, dl, sl), np.where(s_first, dp, sp),
+    )  # fmt: skip
+    order = np.lexsort((np.arange(n), *reversed(keys)))  # by key, time order within a key
+    new = np.zeros(n, dtype=bool)
+    new[:1] = True
+    for k in keys:
+        ks = k[order]
+        new[1:] |= ks[1:] != ks[:-1]
+    starts = np.flatnonzero(new)
+    gid = np.empty(n, dtype=np.int64)
+    gid[order] = np.cumsum(new) - 1
+    first = order[starts]  # the earliest record of each group: it orients the flow
+    f = first[gid]
+    same = (sh == sh[f]) & (sl == sl[f]) & (sp == sp[f]) & (dh == dh[f]) & (dl == dl[f])
+    same &= dp == dp[f]
+    out: dict[str, np.ndarray] = {name: c[name][first] for name in FIRST_ROW}
+    for fwd, rev, op in (("pkts_fwd", "pkts_rev", np.add), ("bytes_fwd", "bytes_rev", np.add),
+                         ("flags_fwd", "flags_rev", np.bitwise_or)):  # fmt: skip
+        out[fwd] = op.reduceat(np.where(same, c[fwd], c[rev])[order], starts) if n else c[fwd]
+        out[rev] = op.reduceat(np.where(same, c[rev], c[fwd])[order], starts) if n else c[rev]
+    out["first_ns"] = np.minimum.reduceat(c["first_ns"][order], starts) if n else c["first_ns"]
+    out["last_ns"] = np.maximum.reduceat(c["last_ns"][order], starts) if n else c["last_ns"]
+    # the log's verdicts per group
+    said, given = c["said"][order], c["given"][order]
+    blocked = np.logical_and.reduceat(c["blocked"][order], starts) if n else c["blocked"]
+    any_yes = (np.maximum.reduceat(said, starts) == 1) if n else said == 1
+    all_said = (np.minimum.reduceat(said, starts) >= 0) if n else said >= 0
+    pos = np.arange(n)
+    pick_yes = (
+        np.minimum.reduceat(np.where((given >= 0) & (said == 1), pos, n), starts) if n else pos
+    )
+    pick_any = np.minimum.reduceat(np.where(given >= 0, pos, n), starts) if n else pos
+    pick = np.where(pick_yes < n, pick_yes, pick_any)
+    state_given = np.where(pick < n, given[np.minimum(pick, max(n - 1, 0))], -1) if n else given
+    # flows in the order of their first record's file and line
+    gorder = np.lexsort((out["first_frame"], out["file"]))
+    out = {name: col[gorder] for name, col in out.items()}
+    blocked, any_yes, all_said, state_given = (
+        a[gorder] for a in (blocked, any_yes, all_said, state_given)
+    )
+    sizes = np.diff(np.append(starts, n))[gorder]
+    members = [
+        order[s : s + z] for s, z in zip(starts[gorder].tolist(), sizes.tolist(), strict=True)
+    ]
+    names: dict[int, tuple[str, ...]] = {}
+    actions, log_states, formats = [], [], []
+    for g, rows in enumerate(members):
+        group = [recs[i] for i in rows.tolist()]
+        if len(group) == 1:
+            rec = group[0]
+            actions.append(rec.action)
+            log_states.append(rec.state)
+            if rec.names:
+                names[g] = rec.names
+        else:
+            actions.append(_join([r.action for r in group]))
+            log_states.append(_join([r.state for r in group]))
+            united = list(dict.fromkeys(nm for r in group for nm in r.names))
+            if united:
+                names[g] = tuple(united)
+        formats.append(cols[int(out["file"][g])].fmt)
+    for name, dt in COLUMNS:  # no tunnels in logs
+        if name.startswith("tun_"):
+            out[name] = np.zeros(len(gorder), dtype=dt)
+    columns = FlowColumns.from_arrays(out, [col.path for col in cols], names)
+    # the log's word over the derived one: blocked → not answered; Zeek's conn_state
+    columns.answered[any_yes] = True
+    columns.answered[all_said & ~any_yes] = False
+    columns.answered[blocked] = False
+    has_state = state_given >= 0
+    columns.state[has_state] = state_given[has_state]
     return FlowLogTable(
         columns,
         acct,
-        blocked=np.array([g.blocked for g in ordered], dtype=bool),
-        actions=tuple(g.action for g in ordered),
-        log_states=tuple(g.log_state for g in ordered),
-        log_formats=tuple(g.fmt for g in ordered),
+        blocked=np.asarray(blocked, dtype=bool),
+        actions=tuple(actions),
+        log_states=tuple(log_states),
+        log_formats=tuple(formats),
         problems=problems,
         stats=stats,
-        formats=tuple(dict.fromkeys(c.fmt for c in cols)),
+        formats=tuple(dict.fromkeys(col.fmt for col in cols)),
     )

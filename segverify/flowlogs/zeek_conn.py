@@ -20,6 +20,10 @@ from segverify.flowlogs.build import Collector, LogRecord, RecordError, address,
 from segverify.flowlogs.textio import numbered_lines, read_bytes
 
 PROTOS = {"tcp": 6, "udp": 17, "icmp": 1}
+READ = frozenset(
+    ("ts", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "duration", "conn_state",
+     "orig_pkts", "resp_pkts", "orig_ip_bytes", "resp_ip_bytes", "ip_proto", "vlan")
+)  # fmt: skip
 NEED = ("ts", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "orig_pkts", "resp_pkts")
 # conn_state → the responder answered (True), did not (False), or cannot say (None: judge by
 # the reverse packet count). REJ: the responder refused with a RST (an attempt).
@@ -144,6 +148,7 @@ def collect_tsv(path: str) -> Collector:
     unset = "-"
     empty = "(empty)"
     fields: list[str] = []
+    used: list[tuple[str, int]] = []  # (field, position) of the fields read
     for lineno, line in numbered_lines(read_bytes(path)):
         col.stats.lines += 1
         if not line.strip():
@@ -160,6 +165,7 @@ def collect_tsv(path: str) -> Collector:
                 empty = value
             elif key == "fields":
                 fields = [SCOPED.get(n, n) for n in value.split(sep)]
+                used = [(n, i) for i, n in enumerate(fields) if n in READ]
                 missing = [n for n in NEED if n not in fields]
                 if missing:
                     raise InputError(f"conn.log #fields lacks {', '.join(missing)}", path, lineno)
@@ -171,10 +177,12 @@ def collect_tsv(path: str) -> Collector:
         if len(values) != len(fields):
             col.malformed(f"{len(values)} fields where #fields names {len(fields)}", line=lineno)
             continue
-        row = {
-            k: (None if v == unset else "" if v == empty else _unescape(v))
-            for k, v in zip(fields, values, strict=True)
-        }
+        row = {}
+        for name, i in used:
+            v = values[i]
+            row[name] = (
+                None if v == unset else "" if v == empty else (_unescape(v) if "\\x" in v else v)
+            )
         try:
             col.record(record_from_row(row, lineno, col))
         except RecordError as exc:
