@@ -63,15 +63,42 @@ def _pa() -> Any:
     return pa
 
 
-def _texts(ver: np.ndarray, hi: np.ndarray, lo: np.ndarray) -> list[str]:
-    """Address text per row, converting each distinct address once."""
-    if len(ver) == 0:
-        return []
-    keys = np.stack([ver.astype(np.uint64), hi, lo], axis=1)
-    uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
+def _texts(ver: np.ndarray, hi: np.ndarray, lo: np.ndarray) -> Any:
+    """Address text per row as an Arrow dictionary array, each distinct address converted
+    once (IPv4 keys sorted as one uint64, IPv6 as 16-byte keys)."""
+    pa = _pa()
+    n = len(ver)
+    index = np.zeros(n, dtype=np.int32)
+    texts: list[str] = []
     cache: dict[tuple[int, int, int], str] = {}
-    texts = [address_text(int(v), int(h), int(lo_), cache) for v, h, lo_ in uniq.tolist()]
-    return [texts[i] for i in inverse.reshape(-1).tolist()]
+    v4 = ver == 4
+    for version, rows, key in (
+        (4, np.flatnonzero(v4), lo[v4]),
+        (6, np.flatnonzero(~v4), np.stack([hi[~v4], lo[~v4]], axis=1).astype(">u8").view("V16").reshape(-1)),
+    ):  # fmt: skip
+        if not len(rows):
+            continue
+        uniq, inverse = np.unique(key, return_inverse=True)
+        first = np.zeros(len(uniq), dtype=np.int64)
+        first[inverse.reshape(-1)[::-1]] = rows[::-1]  # a row holding each distinct address
+        base = len(texts)
+        texts.extend(address_text(version, int(hi[r]), int(lo[r]), cache) for r in first.tolist())
+        index[rows] = base + inverse.reshape(-1)
+    return pa.DictionaryArray.from_arrays(
+        pa.array(index, type=pa.int32()), pa.array(texts, type=pa.string())
+    )
+
+
+def _lists(side: dict[int, tuple[str, ...]], n: int) -> Any:
+    """list<string> per row from a side table holding only the rows that have values."""
+    pa = _pa()
+    counts = np.zeros(n, dtype=np.int32)
+    rows = sorted(side)
+    counts[rows] = [len(side[r]) for r in rows]
+    offsets = np.zeros(n + 1, dtype=np.int32)
+    np.cumsum(counts, out=offsets[1:])
+    values = pa.array([v for r in rows for v in side[r]], type=pa.string())
+    return pa.ListArray.from_arrays(pa.array(offsets, type=pa.int32()), values)
 
 
 def _nullable(values: np.ndarray) -> Any:
@@ -85,14 +112,12 @@ def to_arrow(table: FlowTable) -> Any:
     cols = table.columns
     n = len(cols)
     log = isinstance(table, FlowLogTable)
-    names = [list(cols.names.get(i, ())) for i in range(n)]
-    tunnels = [list(cols.tunnels.get(i, ())) for i in range(n)]
     files = list(cols.files) or [""]
     data = {
         "row": pa.array(np.arange(n, dtype=np.int64)),
         "ip_version": pa.array(cols.ver, type=pa.uint8()),
-        "src": pa.array(_texts(cols.ver, cols.src_hi, cols.src_lo), type=pa.string()),
-        "dst": pa.array(_texts(cols.ver, cols.dst_hi, cols.dst_lo), type=pa.string()),
+        "src": _texts(cols.ver, cols.src_hi, cols.src_lo).cast(pa.string()),
+        "dst": _texts(cols.ver, cols.dst_hi, cols.dst_lo).cast(pa.string()),
         "proto": pa.array(cols.proto, type=pa.uint8()),
         "sport": _nullable(cols.sport),
         "dport": _nullable(cols.dport),
@@ -114,8 +139,8 @@ def to_arrow(table: FlowTable) -> Any:
         ),
         "answered": pa.array(cols.answered, type=pa.bool_()),
         "community_id": pa.array(cols.community_ids(), type=pa.string()),
-        "names": pa.array(names, type=pa.list_(pa.string())),
-        "tunnel": pa.array(tunnels, type=pa.list_(pa.string())),
+        "names": _lists(cols.names, n),
+        "tunnel": _lists(cols.tunnels, n),
         "blocked_by_device": pa.array(table.blocked if log else [None] * n, type=pa.bool_()),
         "action": pa.array(list(table.actions) if log else [None] * n, type=pa.string()),
         "log_state": pa.array(list(table.log_states) if log else [None] * n, type=pa.string()),
@@ -182,6 +207,32 @@ def read_arrow(path: str) -> Any:
         raise InputError(f"not a readable Parquet flow table: {exc}", path) from None
 
 
+def _recode(array: Any, codes: dict[str, int]) -> np.ndarray:
+    """Codes of a string column's values (dictionary-encoded or not) in ``codes``."""
+    encoded = array if hasattr(array, "indices") else array.dictionary_encode()
+    table = np.array([codes[v] for v in encoded.dictionary.to_pylist()], dtype=np.int64)
+    at = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+    return table[at] if len(table) else at
+
+
+def _side(array: Any) -> dict[int, tuple[str, ...]]:
+    """Row → values of a list<string> column, for the rows whose list is not empty."""
+    import pyarrow.compute as pc
+
+    rows = np.flatnonzero(
+        np.asarray(pc.list_value_length(array).fill_null(0).to_numpy(zero_copy_only=False)) > 0
+    )
+    values = array.take(_pa().array(rows)).to_pylist() if len(rows) else []
+    return {int(r): tuple(v) for r, v in zip(rows.tolist(), values, strict=True)}
+
+
+def _strings(array: Any) -> tuple[str, ...]:
+    """A string column as text per row (null → ""), each distinct value decoded once."""
+    encoded = array.fill_null("").dictionary_encode()
+    uniq = encoded.dictionary.to_pylist()
+    return tuple(uniq[i] for i in encoded.indices.to_numpy(zero_copy_only=False).tolist())
+
+
 def read_parquet(path: str) -> FlowTable:
     """A flow table written by :func:`write_parquet` (``FlowLogTable`` for flow logs)."""
     arrow = read_arrow(path)
@@ -201,17 +252,15 @@ def read_parquet(path: str) -> FlowTable:
         return np.asarray(array.to_numpy(zero_copy_only=False), dtype=dtype)
 
     out: dict[str, np.ndarray] = {name: np.zeros(n, dtype=dt) for name, dt in COLUMNS}
-    split: dict[str, tuple[int, int, int]] = {}
-
-    def parts(texts: list[str], side: str) -> None:
-        for i, text in enumerate(texts):
-            got = split.get(text)
-            if got is None:
-                got = split[text] = split_address(text)
-            out["ver"][i], out[f"{side}_hi"][i], out[f"{side}_lo"][i] = got
-
-    parts(col["src"].to_pylist(), "src")
-    parts(col["dst"].to_pylist(), "dst")
+    for side in ("src", "dst"):
+        encoded = col[side].dictionary_encode()
+        parts = np.array([split_address(t) for t in encoded.dictionary.to_pylist()], dtype=object)
+        at = np.asarray(encoded.indices.to_numpy(zero_copy_only=False), dtype=np.int64)
+        for k, name in enumerate(("ver", f"{side}_hi", f"{side}_lo")):
+            values = (
+                np.array([p[k] for p in parts], dtype=out[name].dtype) if len(parts) else out[name]
+            )
+            out[name] = values[at] if len(parts) else out[name]
     for name, source in (
         ("proto", "proto"), ("sport", "sport"), ("dport", "dport"), ("vlan", "vlan"),
         ("pkts_fwd", "packets_fwd"), ("pkts_rev", "packets_rev"), ("bytes_fwd", "bytes_fwd"),
@@ -225,12 +274,12 @@ def read_parquet(path: str) -> FlowTable:
         )
     files = [str(f) for f in meta.get("files", [])]
     index = {f: i for i, f in enumerate(files)}
-    out["file"] = np.array([index[f] for f in col["file"].to_pylist()], dtype=np.int32)
-    out["state"] = np.array(
-        [CONN_STATES.index(s) for s in col["conn_state"].to_pylist()], dtype=np.uint8
+    out["file"] = _recode(col["file"], index).astype(np.int32)
+    out["state"] = _recode(col["conn_state"], {s: i for i, s in enumerate(CONN_STATES)}).astype(
+        np.uint8
     )
     out["answered"] = np.asarray(col["answered"].to_numpy(zero_copy_only=False), dtype=bool)
-    tunnels = {i: tuple(t) for i, t in enumerate(col["tunnel"].to_pylist()) if t}
+    tunnels = _side(col["tunnel"])
     for i, descs in tunnels.items():
         kind, _, ends = descs[0].partition(" ")
         outer_src, _, outer_dst = ends.partition(">")
@@ -239,9 +288,7 @@ def read_parquet(path: str) -> FlowTable:
         out["tun_type"][i], out["tun_ver"][i] = TUNNEL_CODES.get(kind, 0), tver
         out["tun_src_hi"][i], out["tun_src_lo"][i] = tshi, tslo
         out["tun_dst_hi"][i], out["tun_dst_lo"][i] = tdhi, tdlo
-    names = {i: tuple(v) for i, v in enumerate(col["names"].to_pylist()) if v}
-    columns = FlowColumns.from_arrays(out, files, names, tunnels)
-    columns._cids = col["community_id"].to_pylist()
+    columns = FlowColumns.from_arrays(out, files, _side(col["names"]), tunnels)
     acct_meta = meta["accounting"]
     accounting = Accounting(**{k: v for k, v in acct_meta.items() if k != "cut_short"})
     accounting.cut_short = list(acct_meta.get("cut_short", []))
@@ -254,9 +301,9 @@ def read_parquet(path: str) -> FlowTable:
         blocked=np.asarray(
             col["blocked_by_device"].fill_null(False).to_numpy(zero_copy_only=False), dtype=bool
         ),
-        actions=tuple(a or "" for a in col["action"].to_pylist()),
-        log_states=tuple(s or "" for s in col["log_state"].to_pylist()),
-        log_formats=tuple(s or "" for s in col["log_format"].to_pylist()),
+        actions=_strings(col["action"]),
+        log_states=_strings(col["log_state"]),
+        log_formats=_strings(col["log_format"]),
         problems=[LogProblem(**p) for p in log.get("problems", [])],
         stats=LogStats(**log.get("stats", {})),
         formats=tuple(log.get("formats", ())),
