@@ -72,19 +72,22 @@ def test_denied_attempt_and_allowed_leak_told_apart(name: str) -> None:
     have it, an internet-zone PC reaching a web server directly (R3) is a leak."""
     table = _read(name)
     report = flow_findings(table, load_topology(str(ALPHA)))
-    by_rule = {f.rule: f for f in report.findings}
+    flow_rows = [f for f in report.findings if f.kind == "flow"]
+    by_rule = {f.rule: f for f in flow_rows}
     r1 = by_rule["R1"]
     assert (r1.data["src"], r1.data["dst"], r1.data["dport"]) == ("198.18.10.50", "192.0.2.80", 443)
     flows = {(f.src, f.dst): f for f in table.flows}
     denied = flows[("198.18.10.50", "192.0.2.80")]
     assert denied.blocked_by_device and not denied.answered and denied.action == "deny"
+    assert r1.data["state"] == "attempt"  # the verdict stage reads the answered column
     if ("198.18.30.101", "198.51.100.20") in flows:
         leak = flows[("198.18.30.101", "198.51.100.20")]
-        assert "R3" in by_rule and leak.answered and not leak.blocked_by_device
+        assert leak.answered and not leak.blocked_by_device
+        assert by_rule["R3"].data["state"] == "leak"
     rdp = flows[("198.18.20.150", "198.18.30.40")]  # screen transfer: allowed, answered
     assert rdp.answered and not rdp.blocked_by_device
     assert (rdp.packets_fwd, rdp.packets_rev, rdp.bytes_fwd, rdp.bytes_rev) == (40, 60, 5200, 48000)
-    assert "R2" not in {f.rule for f in report.findings if f.data["dport"] == 3389}
+    assert not [f for f in flow_rows if f.data["dport"] == 3389]
 
 
 def test_reset_by_the_firewall_is_an_attempt_though_packets_came_back() -> None:
@@ -96,6 +99,9 @@ def test_reset_by_the_firewall_is_an_attempt_though_packets_came_back() -> None:
     table = _read("paloalto-traffic.csv")
     i = next(i for i, f in enumerate(table.flows) if f.dport == 445)
     assert table.blocked[i] and not table.columns.answered[i]  # the columns say it too
+    report = flow_findings(table, load_topology(str(ALPHA)))
+    (r2,) = [f for f in report.findings if f.kind == "flow" and f.data["dport"] == 445]
+    assert (r2.rule, r2.data["state"]) == ("R2", "attempt")
 
 
 @pytest.mark.parametrize("name", ["fortigate-traffic.log", "paloalto-traffic.csv"])

@@ -51,10 +51,12 @@ def _view(flows: list, v4_only: bool = False) -> dict:
 
 
 def _forbidden(table, topology) -> set:
+    """Forbidden flows with the verdict stage's leak/attempt state."""
     report = flow_findings(table, topology)
     return {
-        (f.data["src"], f.data["dst"], f.data["proto"], f.data["dport"], f.rule)
+        (f.data["src"], f.data["dst"], f.data["proto"], f.data["dport"], f.rule, f.data["state"])
         for f in report.findings
+        if f.kind == "flow"
     }
 
 
