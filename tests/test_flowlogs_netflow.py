@@ -20,6 +20,7 @@ from test_flowlogs_support import (
     flow_key,
     nfcapd_collect,
     nfdump_csv,
+    sll2_as_ethernet,
     softflowd_export,
 )
 
@@ -28,6 +29,7 @@ from segverify.checks.flows import flow_findings
 from segverify.flowlogs import read_flow_log
 from segverify.flowlogs.build import build_table
 from segverify.flowlogs.netflow import read_datagrams
+from segverify.lab.captures import load_manifest
 from segverify.topology.loader import load_topology
 
 REPO = Path(__file__).resolve().parents[1]
@@ -191,3 +193,37 @@ def test_raw_file_cut_inside_a_message(tmp_path: Path) -> None:
         f"{path}: stopped at byte 72 (NetFlow/IPFIX v5 message cut short)"
     ]
     assert table.accounting.analysed == 1
+
+
+# --- the lab captures: real kernel traffic behind compliant and leaky firewalls ------------
+
+LAB = [e for e in load_manifest() if (REPO / "captures" / "lab" / f"{e.name}.pcap").is_file()]
+
+
+@needs_softflowd
+@pytest.mark.parametrize("entry", LAB, ids=lambda e: e.name)
+def test_lab_export_tells_attempts_from_leaks_like_the_capture(entry, tmp_path: Path) -> None:
+    """IPFIX of each lab capture (compliant: forbidden flows stopped; leaky: some got
+    through): the same flows, the same forbidden flows and the same leak/attempt states
+    as analysing the capture itself. One semantic difference: NetFlow/IPFIX carry no
+    application names, so an α' flow allowed only by its TLS SNI / DNS name (an
+    FQDN-restricted allow rule) cannot be shown allowed from the export: it is flagged
+    ``fqdn-not-allowed`` (fail closed), and only such flows differ."""
+    capture = REPO / "captures" / "lab" / f"{entry.name}.pcap"
+    ethernet = sll2_as_ethernet(capture, tmp_path / "eth.pcap")
+    table = build_table([read_datagrams(softflowd_export(ethernet, 10, tmp_path))])
+    cap = read_file(str(capture))
+    assert _view(table.flows) == _view(cap.flows)
+    assert [f.answered for f in sorted(table.flows, key=flow_key)] == [
+        f.answered for f in sorted(cap.flows, key=flow_key)
+    ]
+    topology = load_topology(str(entry.topology))
+    exported, captured = _forbidden(table, topology), _forbidden(cap, topology)
+    assert captured <= exported
+    named = {(f.src, f.dst, f.dport) for f in cap.flows if f.names}
+    reasons = {(f.data["src"], f.data["dst"], f.data["dport"]): f.data["reason"]
+               for f in flow_findings(table, topology).findings if f.kind == "flow"}  # fmt: skip
+    for src, dst, _proto, dport, _rule, _state in exported - captured:
+        assert (src, dst, dport) in named and reasons[(src, dst, dport)] == "fqdn-not-allowed"
+    if "prime" not in entry.name:
+        assert exported == captured

@@ -113,3 +113,21 @@ def flow_key(f: Any) -> tuple[Any, ...]:
     a = (f.src, -1 if f.sport is None else f.sport)
     b = (f.dst, -1 if f.dport is None else f.dport)
     return (f.proto, *sorted((a, b)))
+
+
+def sll2_as_ethernet(capture: Path, out: Path) -> Path:
+    """The lab captures are Linux SLL2 (tcpdump -i any), which softflowd cannot read: the
+    same IP packets and timestamps, re-framed as Ethernet (fixed MACs, SLL2's protocol
+    type as EtherType)."""
+    from scapy.layers.l2 import Ether
+    from scapy.utils import rdpcap, wrpcap
+
+    frames = []
+    for pkt in rdpcap(str(capture)):
+        frame = (
+            Ether(src="02:00:00:00:00:01", dst="02:00:00:00:00:02", type=pkt.proto) / pkt.payload
+        )
+        frame.time = pkt.time
+        frames.append(frame)
+    wrpcap(str(out), frames)
+    return out
