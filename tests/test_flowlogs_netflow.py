@@ -26,6 +26,7 @@ from test_flowlogs_support import (
 
 from segverify.capture.fast import read_file
 from segverify.checks.flows import flow_findings
+from segverify.errors import InputError
 from segverify.flowlogs import read_flow_log
 from segverify.flowlogs.build import build_table
 from segverify.flowlogs.netflow import read_datagrams
@@ -122,7 +123,9 @@ def test_export_file_and_pcap_of_export_read_alike(
     pcap = tmp_path / "export.pcap"
     wrpcap(str(pcap), [Ether() / IP(src="127.0.0.1", dst="127.0.0.1") / UDP(sport=40000, dport=2055) / d
                        for d in datagrams])  # fmt: skip
-    from_pcap = read_flow_log(str(pcap))
+    from_pcap = read_flow_log(str(pcap), "netflow")
+    with pytest.raises(InputError, match="a packet capture, not a flow log"):
+        read_flow_log(str(pcap))  # auto: a capture belongs to the capture path
     assert _view(from_raw.flows) == _view(direct.flows) == _view(from_pcap.flows)
     assert from_raw.accounting.records == direct.accounting.records == from_pcap.accounting.records
 

@@ -84,3 +84,12 @@ def test_docs_name_every_format() -> None:
     doc = (Path(__file__).resolve().parents[1] / "docs" / "flowlogs.md").read_text(encoding="utf-8")
     missing = [fmt for fmt in FORMATS if f"`{fmt}`" not in doc]
     assert not missing, f"docs/flowlogs.md does not describe: {missing}"
+
+
+def test_a_capture_is_not_sniffed_as_a_flow_log() -> None:
+    from segverify.flowlogs.registry import is_capture
+
+    capture = Path(__file__).resolve().parents[1] / "captures" / "alpha-clean.pcap"
+    assert is_capture(str(capture)) and not is_capture(str(DATA / "fortigate-traffic.log"))
+    with pytest.raises(InputError, match="a packet capture, not a flow log"):
+        read_flow_log(str(capture))

@@ -52,11 +52,22 @@ def _head(path: str) -> bytes:
     return head
 
 
+def is_capture(path: str) -> bool:
+    """True when ``path`` starts like a pcap or pcapng file (gzip allowed)."""
+    return _head(path)[:4] in PCAP_MAGICS
+
+
 def sniff(path: str) -> str:
-    """The format of ``path`` from its first bytes; ``InputError`` when none fits."""
+    """The format of ``path`` from its first bytes; ``InputError`` when none fits. A packet
+    capture is refused: in ``auto`` it is the capture path's input (a capture of NetFlow
+    export traffic is read with ``fmt="netflow"``)."""
     head = _head(path)
     if head[:4] in PCAP_MAGICS:
-        return "netflow"
+        raise InputError(
+            "a packet capture, not a flow log: analyse it with `segverify pcap`, or name the"
+            " format netflow if it holds captured NetFlow/IPFIX export traffic",
+            path,
+        )
     if len(head) >= 4 and head[0] == 0 and head[1] in (5, 9, 10):
         return "ipfix" if head[1] == 10 else "netflow"
     text = head.decode("utf-8", "replace")
