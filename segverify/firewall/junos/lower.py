@@ -228,7 +228,11 @@ class _Lower:
         t = junos_tables()
         if name in self.cfg.applications:
             a = self.cfg.applications[name]
-            terms = [self._term(tm, name) for _, tm in sorted(a.terms.items())]
+            terms = [self._term(tm, name) for _, tm in sorted(a.terms.items()) if _has_fields(tm)]
+            if not terms:
+                raise self.err(
+                    a.location, f"application {name!r} matches nothing: no protocol or port"
+                )
             e = named(any_of(*terms), _at(a.location, a.text, kind="application", name=name))
         elif name in self.cfg.application_sets:
             s = self.cfg.application_sets[name]
@@ -652,6 +656,13 @@ class _Lower:
             svc = Opaque("unknown", f"host-inbound-traffic {h.kind} {h.name}", o)
             dev.warn(h.location, f"host-inbound-traffic {h.kind} {h.name} not modelled")
         return Rule("drop" if h.excepted else "accept", all_of(Interfaces("in", (itf,)), svc), o)
+
+
+def _has_fields(tm: AppTerm) -> bool:
+    return any(
+        v is not None
+        for v in (tm.protocol, tm.source_port, tm.destination_port, tm.icmp_type, tm.icmp_code)
+    ) or bool(tm.opaque)
 
 
 def _wildcard(text: str) -> list[IPNetwork] | None:

@@ -362,17 +362,20 @@ class _Parser:
                 term, rest = rest[1], rest[2:]
                 if rest[0] == "alg":
                     rest = rest[2:]
-            if rest[0] in _APP_IGNORED:
-                return
             t = a.terms.setdefault(term, AppTerm(term, self.loc(sl)))
-            if rest[0] in _APP_FIELDS and len(rest) == 2:
-                attr = rest[0].replace("-", "_").replace("icmp6", "icmp")
-                setattr(t, attr, rest[1])
-            elif rest[0] in ("rpc-program-number", "uuid", "ether-type") and len(rest) == 2:
-                t.opaque.append(f"{rest[0]} {rest[1]}")
-            else:
-                t.opaque.append(f"unknown {' '.join(rest)}")
-                self.warn(sl, f"application attribute not understood: {' '.join(rest)}")
+            while rest:  # one statement may carry several "key value" pairs
+                key = rest[0]
+                if key in _APP_FIELDS and len(rest) >= 2:
+                    setattr(t, key.replace("-", "_").replace("icmp6", "icmp"), rest[1])
+                elif key in _APP_IGNORED and len(rest) >= 2:
+                    pass
+                elif key in ("rpc-program-number", "uuid", "ether-type") and len(rest) >= 2:
+                    t.opaque.append(f"{key} {rest[1]}")
+                else:
+                    t.opaque.append(f"unknown {' '.join(rest)}")
+                    self.warn(sl, f"application attribute not understood: {' '.join(rest)}")
+                    break
+                rest = rest[2:]
         elif len(w) >= 4 and w[1] == "application-set":
             s = self.cfg.application_sets.setdefault(
                 w[2], ApplicationSet(w[2], self.loc(sl), f"set applications application-set {w[2]}")

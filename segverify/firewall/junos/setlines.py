@@ -73,6 +73,7 @@ def from_hierarchy(text: str, file: str) -> list[SetLine]:
     inactive_here = False
     in_list = False
     listed: list[str] = []
+    opened: list[int] = []  # line of each open block
 
     def depth() -> int:
         return sum(len(w) for w, _ in path)
@@ -113,6 +114,7 @@ def from_hierarchy(text: str, file: str) -> list[SetLine]:
             if inact is None and inactive_here:
                 inact = depth() + len(words)
             path.append((words, inact))
+            opened.append(stmt_line or line)
             stmt, inactive_here = [], False
             continue
         if tok == ";":
@@ -132,12 +134,13 @@ def from_hierarchy(text: str, file: str) -> list[SetLine]:
             if not path:
                 raise InputError("'}' without a matching '{'", file, line)
             path.pop()
+            opened.pop()
             continue
         if not stmt:
             stmt_line = line
         stmt.append(_unquote(tok))
     if path:
-        raise InputError(f"missing '}}' for {' '.join(path[-1][0])!r}", file, line)
+        raise InputError(f"missing '}}' for {' '.join(path[-1][0])!r}", file, opened[-1])
     if stmt:
         raise InputError(f"statement {' '.join(stmt)!r} not ended by ';'", file, stmt_line)
     return out
