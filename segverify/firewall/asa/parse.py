@@ -156,7 +156,7 @@ class _Parser:
             if not raw.strip() or raw.lstrip().startswith("!"):
                 continue
             children: list[tuple[int, str]] = []
-            while i < len(lines) and lines[i][:1] in (" ", "\t"):
+            while i < len(lines) and (lines[i][:1] in (" ", "\t") or self._blank_in_block(i)):
                 if lines[i].strip() and not lines[i].strip().startswith("!"):
                     children.append((i + 1, lines[i].strip()))
                 i += 1
@@ -165,6 +165,16 @@ class _Parser:
                 continue
             self.command(n, raw, children)
         return self.cfg
+
+    def _blank_in_block(self, i: int) -> bool:
+        """A blank line between two indented lines of one block."""
+        lines = self.L.lines
+        if lines[i].strip():
+            return False
+        j = i
+        while j < len(lines) and not lines[j].strip():
+            j += 1
+        return j < len(lines) and lines[j][:1] in (" ", "\t")
 
     def command(self, n: int, line: str, children: list[tuple[int, str]]) -> None:
         toks = line.split()
