@@ -490,9 +490,6 @@ class _Lower:
         self._objects(dev)
         bindings = self._bindings()
         self.dnat(dev)
-        guard = self._security_stage(levels)
-        if guard is not None:
-            dev.stages.append(guard)
         glob = bindings.get(("global", None))
         for name in dev.interfaces:
             dev.stages.append(self._inbound(name, bindings.get(("in", name)), glob, levels))
@@ -539,52 +536,51 @@ class _Lower:
             out[key] = b  # a later binding replaces an earlier one, as on the device
         return out
 
-    def _security_stage(self, levels: dict[str, int]) -> Stage | None:
-        rules: list[Rule] = []
-        cfg = self.cfg
-        for name, lvl in levels.items():
-            itf = self.nameifs[name]
-            where = itf.level_location or itf.location
-            if cfg.same_intra is None:
-                o = _at(
-                    where,
-                    f"no 'same-security-traffic permit intra-interface' ({name} to {name})",
-                    kind="same-security",
-                    name=name,
-                )
-                rules.append(
-                    Rule("drop", all_of(Interfaces("in", (name,)), Interfaces("out", (name,))), o)
-                )
-            peers = tuple(n for n, lv in levels.items() if lv == lvl and n != name)
-            if cfg.same_inter is None and peers:
-                o = _at(
-                    where,
-                    f"no 'same-security-traffic permit inter-interface' (level {lvl})",
-                    kind="same-security",
-                    name=name,
-                )
-                rules.append(
-                    Rule("drop", all_of(Interfaces("in", (name,)), Interfaces("out", peers)), o)
-                )
-            if itf.management_only:
-                o = _at(
-                    itf.location,
-                    f"interface {itf.hardware} management-only",
-                    kind="management-only",
-                    name=name,
-                )
-                rules.append(Rule("drop", Interfaces("in", (name,)), o))
-                rules.append(Rule("drop", Interfaces("out", (name,)), o))
-        if not rules:
-            return None
-        return Stage("security-levels", tuple(rules), "accept", Scope())
+    def _blocked(self, name: str, levels: dict[str, int]) -> tuple[str, ...]:
+        """Egress interfaces no ACL can open from ``name``: same level without
+        ``same-security-traffic permit inter-interface``, itself without ``… intra-interface``,
+        and management-only interfaces."""
+        lvl = levels[name]
+        out = []
+        for other, lv in levels.items():
+            if (
+                self.nameifs[other].management_only
+                or other == name
+                and self.cfg.same_intra is None
+                or other != name
+                and lv == lvl
+                and self.cfg.same_inter is None
+            ):
+                out.append(other)
+        return tuple(out)
 
     def _inbound(
         self, name: str, acl: AccessGroup | None, glob: AccessGroup | None, levels: dict[str, int]
     ) -> Stage:
         scope = Scope(interface=name, direction="in")
+        itf = self.nameifs[name]
+        lvl = levels[name]
+        where = itf.level_location or itf.location
+        if itf.management_only:
+            o = _at(
+                itf.location,
+                f"interface {itf.hardware} management-only: no transit traffic",
+                kind="management-only",
+                name=name,
+            )
+            return Stage(f"management-only {name}", (), "drop", scope, origin=o)
+        blocked = self._blocked(name, levels)
         if acl is not None or glob is not None:
             rules: list[Rule] = []
+            if blocked:
+                text = f"security-level {lvl} ({name}): no traffic to {', '.join(blocked)} (same level, same interface or management-only)"
+                rules.append(
+                    Rule(
+                        "drop",
+                        Interfaces("out", blocked),
+                        _at(where, text, kind="security-level", name=name),
+                    )
+                )
             title = []
             if acl is not None:
                 rules += self.acl_rules(acl)
@@ -601,16 +597,14 @@ class _Lower:
                 scope,
                 origin=_at(b.location, b.text, kind="access-group", name=b.acl),
             )
-        itf = self.nameifs[name]
-        lvl = levels[name]
-        lower = tuple(n for n, lv in levels.items() if lv <= lvl)
+        allowed = tuple(n for n, lv in levels.items() if lv <= lvl and n not in blocked)
         o = _at(
-            itf.level_location or itf.location,
-            f"security-level {lvl} ({name}): no access-group in",
+            where,
+            f"security-level {lvl} ({name}), no access-group in: to {', '.join(allowed) or 'nothing'}",
             kind="security-level",
             name=name,
         )
-        rules = [Rule("accept", Interfaces("out", lower), o)] if lower else []
+        rules = [Rule("accept", Interfaces("out", allowed), o)] if allowed else []
         return Stage(f"security-level {name}", tuple(rules), "drop", scope, origin=o)
 
     def _management(self, dev: Device) -> Stage:

@@ -517,7 +517,7 @@ class _Lower:
         self._objects(dev)
         self.dnat(dev)
         dev.stages += self._filter_stages("in")
-        dev.stages.append(self._policy_stage())
+        dev.stages.append(self._policy_stage(dev))
         dev.stages += self._filter_stages("out")
         dev.stages += self._host_stages(dev)
         return dev
@@ -533,18 +533,16 @@ class _Lower:
         for s in self.cfg.application_sets.values():
             dev.objects.append(ObjectDef("application-set", s.name, _at(s.location, s.text)))
 
-    def _policy_stage(self) -> Stage:
+    def _policy_stage(self, dev: Device) -> Stage:
         cfg = self.cfg
-        zones = tuple(cfg.zones)
         rules: list[Rule] = []
-        null = Origin(
-            text="interface in no security zone (null zone): traffic dropped", kind="null-zone"
-        )
-        if zones:
-            rules.append(Rule("drop", negate(Zones("in", zones)), null))
-            rules.append(Rule("drop", negate(Zones("out", zones)), null))
-        else:
-            rules.append(Rule("drop", TRUE, null))
+        zoned = {i for members in cfg.zones.values() for i in members}
+        unzoned = tuple(n for n in dev.interfaces if n not in zoned)
+        if unzoned:  # the null zone: an interface in no security zone passes nothing
+            text = f"interfaces in no security zone (null zone): {', '.join(unzoned)}"
+            null = Origin(text=text, kind="null-zone")
+            rules.append(Rule("drop", Interfaces("in", unzoned), null))
+            rules.append(Rule("drop", Interfaces("out", unzoned), null))
         for p in cfg.policies:
             if HOST_ZONE in p.to_zones or HOST_ZONE in p.from_zones:
                 self.policy_rule(p)  # checked; applied on the input/output paths
