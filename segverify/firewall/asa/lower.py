@@ -2,15 +2,14 @@
 
 Stages, in order, for transit traffic (path ``forward``):
 
-1. ``security-levels`` (when needed): traffic between two interfaces of the same security
-   level is dropped unless ``same-security-traffic permit inter-interface``, traffic that
-   leaves by the interface it came in on unless ``… intra-interface``; management-only
-   interfaces pass no transit traffic. ACLs cannot override these.
-2. One inbound stage per interface: its ``access-group … in`` ACL followed by the
+1. One inbound stage per interface. It first drops what no ACL can open: traffic to an
+   interface of the same security level unless ``same-security-traffic permit
+   inter-interface``, back out of the same interface unless ``… intra-interface``, and to a
+   management-only interface. Then its ``access-group … in`` ACL followed by the
    ``global`` ACL's entries (interface rules first, then global, then the implicit deny).
-   With neither, the security levels decide: a packet may leave by an interface of a lower
-   (or, when permitted above, equal) level.
-3. One outbound stage per ``access-group … out``, with its implicit deny.
+   With neither ACL, the security levels decide: the packet may leave by an interface of
+   a lower (or, when permitted, equal) level. A management-only interface passes nothing.
+2. One outbound stage per ``access-group … out``, with its implicit deny.
 
 Traffic to the device itself (path ``input``) is what ``ssh``/``telnet``/``http``/``icmp``
 allow, to the address of the interface the packet arrives on; ACLs do not filter it.
