@@ -1,6 +1,8 @@
 """``RtxConfig`` → IR ``Device``.
 
-One stage per ``ip IF secure filter in|out`` list (IPv4; ``ipv6 …`` lists an IPv6 stage):
+One stage per ``ip IF secure filter in|out`` list (IPv4; ``ipv6 …`` lists an IPv6 stage),
+and a pass-everything stage for each interface without an ``in`` list (so that what it lets
+in is attributed to that missing list):
 the filters are tried in the order the list names them (not by number); the first that
 matches decides; a packet matching none is discarded. An interface and direction without a
 list passes everything (no stage). ``pass`` accepts, ``reject`` discards, ``restrict``
@@ -294,6 +296,30 @@ class _Lower:
         for key, sf in lists.items():
             opposite = (key[0], key[1], "out" if key[2] == "in" else "in")
             replies.setdefault(opposite, []).extend(self.return_rules(sf, dev))
+        families = (4, 6) if any(k[0] == 6 for k in lists) else (4,)
+        for name in dev.interfaces:
+            for fam in families:
+                if (fam, name, "in") in lists:
+                    continue
+                # stated, so that what enters here unfiltered is attributed to something
+                text = f"no '{'ip' if fam == 4 else 'ipv6'} {name} secure filter in': every packet passes"
+                o = _at(cfg.interface_locations[name], text, kind="secure filter", name=name)
+                scope = Scope(
+                    paths=("forward", "input"),
+                    hook="forward",
+                    interface=name,
+                    direction="in",
+                    family=fam,
+                )
+                dev.stages.append(
+                    Stage(
+                        f"{'ip' if fam == 4 else 'ipv6'} {name} secure filter in (none)",
+                        (),
+                        "accept",
+                        scope,
+                        origin=o,
+                    )
+                )
         for direction in ("in", "out"):
             for key, sf in lists.items():
                 if key[2] != direction:
