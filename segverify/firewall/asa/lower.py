@@ -20,6 +20,7 @@ the policy (``policy_addresses="translated"``).
 from __future__ import annotations
 
 import ipaddress
+from functools import lru_cache
 
 from segverify.errors import InputError
 from segverify.firewall.asa.model import (
@@ -77,6 +78,7 @@ def _ports(field: str, pm: PortMatch) -> Expr:
     return Ports(field, _ranges(pm)) if pm.ranges else FALSE
 
 
+@lru_cache(maxsize=512)
 def _protocols(word: str) -> Expr:
     if word == "ip":
         return TRUE
@@ -87,6 +89,7 @@ def _protocols(word: str) -> Expr:
     return Protocols((n,))
 
 
+@lru_cache(maxsize=4096)
 def service_expr(s: ServiceEntry) -> Expr:
     """One ``service …`` / ``service-object …`` entry as a match expression."""
     if s.protocol in ("icmp", "icmp6", "1", "58"):

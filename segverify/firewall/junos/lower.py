@@ -143,6 +143,7 @@ class _Lower:
     def __init__(self, cfg: JunosConfig) -> None:
         self.cfg = cfg
         self.cache: dict[tuple[str, ...], Expr] = {}
+        self.books_cache: dict[tuple[str, str], list[AddressBook]] = {}
 
     def err(self, loc: Location, msg: str) -> InputError:
         return InputError(msg, loc.file, loc.line)
@@ -150,10 +151,14 @@ class _Lower:
     # ------------------------------------------------------------------ addresses
 
     def _books_for(self, zone: str | None) -> list[AddressBook]:
-        books = [b for b in self.cfg.books.values() if zone is not None and zone in b.zones]
-        if "global" in self.cfg.books:
-            books.append(self.cfg.books["global"])
-        return books
+        key = ("books", zone or "")
+        cached = self.books_cache.get(key)
+        if cached is None:
+            cached = [b for b in self.cfg.books.values() if zone is not None and zone in b.zones]
+            if "global" in self.cfg.books:
+                cached.append(self.cfg.books["global"])
+            self.books_cache[key] = cached
+        return cached
 
     def address(self, name: str, field: str, zone: str | None, loc: Location) -> Expr:
         if name == "any":

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from segverify.errors import InputError
 
+_SET_WORD = re.compile(r'"(?:[^"\\]|\\.)*"|\S+')
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|/\*.*?\*/|#[^\n]*|[{};\[\]]|[^\s{};\[\]"]+|\n', re.S)
 
 
@@ -45,7 +46,10 @@ def from_set(text: str, file: str) -> list[SetLine]:
         s = raw.strip()
         if not s or s.startswith("#") or s.startswith("##"):
             continue
-        words = tuple(_unquote(m.group(0)) for m in re.finditer(r'"(?:[^"\\]|\\.)*"|\S+', s))
+        if '"' in s:
+            words = tuple(_unquote(m.group(0)) for m in _SET_WORD.finditer(s))
+        else:
+            words = tuple(s.split())
         if words[0] == "set":
             out.append(SetLine(words[1:], n, s))
         elif words[0] == "deactivate":
