@@ -222,3 +222,22 @@ def test_unknown_statement_is_reported() -> None:
     )
     assert [(loc.line, m.split(":")[0]) for loc, m in dev.warnings] == [(2, "not understood")]
     assert dev.incomplete
+
+
+def test_top_level_groups_are_expanded() -> None:
+    base = (GOLDEN / "three-tier.set").read_text(encoding="utf-8")
+    grouped = base + (
+        "set groups extra security policies from-zone lgwan to-zone trust policy smb match source-address lgwan-net\n"
+        "set groups extra security policies from-zone lgwan to-zone trust policy smb match destination-address any\n"
+        "set groups extra security policies from-zone lgwan to-zone trust policy smb match application junos-smb\n"
+        "set groups extra security policies from-zone lgwan to-zone trust policy smb then permit\n"
+        "set groups unused security policies default-policy permit-all\n"
+        "set groups node0 interfaces <ge-*> description x\n"
+        "set apply-groups extra\n"
+    )
+    dev = parse(grouped)
+    assert verdict(dev, "198.18.20.7", "198.18.10.5", TCP, 445, iif=LGWAN, oif=TRUST) == {"accept"}
+    assert verdict(dev, "198.18.20.7", "198.18.10.5", TCP, 80, iif=LGWAN, oif=TRUST) == {
+        "drop"
+    }  # 'unused' not applied
+    assert not dev.warnings  # node0 is not applied: nothing to report

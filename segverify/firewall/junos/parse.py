@@ -97,7 +97,29 @@ class _Parser:
     def warn(self, sl: SetLine, msg: str) -> None:
         self.cfg.warnings.append((self.loc(sl), msg))
 
+    def _expand_groups(self, lines: list[SetLine]) -> list[SetLine]:
+        """``set apply-groups G`` at the top: the statements of ``set groups G …`` apply as
+        if written at the top (after the configuration's own). Groups applied deeper in the
+        hierarchy and wildcard (``<…>``) groups are reported, not expanded."""
+        applied = [
+            sl.words[1] for sl in lines if len(sl.words) == 2 and sl.words[0] == "apply-groups"
+        ]
+        out = list(lines)
+        for sl in lines:
+            w = sl.words
+            if "apply-groups" in w[1:] and w[0] != "groups":
+                self.warn(sl, f"apply-groups below the top level is not expanded: {sl.text}")
+            if len(w) > 2 and w[0] == "groups" and w[1] in applied:
+                rest = w[2:]
+                if any(x.startswith("<") for x in rest):
+                    self.warn(sl, f"wildcard group statement not expanded: {sl.text}")
+                    continue
+                inactive = None if sl.inactive_at is None else max(0, sl.inactive_at - 2)
+                out.append(SetLine(rest, sl.line, sl.text, inactive))
+        return out
+
     def run(self) -> JunosConfig:
+        self.lines = self._expand_groups(self.lines)
         for sl in self.lines:
             w = sl.words
             if not w:
@@ -128,13 +150,7 @@ class _Parser:
         elif head == "system":
             return
         elif head in ("groups", "apply-groups"):
-            if head == "apply-groups" or (
-                len(w) > 2 and w[2] in ("security", "interfaces", "firewall", "applications")
-            ):
-                self.warn(
-                    sl,
-                    "configuration groups are not expanded: export with 'show configuration | display inheritance | display set'",
-                )
+            return  # expanded in _expand_groups
         elif head == "interfaces":
             self.interface(sl, w)
         elif w[:3] == ("security", "zones", "security-zone") and len(w) >= 5:
