@@ -160,3 +160,69 @@ def test_policy_text_is_checked_when_given() -> None:
     assert code == 0  # a warning: the text names 大阪府, the topology says 京都府
     assert "policy text" in visible_text(page) and "大阪府" in page
     assert "no --policy given" not in page
+
+
+LAB = ROOT / "topologies/lab/alpha"
+LEAKY_CAPTURE = ROOT / "captures/lab/alpha-violations-leaky.pcap"
+
+
+def _layer_list(page: str, title: str) -> list[str]:
+    start = page.index(f"<h3>{title}</h3>") + len(f"<h3>{title}</h3>")
+    end = page.index("<h3>", start) if "<h3>" in page[start:] else len(page)
+    block = page[start:end]
+    return [html.unescape(x) for x in re.findall(r"<li>(.*?)</li>", block)]
+
+
+@pytest.mark.parametrize("ruleset", ["leaky", "compliant"])
+def test_design_configuration_observation(ruleset: str) -> None:
+    """The lab capture was recorded through the leaky ruleset: one forbidden flow
+    (inet → internet tcp/443) got through, permitted by leaky.iptables:37. Against the leaky
+    export the layers agree; against the compliant export the same traffic shows the export
+    is stale (or bypassed)."""
+    export = LAB / f"{ruleset}.iptables"
+    if not (export.exists() and LEAKY_CAPTURE.exists()):
+        pytest.skip("lab rulesets/captures missing")
+    code, page = run(
+        "report",
+        "-t",
+        str(LAB / "topology.yaml"),
+        "--firewall",
+        str(export),
+        "--capture",
+        str(LEAKY_CAPTURE),
+        "--date",
+        "2026-04-01",
+    )
+    assert code == 1
+    config = dict(re.findall(r'data-rule="(R\d)" data-layer="config">(\d+)<', page))
+    should_block = _layer_list(
+        page,
+        "Forbidden flows answered although no firewall export permits them (a bypass or a stale export)",
+    )
+    unseen = _layer_list(page, "Forbidden permits never seen in traffic")
+    if ruleset == "leaky":
+        assert config["R3"] == "2" and all(config[r] == "0" for r in ("R1", "R2", "R4", "R5"))
+        assert should_block == []
+        assert unseen == ["inet → security-cloud: 1 (leaky.iptables:37)"]
+    else:
+        assert all(v == "0" for v in config.values())
+        assert should_block == ["inet → internet: 1"]
+        assert unseen == []
+    assert f"<code>{hashlib.sha256(export.read_bytes()).hexdigest()}</code>" in page
+
+
+def test_firewall_overlay_in_diagram() -> None:
+    leaky = LAB / "leaky.iptables"
+    if not leaky.exists():
+        pytest.skip("lab rulesets missing")
+    topo = str(LAB / "topology.yaml")
+    _, with_fw = run("diagram", "-t", topo, "--firewall", str(leaky), "--format", "svg")
+    _, clean = run(
+        "diagram", "-t", topo, "--firewall", str(LAB / "compliant.iptables"), "--format", "svg"
+    )
+    assert with_fw.count(">1 forbidden permits (leaky.iptables:37)</text>") == 2
+    assert (
+        "Permitted by firewall exports (configuration)" in clean and "leaky.iptables" not in clean
+    )
+    code, _ = run("diagram", "-t", topo, "--firewall", str(leaky), "--device", "a", "--device", "b")
+    assert code == 2
