@@ -1,5 +1,7 @@
 """Golden files for every registered format: ``tests/golden/firewall/<format>/<case>`` and
-the expected ``dump_device`` in ``<case>.ir.ref`` (SEGVERIFY_UPDATE_GOLDEN=1 rewrites)."""
+the expected ``dump_device`` in ``<case>.ir.ref``. A case is every ``*.ir.ref`` file: to add
+one, create the export and an empty ``<case>.ir.ref``, run with SEGVERIFY_UPDATE_GOLDEN=1,
+review the written reference."""
 
 from __future__ import annotations
 
@@ -13,18 +15,17 @@ from segverify.firewall.ir import ParseContext
 from segverify.firewall.ir.dump import dump_device
 
 GOLDEN = Path(__file__).parent / "golden" / "firewall"
-SKIP_SUFFIXES = (".ref", ".ipset", ".expected")
 
 
 def _cases() -> list[tuple[str, Path]]:
     out = []
     for name in format_names():
         d = GOLDEN / name
-        if not d.is_dir():
-            continue
-        for p in sorted(d.iterdir()):
-            if p.is_file() and not p.name.endswith(SKIP_SUFFIXES):
-                out.append((name, p))
+        if d.is_dir():
+            out.extend(
+                (name, ref.with_name(ref.name[: -len(".ir.ref")]))
+                for ref in sorted(d.glob("*.ir.ref"))
+            )
     return out
 
 
@@ -39,6 +40,6 @@ def test_ir_golden(fmt: str, path: Path) -> None:
     text = path.read_text(encoding="utf-8")
     got = dump_device(get_format(fmt).parse(text, ParseContext(str(path), options)))
     ref = path.with_name(path.name + ".ir.ref")
-    if os.environ.get("SEGVERIFY_UPDATE_GOLDEN") == "1" or not ref.exists():
+    if os.environ.get("SEGVERIFY_UPDATE_GOLDEN") == "1":
         ref.write_text(got, encoding="utf-8")
     assert got == ref.read_text(encoding="utf-8")

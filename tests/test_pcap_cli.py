@@ -7,11 +7,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jsonschema
 import pytest
 from conftest import REPO, TOPOLOGIES
 
 ALPHA = str(TOPOLOGIES / "alpha.yaml")
 CAP = REPO / "captures"
+PCAP_SCHEMA = json.loads((REPO / "docs" / "schema" / "pcap.schema.json").read_text("utf-8"))
 
 
 def run(*args: str, lang: str | None = None) -> subprocess.CompletedProcess[str]:
@@ -54,6 +56,7 @@ def test_json_schema(tmp_path: Path) -> None:
     )
     assert proc.returncode == 1, proc.stderr
     doc = json.loads(out.read_text("utf-8"))
+    jsonschema.Draft202012Validator(PCAP_SCHEMA).validate(doc)
     assert doc["schema"] == "segverify/pcap/1" and doc["incomplete"] is False
     assert doc["summary"]["records"] == 111 and doc["summary"]["forbidden_flows"] == 5
     for bucket in ("analysed", "non_ip", "unsupported_link", "malformed", "truncated"):
@@ -138,9 +141,45 @@ def test_help_is_a_reference() -> None:
         "--format",
         "--output",
         "--no-progress",
+        "--fail-on",
+        "--strict",
+        "--rows",
         "Exit codes",
     ):
         assert word in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "capture", ["alpha-clean.pcap", "alpha-violations.pcap", "alpha-incomplete.pcap",
+                "hostile-names.pcap", "alpha-violations.pcapng"],
+)  # fmt: skip
+def test_json_of_every_bundled_capture_follows_the_schema(capture: str) -> None:
+    proc = run(str(CAP / capture), "-t", ALPHA, "--format", "json")
+    doc = json.loads(proc.stdout)
+    jsonschema.Draft202012Validator(PCAP_SCHEMA).validate(doc)
+    assert doc["exit_code"] == proc.returncode
+    assert doc["summary"]["forbidden_flows"] == len(
+        [f for f in doc["findings"] if f["kind"] == "flow"]
+    )
+
+
+def test_fail_on_choices_match_the_checks() -> None:
+    from segverify.checks.flows import FAIL_ON as CHECKS
+    from segverify.cli.pcap_cmd import FAIL_ON
+
+    assert FAIL_ON == CHECKS
+
+
+def test_text_renderer_lives_in_render_and_uses_the_catalogue() -> None:
+    import segverify.cli.pcap_cmd as cli_module
+    from segverify.i18n import t
+
+    assert not hasattr(cli_module, "text_report") and not hasattr(cli_module, "HEAD")
+    ja = run(str(CAP / "alpha-violations.pcap"), "-t", ALPHA, lang="ja")
+    for key in ("pcap.groups", "pcap.incomplete"):
+        assert t(key, "ja") != t(key, "en")
+    assert t("pcap.groups", "ja") in ja.stdout
+    assert t("pcap.bucket.non_ip", "ja") in ja.stdout
 
 
 def test_cli_backend_names_match_the_capture_registry() -> None:

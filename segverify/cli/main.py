@@ -19,6 +19,7 @@ COMMAND_MODULES = (
     "segverify.cli.init_cmd",
     "segverify.cli.policy_cmd",
     "segverify.cli.pcap_cmd",
+    "segverify.cli.flows_cmd",
     "segverify.cli.firewall_cmd",
     "segverify.cli.lab_cmd",
     "segverify.cli.diagram_cmd",
@@ -26,8 +27,32 @@ COMMAND_MODULES = (
 )
 
 
+# Command name → module for commands whose module can be imported alone: running one of
+# them imports only its own module (start-up time of `segverify pcap` on small captures).
+# Every other lookup, and any listing (--help), imports all of COMMAND_MODULES.
+COMMAND_NAMES = {
+    "pcap": "segverify.cli.pcap_cmd",
+    "flows": "segverify.cli.flows_cmd",
+}
+
+
 class SegverifyGroup(click.Group):
-    """Root group: bad input becomes one line on stderr and exit code 2, never a traceback."""
+    """Root group: bad input becomes one line on stderr and exit code 2, never a traceback.
+
+    Command modules are imported when a command is looked up (see COMMAND_NAMES)."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands:
+            module = COMMAND_NAMES.get(cmd_name)
+            if module is not None:
+                _register(module)
+            if cmd_name not in self.commands:
+                _register_all()
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        _register_all()
+        return super().list_commands(ctx)
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -77,18 +102,26 @@ def cli(ctx: click.Context, lang: str | None, excel: bool) -> None:
     ctx.obj = Settings(lang=lang or default_lang(), excel=excel)
 
 
+_registered: set[str] = set()
+
+
+def _register(name: str) -> None:
+    if name in _registered:
+        return
+    try:
+        module = importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name == name:
+            _registered.add(name)
+            return  # command group not built yet
+        raise
+    module.register(cli)
+    _registered.add(name)
+
+
 def _register_all() -> None:
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue  # command group not built yet
-            raise
-        module.register(cli)
-
-
-_register_all()
+        _register(name)
 
 
 def main() -> None:

@@ -79,6 +79,8 @@ def rule_expr(r: Rule) -> Expr:
         parts.append(negate(atom) if r.protocols_negated else atom)
     if r.ct_states is not None:
         parts.append(ir.ConnState(r.ct_states))
+    if r.tcp_flags is not None:
+        parts.append(ir.TcpFlags(*r.tcp_flags))  # TCP only, by definition
     parts.append(_icmp(r))
     if r.sports is not None:
         parts.append(_ports("sport", r.sports))
@@ -89,7 +91,7 @@ def rule_expr(r: Rule) -> Expr:
     if r.dst is not None:
         parts.append(_addresses("dst", r.dst))
     for u in r.unknown:
-        parts.append(ir.Opaque("unknown", u.text, Origin(location=u.location, text=u.text)))
+        parts.append(ir.Opaque(u.kind, u.text, Origin(location=u.location, text=u.text)))
     return all_of(*parts)
 
 
@@ -105,6 +107,37 @@ def lower_rule(r: Rule) -> ir.Rule:
     return ir.Rule(r.action, rule_expr(r), origin, enabled=r.enabled, comment=r.comment)
 
 
+def _source_key(r: Rule) -> tuple:
+    return (r.location, r.text, r.chain, r.via, r.action, r.enabled, r.name)
+
+
+def lower_rules(rules: tuple[Rule, ...]) -> tuple[ir.Rule, ...]:
+    """One IR rule per *source* rule: the parsers flatten a rule into consecutive flat rules
+    (``multiport --ports`` = sport or dport; a CSV service group = one per member); those
+    become one rule whose match is the ``Or`` of the pieces, so shadowing, redundancy and
+    findings are judged per rule the user wrote (exact: the pieces are adjacent and share
+    the action)."""
+    out: list[ir.Rule] = []
+    i = 0
+    while i < len(rules):
+        j = i + 1
+        key = _source_key(rules[i])
+        while j < len(rules) and rules[i].location is not None and _source_key(rules[j]) == key:
+            j += 1
+        first = lower_rule(rules[i])
+        if j - i > 1:
+            first = ir.Rule(
+                first.action,
+                any_of(*(rule_expr(r) for r in rules[i:j])),
+                first.origin,
+                first.enabled,
+                first.comment,
+            )
+        out.append(first)
+        i = j
+    return tuple(out)
+
+
 def lower_stage(s: Stage) -> ir.Stage:
     scope = ir.Scope(
         paths=HOOK_PATHS.get(s.hook, ("forward",)),
@@ -113,9 +146,7 @@ def lower_stage(s: Stage) -> ir.Stage:
         family=s.family,
     )
     origin = Origin(location=s.location, kind="chain", name=s.name, context=s.table)
-    return ir.Stage(
-        s.name, tuple(lower_rule(r) for r in s.rules), s.default_action, scope, None, origin
-    )
+    return ir.Stage(s.name, lower_rules(s.rules), s.default_action, scope, None, origin)
 
 
 def lower_ruleset(rs: Ruleset) -> ir.Device:
