@@ -232,3 +232,34 @@ def test_firewall_overlay_in_diagram() -> None:
     )
     code, _ = run("diagram", "-t", topo, "--firewall", str(leaky), "--device", "a", "--device", "b")
     assert code == 2
+
+
+def test_firewall_and_diff_html() -> None:
+    leaky = LAB / "leaky.iptables"
+    if not leaky.exists():
+        pytest.skip("lab rulesets missing")
+    topo = str(LAB / "topology.yaml")
+    code, page = run("firewall", str(leaky), "-t", topo, "--format", "html")
+    assert code == 1 and page.startswith("<!DOCTYPE html>")
+    assert "segverify — firewall analysis" in page and 'id="findings-table"' in page
+    assert "leaky.iptables:37" in page and "configuration (firewall)" in page
+    code, page = run(
+        "--lang",
+        "ja",
+        "diff",
+        str(LAB / "compliant.iptables"),
+        str(leaky),
+        "-t",
+        topo,
+        "--format",
+        "html",
+    )
+    assert code == 1 and "ファイアウォール設定の差分" in page and 'id="findings-table"' in page
+
+
+def test_topology_check_html_has_provenance(tmp_path: Path) -> None:
+    code, page = run("topology", "check", str(ALPHA), "--format", "html")
+    assert code == 0
+    assert f"<code>{hashlib.sha256(ALPHA.read_bytes()).hexdigest()}</code>" in page
+    assert "segverify topology check" in html.unescape(page)
+    assert "No findings: every check below ran and found nothing." in page
