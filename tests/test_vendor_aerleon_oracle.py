@@ -312,16 +312,7 @@ def test_iptables_rendering_gives_the_expected_verdicts(policy: str, rendered) -
     assert code == (1 if forbidden else 0)
 
 
-ENGINE_INTRAZONE_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="engine: a stage default 'drop' with intrazone_default 'accept' (PAN-OS) is blamed "
-    "for permitting interzone traffic (checks/firewall.py _permit_sources); reported to fw",
-)
-
-
-@pytest.mark.parametrize(
-    "vendor", ["fortios", pytest.param("paloalto", marks=ENGINE_INTRAZONE_BUG)]
-)
+@pytest.mark.parametrize("vendor", ["fortios", "paloalto"])
 @pytest.mark.parametrize("policy", sorted(POLICIES))
 def test_vendor_rendering_agrees_with_iptables(policy: str, vendor: str, rendered) -> None:
     node = POLICIES[policy][0]

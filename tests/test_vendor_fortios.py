@@ -541,3 +541,46 @@ def test_sdwan_zone_in_policies(sdwan: str) -> None:
     assert evaluate(dev, pkt("198.18.2.5", "192.0.2.1", iif="port2", oif="port3")).possible == {
         "drop"
     }
+
+
+def test_interfaces_nothing_refers_to_need_no_binding() -> None:
+    # a full configuration lists every port; only the ones a policy, zone, VIP or
+    # allowaccess uses are in the model (and must map onto the topology)
+    text = (
+        (DATA / "traps.conf")
+        .read_text(encoding="utf-8")
+        .replace(
+            "config system interface\n",
+            'config system interface\n    edit "port9"\n        set vdom "root"\n        set type physical\n    next\n'
+            '    edit "port10"\n        set vdom "root"\n        set ip 192.0.2.1 255.255.255.0\n    next\n',
+        )
+    )
+    dev = parse_fortios(text, "unused.conf")
+    assert set(dev.interfaces) == {"port1", "port2", "port3", "port4"}
+
+
+def test_cli_maps_only_used_interfaces(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from segverify.cli.main import cli
+
+    text = (GOLDEN / "fgt-inet.conf").read_text(encoding="utf-8")
+    unused = '    edit "port9"\n        set vdom "root"\n        set type physical\n    next\n'
+    path = tmp_path / "fgt.conf"
+    path.write_text(text.replace("config system interface\n", "config system interface\n" + unused))
+    args = [
+        "firewall",
+        str(path),
+        "-t",
+        ALPHA,
+        "--device",
+        "fw-inet",
+        "--interface-map",
+        "port1=eth0,port2=eth1",
+    ]
+    assert CliRunner().invoke(cli, args).exit_code == 1
+    # an addressed interface with management access must be bound: exit 2, named
+    mgmt = '    edit "mgmt"\n        set ip 198.18.99.1 255.255.255.0\n        set allowaccess https ssh\n    next\n'
+    path.write_text(text.replace("config system interface\n", "config system interface\n" + mgmt))
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 2 and "mgmt" in res.output

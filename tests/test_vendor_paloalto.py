@@ -275,11 +275,6 @@ def test_traffic_to_the_firewall_needs_an_interface_management_profile() -> None
     assert to_fw("198.18.21.5", "198.18.21.1", 22, DMZ_A) == {"drop"}  # no profile
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine: a stage with default drop and intrazone_default accept reports its default "
-    "as permitting interzone traffic (the evaluator drops it); reported to fw in IR-REQUESTS",
-)
 def test_cli_end_to_end_on_the_alpha_preset() -> None:
     import json
 

@@ -82,6 +82,7 @@ class _Vdom:
         self.cfg, self.v, self.file, self.multi = cfg, v, file, multi
         self.cache: dict[tuple[str, str, str], Expr] = {}
         self.context = f"vdom {v.name}" if multi else "firewall policy"
+        self.vdom_used = tuple(sorted(used_interfaces(cfg, v, multi)))
 
     def _o(self, line: int, text: str, kind: str, name: str = "", id: str = "") -> Origin:
         return Origin(Location(self.file, line), text, kind, id, name, (), self.context)
@@ -241,8 +242,8 @@ class _Vdom:
     # -- interfaces -----------------------------------------------------------------
     def intf_side(self, side: str, names: tuple[str, ...], line: int) -> Expr:
         if "any" in names:
-            if self.multi:
-                return Interfaces(side, tuple(sorted(self.v.interfaces)))
+            if self.multi:  # this VDOM's interfaces only
+                return Interfaces(side, self.vdom_used or tuple(sorted(self.v.interfaces)))
             return TRUE
         zones, ifaces = [], []
         for n in names:
@@ -386,11 +387,45 @@ def _local_in(cfg: FgConfig, file: str) -> Stage:
     return Stage("local-in", tuple(rules), "drop", Scope(paths=("input",), hook="input"))
 
 
+def used_interfaces(cfg: FgConfig, v: FgVdom, multi: bool) -> set[str]:
+    """The VDOM's interfaces that something refers to: a policy (directly or through a
+    zone), a zone with intrazone allow, a VIP's extintf, or allowaccess on an addressed
+    interface. Only these are put in the model (and need a topology binding): an
+    interface nothing refers to passes no traffic and accepts no management."""
+    used: set[str] = set()
+
+    def add(name: str) -> None:
+        if name in v.zones:
+            used.update(v.zones[name].interfaces)
+        elif name in v.interfaces:
+            used.add(name)
+
+    for p in v.policies:
+        for n in (*p.srcintf, *p.dstintf):
+            if n == "any" and multi:  # "any" stands for every interface of the VDOM
+                used.update(v.interfaces)
+            add(n)
+    for z in v.zones.values():
+        if z.intrazone == "allow" and len(z.interfaces) > 1:
+            used.update(z.interfaces)
+    for vip in v.vips.values():
+        add(vip.extintf)
+    for name, i in v.interfaces.items():
+        if i.allowaccess and i.ip is not None:
+            used.add(name)
+    return used
+
+
 def lower_fortios(cfg: FgConfig, file: str) -> Device:
     dev = Device(name=cfg.hostname or "fortigate", vendor="fortios", source=file)
     for line, msg in cfg.warnings:
         dev.warn(Location(file, line), msg)
+    used: set[str] = set()
+    for v in cfg.vdoms.values():
+        used |= used_interfaces(cfg, v, len(cfg.vdoms) > 1)
     for name, i in cfg.interfaces.items():
+        if name not in used:
+            continue
         o = Origin(Location(file, i.src.line), i.src.text, "interface", "", name)
         dev.interfaces[name] = Interface(name, None, (i.ip,) if i.ip else (), False, o)
     multi = len(cfg.vdoms) > 1
@@ -414,6 +449,8 @@ def lower_fortios(cfg: FgConfig, file: str) -> Device:
                         file,
                         z.src.line,
                     )
+            if not set(z.interfaces) & used:
+                continue  # nothing refers to the zone or its members
             zn = lv.zone_name(z.name)
             dev.zones[zn] = VendorZone(
                 zn, z.interfaces, Origin(Location(file, z.src.line), z.src.text, "zone", "", z.name)
