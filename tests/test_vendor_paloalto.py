@@ -301,3 +301,9 @@ def test_cli_end_to_end_on_the_alpha_preset() -> None:
     assert {f["firewall_rule"].get("name") for f in permits} == {"direct-web"}
     assert all(f["certain"] is False for f in permits)
     assert {f["dst_zone"] for f in permits} == {"internet", "security-cloud"}
+
+
+def test_interfaces_in_no_zone_need_no_binding() -> None:
+    text = MGMT + "set network interface ethernet ethernet1/9 layer3 ip 192.0.2.1/24\n"
+    dev = parse_paloalto(text, "z.set")
+    assert set(dev.interfaces) == {TRUST, UNTRUST, DMZ_A}

@@ -563,7 +563,19 @@ def lower_paloalto(cfg: PanConfig, file: str) -> Device:
     dev = Device(name=cfg.hostname or "panos", vendor="paloalto", source=file)
     for line, msg in cfg.warnings:
         dev.warn(Location(file, line), msg)
+    in_zones = {
+        m
+        for v in cfg.vsys.values()
+        for zn in v.zones.values()
+        for kind, members in ((zn.child("network") or Node("", 0)).children.items())
+        for m in members.values + list(members.children)
+    }
     for name, (n, addrs) in cfg.interfaces.items():
+        managed = n.value("layer3", "interface-management-profile") or n.value(
+            "interface-management-profile"
+        )
+        if name not in in_zones and not managed:
+            continue  # in no zone and no management profile: it passes nothing
         own = []
         for a in addrs:
             try:
