@@ -11,7 +11,7 @@ import pytest
 from segverify.errors import InputError
 from segverify.firewall.formats import get_format, sniff_format
 from segverify.firewall.ir import Device, Packet, evaluate
-from segverify.firewall.ir.dump import dump_device
+from segverify.firewall.ir.dump import dump_device, render_expr
 from segverify.firewall.paloalto import parse_paloalto
 
 DATA = Path(__file__).parent / "data" / "vendors" / "paloalto"
@@ -76,12 +76,33 @@ def test_pre_local_post_rulebase_order() -> None:
     assert rule_of(evaluate(dev, pkt("198.18.30.5", "203.0.113.9", 1003, out, into))) == "ALLOW-23"
 
 
-def test_panorama_rules_do_not_see_device_local_objects() -> None:
+def test_panorama_rules_resolve_panorama_then_device_objects() -> None:
+    # as Batfish resolves them: the Panorama namespace first, then the vsys, then shared
     text = (DATA / "panorama.set").read_text(encoding="utf-8")
-    text = text.replace("set policy panorama address inet-net", "set address inet-net")
+    local = text.replace("set policy panorama address inet-net", "set address inet-net")
+    dev = parse_paloalto(local, "p.set")
+    assert "198.18.30.0/24" in render_expr(dev.rules[0].match)
+    both = local + "set policy panorama address inet-net ip-netmask 198.18.31.0/24\n"
+    dev = parse_paloalto(both, "p.set")
+    assert "198.18.31.0/24" in render_expr(dev.rules[0].match)
+    gone = text.replace("set policy panorama address inet-net ip-netmask 198.18.30.0/24\n", "")
     with pytest.raises(InputError, match="address 'inet-net' is not defined") as exc:
-        parse_paloalto(text, "p.set")
-    assert exc.value.line == text[: text.index("ALLOW-1 source inet-net")].count("\n") + 1
+        parse_paloalto(gone, "p.set")
+    assert exc.value.line == gone[: gone.index("ALLOW-1 source inet-net")].count("\n") + 1
+
+
+def test_panorama_pre_nat_before_vsys_nat_before_post_nat() -> None:
+    text = (DATA / "panorama.set").read_text(encoding="utf-8")
+    for where, name, to in (
+        ("policy panorama post-rulebase", "post", "203.0.113.3"),
+        ("rulebase", "local", "203.0.113.2"),
+        ("policy panorama pre-rulebase", "pre", "203.0.113.1"),
+    ):
+        text += f"set {where} nat rules {name} from any\nset {where} nat rules {name} to any\n"
+        text += f"set {where} nat rules {name} source any\nset {where} nat rules {name} destination 192.0.2.80\n"
+        text += f"set {where} nat rules {name} destination-translation translated-address {to}\n"
+    dev = parse_paloalto(text, "nat.set")
+    assert [n.origin.name for n in dev.dnat] == ["pre", "local", "post"]
 
 
 def test_rule_types_intrazone_and_interzone(traps: Device) -> None:

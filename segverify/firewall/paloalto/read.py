@@ -175,12 +175,13 @@ def read_paloalto(text: str) -> PanConfig:
         dg_scopes = [Scope(f"device-group {names[0]}", dg_node)]
         if len(names) > 1:
             warnings.append(
-                (
-                    dgs.line,
-                    f"{len(names)} device groups ({', '.join(names)}): only '{names[0]}' is evaluated",
-                )
+                (dgs.line, f"several device groups: only the first ('{names[0]}') is evaluated")
             )
-    pano_chain = (*dg_scopes, panorama, shared)
+    # Panorama rules resolve names in the device group / Panorama namespace, then (as
+    # Batfish does) in the vsys they are pushed to, then in shared
+    first_vsys = next(iter(vsys.values()), None)
+    local = [Scope(first_vsys.name, first_vsys.node)] if first_vsys is not None else []
+    pano_chain = (*dg_scopes, panorama, *local, shared)
     pre: list[tuple[str, Node]] = _rules(shared.table("pre-rulebase")) + _rules(
         panorama.table("pre-rulebase")
     )
@@ -192,6 +193,13 @@ def read_paloalto(text: str) -> PanConfig:
         post = _rules(dg_node.child("post-rulebase")) + post
     for name, n in pre:
         rules.append(PanRule(name, n, "pre", first, pano_chain))
+    pre_nat = _nat(shared.table("pre-rulebase")) + _nat(panorama.table("pre-rulebase"))
+    post_nat = _nat(panorama.table("post-rulebase")) + _nat(shared.table("post-rulebase"))
+    if dg_node is not None:
+        pre_nat += _nat(dg_node.child("pre-rulebase"))
+        post_nat = _nat(dg_node.child("post-rulebase")) + post_nat
+    for name, n in pre_nat:  # NAT rules: Panorama pre, vsys, Panorama post
+        nat.append(PanNat(name, n, first, pano_chain))
     for v in vsys.values():
         rb = v.node.child("rulebase") if v.node is not None else None
         chain = (Scope(v.name, v.node), shared)
@@ -215,11 +223,9 @@ def read_paloalto(text: str) -> PanConfig:
                 warnings.append((sect.line, f"rulebase section '{key}' is not understood"))
     for name, n in post:
         rules.append(PanRule(name, n, "post", first, pano_chain))
+    for name, n in post_nat:
+        nat.append(PanNat(name, n, first, pano_chain))
     for src in (shared, panorama):
-        for sect in ("pre-rulebase", "post-rulebase"):
-            rb = src.table(sect)
-            for name, n in _nat(rb):
-                nat.append(PanNat(name, n, first, pano_chain))
         d = src.table("post-rulebase")
         d = d.child("default-security-rules", "rules") if d is not None else None
         if d is not None:
