@@ -328,3 +328,30 @@ def test_interfaces_in_no_zone_need_no_binding() -> None:
     text = MGMT + "set network interface ethernet ethernet1/9 layer3 ip 192.0.2.1/24\n"
     dev = parse_paloalto(text, "z.set")
     assert set(dev.interfaces) == {TRUST, UNTRUST, DMZ_A}
+
+
+@pytest.mark.parametrize(
+    "prefix",
+    ["", "vsys vsys1 ", "config devices localhost.localdomain vsys vsys1 ", "config "],
+)
+def test_set_spellings_of_the_vsys_level_are_one_model(prefix: str) -> None:
+    # `set zone …`, `set vsys vsys1 zone …` and `set config devices … vsys vsys1 zone …`
+    # say the same on a single-vsys firewall
+    body = [
+        "zone a network layer3 ethernet1/1",
+        "zone b network layer3 ethernet1/2",
+        "rulebase security rules r from a",
+        "rulebase security rules r to b",
+        "rulebase security rules r source 192.0.2.0/24",
+        "rulebase security rules r destination any",
+        "rulebase security rules r application any",
+        "rulebase security rules r service any",
+        "rulebase security rules r action allow",
+    ]
+    net = "set network interface ethernet ethernet1/1 layer3 ip 192.0.2.1/24\n"
+    net += "set network interface ethernet ethernet1/2 layer3 ip 198.51.100.1/24\n"
+    dev = parse_paloalto(net + "".join(f"set {prefix}{b}\n" for b in body), "s.set")
+    assert set(dev.zones) == {"a", "b"}
+    assert [r.origin.name for r in dev.rules] == ["r"]
+    v = evaluate(dev, pkt("192.0.2.9", "198.51.100.9", 22, "ethernet1/1", "ethernet1/2"))
+    assert v.possible == {"accept"}
