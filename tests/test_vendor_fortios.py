@@ -63,9 +63,9 @@ def test_all_is_an_ordinary_object(traps: Device) -> None:
     assert v.possible == {"drop"} and v.deciding.rule is None
     v = evaluate(traps, pkt("198.18.20.1", "198.18.10.9", dport=22, iif="port3", oif="port1"))
     assert v.possible == {"accept"} and v.deciding.rule.origin.id == "80"
-    # "ALL" is tcp/1-1024 here: the VIP policy does not take tcp/8443
-    rule70 = next(r for r in traps.rules if r.origin.id == "70")
-    assert "service 'ALL'=(proto{6} and dport{1-1024})" in render_expr(rule70.match)
+    # "ALL" is tcp/1-1024 here (policy 20 names it)
+    rule20 = next(r for r in traps.rules if r.origin.id == "20")
+    assert "service 'ALL'=(proto{6} and dport{1-1024})" in render_expr(rule20.match)
 
 
 def test_status_disable_is_skipped(traps: Device) -> None:
@@ -139,6 +139,22 @@ def test_vip_policy_matches_external_address_and_forwards_to_mapped(traps: Devic
     # the mapped address itself is not published
     v = evaluate(traps, pkt("192.0.2.9", "198.18.20.80", dport=8443, iif="port2", oif="port3"))
     assert v.possible == {"drop"}
+
+
+def test_vip_policy_service_is_matched_on_the_mapped_port() -> None:
+    # Fortinet KB 262988: a VIP policy allowing the external port (443) matches nothing;
+    # the traffic falls to the implicit deny
+    text = (DATA / "traps.conf").read_text(encoding="utf-8")
+    text = text.replace('        set service "WEB-8443"', '        set service "HTTPS"')
+    dev = parse_fortios(text, "vip443.conf")
+    v = evaluate(dev, pkt("192.0.2.9", "203.0.113.80", dport=443, iif="port2", oif="port3"))
+    assert v.possible == {"drop"} and v.deciding.rule is None
+
+
+def test_vip_translates_only_when_a_policy_uses_it() -> None:
+    text = (DATA / "traps.conf").read_text(encoding="utf-8")
+    text = text.replace('        set dstaddr "vip-web"\n', '        set dstaddr "web-srv"\n')
+    assert parse_fortios(text, "novip.conf").dnat == []
 
 
 def test_zone_intrazone_allow_and_deny(traps: Device) -> None:

@@ -11,6 +11,8 @@ Semantics (FortiOS 6.x/7.x):
   FQDN/geography addresses cannot be decided from headers: the policy *may* match;
 - a VIP in ``dstaddr`` matches the VIP's external address (and port); the packet is
   forwarded to the mapped address (``Device.dnat``, policies see the original address);
+  with port forwarding the policy's service is matched against the mapped port; a VIP
+  no enabled policy uses translates nothing;
 - a zone with ``intrazone allow`` passes traffic between its member interfaces when no
   policy decides it (a deny policy for the zone still blocks);
 - each VDOM is its own policy table over its own interfaces;
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable
+from dataclasses import replace
 
 from segverify.errors import InputError
 from segverify.firewall.fortios.model import FgConfig, FgPolicy, FgVdom, FgVip
@@ -30,6 +33,7 @@ from segverify.firewall.ir import (
     FALSE,
     TRUE,
     Addresses,
+    And,
     DestNat,
     Device,
     Expr,
@@ -37,8 +41,11 @@ from segverify.firewall.ir import (
     Icmp,
     Interface,
     Interfaces,
+    Named,
+    Not,
     ObjectDef,
     Opaque,
+    Or,
     Origin,
     Ports,
     Protocols,
@@ -138,6 +145,14 @@ class _Vdom:
             raise InputError(f"{what} '{name}' is not defined", self.file, line)
         self.cache[key] = e
         return e
+
+    def vips_of(self, name: str) -> list[FgVip]:
+        """The VIPs a dstaddr name stands for (a VIP or a VIP group), else []."""
+        if name in self.v.vips and name not in self.v.addresses:
+            return [self.v.vips[name]]
+        if name in self.v.vipgrps and name not in self.v.addrgrps:
+            return [self.v.vips[m] for m in self.v.vipgrps[name].members if m in self.v.vips]
+        return []
 
     def vip_match(self, vip: FgVip) -> Expr:
         o = self._o(vip.src.line, vip.src.text, "vip", vip.name)
@@ -304,11 +319,30 @@ class _Vdom:
             self.intf_side("in", p.srcintf, p.lines["srcintf"].line),
             self.intf_side("out", p.dstintf, p.lines["dstintf"].line),
             self._addr_side(p, "src"),
-            self._addr_side(p, "dst"),
         ]
+        svc: Expr = TRUE
         if p.service:
             svc = any_of(*(self.service(n, p.lines["service"].line) for n in p.service))
-            parts.append(negate(svc) if p.service_negate else svc)
+            svc = negate(svc) if p.service_negate else svc
+        forwarded = [v for n in p.dstaddr for v in self.vips_of(n) if v.extports]
+        if forwarded and not p.dstaddr_negate:
+            # port-forwarding VIPs: the policy's service is matched against the mapped
+            # port (Fortinet KB 262988), while the policy sees the external address
+            plain = [n for n in p.dstaddr if not self.vips_of(n)]
+            line = p.lines["dstaddr"].line
+            branches = [
+                all_of(any_of(*(self.address(n, "dst", line) for n in plain)), svc)
+                if plain
+                else FALSE
+            ]
+            if p.dstaddr6:
+                branches.append(all_of(self._addr_side(replace(p, dstaddr=()), "dst"), svc))
+            for n in p.dstaddr:
+                for v in self.vips_of(n):
+                    branches.append(all_of(self.vip_match(v), _service_on_mapped_port(svc, v)))
+            parts.append(any_of(*branches))
+        else:
+            parts += [self._addr_side(p, "dst"), svc]
         if p.schedule != "always":
             s = p.lines["schedule"]
             if p.schedule not in self.v.schedules:
@@ -387,6 +421,41 @@ def _local_in(cfg: FgConfig, file: str) -> Stage:
     return Stage("local-in", tuple(rules), "drop", Scope(paths=("input",), hook="input"))
 
 
+def _service_on_mapped_port(svc: Expr, vip: FgVip) -> Expr:
+    """``svc`` evaluated on the port the VIP maps the destination port to, written as a
+    condition on the external port the policy sees."""
+    ext = vip.extports[0]
+    mapped = vip.mappedport or ext
+    one_to_one = mapped.hi - mapped.lo == ext.hi - ext.lo
+
+    def ranges(rs: tuple[PortRange, ...]) -> tuple[PortRange, ...]:
+        if not one_to_one:  # every external port maps to mapped.lo
+            return (ext,) if any(r.lo <= mapped.lo <= r.hi for r in rs) else ()
+        shift = ext.lo - mapped.lo
+        out = []
+        for r in rs:
+            lo, hi = max(r.lo + shift, ext.lo), min(r.hi + shift, ext.hi)
+            if lo <= hi:
+                out.append(PortRange(lo, hi))
+        return tuple(out)
+
+    def walk(e: Expr) -> Expr:
+        if isinstance(e, Ports) and e.field == "dport":
+            rs = ranges(e.ranges)
+            return Ports("dport", rs, e.origin) if rs else FALSE
+        if isinstance(e, And):
+            return all_of(*(walk(i) for i in e.items))
+        if isinstance(e, Or):
+            return any_of(*(walk(i) for i in e.items))
+        if isinstance(e, Not):
+            return negate(walk(e.item))
+        if isinstance(e, Named):
+            return Named(walk(e.item), e.origin)
+        return e
+
+    return walk(svc)
+
+
 def used_interfaces(cfg: FgConfig, v: FgVdom, multi: bool) -> set[str]:
     """The VDOM's interfaces that something refers to: a policy (directly or through a
     zone), a zone with intrazone allow, a VIP's extintf, or allowaccess on an addressed
@@ -455,8 +524,12 @@ def lower_fortios(cfg: FgConfig, file: str) -> Device:
             dev.zones[zn] = VendorZone(
                 zn, z.interfaces, Origin(Location(file, z.src.line), z.src.text, "zone", "", z.name)
             )
-        for vip in v.vips.values():
-            dev.dnat.extend(lv.dnat(vip))
+        applied = {
+            vip.name for p in v.policies if p.enabled for n in p.dstaddr for vip in lv.vips_of(n)
+        }
+        for vip in v.vips.values():  # a VIP translates only when a policy uses it
+            if vip.name in applied:
+                dev.dnat.extend(lv.dnat(vip))
         for p in v.policies:
             rule = lv.policy(p, lambda line, msg: dev.warn(Location(file, line), msg))
             if p.table == "policy6":
