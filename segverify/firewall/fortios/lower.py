@@ -453,7 +453,8 @@ def _service_on_mapped_port(svc: Expr, vip: FgVip) -> Expr:
             return Named(walk(e.item), e.origin)
         return e
 
-    return walk(svc)
+    o = Origin(None, vip.src.text, "port-map", "", f"{vip.name} {ext}->{mapped}", (), "mapped port")
+    return named(walk(svc), o) if svc != TRUE else TRUE
 
 
 def used_interfaces(cfg: FgConfig, v: FgVdom, multi: bool) -> set[str]:
