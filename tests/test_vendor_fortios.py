@@ -600,3 +600,17 @@ def test_cli_maps_only_used_interfaces(tmp_path: Path) -> None:
     path.write_text(text.replace("config system interface\n", "config system interface\n" + mgmt))
     res = CliRunner().invoke(cli, args)
     assert res.exit_code == 2 and "mgmt" in res.output
+
+
+def test_unknown_object_setting_is_reported_with_its_line() -> None:
+    text = (
+        (DATA / "traps.conf")
+        .read_text(encoding="utf-8")
+        .replace(
+            "        set subnet 198.18.20.25 255.255.255.255\n",
+            "        set subnet 198.18.20.25 255.255.255.255\n        set frobnicate on\n",
+        )
+    )
+    dev = parse_fortios(text, "obj.conf")
+    line = text[: text.index("set frobnicate")].count("\n") + 1
+    assert dev.incomplete and [loc.line for loc, _ in dev.warnings] == [line]

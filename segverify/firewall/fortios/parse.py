@@ -183,6 +183,33 @@ POLICY_OPAQUE = {
 }
 PROTO_NAMES = {"TCP": 6, "UDP": 17, "SCTP": 132}
 
+# settings of objects that segverify reads or that do not change what they match; any
+# other setting is reported (it may change the object's meaning)
+_COMMON = "uuid comment comments color visibility fabric-object tagging global-object dirty"
+KNOWN_SETTINGS = {
+    "address": frozenset(
+        (
+            _COMMON
+            + " type sub-type subnet start-ip end-ip fqdn country wildcard wildcard-fqdn ip6"
+            " associated-interface allow-routing cache-ttl interface sdn list obj-type"
+            " clearpass-spt macaddr start-mac end-mac template host host-type tenant"
+            " epg-name policy-group sdn-tag filter node-ip-only obj-id route-tag fsso-group"
+            " hw-vendor hw-model os sw-version organization obj-tag sdn-addr-type"
+        ).split()
+    ),
+    "group": frozenset(
+        (_COMMON + " member exclude exclude-member type category allow-routing").split()
+    ),
+    "service": frozenset(
+        (
+            _COMMON + " proxy category protocol helper fqdn iprange tcp-portrange udp-portrange"
+            " sctp-portrange tcp-halfclose-timer tcp-halfopen-timer tcp-timewait-timer"
+            " tcp-rst-timer udp-idle-timer session-ttl check-reset-range app-service-type"
+            " app-category application icmptype icmpcode protocol-number"
+        ).split()
+    ),
+}
+
 
 def _src(b: Block) -> Src:
     return Src(b.line, b.text)
@@ -238,6 +265,11 @@ class _Reader:
     def warn(self, line: int, msg: str) -> None:
         self.warnings.append((line, msg))
 
+    def check_settings(self, e: Block, what: str, kind: str) -> None:
+        for key, st in e.settings.items():
+            if key not in KNOWN_SETTINGS[kind]:
+                self.warn(st.line, f"{what} '{e.name}': setting not understood: '{st.text}'")
+
     # -- interfaces and zones -------------------------------------------------------
     def interfaces(self, blk: Block, into: dict[str, FgInterface]) -> None:
         for name, e in blk.edits.items():
@@ -285,6 +317,7 @@ class _Reader:
     # -- addresses ------------------------------------------------------------------
     def addresses(self, blk: Block, v: FgVdom, family: int) -> None:
         for name, e in blk.edits.items():
+            self.check_settings(e, "address" if family == 4 else "address6", "address")
             kind = e.value("type", "ipmask" if family == 4 else "ipprefix")
             a = FgAddress(name, _src(e), family, kind)
             if kind in ("ipmask", "ipprefix", "interface-subnet"):
@@ -317,12 +350,14 @@ class _Reader:
 
     def groups(self, blk: Block, into: dict[str, FgGroup], family: int = 4) -> None:
         for name, e in blk.edits.items():
+            self.check_settings(e, "group", "group")
             excl = tuple(e.values("exclude-member")) if e.value("exclude") == "enable" else ()
             into[name] = FgGroup(name, _src(e), tuple(e.values("member")), excl, family)
 
     # -- services -------------------------------------------------------------------
     def services(self, blk: Block, v: FgVdom) -> None:
         for name, e in blk.edits.items():
+            self.check_settings(e, "service", "service")
             proto = e.value("protocol", "TCP/UDP/SCTP").upper()
             svc = FgService(name, _src(e))
             entries: list[FgServiceEntry] = []
