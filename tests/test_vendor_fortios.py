@@ -614,3 +614,19 @@ def test_unknown_object_setting_is_reported_with_its_line() -> None:
     dev = parse_fortios(text, "obj.conf")
     line = text[: text.index("set frobnicate")].count("\n") + 1
     assert dev.incomplete and [loc.line for loc, _ in dev.warnings] == [line]
+
+
+def test_vip_src_filter_limits_the_translation() -> None:
+    text = (
+        (DATA / "traps.conf")
+        .read_text(encoding="utf-8")
+        .replace(
+            '        set extintf "port2"\n',
+            '        set extintf "port2"\n        set src-filter "192.0.2.0/28"\n',
+        )
+    )
+    dev = parse_fortios(text, "srcf.conf")
+    inside = evaluate(dev, pkt("192.0.2.9", "203.0.113.80", dport=443, iif="port2", oif="port3"))
+    assert inside.possible == {"accept"} and inside.packet.dst == "198.18.20.80"
+    outside = evaluate(dev, pkt("192.0.2.99", "203.0.113.80", dport=443, iif="port2", oif="port3"))
+    assert outside.possible == {"drop"}

@@ -154,10 +154,23 @@ class _Vdom:
             return [self.v.vips[m] for m in self.v.vipgrps[name].members if m in self.v.vips]
         return []
 
+    def vip_filters(self, vip: FgVip) -> list[Expr]:
+        """``src-filter`` and the ``service`` filter: the VIP applies only to those."""
+        out: list[Expr] = []
+        if vip.src_filter:
+            rs = tuple(
+                (ipaddress.ip_address(a), ipaddress.ip_address(b)) for a, b in vip.src_filter
+            )
+            out.append(Addresses("src", (), rs))
+        if vip.services:
+            out.append(any_of(*(self.service(n, vip.src.line) for n in vip.services)))
+        return out
+
     def vip_match(self, vip: FgVip) -> Expr:
         o = self._o(vip.src.line, vip.src.text, "vip", vip.name)
         lo, hi = (ipaddress.ip_address(x) for x in vip.extip)
         parts: list[Expr] = [Addresses("dst", (), ((lo, hi),), o)]
+        parts += self.vip_filters(vip)
         if vip.extintf != "any":
             parts.append(self.intf_side("in", (vip.extintf,), vip.src.line))
         if vip.proto is not None:
@@ -171,7 +184,7 @@ class _Vdom:
         lo, hi = (ipaddress.ip_address(x) for x in vip.extip)
         mlo, mhi = (ipaddress.ip_address(x) for x in vip.mapped)
         n_ext, n_map = int(hi) - int(lo) + 1, int(mhi) - int(mlo) + 1
-        extra: list[Expr] = []
+        extra: list[Expr] = self.vip_filters(vip)
         if vip.extintf != "any":
             extra.append(self.intf_side("in", (vip.extintf,), vip.src.line))
         if vip.proto is not None:

@@ -87,6 +87,8 @@ class FgVip:
     extports: tuple[PortRange, ...] = ()
     mappedport: PortRange | None = None
     family: int = 4
+    src_filter: tuple[tuple[str, str], ...] = ()  # (first, last) source ranges; () = any
+    services: tuple[str, ...] = ()  # service filter (names); () = any
 
 
 @dataclass

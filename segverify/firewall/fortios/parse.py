@@ -200,6 +200,20 @@ KNOWN_SETTINGS = {
     "group": frozenset(
         (_COMMON + " member exclude exclude-member type category allow-routing").split()
     ),
+    "vip": frozenset(
+        (
+            _COMMON
+            + " id type extip mappedip extintf arp-reply nat-source-vip portforward protocol"
+            " extport mappedport src-filter service srcintf-filter portmapping-type"
+            " gratuitous-arp-interval dns-mapping-ttl ldb-method server-type persistence"
+            " http-cookie-domain-from-host http-cookie-share http-cookie-age http-cookie-path"
+            " http-cookie-generation http-cookie-domain http-multiplex http-ip-header"
+            " http-ip-header-name http-redirect https-cookie-secure outlook-web-access"
+            " weblogic-server websphere-server h2-support h3-support max-embryonic-connections"
+            " monitor user-agent-detect client-cert empty-cert-action nat44 nat46"
+            " add-nat46-route ipv6-mappedip status"
+        ).split()
+    ),
     "service": frozenset(
         (
             _COMMON + " proxy category protocol helper fqdn iprange tcp-portrange udp-portrange"
@@ -411,9 +425,25 @@ class _Reader:
             mapped = e.values("mappedip")
             if not ext or not mapped:
                 raise InputError(f"VIP '{name}' needs extip and mappedip", self.file, e.line)
+            self.check_settings(e, "VIP", "vip")
             lo, _, hi = ext.partition("-")
             mlo, _, mhi = mapped[0].partition("-")
             vip = FgVip(name, _src(e), (lo, hi or lo), (mlo, mhi or mlo), e.value("extintf", "any"))
+            filters = []
+            for item in e.values("src-filter"):
+                if "-" in item:
+                    a, _, b = item.partition("-")
+                else:
+                    net = _net([item], self.file, e.settings["src-filter"].line)
+                    a, b = str(net.network_address), str(net.broadcast_address)
+                filters.append((a, b))
+            vip.src_filter = tuple(filters)
+            vip.services = tuple(e.values("service"))
+            if e.values("srcintf-filter"):
+                self.warn(
+                    e.settings["srcintf-filter"].line,
+                    f"VIP '{name}': srcintf-filter is not modelled",
+                )
             if e.value("portforward") == "enable":
                 proto = e.value("protocol", "tcp").lower()
                 vip.proto = {"tcp": 6, "udp": 17, "sctp": 132, "icmp": 1}.get(proto)
