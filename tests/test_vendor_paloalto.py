@@ -355,3 +355,10 @@ def test_set_spellings_of_the_vsys_level_are_one_model(prefix: str) -> None:
     assert [r.origin.name for r in dev.rules] == ["r"]
     v = evaluate(dev, pkt("192.0.2.9", "198.51.100.9", 22, "ethernet1/1", "ethernet1/2"))
     assert v.possible == {"accept"}
+
+
+def test_unknown_object_key_is_reported_with_its_line() -> None:
+    text = (DATA / "traps.set").read_text(encoding="utf-8") + "set address lan frobnicate yes\n"
+    dev = parse_paloalto(text, "k.set")
+    assert dev.incomplete
+    assert [loc.line for loc, _ in dev.warnings] == [text.count("\n")]

@@ -60,6 +60,16 @@ from segverify.firewall.paloalto.tree import Node
 from segverify.topology.model import Location, PortRange
 
 MAX_DEPTH = 16
+# object keys read here or that do not change what the object matches
+OBJECT_KEYS = {
+    "address": frozenset(
+        {"ip-netmask", "ip-range", "fqdn", "ip-wildcard", "description", "tag", "disable-override"}
+    ),
+    "address-group": frozenset({"static", "dynamic", "description", "tag", "disable-override"}),
+    "service": frozenset({"protocol", "description", "tag", "disable-override"}),
+    "service-group": frozenset({"members", "tag", "disable-override"}),
+}
+PROTOCOL_KEYS = frozenset({"port", "source-port", "override"})
 PROTOCOLS = {"tcp": 6, "udp": 17, "sctp": 132}
 PREDEFINED_SERVICES = {
     "service-http": ((6, "80,8080"),),
@@ -169,7 +179,13 @@ class _Lower:
         self.warnings: list[tuple[int, str]] = []
 
     def warn(self, line: int, msg: str) -> None:
-        self.warnings.append((line, msg))
+        if (line, msg) not in self.warnings:
+            self.warnings.append((line, msg))
+
+    def check_keys(self, kind: str, name: str, n: Node) -> None:
+        for key, c in n.children.items():
+            if kind in OBJECT_KEYS and key not in OBJECT_KEYS[kind]:
+                self.warn(c.line, f"{kind} '{name}': '{key}' is not understood")
 
     def _o(self, n: Node, kind: str, name: str = "", id: str = "", context: str = "") -> Origin:
         return Origin(Location(self.file, n.line), n.text, kind, id, name, (), context)
@@ -202,6 +218,7 @@ class _Lower:
                 return Opaque("geo", f"region {name}")
             raise InputError(f"address '{name}' is not defined", self.file, line)
         kind, n = found
+        self.check_keys(kind, name, n)
         if kind == "address":
             o = self._o(n, "address", name)
             if n.child("ip-netmask") is not None:
@@ -281,6 +298,7 @@ class _Lower:
                 return e
             raise InputError(f"service '{name}' is not defined", self.file, line)
         kind, n = found
+        self.check_keys(kind, name, n)
         if kind == "service":
             proto_node = n.child("protocol")
             alts = []
@@ -289,6 +307,9 @@ class _Lower:
                     raise InputError(
                         f"service '{name}': unknown protocol '{pname}'", self.file, pn.line
                     )
+                for key, c in pn.children.items():
+                    if key not in PROTOCOL_KEYS:
+                        self.warn(c.line, f"service '{name}': '{key}' is not understood")
                 parts: list[Expr] = [Protocols((PROTOCOLS[pname],))]
                 if pn.child("port") is not None:
                     parts.append(
