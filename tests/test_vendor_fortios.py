@@ -630,3 +630,28 @@ def test_vip_src_filter_limits_the_translation() -> None:
     assert inside.possible == {"accept"} and inside.packet.dst == "198.18.20.80"
     outside = evaluate(dev, pkt("192.0.2.99", "203.0.113.80", dport=443, iif="port2", oif="port3"))
     assert outside.possible == {"drop"}
+
+
+def test_full_configuration_defaults_are_understood() -> None:
+    # `show full-configuration` lists every setting with its default: none of them may
+    # make the analysis incomplete or the policy "may match"
+    path = DATA / "full-policy.conf"
+    dev = parse_fortios(path.read_text(encoding="utf-8"), str(path))
+    assert not dev.incomplete and not dev.warnings
+    [rule] = dev.stages[0].rules
+    assert rule.exact
+    assert evaluate(dev, pkt("198.18.30.5", "192.0.2.1", iif="port1", oif="port2")).possible == {
+        "accept"
+    }
+    assert evaluate(
+        dev, pkt("2001:db8::5", "2001:db8:1::1", iif="port1", oif="port2")
+    ).possible == {"accept"}
+    on = path.read_text(encoding="utf-8").replace(
+        "set internet-service6 disable", "set internet-service6 enable"
+    )
+    dev = parse_fortios(on, "isdb6.conf")
+    assert any("internet service" in a.text for a in dev.stages[0].rules[0].opaque)
+    learning = path.read_text(encoding="utf-8").replace(
+        "set sgt-check disable", "set learning-mode enable"
+    )
+    assert parse_fortios(learning, "lm.conf").incomplete

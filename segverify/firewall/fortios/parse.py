@@ -53,6 +53,33 @@ UNMODELLED_FILTERS = {
 # Policy settings that do not change which packets a policy matches or its verdict.
 POLICY_IRRELEVANT = frozenset(
     [
+        "diffserv-copy",
+        "dsri",
+        "vlan-filter",
+        "firewall-session-dirty",
+        "http-policy-redirect",
+        "ssh-policy-redirect",
+        "pcp-outbound",
+        "pcp-inbound",
+        "pcp-poolname",
+        "port-preserve",
+        "port-random",
+        "fec",
+        "app-monitor",
+        "nat-source-vip",
+        "tcp-timeout-pid",
+        "udp-timeout-pid",
+        "ips-voip-filter",
+        "virtual-patch-profile",
+        "diameter-filter-profile",
+        "cgn-session-quota",
+        "cgn-resource-quota",
+        "cgn-log-server-grp",
+        "cgn-eif",
+        "cgn-eim",
+        "policyid",
+        "emailfilter-profile",
+        "dnsfilter-profile",
         "name",
         "uuid",
         "comments",
@@ -168,6 +195,14 @@ POLICY_IRRELEVANT = frozenset(
         "log-http-transaction",
     ]
 )
+ISDB_SWITCHES = (
+    "internet-service",
+    "internet-service-src",
+    "internet-service6",
+    "internet-service6-src",
+)
+# values with which a setting the parser does not know is off (not a match condition)
+OFF_VALUES = frozenset({"disable", "", "0", "0x00", "none"})
 POLICY_OPAQUE = {
     "users": "user",
     "groups": "user",
@@ -385,6 +420,8 @@ class _Reader:
                     if s is None:
                         continue
                     for spec in s.values:
+                        if not spec:
+                            continue  # `set udp-portrange ''`: none
                         d, sp = _ports(spec, self.file, s.line)
                         entries.append(FgServiceEntry(num, (d,), (sp,) if sp else ()))
             elif proto in ("ICMP", "ICMP6"):
@@ -499,26 +536,30 @@ class _Reader:
                     p.schedule = s.values[0] if s.values else "always"
                 elif key == "send-deny-packet":
                     p.send_deny_packet = bool(s.values) and s.values[0] == "enable"
-                elif key in ("internet-service", "internet-service-src"):
+                elif key in ISDB_SWITCHES:
                     if s.values and s.values[0] == "enable":
-                        src = key == "internet-service-src"
+                        src = key.endswith("-src")
                         names = [
                             " ".join(x.values)
                             for k, x in e.settings.items()
-                            if k.startswith(key + "-") and x.values
+                            if k.startswith(key + "-")
+                            and x.values
+                            and (src or not k.startswith(key + "-src"))
                         ]
                         which = "source" if src else "destination"
                         what = f"internet service ({which}): {' '.join(names) or '?'}"
                         p.opaque.append(("other", what, s.line))
                         p.isdb_src, p.isdb_dst = p.isdb_src or src, p.isdb_dst or not src
-                elif key.startswith("internet-service-"):
-                    continue  # read with internet-service / internet-service-src
+                elif key.startswith(("internet-service-", "internet-service6-")):
+                    continue  # read with the internet-service switches
                 elif key in POLICY_OPAQUE:
                     if s.values:
                         what = f"{key} {' '.join(s.values)}"
                         p.opaque.append((POLICY_OPAQUE[key], what, s.line))
                 elif key in POLICY_IRRELEVANT:
                     continue
+                elif not s.values or s.values[0] in OFF_VALUES:
+                    continue  # a feature left off (full-configuration lists every default)
                 else:
                     p.unknown.append((s.text, s.line))
             if p.action not in ("accept", "deny", "ipsec"):
