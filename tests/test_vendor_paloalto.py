@@ -362,3 +362,23 @@ def test_unknown_object_key_is_reported_with_its_line() -> None:
     dev = parse_paloalto(text, "k.set")
     assert dev.incomplete
     assert [loc.line for loc, _ in dev.warnings] == [text.count("\n")]
+
+
+@pytest.mark.parametrize("directory,vendor", [("palo_alto", "paloalto"), ("fortios", "fortios")])
+def test_every_batfish_config_is_sniffed_as_its_vendor(
+    fixtures_dir: Path, directory: str, vendor: str
+) -> None:
+    d = fixtures_dir / "firewall" / "batfish" / directory
+    if not d.is_dir():
+        pytest.skip(f"no Batfish fixtures at {d}")
+    wrong = []
+    for f in sorted(d.iterdir()):
+        if f.name == "BUILD.bazel":
+            continue
+        try:
+            got = sniff_format(f.read_text(encoding="utf-8", errors="replace")).name
+        except InputError:
+            got = "none"
+        if got != vendor:
+            wrong.append((f.name, got))
+    assert not wrong
