@@ -25,7 +25,10 @@ ORIGINAL_DNAT_BUG = pytest.mark.xfail(
     "server is permitted as if translated (the evaluator drops it); reported to fw, "
     "repro /tmp/segverify/vendA-dnat-repro.py",
 )
-KNOWN_BUGS = {("paloalto", "traps.xml"): ORIGINAL_DNAT_BUG}
+KNOWN_BUGS = {
+    ("paloalto", "traps.xml"): ORIGINAL_DNAT_BUG,
+    ("fortios", "traps.conf"): ORIGINAL_DNAT_BUG,
+}
 CASES = [
     pytest.param(fmt, p, marks=KNOWN_BUGS.get((fmt, p.name), ()))
     for fmt in ("fortios", "paloalto")
@@ -53,22 +56,35 @@ def test_engine_equals_evaluator(fmt: str, path: Path) -> None:
     v4 = sorted(a for a in addrs if ":" not in a) + ["192.0.2.77"]
     v6 = sorted(a for a in addrs if ":" in a) + ["2001:db8::99"]
     rng = random.Random(11)
+    packets: list[SpacePacket] = []
+    for nat in dev.dnat:  # packets that arrive addressed to a translation target
+        for iif in ifaces:
+            for oif in ifaces:
+                port = nat.to_port or 443
+                packets.append(
+                    SpacePacket(
+                        v4[0], nat.to_address or v4[-1], 6, 40000, port, "new", iif, oif, 0x02
+                    )
+                )
     for _ in range(400):
         pool = v6 if rng.random() < 0.2 else v4
         proto = rng.choice([6, 6, 17, 1, 47])
         icmp = proto in (1, 58)
         dport = (rng.choice([0, 8]) << 8) if icmp else rng.choice([22, 25, 53, 80, 443, 8080, 8443])
-        pkt = SpacePacket(
-            rng.choice(pool),
-            rng.choice(pool),
-            proto,
-            rng.choice([53, 40000]),
-            dport,
-            "new",
-            rng.choice(ifaces),
-            rng.choice(ifaces + ["*"]),
-            0x02,
+        packets.append(
+            SpacePacket(
+                rng.choice(pool),
+                rng.choice(pool),
+                proto,
+                rng.choice([53, 40000]),
+                dport,
+                "new",
+                rng.choice(ifaces),
+                rng.choice(ifaces + ["*"]),
+                0x02,
+            )
         )
+    for pkt in packets:
         for path_ in ("forward", "input"):
             got = evaluate(dev, to_ir_packet(pkt), path_)
             upper = space.contains(comp.permit_upper[path_], pkt)
