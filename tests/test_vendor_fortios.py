@@ -300,10 +300,32 @@ def test_unknown_policy_setting_is_reported_with_its_line_and_may_match() -> Non
 
 
 def test_unmodelled_filtering_table_makes_the_analysis_incomplete() -> None:
-    text = "config firewall local-in-policy\n    edit 1\n        set intf port1\n    next\nend\n"
-    dev = parse_fortios(text, "lip.conf")
+    text = "config firewall DoS-policy\n    edit 1\n        set interface port1\n    next\nend\n"
+    dev = parse_fortios(text, "dos.conf")
     assert dev.incomplete and dev.warnings[0][0].line == 1
-    assert "local-in policy" in dev.warnings[0][1]
+    assert "DoS policy" in dev.warnings[0][1]
+
+
+def test_local_in_policy_deny_restricts_management() -> None:
+    # allowaccess admits https/ssh on port1; a local-in deny for everyone but admin-pc
+    text = (DATA / "traps.conf").read_text(encoding="utf-8") + (
+        'config firewall local-in-policy\n    edit 1\n        set intf "port1"\n'
+        '        set srcaddr "admin-pc"\n        set srcaddr-negate enable\n'
+        '        set dstaddr "everywhere"\n        set action deny\n        set service "HTTPS"\n'
+        '        set schedule "always"\n    next\nend\n'
+    )
+    dev = parse_fortios(text, "lip.conf")
+    assert not dev.incomplete
+    https = evaluate(dev, pkt("198.18.10.5", "198.18.10.1", dport=443, iif="port1"), "input")
+    assert https.possible == {"drop"} and https.deciding.rule.origin.kind == "local-in-policy"
+    admin = evaluate(dev, pkt("198.18.10.105", "198.18.10.1", dport=443, iif="port1"), "input")
+    assert admin.possible == {"accept"}  # allowaccess https
+    ssh = evaluate(dev, pkt("198.18.10.5", "198.18.10.1", dport=22, iif="port1"), "input")
+    assert ssh.possible == {"accept"}  # the deny is for HTTPS only
+    # an accept entry opens nothing that allowaccess does not
+    opened = text.replace("        set action deny\n", "        set action accept\n")
+    telnet = pkt("198.18.10.5", "198.18.10.1", dport=23, iif="port1")
+    assert evaluate(parse_fortios(opened, "lip2.conf"), telnet, "input").possible == {"drop"}
 
 
 def test_garbage_line_is_reported_not_dropped() -> None:

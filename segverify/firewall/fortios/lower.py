@@ -17,7 +17,8 @@ Semantics (FortiOS 6.x/7.x):
   policy decides it (a deny policy for the zone still blocks);
 - each VDOM is its own policy table over its own interfaces;
 - ``allowaccess`` on an interface admits those management services to that interface's
-  address (a ``local-in`` stage on the input path).
+  address (a ``local-in`` stage on the input path); ``local-in-policy`` deny entries
+  come before it (accept entries open nothing allowaccess does not).
 """
 
 from __future__ import annotations
@@ -300,7 +301,7 @@ class _Vdom:
         line = p.lines.get(f"{field}addr", p.lines.get(f"{field}addr6", p.src)).line
         parts: list[Expr] = []
         negs = {4: getattr(p, f"{field}addr_negate"), 6: getattr(p, f"{field}addr6_negate")}
-        if p.table == "policy6":
+        if p.table in ("policy6", "local-in6"):
             negs[6] = negs[4]
         if not v4 and not v6:  # replaced by an internet service (an opaque atom)
             return TRUE
@@ -314,8 +315,12 @@ class _Vdom:
 
     def policy(self, p: FgPolicy, warn: Callable[[int, str], None]) -> Rule:
         f = self.file
-        origin = self._o(p.src.line, _summary(p), "policy", p.name, p.id)
+        local_in = p.table.startswith("local-in")
+        kind = "local-in-policy" if local_in else "policy"
+        origin = self._o(p.src.line, _summary(p), kind, p.name, p.id)
         missing = [k for k in ("srcintf", "dstintf") if not getattr(p, k)]
+        if local_in:
+            missing = ["intf"] if not p.srcintf else []
         if not (p.service or p.isdb_dst):
             missing.append("service")
         if not (p.srcaddr or p.srcaddr6 or p.isdb_src):
@@ -329,8 +334,8 @@ class _Vdom:
             )
             return Rule(self.action(p), FALSE, origin, p.enabled)
         parts: list[Expr] = [
-            self.intf_side("in", p.srcintf, p.lines["srcintf"].line),
-            self.intf_side("out", p.dstintf, p.lines["dstintf"].line),
+            self.intf_side("in", p.srcintf, p.lines["intf" if local_in else "srcintf"].line),
+            TRUE if local_in else self.intf_side("out", p.dstintf, p.lines["dstintf"].line),
             self._addr_side(p, "src"),
         ]
         svc: Expr = TRUE
@@ -401,7 +406,8 @@ def _summary(p: FgPolicy) -> str:
     for key in ("srcintf", "dstintf", "srcaddr", "dstaddr", "srcaddr6", "dstaddr6", "service"):
         vals = getattr(p, key)
         if vals:
-            bits.append(f"{key} {' '.join(vals)}")
+            shown = "intf" if key == "srcintf" and p.table.startswith("local-in") else key
+            bits.append(f"{shown} {' '.join(vals)}")
     if p.schedule != "always":
         bits.append(f"schedule {p.schedule}")
     bits.append(f"action {p.action}")
@@ -514,6 +520,7 @@ def lower_fortios(cfg: FgConfig, file: str) -> Device:
     multi = len(cfg.vdoms) > 1
     rules: list[Rule] = []
     rules6: list[Rule] = []
+    local_rules: list[Rule] = []
     has_policy6 = False
     for v in cfg.vdoms.values():
         lv = _Vdom(cfg, v, file, multi)
@@ -549,6 +556,8 @@ def lower_fortios(cfg: FgConfig, file: str) -> Device:
             if p.table == "policy6":
                 has_policy6 = True
                 rules6.append(rule)
+            elif p.table.startswith("local-in"):
+                local_rules.append(rule)
             else:
                 rules.append(rule)
         rules.extend(lv.intrazone_rules())
@@ -587,6 +596,15 @@ def lower_fortios(cfg: FgConfig, file: str) -> Device:
     )
     if has_policy6:
         dev.stages.append(Stage("policy6", tuple(rules6), "drop", Scope(family=6), None, implicit))
+    if local_rules:  # deny entries drop; accept and no match go on to allowaccess
+        dev.stages.append(
+            Stage(
+                "local-in-policy",
+                tuple(local_rules),
+                "accept",
+                Scope(paths=("input",), hook="input"),
+            )
+        )
     dev.stages.append(_local_in(cfg, file))
     return dev
 

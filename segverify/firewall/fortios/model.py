@@ -95,7 +95,7 @@ class FgVip:
 class FgPolicy:
     id: str
     src: Src
-    table: str = "policy"  # or "policy6" (FortiOS before 6.4)
+    table: str = "policy"  # "policy6" (FortiOS before 6.4), "local-in", "local-in6"
     name: str = ""
     action: str = "deny"
     enabled: bool = True

@@ -30,8 +30,6 @@ from segverify.topology.model import IPNetwork, PortRange
 
 # Firewall tables that decide what passes and are not modelled: reported when non-empty.
 UNMODELLED_FILTERS = {
-    "firewall local-in-policy": "local-in policy (traffic to the FortiGate itself)",
-    "firewall local-in-policy6": "IPv6 local-in policy",
     "firewall DoS-policy": "DoS policy",
     "firewall DoS-policy6": "IPv6 DoS policy",
     "firewall multicast-policy": "multicast policy",
@@ -500,9 +498,10 @@ class _Reader:
             v.vips[name] = vip
 
     # -- policies -------------------------------------------------------------------
-    def policies(self, blk: Block, v: FgVdom, v6: bool = False) -> None:
+    def policies(self, blk: Block, v: FgVdom, v6: bool = False, local_in: bool = False) -> None:
+        table = ("local-in" if local_in else "policy") + ("6" if v6 else "")
         for pid, e in blk.edits.items():
-            p = FgPolicy(pid, _src(e), "policy6" if v6 else "policy")
+            p = FgPolicy(pid, _src(e), table)
             p.lines = {k: Src(s.line, s.text) for k, s in e.settings.items()}
             for key, s in e.settings.items():
                 vals = tuple(s.values)
@@ -514,6 +513,8 @@ class _Reader:
                     p.enabled = not (s.values and s.values[0] == "disable")
                 elif key in ("srcintf", "dstintf", "service"):
                     setattr(p, key, vals)
+                elif key == "intf" and local_in:
+                    p.srcintf = vals
                 elif key in ("srcaddr", "dstaddr"):
                     setattr(p, key + ("6" if v6 else ""), vals)
                 elif key in ("srcaddr6", "dstaddr6"):
@@ -640,6 +641,8 @@ def read_fortios(text: str, file: str) -> FgConfig:
                     v.schedules[name] = _src(e)
             elif n in ("firewall policy", "firewall policy6"):
                 r.policies(c, v, v6=n.endswith("6"))
+            elif n in ("firewall local-in-policy", "firewall local-in-policy6"):
+                r.policies(c, v, v6=n.endswith("6"), local_in=True)
             elif n == "system settings":
                 if c.value("opmode") == "transparent":
                     s = c.settings["opmode"]
