@@ -382,3 +382,17 @@ def test_every_batfish_config_is_sniffed_as_its_vendor(
         if got != vendor:
             wrong.append((f.name, got))
     assert not wrong
+
+
+def test_empty_zone_matches_nothing_even_when_named_like_a_topology_zone() -> None:
+    text = MGMT + "set zone inet network layer3\n"
+    for k, v in (("from", "inet"), ("to", "any"), ("source", "any"), ("destination", "any")):
+        text += f"set rulebase security rules r {k} {v}\n"
+    text += (
+        "set rulebase security rules r application any\nset rulebase security rules r service any\n"
+    )
+    text += "set rulebase security rules r action allow\n"
+    dev = parse_paloalto(text, "e.set")
+    assert "inet" not in dev.zones
+    v = evaluate(dev, pkt("198.18.20.5", "203.0.113.5", 80, TRUST, UNTRUST))
+    assert v.possible == {"drop"}

@@ -623,6 +623,8 @@ def lower_paloalto(cfg: PanConfig, file: str) -> Device:
                     dev.interfaces[m] = Interface(
                         m, origin=Origin(Location(file, zn.line), zn.text, "interface", "", m)
                     )
+            if not members:
+                continue  # an empty zone matches no packet (and must not be bound by name)
             name = low.zone(v.name, z)
             dev.zones[name] = VendorZone(
                 name, tuple(members), Origin(Location(file, zn.line), zn.text, "zone", "", z)
