@@ -280,3 +280,93 @@ def test_json_lines_with_bad_rows(tmp_path: Path) -> None:
     assert [p.line for p in table.problems] == [2, 3, 4]
     (flow,) = table.flows
     assert flow.first_ns == 1775034000_500000000
+
+
+# --- the column-wise reader (pyarrow) gives exactly the line reader's table ---------------
+
+
+def _both(path: Path) -> tuple[object, object]:
+    from segverify.flowlogs.build import build_table
+    from segverify.flowlogs.zeek_conn import collect_tsv
+
+    out = []
+    for columnar in (False, True):
+        try:
+            out.append(build_table([collect_tsv(str(path), columnar=columnar)]))
+        except InputError as exc:
+            out.append(("InputError", str(exc)))
+    return out[0], out[1]
+
+
+def _assert_same(lines: object, columns: object) -> None:
+    if isinstance(lines, tuple):
+        assert columns == lines
+        return
+    assert lines.accounting.as_dict() == columns.accounting.as_dict()
+    assert lines.stats == columns.stats and lines.problems == columns.problems
+    assert lines.flows == columns.flows
+    assert list(lines.blocked) == list(columns.blocked) and lines.actions == columns.actions
+    assert lines.log_states == columns.log_states
+
+
+@needs_fixtures
+@pytest.mark.parametrize("log", ALL_LOGS, ids=[p.name for p in ALL_LOGS])
+def test_columnar_reader_equals_line_reader(log: Path, tmp_path: Path) -> None:
+    """Each baseline as it is (masked times: those rows go to the line reader), and with
+    real times put in (so Zeek's own rows are read column-wise)."""
+    pytest.importorskip("pyarrow", reason="the column-wise reader needs pyarrow")
+    _assert_same(*_both(log))
+    lines = log.read_bytes().split(b"\n")
+    times = [
+        ln.replace(b"XXXXXXXXXX.XXXXXX", b"%d.%06d" % (1775034000 + i, i % 1000000), 1)
+        for i, ln in enumerate(lines)
+    ]
+    unmasked = tmp_path / "conn.log"
+    unmasked.write_bytes(b"\n".join(times))
+    _assert_same(*_both(unmasked))
+
+
+def test_columnar_reader_takes_the_common_layout() -> None:
+    pytest.importorskip("pyarrow", reason="the column-wise reader needs pyarrow")
+    from segverify.flowlogs.zeek_columns import collect_columnar
+
+    path = DATA / "zeek-conn-malformed.log"
+    col = collect_columnar(str(path), path.read_bytes())
+    assert col is not None and len(col.blocks[0]) == 4  # the 4 good rows, column-wise
+    assert {p.line for p in col.problems} == {11, 12, 15, 16, 17}  # the line reader's words
+
+
+ODD_ROWS = [
+    "2026-04-01T09:00:00Z\tC1\t198.18.20.10\t5000\t192.0.2.1\t443\ttcp\t-\t1e-3\t1\t1\tS0\tT\tF\t0\tS\t1\t60\t0\t0\t-",
+    "1775034000.5\tC2\t198.18.20.10\t5001\t192.0.2.1\t443\ttcp\t-\tinf\t1\t1\tS0\tT\tF\t0\tS\t1\t60\t0\t0\t-",
+    "1775034000.1234567891\tC3\t198.18.20.10\t5002\t192.0.2.1\t443\ttcp\t-\t(empty)\t1\t1\tSF\tT\tF\t0\tS\t(empty)\t60\t1\t0\t-",
+    "1775034000.\tC4\t::ffff:198.18.20.10\t5003\t2001:db8::1\t443\ttcp\t-\t0.1\t1\t1\tS\\x30\tT\tF\t0\tS\t1\t60\t1\t0\t-",
+    "XXXXXXXXXX.XXXXXX\tC5\t198.18.20.10\t5004\t192.0.2.1\t65536\tudp\t-\t0.1\t1\t1\tSF\tT\tF\t0\tD\t1\t60\t1\t0\t-",
+    "1775034000\tC6\t198.18.20.10\t0\t192.0.2.1\t0\ticmp\t-\t0.1\t1\t1\tOTH\tT\tF\t0\t-\t99999999999999999999\t60\t1\t0\t-",
+    "\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t\t",
+    "   ",
+    "1775034000\tC7\t198.18.20.10\t8\t192.0.2.1\t0\ticmp\t-\t-\t-\t-\t-\tT\tF\t0\t-\t-\t-\t-\t-\t-",
+]
+
+
+@pytest.mark.parametrize(
+    "variant", ["plain", "blank-inside", "hash-inside", "crlf", "no-final-newline"]
+)
+def test_columnar_reader_on_odd_rows(variant: str, tmp_path: Path) -> None:
+    pytest.importorskip("pyarrow", reason="the column-wise reader needs pyarrow")
+    head = (DATA / "zeek-conn-malformed.log").read_text().splitlines()[:7]
+    rows = list(ODD_ROWS)
+    if variant == "blank-inside":
+        rows.insert(3, "")
+    if variant == "hash-inside":
+        rows.insert(3, "#comment in the middle")
+    text = "\n".join([*head, *rows, "#close\t2026-04-01-09-00-10"]) + "\n"
+    if variant == "crlf":
+        text = text.replace("\n", "\r\n")
+    if variant == "no-final-newline":
+        text = "\n".join([*head, *rows])
+    path = tmp_path / "conn.log"
+    path.write_text(text)
+    lines, columns = _both(path)
+    _assert_same(lines, columns)
+    assert not isinstance(lines, tuple) and lines.accounting.records >= 7

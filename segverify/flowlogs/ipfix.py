@@ -21,7 +21,7 @@ import ipaddress
 import struct
 from collections.abc import Iterator
 
-from segverify.flowlogs.build import LogRecord, RecordError
+from segverify.flowlogs.build import LogRecord, RecordError, checked
 
 REVERSE_PEN = 29305
 NTP_EPOCH = 2_208_988_800  # seconds from 1900-01-01 to 1970-01-01
@@ -209,22 +209,24 @@ def fields_to_record(
     elif proto not in (6, 17, 132):
         sport = dport = None
     first, last = _times(v, base)
-    return LogRecord(
-        src=src,
-        dst=dst,
-        proto=proto,
-        sport=sport,
-        dport=dport,
-        packets_fwd=int(v.get("packets", 0)),
-        bytes_fwd=int(v.get("bytes", 0)),
-        packets_rev=int(v.get("rev_packets", 0)),
-        bytes_rev=int(v.get("rev_bytes", 0)),
-        first_ns=first or 0,
-        last_ns=last or first or 0,
-        where=where,
-        vlan=int(v["vlan"]) if "vlan" in v else None,
-        tcp_flags_fwd=int(v.get("flags", 0)) & 0xFF if proto == 6 else 0,
-        tcp_flags_rev=int(v.get("rev_flags", 0)) & 0xFF if proto == 6 else 0,
-        blocked=v.get("fw_event") == FW_EVENT_DENIED,
-        action="denied" if v.get("fw_event") == FW_EVENT_DENIED else "",
+    return checked(
+        LogRecord(
+            src=src,
+            dst=dst,
+            proto=proto,
+            sport=sport,
+            dport=dport,
+            packets_fwd=int(v.get("packets", 0)),
+            bytes_fwd=int(v.get("bytes", 0)),
+            packets_rev=int(v.get("rev_packets", 0)),
+            bytes_rev=int(v.get("rev_bytes", 0)),
+            first_ns=first or 0,
+            last_ns=last or first or 0,
+            where=where,
+            vlan=int(v["vlan"]) if "vlan" in v else None,
+            tcp_flags_fwd=int(v.get("flags", 0)) & 0xFF if proto == 6 else 0,
+            tcp_flags_rev=int(v.get("rev_flags", 0)) & 0xFF if proto == 6 else 0,
+            blocked=v.get("fw_event") == FW_EVENT_DENIED,
+            action="denied" if v.get("fw_event") == FW_EVENT_DENIED else "",
+        )
     )
