@@ -370,3 +370,26 @@ def test_columnar_reader_on_odd_rows(variant: str, tmp_path: Path) -> None:
     lines, columns = _both(path)
     _assert_same(lines, columns)
     assert not isinstance(lines, tuple) and lines.accounting.records >= 7
+
+
+def test_numbers_beyond_the_flow_table_are_malformed_not_a_crash(tmp_path: Path) -> None:
+    """A count of 2^63 or more, or a time past 2116, cannot be held in the int64 columns:
+    the row is reported (count) or untimed (time), never an overflow."""
+    head = (DATA / "zeek-conn-malformed.log").read_text().splitlines()[:7]
+    row = "{ts}\tC1\t198.18.20.10\t5000\t192.0.2.1\t443\ttcp\t-\t{dur}\t1\t1\tSF\tT\tF\t0\tS\t{pk}\t60\t1\t60\t-"
+    rows = [
+        row.format(ts="1775034000", dur="0.1", pk=str(2**63)),
+        row.format(ts="99999999999.5", dur="0.1", pk="1"),
+        row.format(ts="1775034000", dur="1e300", pk="1"),
+    ]
+    path = tmp_path / "conn.log"
+    path.write_text("\n".join([*head, *rows]) + "\n")
+    for columnar in (False, True):
+        from segverify.flowlogs.build import build_table
+        from segverify.flowlogs.zeek_conn import collect_tsv
+
+        table = build_table([collect_tsv(str(path), columnar=columnar)])
+        assert [p.line for p in table.problems] == [8, 10]
+        assert "9223372036854775808" in table.problems[0].message
+        assert "out of range" in table.problems[1].message
+        assert table.stats.untimed == 1 and table.accounting.analysed == 1
