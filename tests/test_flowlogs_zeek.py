@@ -80,23 +80,13 @@ def test_conn_log_flows_equal_capture_flows(baseline: str, trace: str, command: 
     assert not problems, problems[:5]
 
 
-# Where the capture path's conn_state (segverify.flows.state: per-direction packet counts
-# and ORed TCP flags, first packet = originator) differs from Zeek's own: semantic, listed.
-FLIP_SYNACK = "the flow starts with the responder's SYN+ACK: Zeek makes its peer the originator (SHR), we keep the first sender (SH)"
-FLIP_PORT = "Zeek flips a UDP flow whose originator uses the well-known port (DHCP 67/68)"
-RST_AFTER_FIN = (
-    "Zeek says SF, the ORed flags hold a RST (RSTO/RSTR): likely a RST after the FINs, whose"
-    " order ORed flags lose (not traced packet by packet)"
+# Where the capture path's conn_state (segverify.flows.state) differs from Zeek's own:
+# semantic, listed (the capture path orients a flow by its first packet).
+FLIP_PORT = (
+    "Zeek flips a UDP flow whose originator uses the well-known port (DHCP 67/68): SHR vs our S0"
 )
-KRB_OTH = "Zeek says S1, the capture's flags give OTH (not investigated)"
 STATE_DIFFERS: dict[str, str] = {
-    "scripts.base.protocols.ssh.half-duplex-server": FLIP_SYNACK,
     "scripts.base.protocols.dhcp.dhcp-all-msg-types": FLIP_PORT,
-    "scripts.base.protocols.imap.starttls": RST_AFTER_FIN,
-    "scripts.base.protocols.irc.starttls": RST_AFTER_FIN,
-    "scripts.base.protocols.pop3.starttls": RST_AFTER_FIN,
-    "scripts.base.protocols.xmpp.starttls": RST_AFTER_FIN,
-    "scripts.base.protocols.krb.krb-service-name": KRB_OTH,
 }
 STATE_BASES = [b for b in BASES if b[0] not in KNOWN]
 
