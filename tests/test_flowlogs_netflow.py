@@ -148,6 +148,20 @@ def test_nfdump_csv_flows_equal_capture_flows(capture: Path, exports: dict, tmp_
     )
 
 
+@needs_softflowd
+@pytest.mark.parametrize("capture", CAPTURES, ids=[c.name for c in CAPTURES])
+def test_ipfix_biflows_equal_capture_flows(capture: Path, tmp_path: Path) -> None:
+    """softflowd -b: one IPFIX record per connection with RFC 5103 reverse counters.
+    softflowd puts the lower address first, not the initiator: the reader turns such
+    records around (first side silent, answering ICMP, or the only port below 1024)."""
+    table = build_table([read_datagrams(softflowd_export(capture, 10, tmp_path, ("-b",)))])
+    cap = read_file(str(capture))
+    assert table.accounting.malformed == 0
+    assert _view(table.flows) == _view(cap.flows)
+    topology = load_topology(str(ALPHA))
+    assert _forbidden(table, topology) == _forbidden(cap, topology)
+
+
 # --- damaged exports: every unreadable unit counted with its byte offset -------------------
 
 

@@ -23,8 +23,11 @@ NFCAPD = shutil.which("nfcapd")
 NFDUMP = shutil.which("nfdump")
 
 
-def softflowd_export(capture: Path, version: int, workdir: Path) -> list[bytes]:
-    """The export datagrams softflowd sends for ``capture`` (NetFlow v5, v9 or IPFIX=10).
+def softflowd_export(
+    capture: Path, version: int, workdir: Path, extra: tuple[str, ...] = ()
+) -> list[bytes]:
+    """The export datagrams softflowd sends for ``capture`` (NetFlow v5, v9 or IPFIX=10;
+    ``extra`` options such as ``-b``, IPFIX biflows).
 
     softflowd 1.1.0 in ``-r`` mode waits for a control-socket connection before each
     read pass; a ``statistics`` request lets it go on until the file's end, where it
@@ -37,7 +40,7 @@ def softflowd_export(capture: Path, version: int, workdir: Path) -> list[bytes]:
     ctl = workdir / f"softflowd-{version}.ctl"
     cmd = [SOFTFLOWD, "-r", str(capture), "-n", f"127.0.0.1:{sock.getsockname()[1]}",
            "-v", str(version), "-6", "-d", "-p", str(workdir / f"softflowd-{version}.pid"),
-           "-c", str(ctl)]  # fmt: skip
+           "-c", str(ctl), *extra]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 30
