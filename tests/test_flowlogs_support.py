@@ -12,6 +12,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,8 @@ def softflowd_export(
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind(("127.0.0.1", 0))
     sock.settimeout(1.0)
-    ctl = workdir / f"softflowd-{version}.ctl"
+    # a control socket path must stay under 108 bytes, whatever pytest's temp dir is
+    ctl = Path(tempfile.mkdtemp(prefix="sf", dir="/tmp")) / "ctl"
     cmd = [SOFTFLOWD, "-r", str(capture), "-n", f"127.0.0.1:{sock.getsockname()[1]}",
            "-v", str(version), "-6", "-d", "-p", str(workdir / f"softflowd-{version}.pid"),
            "-c", str(ctl), *extra]  # fmt: skip
@@ -59,6 +61,8 @@ def softflowd_export(
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+    ctl.unlink(missing_ok=True)
+    ctl.parent.rmdir()
     datagrams = []
     try:
         while True:
