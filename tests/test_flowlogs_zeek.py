@@ -21,9 +21,11 @@ from test_capture_zeek import ALL_BASES, BASES, CARRIER_PORTS, KNOWN
 from test_flowlogs_support import flow_key
 
 from segverify.capture.fast import read_file
+from segverify.checks.flows import flow_findings
 from segverify.errors import InputError
 from segverify.flowlogs import read_flow_log, read_flow_logs
 from segverify.flowlogs.model import LogFlow
+from segverify.topology.loader import load_topology
 
 DATA = Path(__file__).parent / "data" / "flowlogs"
 ALL_LOGS = sorted(BASELINES.glob("*.conn.log")) if BASELINES.is_dir() else []
@@ -383,3 +385,53 @@ def test_numbers_beyond_the_flow_table_are_malformed_not_a_crash(tmp_path: Path)
         assert "9223372036854775808" in table.problems[0].message
         assert "out of range" in table.problems[1].message
         assert table.stats.untimed == 1 and table.accounting.analysed == 1
+
+
+# --- verdicts: a topology that splits the address space in two zones ----------------------
+
+SPLIT = """segverify: 1
+name: split
+model: alpha
+zones:
+  lgwan: {tier: lgwan, prefixes: [0.0.0.0/1, "::/1"]}
+  inet: {tier: inet, prefixes: [128.0.0.0/1, "8000::/1"]}
+"""
+GRE_CARRIER = (
+    "Zeek writes no conn.log row for the GRE carrier of a tunnel it opens (tunnel.log "
+    "has it); the capture path judges that outer GRE flow too"
+)
+VERDICT_DIFFERS = {"core.skip_analyzer": GRE_CARRIER, "core.tunnels.gre": GRE_CARRIER}
+
+
+def _verdicts(table: object, topology: object) -> dict[tuple, tuple[str, str]]:
+    out = {}
+    for f in flow_findings(table, topology).findings:
+        if f.kind == "flow":
+            d = f.data
+            ends = sorted([(d["src"], d["sport"]), (d["dst"], d["dport"])], key=str)
+            out[(d["proto"], *ends)] = (f.rule, d["state"])
+    return out
+
+
+@needs_fixtures
+@pytest.mark.parametrize(
+    ("baseline", "trace", "command"), STATE_BASES, ids=[b[0] for b in STATE_BASES]
+)
+def test_conn_log_verdicts_equal_capture_verdicts(
+    baseline: str, trace: str, command: str, tmp_path: Path
+) -> None:
+    """Half the address space LGWAN, half internet (α): the forbidden flows, their rule and
+    leak/attempt state from the log equal those from the capture."""
+    path = CORPUS / trace
+    if not path.is_file():
+        pytest.skip(f"trace {trace} not found")
+    topo_path = tmp_path / "split.yaml"
+    topo_path.write_text(SPLIT)
+    topology = load_topology(str(topo_path))
+    log = _verdicts(read_flow_log(str(BASELINES / f"{baseline}.conn.log")), topology)
+    cap = _verdicts(read_file(str(path)), topology)
+    differ = {k: (log.get(k), cap.get(k)) for k in set(log) | set(cap) if log.get(k) != cap.get(k)}
+    if baseline in VERDICT_DIFFERS:
+        assert differ and all(k[0] == "gre" and v[0] is None for k, v in differ.items()), differ
+        return
+    assert not differ, list(differ.items())[:3]
