@@ -25,7 +25,7 @@ import csv
 import re
 from datetime import datetime, timedelta, timezone
 
-from segverify.flowlogs.build import (
+from segverify.flowlogs.records import (
     Collector,
     LogRecord,
     RecordError,

@@ -22,7 +22,7 @@ import struct
 from collections.abc import Iterator
 from dataclasses import replace
 
-from segverify.flowlogs.build import LogRecord, RecordError, checked
+from segverify.flowlogs.records import LogRecord, RecordError, checked
 from segverify.flows.community_id import ICMP4_PAIRS, ICMP6_PAIRS
 
 REVERSE_PEN = 29305

@@ -15,7 +15,7 @@ import csv
 from datetime import datetime, timezone
 
 from segverify.errors import InputError
-from segverify.flowlogs.build import (
+from segverify.flowlogs.records import (
     Collector,
     LogRecord,
     RecordError,

@@ -22,7 +22,7 @@ import csv
 import re
 from datetime import datetime, timezone
 
-from segverify.flowlogs.build import (
+from segverify.flowlogs.records import (
     Collector,
     LogRecord,
     RecordError,

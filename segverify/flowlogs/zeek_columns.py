@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from segverify.flowlogs.build import LIMIT_NS, Collector, RecordBlock, _canonical
+from segverify.flowlogs.records import LIMIT_NS, Collector, RecordBlock, canonical_address
 from segverify.flowlogs.zeek_conn import ANSWERED, PROTOS, Header, any_line
 from segverify.flows.columns import split_address
 from segverify.flows.state import CONN_STATES
@@ -167,8 +167,8 @@ def collect_columnar(path: str, data: bytes) -> Collector | None:
     # the checks; a row failing any goes to the line reader
     src_vals, src_at = _strings(c["id.orig_h"])
     dst_vals, dst_at = _strings(c["id.resp_h"])
-    src_text = [None if v is None else _canonical(v) for v in src_vals]
-    dst_text = [None if v is None else _canonical(v) for v in dst_vals]
+    src_text = [None if v is None else canonical_address(v) for v in src_vals]
+    dst_text = [None if v is None else canonical_address(v) for v in dst_vals]
     src_ok = np.array([t is not None for t in src_text], dtype=bool)[src_at]
     dst_ok = np.array([t is not None for t in dst_text], dtype=bool)[dst_at]
     proto_vals, proto_at = _strings(c["proto"])

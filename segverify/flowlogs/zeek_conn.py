@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 
 from segverify.errors import InputError
-from segverify.flowlogs.build import (
+from segverify.flowlogs.records import (
     LIMIT_NS,
     Collector,
     LogRecord,
