@@ -177,6 +177,7 @@ class _Lower:
         self.cache: dict[tuple, Expr] = {}
         self.multi = len(cfg.vsys) > 1
         self.warnings: list[tuple[int, str]] = []
+        self._scope_keys: dict[int, tuple[tuple[ObjScope, ...], tuple[str, ...]]] = {}
 
     def warn(self, line: int, msg: str) -> None:
         if (line, msg) not in self.warnings:
@@ -190,21 +191,34 @@ class _Lower:
     def _o(self, n: Node, kind: str, name: str = "", id: str = "", context: str = "") -> Origin:
         return Origin(Location(self.file, n.line), n.text, kind, id, name, (), context)
 
+    def _skey(self, scopes: tuple[ObjScope, ...]) -> tuple[str, ...]:
+        """A hashable key for a lookup chain (the same tuple object serves many rules)."""
+        got = self._scope_keys.get(id(scopes))
+        if got is None or got[0] is not scopes:
+            got = (scopes, tuple(s.name for s in scopes))
+            self._scope_keys[id(scopes)] = got
+        return got[1]
+
     def _find(
         self, scopes: tuple[ObjScope, ...], kinds: tuple[str, ...], name: str
     ) -> tuple[str, Node] | None:
         for sc in scopes:
+            node = sc.node
+            if node is None:
+                continue
             for k in kinds:
-                t = sc.table(k)
-                if t is not None and name in t.children:
-                    return k, t.children[name]
+                t = node.children.get(k)
+                if t is not None:
+                    hit = t.children.get(name)
+                    if hit is not None:
+                        return k, hit
         return None
 
     # -- addresses ------------------------------------------------------------------
     def address(
         self, name: str, field: str, scopes: tuple[ObjScope, ...], line: int, depth: int = 0
     ) -> Expr:
-        key = ("addr", name, field, tuple(s.name for s in scopes))
+        key = ("addr", name, field, self._skey(scopes))
         if key in self.cache:
             return self.cache[key]
         if depth > MAX_DEPTH:
@@ -282,7 +296,7 @@ class _Lower:
         return any_of(*alts)
 
     def service(self, name: str, scopes, line: int, depth: int = 0) -> Expr:
-        key = ("svc", name, tuple(s.name for s in scopes))
+        key = ("svc", name, self._skey(scopes))
         if key in self.cache:
             return self.cache[key]
         if depth > MAX_DEPTH:
