@@ -241,3 +241,12 @@ def test_top_level_groups_are_expanded() -> None:
         "drop"
     }  # 'unused' not applied
     assert not dev.warnings  # node0 is not applied: nothing to report
+
+
+def test_logical_systems_are_reported_once_not_ignored() -> None:
+    dev = parse(
+        "set security zones security-zone a interfaces ge-0/0/0.0\n"
+        "set logical-systems ls1 security zones security-zone x interfaces ge-0/0/5.0\n"
+        "set logical-systems ls1 security policies default-policy permit-all\n"
+    )
+    assert [(loc.line, m.split(":")[0]) for loc, m in dev.warnings] == [(2, "logical-systems ls1")]

@@ -32,7 +32,7 @@ _NOT_FILTERING = {
     ("class-of-service",), ("event-options",), ("access",), ("forwarding-options",),
     ("vlans",), ("poe",), ("ethernet-switching-options",), ("routing-instances",),
     ("bridge-domains",), ("switch-options",), ("services",), ("multi-chassis",),
-    ("snmp",), ("access-profile",), ("virtual-chassis",), ("fabric",), ("logical-systems",),
+    ("snmp",), ("access-profile",), ("virtual-chassis",), ("fabric",),
     ("security", "ike"), ("security", "ipsec"), ("security", "screen"), ("security", "log"),
     ("security", "flow"), ("security", "alg"), ("security", "pki"), ("security", "idp"),
     ("security", "ssh-known-hosts"), ("security", "authentication-key-chains"),
@@ -90,6 +90,7 @@ class _Parser:
         self.policies: dict[tuple[str, str], Policy] = {}
         self.dnat: dict[tuple[str, str], DnatRule] = {}
         self.rule_sets: dict[str, tuple[str, list[str]]] = {}
+        self.logical_systems: set[str] = set()
 
     def loc(self, sl: SetLine) -> Location:
         return Location(self.file, sl.line)
@@ -151,6 +152,14 @@ class _Parser:
             return
         elif head in ("groups", "apply-groups"):
             return  # expanded in _expand_groups
+        elif head in ("logical-systems", "tenants"):
+            name = w[1] if len(w) > 1 else ""
+            if name not in self.logical_systems:
+                self.logical_systems.add(name)
+                self.warn(
+                    sl,
+                    f"{head} {name}: its own zones and policies are not analysed (export it separately)",
+                )
         elif head == "interfaces":
             self.interface(sl, w)
         elif w[:3] == ("security", "zones", "security-zone") and len(w) >= 5:
