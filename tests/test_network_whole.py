@@ -159,3 +159,26 @@ def test_cli_several_devices(tmp_path: Path) -> None:
 def test_cli_usage_errors_are_exit_2(extra: list[str], what: str) -> None:
     res = CliRunner().invoke(cli, ["firewall", "-t", str(ALPHA), *extra])
     assert res.exit_code == 2 and what in res.output
+
+
+def test_fail_on_network_blocked(tmp_path: Path) -> None:
+    line = "access-list outside_in extended permit tcp object sc-mail 198.18.30.0 255.255.255.0 eq smtp\n"
+    specs = exports(
+        tmp_path,
+        {
+            "fw-inet": (line, ""),
+            "fw-mynumber": ("policy business-app {", "inactive: policy business-app {"),
+        },
+    )
+    args = [
+        "firewall",
+        "-t",
+        str(ALPHA),
+        "--interface-map",
+        ",".join(f"{k}={v}" for k, v in IMAP.items()),
+    ]
+    for node, path in specs:
+        args += ["--device", f"{node}={path}"]
+    plain = CliRunner().invoke(cli, args)
+    strict = CliRunner().invoke(cli, [*args, "--fail-on", "error,network-blocked"])
+    assert (plain.exit_code, strict.exit_code) == (0, 1), plain.output

@@ -153,6 +153,8 @@ FINDING_KINDS = (
     "unused-object",
     "diff",
     "test-flow",
+    "network-permit",
+    "network-blocked",
 )
 
 
