@@ -182,3 +182,74 @@ def test_fail_on_network_blocked(tmp_path: Path) -> None:
     plain = CliRunner().invoke(cli, args)
     strict = CliRunner().invoke(cli, [*args, "--fail-on", "error,network-blocked"])
     assert (plain.exit_code, strict.exit_code) == (0, 1), plain.output
+
+
+# ------------------------------------------------------------------ segverify diff, whole network
+
+MAIL_LINE = (
+    "access-list outside_in extended permit tcp object sc-mail 198.18.30.0 255.255.255.0 eq smtp\n"
+)
+LGWAN_9443 = ("tcp * 8443", "tcp * 8443,9443")
+MYNUMBER_9443 = ("destination-port 8443;", "destination-port 8443-9443;")
+
+
+def diff_run(tmp_path: Path, edits: dict[str, tuple[str, str]]):
+    from segverify.checks.network_diff import diff_network
+
+    topo = load_topology(ALPHA)
+    old_dir, new_dir = tmp_path / "old", tmp_path / "new"
+    old_dir.mkdir(parents=True)
+    new_dir.mkdir(parents=True)
+    before = load_exports(exports(old_dir), topo, None, IMAP)
+    after_specs = [s for s in exports(new_dir, edits) if s[0] in edits]
+    after = load_exports(after_specs, topo, None, IMAP)  # nodes not changed keep their export
+    return diff_network(topo, before, after)
+
+
+def test_diff_change_that_breaks_the_sanitisers_mail(tmp_path: Path) -> None:
+    report = diff_run(tmp_path, {"fw-inet": (MAIL_LINE, "")})
+    assert [
+        (f.severity, f.data["change"], f.data["src_zone"], f.data["dst_zone"])
+        for f in report.findings
+    ] == [("warning", "blocked", "security-cloud", "inet")]
+    assert report.findings[0].data["stopped_by"][0]["device"] == "fw-inet"
+    assert report.exit_code() == 0
+
+
+def test_diff_new_leak_needs_both_changes(tmp_path: Path) -> None:
+    only_lgwan = diff_run(tmp_path / "a", {"fw-lgwan": LGWAN_9443})
+    assert only_lgwan.findings == ()  # fw-mynumber still stops 9443
+    both = diff_run(tmp_path / "b", {"fw-lgwan": LGWAN_9443, "fw-mynumber": MYNUMBER_9443})
+    leaks = {
+        (f.data["src_zone"], f.data["dst_zone"])
+        for f in both.findings
+        if f.data["change"] == "permitted"
+    }
+    assert ("mynumber", "lgwan") in leaks
+    f = next(
+        f
+        for f in both.findings
+        if (f.data["src_zone"], f.data["dst_zone"]) == ("mynumber", "lgwan")
+    )
+    assert f.severity == "error" and f.data["example"]["dport"] != 8443
+    assert [p["device"] for p in f.data["path"]] == ["fw-mynumber", "fw-lgwan"]
+
+
+def test_diff_cli(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    args = [
+        "diff",
+        "-t",
+        str(ALPHA),
+        "--interface-map",
+        ",".join(f"{k}={v}" for k, v in IMAP.items()),
+    ]
+    for node, path in exports(tmp_path / "a"):
+        args += ["--old", f"{node}={path}"]
+    for node, path in exports(tmp_path / "b", {"fw-inet": (MAIL_LINE, "")}):
+        args += ["--new", f"{node}={path}"]
+    res = CliRunner().invoke(cli, [*args, "--fail-on", "error,warning"])
+    assert res.exit_code == 1 and "newly blocked on every path" in res.output
+    bad = CliRunner().invoke(cli, ["diff", "-t", str(ALPHA), "x.rules", "--old", "fw-inet=a"])
+    assert bad.exit_code == 2 and "replace the OLD and NEW" in bad.output

@@ -155,6 +155,7 @@ FINDING_KINDS = (
     "test-flow",
     "network-permit",
     "network-blocked",
+    "network-diff",
 )
 
 

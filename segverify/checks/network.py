@@ -89,18 +89,34 @@ def zone_paths(topology: Topology, a: str, b: str) -> list[tuple[Hop, ...]]:
     return out
 
 
-class _Network:
-    def __init__(self, topology: Topology, devices: dict[str, Device], backend: str | None) -> None:
+def shared_space(
+    topology: Topology, *device_sets: dict[str, Device], backend: str | None = None
+) -> tuple[HeaderSpace, list[dict[str, Device]]]:
+    """One header space for every device of every set, and the sets bound to their nodes."""
+    names: set[str] = set()
+    bound_sets: list[dict[str, Device]] = []
+    for devices in device_sets:
+        bound = {node: as_device(topology, dev, node) for node, dev in devices.items()}
+        for node, dev in bound.items():
+            names |= interface_names(device_view(topology, topology.nodes[node]), dev)
+        bound_sets.append(bound)
+    return HeaderSpace(names, backend=backend), bound_sets
+
+
+class Network:
+    def __init__(
+        self,
+        topology: Topology,
+        devices: dict[str, Device],
+        backend: str | None = None,
+        space: HeaderSpace | None = None,
+    ) -> None:
         self.topology = topology
-        names: set[str] = set()
-        bound: dict[str, Device] = {}
-        for node, dev in devices.items():
-            bound[node] = as_device(topology, dev, node)
-            names |= interface_names(device_view(topology, topology.nodes[node]), bound[node])
-        self.space = HeaderSpace(names, backend=backend)
+        if space is None:
+            space, (devices,) = shared_space(topology, devices, backend=backend)
+        self.space = space
         self.analyses: dict[str, FirewallAnalysis] = {
-            node: build_analysis(topology, dev, node, space=self.space)
-            for node, dev in bound.items()
+            node: build_analysis(topology, dev, node, space=space) for node, dev in devices.items()
         }
         first = next(iter(self.analyses.values()))
         self.policy = first.policy
@@ -108,6 +124,13 @@ class _Network:
         self.new = sp.ct(["new"]) & (~sp.protos((6,)) | sp.tcp_flags(0x17, 0x02))
         self.iface_vars = set(sp.fields["iif"].vars) | set(sp.fields["oif"].vars)
         self._hop_cache: dict[tuple[Hop, bool], Any] = {}
+
+    def transit(self, hops: tuple[Hop, ...]) -> Any:
+        """Packets to or from no device of the path (what a path forwards at all)."""
+        u = self.space.true
+        for h in hops:
+            u = u & self.analyses[h.node].regions["forward"]
+        return u
 
     def hop_set(self, hop: Hop, upper: bool) -> Any:
         """Packets the hop's device lets from ``iif`` to ``oif`` (interface bits removed)."""
@@ -141,7 +164,7 @@ class _Network:
         return ir.evaluate(self.analyses[hop.node].device, to_ir_packet(at_hop), "forward")
 
 
-def _step_ref(v: ir.Verdict, want_accept: bool) -> dict[str, Any]:
+def step_ref(v: ir.Verdict, want_accept: bool) -> dict[str, Any]:
     """The rule (or stage default) that accepted / refused the packet on a device."""
     steps = [s for s in v.steps if (s.action == "accept") == want_accept]
     if not steps:
@@ -157,7 +180,7 @@ def _step_ref(v: ir.Verdict, want_accept: bool) -> dict[str, Any]:
     return ref
 
 
-def _describe(ref: dict[str, Any]) -> str:
+def describe_ref(ref: dict[str, Any]) -> str:
     if not ref:
         return "?"
     where = f" ({ref['file']}:{ref['line']})" if ref.get("file") else ""
@@ -171,7 +194,7 @@ def check_network(
 ) -> Report:
     """Network-wide answers for several devices at once (see the module docstring)."""
     t0 = time.perf_counter()
-    net = _Network(topology, devices, backend)
+    net = Network(topology, devices, backend)
     sp = net.space
     findings: list[Finding] = []
     unverified: list[str] = []
@@ -198,10 +221,7 @@ def check_network(
                     )
                     continue
                 judged += 1
-                transit = sp.true
-                for h in hops:
-                    transit = transit & net.analyses[h.node].regions["forward"]
-                routed = routed | transit
+                routed = routed | net.transit(hops)
                 upper = net.through(hops, True)
                 carried = carried | net.through(hops, False)
                 leak = forbidden & upper
@@ -236,7 +256,7 @@ def check_network(
 
 
 def _permit(
-    net: _Network, topology: Topology, pp: Any, a: str, b: str, hops: tuple[Hop, ...], leak: Any
+    net: Network, topology: Topology, pp: Any, a: str, b: str, hops: tuple[Hop, ...], leak: Any
 ) -> Finding:
     sp = net.space
     lower = net.through(hops, False)
@@ -251,12 +271,12 @@ def _permit(
                 "device": h.node,
                 "in_interface": h.iif,
                 "out_interface": h.oif,
-                "firewall_rule": _step_ref(v, True),
+                "firewall_rule": step_ref(v, True),
             }
         )
     rule = pp.tier_rule or "default-deny"
     chain = "; ".join(
-        f"{p['device']} {p['in_interface']}→{p['out_interface']}: {_describe(p['firewall_rule'])}"
+        f"{p['device']} {p['in_interface']}→{p['out_interface']}: {describe_ref(p['firewall_rule'])}"
         for p in path
     )
     may_en = "" if certain else " (may: depends on a match segverify did not recognise)"
@@ -281,7 +301,7 @@ def _permit(
         ),
         remedy="Block the flow on at least one firewall of the path.",
         remedy_ja="経路上の少なくとも1台のファイアウォールで遮断する。",
-        location=_location(first),
+        location=ref_location(first),
         data={
             "src_zone": a,
             "dst_zone": b,
@@ -292,7 +312,7 @@ def _permit(
     )
 
 
-def _blocked(net: _Network, topology: Topology, pp: Any, a: str, b: str, blocked: Any) -> Finding:
+def _blocked(net: Network, topology: Topology, pp: Any, a: str, b: str, blocked: Any) -> Finding:
     sp = net.space
     example = sp.example(blocked)
     assert example is not None
@@ -308,13 +328,13 @@ def _blocked(net: _Network, topology: Topology, pp: Any, a: str, b: str, blocked
                         "device": h.node,
                         "in_interface": h.iif,
                         "out_interface": h.oif,
-                        "firewall_rule": _step_ref(v, False),
+                        "firewall_rule": step_ref(v, False),
                     }
                 )
                 break
     allow = ", ".join(r.id for r in pp.allow_rules)
     chain = "; ".join(
-        f"{s['device']} {s['in_interface']}→{s['out_interface']}: {_describe(s['firewall_rule'])}"
+        f"{s['device']} {s['in_interface']}→{s['out_interface']}: {describe_ref(s['firewall_rule'])}"
         for s in stops
     )
     return Finding(
@@ -335,7 +355,7 @@ def _blocked(net: _Network, topology: Topology, pp: Any, a: str, b: str, blocked
         ),
         remedy="Permit the sanctioned flow on every firewall of its path.",
         remedy_ja="許可された通信を経路上のすべてのファイアウォールで許可する。",
-        location=_location(stops[0]["firewall_rule"]) if stops else None,
+        location=ref_location(stops[0]["firewall_rule"]) if stops else None,
         data={
             "src_zone": a,
             "dst_zone": b,
@@ -346,10 +366,10 @@ def _blocked(net: _Network, topology: Topology, pp: Any, a: str, b: str, blocked
     )
 
 
-def _location(ref: dict[str, Any]) -> Location | None:
+def ref_location(ref: dict[str, Any]) -> Location | None:
     if ref.get("file") and ref.get("line"):
         return Location(ref["file"], ref["line"])
     return None
 
 
-__all__ = ["Hop", "check_network", "zone_paths"]
+__all__ = ["Hop", "check_network", "shared_space", "zone_paths"]

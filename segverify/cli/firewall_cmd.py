@@ -11,6 +11,7 @@ from segverify.checks.firewall_common import exit_code, parse_fail_on
 from segverify.checks.firewall_diff import diff_firewalls
 from segverify.checks.firewall_flow import flow_report
 from segverify.checks.network import check_network
+from segverify.checks.network_diff import diff_network
 from segverify.cli.context import emit, settings
 from segverify.cli.options import format_option, output_option, topology_option
 from segverify.errors import InputError
@@ -140,8 +141,8 @@ def firewall(
 
 
 @click.command("diff")
-@click.argument("old", type=click.Path(dir_okay=False))
-@click.argument("new", type=click.Path(dir_okay=False))
+@click.argument("old", type=click.Path(dir_okay=False), required=False)
+@click.argument("new", type=click.Path(dir_okay=False), required=False)
 @topology_option()
 @_device_option()
 @_vendor_option()
@@ -149,9 +150,23 @@ def firewall(
 @output_option()
 @_interface_map_option()
 @_fail_on_option()
+@click.option(
+    "--old",
+    "old_specs",
+    multiple=True,
+    metavar="NODE=EXPORT",
+    help="Whole network: a firewall's export before the change (repeat per node).",
+)
+@click.option(
+    "--new",
+    "new_specs",
+    multiple=True,
+    metavar="NODE=EXPORT",
+    help="Whole network: a firewall's export after the change (repeat per node).",
+)
 def diff(
-    old: str,
-    new: str,
+    old: str | None,
+    new: str | None,
     topology_path: str,
     device: str | None,
     vendor: str | None,
@@ -159,14 +174,31 @@ def diff(
     output: str | None,
     interface_map: str | None,
     fail_on: str,
+    old_specs: tuple[str, ...],
+    new_specs: tuple[str, ...],
 ) -> None:
     """Compare two exports of one firewall: packets newly permitted and newly blocked.
+
+    With --old/--new NODE=EXPORT for several firewalls, compare the whole network along the
+    topology's paths.
 
     Exit codes: 0 no forbidden flow newly permitted, 1 one is, 2 bad input, 3 incomplete.
     """
     fails = parse_fail_on(fail_on)
     topology = load_topology(topology_path)
     imap = parse_interface_map(interface_map)
+    if old_specs or new_specs:
+        if old or new or device:
+            raise InputError(
+                "--old/--new NODE=EXPORT replace the OLD and NEW arguments and --device"
+            )
+        before_set = load_exports(parse_device_specs(old_specs), topology, vendor, imap)
+        after_set = load_exports(parse_device_specs(new_specs), topology, vendor, imap)
+        report = diff_network(topology, before_set, after_set)
+        emit(render(report, fmt, settings().lang), output)
+        sys.exit(exit_code(report, fails))
+    if old is None or new is None:
+        raise InputError("give OLD and NEW exports, or --old/--new NODE=EXPORT for each firewall")
     before = load_device(old, vendor, topology, device, None, imap)
     after = load_device(new, vendor, topology, device, None, imap)
     report = diff_firewalls(topology, before, after, after.name)
