@@ -145,6 +145,16 @@ def test_cli_several_devices(tmp_path: Path) -> None:
     assert res.exit_code == 1, res.output
     doc = json.loads(res.output)
     assert sorted(f["kind"] for f in doc["findings"]) == ["network-permit", "network-permit"]
+    jsonschema = pytest.importorskip("jsonschema")
+    referencing = pytest.importorskip("referencing")
+    schemas = {
+        n: json.loads((REPO / "docs" / "schema" / f"{n}.schema.json").read_text("utf-8"))
+        for n in ("report", "firewall")
+    }
+    registry = referencing.Registry().with_resources(
+        [(x["$id"], referencing.Resource.from_contents(x)) for x in schemas.values()]
+    )
+    jsonschema.Draft202012Validator(schemas["firewall"], registry=registry).validate(doc)
 
 
 @pytest.mark.parametrize(
