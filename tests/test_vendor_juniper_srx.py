@@ -250,3 +250,50 @@ def test_logical_systems_are_reported_once_not_ignored() -> None:
         "set logical-systems ls1 security policies default-policy permit-all\n"
     )
     assert [(loc.line, m.split(":")[0]) for loc, m in dev.warnings] == [(2, "logical-systems ls1")]
+
+
+HIER_EDGE = """/* multi-line
+   comment { not a block } */
+## Last changed: 2026-11-30
+security {
+    # a comment line
+    address-book {
+        global {
+            address "a b" 198.18.20.0/24;   # quoted name with a space
+            address c 198.18.21.0/24;
+        }
+    }
+    protect: zones {
+        security-zone x { interfaces { ge-0/0/0.0; } }
+        security-zone y { interfaces { ge-0/0/1.0; } }
+    }
+    policies {
+        from-zone x to-zone y {
+            policy p1 {
+                description "allow { braces } in text; ok";
+                match { source-address [ "a b" c ]; destination-address any; application [ junos-http junos-https ]; }
+                then { permit; }
+            }
+            policy p2 {
+                match { source-address any; destination-address any; application any; }
+                then { inactive: permit; deny; }
+            }
+        }
+    }
+}
+"""
+
+
+def test_hierarchical_syntax_edge_cases() -> None:
+    dev = parse(HIER_EDGE, "edge.conf")
+    p1 = next(r for r in dev.rules if r.origin.name == "p1")
+    assert p1.origin.location.line == 18 and p1.action == "accept"
+    assert verdict(
+        dev, "198.18.21.5", "192.0.2.1", TCP, 443, iif="ge-0/0/0.0", oif="ge-0/0/1.0"
+    ) == {"accept"}
+    # p2's "permit" is inactive: only "deny" applies
+    assert verdict(
+        dev, "198.18.22.5", "192.0.2.1", TCP, 443, iif="ge-0/0/0.0", oif="ge-0/0/1.0"
+    ) == {"drop"}
+    assert next(r for r in dev.rules if r.origin.name == "p2").action == "drop"
+    assert not dev.warnings

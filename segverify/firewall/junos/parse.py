@@ -309,7 +309,7 @@ class _Parser:
             p = Policy(
                 name,
                 ctx,
-                self.loc(sl),
+                Location(self.file, sl.line_of(plen)),
                 f"{'set security policies ' + ctx if ctx != 'global' else 'set security policies global'} policy {name}",
             )
             if ctx != "global":
