@@ -297,3 +297,23 @@ def test_hierarchical_syntax_edge_cases() -> None:
     ) == {"drop"}
     assert next(r for r in dev.rules if r.origin.name == "p2").action == "drop"
     assert not dev.warnings
+
+
+def test_static_nat_by_address_book_names() -> None:
+    dev = parse(
+        "set security address-book global address pub 203.0.113.80/32\n"
+        "set security address-book global address web 198.18.30.80/32\n"
+        "set security zones security-zone untrust interfaces ge-0/0/1.0\n"
+        "set security zones security-zone dmz interfaces ge-0/0/3.0\n"
+        "set security nat static rule-set s from zone untrust\n"
+        "set security nat static rule-set s rule r match destination-address-name pub\n"
+        "set security nat static rule-set s rule r then static-nat prefix-name web\n"
+        "set security nat static rule-set s rule r then static-nat prefix-name routing-instance default\n"
+        "set security policies from-zone untrust to-zone dmz policy p match source-address any\n"
+        "set security policies from-zone untrust to-zone dmz policy p match destination-address web\n"
+        "set security policies from-zone untrust to-zone dmz policy p match application junos-https\n"
+        "set security policies from-zone untrust to-zone dmz policy p then permit\n"
+    )
+    assert not dev.warnings
+    v = evaluate(dev, Packet("192.0.2.7", "203.0.113.80", TCP, 40000, 443, iif=UNTRUST, oif=DMZ))
+    assert v.possible == {"accept"} and v.nat is not None and v.nat.to_address == "198.18.30.80"

@@ -491,6 +491,8 @@ class _Parser:
             k, v = body[1], body[2:]
             if k == "destination-address" and len(v) == 1:
                 r.destinations.append(_net(v[0], sl, self.file))
+            elif k == "destination-address-name" and len(v) == 1:
+                r.destination_names.append((v[0], self.loc(sl)))
             elif k == "source-address" and len(v) == 1:
                 r.sources.append(_net(v[0], sl, self.file))
             elif k == "destination-port" and v[0].isdigit():
@@ -507,6 +509,10 @@ class _Parser:
                 r.pool = body[3]
             elif body[1:3] == ("static-nat", "prefix") and len(body) == 4:
                 r.static_prefix = _net(body[3], sl, self.file)
+            elif body[1:2] == ("static-nat",) and "routing-instance" in body[2:4]:
+                return  # the routing instance of the translated address: not a filter
+            elif body[1:3] == ("static-nat", "prefix-name") and len(body) == 4:
+                r.static_prefix_name = (body[3], self.loc(sl))
             elif body[1] in ("rule-session-count-alarm",):
                 return
             else:
