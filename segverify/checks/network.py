@@ -37,6 +37,7 @@ from segverify.engine.analysis import (
 )
 from segverify.engine.device import ROUTING_ROLES, device_view
 from segverify.engine.space import HeaderSpace, Packet
+from segverify.errors import InputError
 from segverify.findings.model import Finding, Report
 from segverify.firewall import ir
 from segverify.firewall.ir import Device
@@ -193,6 +194,8 @@ def check_network(
     topology: Topology, devices: dict[str, Device], *, backend: str | None = None
 ) -> Report:
     """Network-wide answers for several devices at once (see the module docstring)."""
+    if not devices:
+        raise InputError("no firewall export given (--device NODE=EXPORT)")
     t0 = time.perf_counter()
     net = Network(topology, devices, backend)
     sp = net.space
