@@ -20,6 +20,7 @@ the policy (``policy_addresses="translated"``).
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import replace
 from functools import lru_cache
 
 from segverify.errors import InputError
@@ -58,6 +59,7 @@ from segverify.firewall.ir import (
     any_of,
     at,
     named,
+    negate,
 )
 from segverify.topology.model import Location, PortRange
 
@@ -574,15 +576,6 @@ class _Lower:
         blocked = self._blocked(name, levels)
         if acl is not None or glob is not None:
             rules: list[Rule] = []
-            if blocked:
-                text = f"security-level {lvl} ({name}): no traffic to {', '.join(blocked)} (same level, same interface or management-only)"
-                rules.append(
-                    Rule(
-                        "drop",
-                        Interfaces("out", blocked),
-                        _at(where, text, kind="security-level", name=name),
-                    )
-                )
             title = []
             if acl is not None:
                 rules += self.acl_rules(acl)
@@ -590,6 +583,16 @@ class _Lower:
             if glob is not None:
                 rules += self.acl_rules(glob)
                 title.append(f"access-group {glob.acl} global")
+            if blocked:  # what no ACL can open: no entry of this stage permits it
+                text = f"security-level {lvl} ({name}): no traffic to {', '.join(blocked)} (same level, same interface or management-only)"
+                guard = named(
+                    negate(Interfaces("out", blocked)),
+                    _at(where, text, kind="security-level", name=name),
+                )
+                rules = [
+                    replace(r, match=all_of(r.match, guard)) if r.action == "accept" else r
+                    for r in rules
+                ]
             b = acl or glob
             assert b is not None
             return Stage(
@@ -637,32 +640,22 @@ class _Lower:
                 )
             action = "accept" if m.action == "permit" else "drop"
             rules.append(Rule(action, all_of(Interfaces("in", (m.interface,)), src, own, svc), o))
-        for name in icmp_ifaces:
-            o = _at(
-                self.nameifs[name].location,
-                f"implicit deny after 'icmp … {name}' rules",
-                kind="icmp",
-                name=name,
-            )
-            rules.append(Rule("drop", all_of(Interfaces("in", (name,)), Protocols((1,))), o))
         for name, itf in self.nameifs.items():
+            if name in icmp_ifaces:
+                continue  # its icmp rules decide; then the implicit deny (the stage default)
             o = _at(
                 itf.location,
                 f"ICMP to interface {name} (default: permitted)",
                 kind="icmp",
                 name=name,
             )
-            rules.append(
-                Rule(
-                    "accept",
-                    all_of(
-                        Interfaces("in", (name,)),
-                        Addresses("dst", tuple(itf.addresses)),
-                        Protocols((1, 58)),
-                    ),
-                    o,
-                )
+            v4 = tuple(a for a in itf.addresses if a.version == 4)
+            v6 = tuple(a for a in itf.addresses if a.version == 6)
+            own_icmp = any_of(
+                all_of(Addresses("dst", v4), Protocols((1,))) if v4 else FALSE,
+                all_of(Addresses("dst", v6), Protocols((58,))) if v6 else FALSE,
             )
+            rules.append(Rule("accept", all_of(Interfaces("in", (name,)), own_icmp), o))
         return Stage("to-the-box", tuple(rules), "drop", Scope(paths=("input",), hook="input"))
 
 
