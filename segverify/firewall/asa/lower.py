@@ -2,11 +2,12 @@
 
 Stages, in order, for transit traffic (path ``forward``):
 
-1. One inbound stage per interface. It first drops what no ACL can open: traffic to an
-   interface of the same security level unless ``same-security-traffic permit
-   inter-interface``, back out of the same interface unless ``… intra-interface``, and to a
-   management-only interface. Then its ``access-group … in`` ACL followed by the
+1. One inbound stage per interface: its ``access-group … in`` ACL followed by the
    ``global`` ACL's entries (interface rules first, then global, then the implicit deny).
+   No entry can open what the ASA never forwards, so every permitting entry also requires
+   the egress not to be an interface of the same security level (unless
+   ``same-security-traffic permit inter-interface``), the ingress itself (unless
+   ``… intra-interface``) or a management-only interface.
    With neither ACL, the security levels decide: the packet may leave by an interface of
    a lower (or, when permitted, equal) level. A management-only interface passes nothing.
 2. One outbound stage per ``access-group … out``, with its implicit deny.
