@@ -25,6 +25,7 @@ from segverify.firewall.base import (
     conj,
     conj_all,
     flags_negation,
+    normalise,
     parse_address,
     parse_ip,
     parse_port_range,
@@ -113,6 +114,7 @@ SYN_ONLY = (0x17, 0x02)  # --syn: SYN set, RST/ACK/FIN clear
 # short options of an iptables rule specification; anything else is rejected by iptables
 SHORT_OPTIONS = {"-s", "-d", "-p", "-i", "-o", "-j", "-g", "-m", "-f", "-c", "-4", "-6"}
 STATE_NAMES = {s.upper(): s for s in CT_STATES}
+QUOTING = re.compile(r"[\"'\\#]")  # lines without these split on whitespace like shlex
 # long options parsed as matches (everything else after the target is a target option)
 MATCH_OPTIONS = {
     "--source",
@@ -236,7 +238,7 @@ def parse_iptables(
                 )
                 continue
             try:
-                tokens = shlex.split(line)
+                tokens = line.split() if not QUOTING.search(line) else shlex.split(line)
             except ValueError as exc:
                 warnings.append((loc, f"unparsable line ({exc}): {line}"))
                 continue
@@ -378,6 +380,9 @@ class _Parser:
 
         def add(**kw: object) -> None:
             nonlocal m
+            if all(getattr(m, k) in (None, (), False) for k in kw):
+                m = replace(m, **kw)  # a field not set yet: normalised once at the end
+                return
             c = conj(m, Match(**kw))  # type: ignore[arg-type]
             if c is None:
                 # contradictory matches: the rule can never match
@@ -615,6 +620,8 @@ class _Parser:
         if unknown or opaque:
             extra = tuple(UnknownMatch(u, loc) for u in unknown) + tuple(opaque)
             m = replace(m, unknown=m.unknown + extra)
+        normal = normalise(m)
+        m = normal if normal is not None else replace(m, protocols=(), protocols_negated=False)
         alts = [m]
         if alts_extra is not None:
             alts = [a for a in (conj(m, x) for x in alts_extra) if a is not None]
