@@ -14,25 +14,18 @@ import shlex
 from dataclasses import dataclass, field, replace
 
 from segverify.errors import InputError
-from segverify.firewall.base import (
+from segverify.firewall.chains import BaseChain, ChainProgram, ChainRule
+from segverify.firewall.intervals import parse_address, parse_ip
+from segverify.firewall.ipset import IpSet, resolve
+from segverify.firewall.match import Match, conj, conj_all, flags_negation, normalise
+from segverify.firewall.model import CT_STATES, AddressSet, PortSet, Ruleset, UnknownMatch
+from segverify.firewall.names import (
     ICMP_TYPE_CODES,
     ICMP_TYPES,
     ICMPV6_TYPES,
-    BaseChain,
-    ChainProgram,
-    ChainRule,
-    Match,
-    conj,
-    conj_all,
-    flags_negation,
-    normalise,
-    parse_address,
-    parse_ip,
     parse_port_range,
     parse_protocol,
 )
-from segverify.firewall.ipset import IpSet, resolve
-from segverify.firewall.model import CT_STATES, AddressSet, PortSet, Ruleset, UnknownMatch
 from segverify.topology.model import Location
 
 BUILTIN = {
