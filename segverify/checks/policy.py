@@ -11,7 +11,8 @@ import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
-from segverify.topology.addresses import AddressIndex, Endpoint
+from segverify.errors import InputError
+from segverify.topology.addresses import AddressIndex, Endpoint, canonical_ip
 from segverify.topology.model import (
     INTERNAL_TIERS,
     AllowRule,
@@ -20,6 +21,15 @@ from segverify.topology.model import (
 )
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def check_same_family(src: IPAddress, dst: IPAddress) -> None:
+    """A flow has one address family (after unmapping): mixing them is bad input."""
+    if src.version != dst.version:
+        raise InputError(
+            f"source {src} is IPv{src.version} but destination {dst} is IPv{dst.version}:"
+            " a flow has one address family"
+        )
 
 
 @dataclass(frozen=True)
@@ -44,7 +54,7 @@ def selector_matches(sel: Selector, ep: Endpoint) -> bool:
     if sel.role is not None and ep.role != sel.role:
         return False
     if sel.prefixes:
-        ip = ipaddress.ip_address(ep.address)
+        ip = canonical_ip(ep.address)
         if not any(ip.version == p.version and ip in p for p in sel.prefixes):
             return False
     return True
@@ -102,8 +112,10 @@ class PolicyEvaluator:
         dport: int | None = None,
         names: Iterable[str] = (),
     ) -> Verdict:
+        s, d = canonical_ip(src), canonical_ip(dst)
+        check_same_family(s, d)
         return self.evaluate_endpoints(
-            self.index.classify(src), self.index.classify(dst), proto, dport, tuple(names)
+            self.index.classify(s), self.index.classify(d), proto, dport, tuple(names)
         )
 
     def evaluate_endpoints(

@@ -14,6 +14,20 @@ from segverify.topology.model import IPNetwork, Topology
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
+def canonical_ip(address: str | IPAddress) -> IPAddress:
+    """The address a flow end classifies as: an IPv4-mapped IPv6 address (``::ffff:a.b.c.d``,
+    ::ffff:0:0/96) is its IPv4 address ``a.b.c.d``; every other address is itself.
+
+    IPv4-compatible (``::a.b.c.d``) and NAT64 (64:ff9b::/96) addresses stay IPv6.
+    """
+    ip = ipaddress.ip_address(address) if isinstance(address, str) else address
+    if ip.version == 6:
+        mapped = ip.ipv4_mapped  # type: ignore[union-attr]
+        if mapped is not None:
+            return mapped
+    return ip
+
+
 @dataclass(frozen=True)
 class Endpoint:
     """A classified address: its zone (longest-prefix match) and node (exact match)."""
@@ -68,7 +82,7 @@ class AddressIndex:
             self._tables[version] = sorted(by_len.items(), key=lambda kv: -kv[0])
 
     def lookup(self, address: str | IPAddress) -> IndexEntry | None:
-        ip = ipaddress.ip_address(address) if isinstance(address, str) else address
+        ip = canonical_ip(address)
         value = int(ip)
         bits = ip.max_prefixlen
         for plen, table in self._tables[ip.version]:
@@ -79,7 +93,8 @@ class AddressIndex:
         return None
 
     def classify(self, address: str | IPAddress) -> Endpoint:
-        ip = ipaddress.ip_address(address) if isinstance(address, str) else address
+        """Zone, node and role of ``address``; ``Endpoint.address`` is its canonical form."""
+        ip = canonical_ip(address)
         hit = self.lookup(ip)
         if hit is None:
             return Endpoint(str(ip), self.default.id, self.default.tier)
