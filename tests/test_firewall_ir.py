@@ -218,9 +218,12 @@ def test_engine_and_evaluator_agree_on_golden_exports(path: str) -> None:
         opts["ipsets"] = parse_ipset_file(ipset)
     dev = sniff_format(text, path).parse(text, ParseContext(path, opts))
     ifaces = sorted(dev.interfaces) + ["zz9"]
-    for k, z in enumerate(sorted(dev.zones)):  # CSV zones (no members): give them one
-        if not dev.zones[z].interfaces:
-            dev.zones[z] = ir.VendorZone(z, (ifaces[k % len(ifaces)],))
+    # CSV zones (no members): give each one interface that no zone has yet (deterministic;
+    # an interface in two zones is a device no vendor allows: compile_device refuses it)
+    free = [i for i in ifaces if not dev.vendor_zone_of(i)]
+    for z in sorted(dev.zones):
+        if not dev.zones[z].interfaces and free:
+            dev.zones[z] = ir.VendorZone(z, (free.pop(0),))
     space = HeaderSpace(ifaces)
     comp = compile_device(space, dev)
     rng = random.Random(7)
@@ -277,3 +280,50 @@ def test_engine_and_evaluator_agree_on_golden_exports(path: str) -> None:
                 continue
             assert upper == got.may_accept, (sp_pkt, path_, got.possible)
             assert lower == certain, (sp_pkt, path_, got.possible)
+
+
+TWO_ZONES_PAN = """set network interface ethernet ethernet1/1 layer3 ip 198.18.30.1/24
+set network interface ethernet ethernet1/2 layer3 ip 203.0.113.1/26
+set zone trust network layer3 ethernet1/1
+set zone untrust network layer3 [ ethernet1/2 ethernet1/1 ]
+set rulebase security rules r1 from trust
+set rulebase security rules r1 to untrust
+set rulebase security rules r1 source any
+set rulebase security rules r1 destination any
+set rulebase security rules r1 application any
+set rulebase security rules r1 service any
+set rulebase security rules r1 action allow
+"""
+
+
+def test_interface_in_two_vendor_zones_is_refused(tmp_path: Path) -> None:
+    """An interface in two vendor zones (no vendor allows it) is an input error: the zone
+    semantics (intrazone defaults, zone-pair scopes) are undefined for it, and the engine
+    and the evaluator would read it differently (the traps.xml hairpin disagreement)."""
+    from segverify.engine.compile import compile_device
+    from segverify.engine.space import HeaderSpace
+    from segverify.errors import InputError
+    from segverify.firewall.ir import ParseContext
+
+    path = Path(GOLDEN / "paloalto" / "traps.xml")
+    dev = get_format("paloalto").parse(path.read_text(), ParseContext(str(path)))
+    dev.zones["dmz"] = ir.VendorZone("dmz", ("ethernet1/4",))
+    dev.zones["untrust"] = ir.VendorZone("untrust", ("ethernet1/4",))
+    with pytest.raises(InputError, match="ethernet1/4 in (dmz, untrust|untrust, dmz)"):
+        compile_device(HeaderSpace(sorted(dev.interfaces)), dev)
+
+    from click.testing import CliRunner
+
+    from segverify.cli.main import cli
+
+    export = tmp_path / "pa.set"
+    export.write_text(TWO_ZONES_PAN)
+    topo = Path(__file__).parent.parent / "topologies" / "alpha.yaml"
+    res = CliRunner().invoke(
+        cli,
+        ["firewall", str(export), "-t", str(topo), "--device", "fw-inet"]
+        + ["--interface-map", "ethernet1/1=eth0,ethernet1/2=eth1"],
+    )
+    assert res.exit_code == 2, res.output
+    assert "eth0 in trust, untrust" in res.output
+    assert "Traceback" not in res.output

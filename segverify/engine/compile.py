@@ -245,6 +245,7 @@ class CompiledRuleset:
 
 
 def compile_device(space: HeaderSpace, device: Device) -> CompiledRuleset:
+    device.check_zones()  # zone semantics need each interface in at most one zone
     encoder = ExprEncoder(space, device)
     order = [compile_stage(space, encoder, s, device) for s in device.stages]
     nat = NatImage(space, device, encoder)

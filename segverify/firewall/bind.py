@@ -187,5 +187,6 @@ def bind_device(
             dev.zones[zname] = VendorZone(
                 zname, tuple(n for n, i in known.items() if i.zone == zname), z.origin
             )
+    dev.check_zones()
     dev.name = node.id
     return dev

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from segverify.errors import InputError
 from segverify.firewall.ir.atoms import Opaque
 from segverify.firewall.ir.expr import TRUE, Expr, opaque_atoms
 from segverify.firewall.ir.provenance import NO_ORIGIN, Origin
@@ -198,6 +199,27 @@ class Device:
             r.enabled and (r.action == UNKNOWN_ACTION or any(a.kind == "unknown" for a in r.opaque))
             for r in self.rules
         )
+
+    def shared_interfaces(self) -> dict[str, tuple[str, ...]]:
+        """Interfaces that are members of more than one vendor zone → those zones. No
+        vendor allows that (an interface is in at most one zone); bound devices never have
+        one (``bind_device`` and ``compile_device`` refuse it)."""
+        seen: dict[str, list[str]] = {}
+        for z in self.zones.values():
+            for i in dict.fromkeys(z.interfaces):
+                seen.setdefault(i, []).append(z.name)
+        return {i: tuple(zs) for i, zs in seen.items() if len(zs) > 1}
+
+    def check_zones(self) -> None:
+        """Raise ``InputError`` when an interface is in two vendor zones."""
+        shared = self.shared_interfaces()
+        if shared:
+            what = "; ".join(f"{i} in {', '.join(zs)}" for i, zs in sorted(shared.items()))
+            raise InputError(
+                f"an interface is in more than one vendor zone ({what}): "
+                "a device puts each interface in at most one zone",
+                self.source,
+            )
 
     def vendor_zone_of(self, interface: str) -> str | None:
         for z in self.zones.values():
