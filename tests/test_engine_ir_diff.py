@@ -7,6 +7,7 @@ from __future__ import annotations
 import ipaddress
 import itertools
 import random
+from dataclasses import replace
 
 import pytest
 
@@ -194,6 +195,7 @@ def test_engine_nat_equals_evaluator(seed: int) -> None:
                 pkt.in_interface,
                 pkt.out_interface,
                 pkt.tcp_flags,
+                translated=v.nat is not None,
             )
             if v.may_accept:
                 may_post.add(post)
@@ -203,5 +205,53 @@ def test_engine_nat_equals_evaluator(seed: int) -> None:
                 assert space.contains(comp.permit_lower[path], post), (pkt, post, path)
         translated = [q for q in may_post if q.dst in ("198.18.1.9", "198.18.0.2")]
         assert translated or not may_post
-        for q in pkts:
-            assert space.contains(comp.permit_upper[path], q) == (q in may_post), (q, path)
+        for q0 in pkts:
+            for q in (q0, replace(q0, translated=True)):
+                assert space.contains(comp.permit_upper[path], q) == (q in may_post), (q, path)
+
+
+PAN_PUBLISH = """set network interface ethernet ethernet1/2 layer3 ip 203.0.113.1/26
+set network interface ethernet ethernet1/3 layer3 ip 198.18.21.1/24
+set zone untrust network layer3 ethernet1/2
+set zone dmz network layer3 ethernet1/3
+set address web-pub ip-netmask 203.0.113.80
+set address web-srv ip-netmask 198.18.21.80
+set rulebase nat rules publish-web from untrust
+set rulebase nat rules publish-web to untrust
+set rulebase nat rules publish-web source any
+set rulebase nat rules publish-web destination web-pub
+set rulebase nat rules publish-web service any
+set rulebase nat rules publish-web destination-translation translated-address web-srv
+set rulebase security rules published-web from untrust
+set rulebase security rules published-web to dmz
+set rulebase security rules published-web source any
+set rulebase security rules published-web destination web-pub
+set rulebase security rules published-web application any
+set rulebase security rules published-web service any
+set rulebase security rules published-web action allow
+"""
+
+
+def test_original_address_policy_does_not_permit_direct_sends_to_the_mapped_server() -> None:
+    """PAN-OS matches pre-NAT addresses: the packet sent to the public address is
+    translated and permitted; one sent directly to the real server matches no rule and
+    is dropped. The post-NAT sets tell them apart (the ``nat`` bit)."""
+    from segverify.firewall.paloalto import parse_paloalto
+
+    dev = parse_paloalto(PAN_PUBLISH, "x.set")
+    space = HeaderSpace(sorted(dev.interfaces) + ["zz9"])
+    comp = compile_device(space, dev)
+    direct = SpacePacket("192.0.2.5", "198.18.21.80", 6, 40000, 443, "new")
+    direct = replace(direct, in_interface="ethernet1/2", out_interface="ethernet1/3")
+    assert ir.evaluate(dev, to_ir_packet(direct), "forward").possible == {"drop"}
+    assert not space.contains(comp.permit_upper["forward"], direct)
+    assert not space.contains(comp.permit_lower["forward"], direct)
+    sent = replace(direct, dst="203.0.113.80")
+    v = ir.evaluate(dev, to_ir_packet(sent), "forward")
+    assert v.possible == {"accept"} and v.nat is not None
+    translated = replace(direct, translated=True)
+    assert space.contains(comp.permit_lower["forward"], translated)
+    to_server = space.prefix("dst", ipaddress.ip_network("198.18.21.80/32"))
+    arrive = space.iface("iif", "ethernet1/2") & space.iface("oif", "ethernet1/3")
+    ex = space.example(comp.permit_upper["forward"] & to_server & arrive)
+    assert ex is not None and ex.translated and "(after destination NAT)" in ex.describe()

@@ -255,9 +255,10 @@ def test_engine_and_evaluator_agree_on_golden_exports(path: str) -> None:
         for path_ in ("forward", "input", "output"):
             got = evaluate(dev, to_ir_packet(sp_pkt), path_)
             post = sp_pkt
-            if dev.dnat and path_ != "output" and got.packet is not None:
-                # permitted sets are post-NAT: check the translated packet, one way (other
-                # arrivals may be translated to the same packet)
+            if got.nat is not None and path_ != "output" and got.packet is not None:
+                # permitted sets are post-NAT: check the translated packet (nat bit set),
+                # one way (other arrivals may be translated to the same packet); an
+                # untranslated packet is checked exactly
                 seen = got.packet
                 dport = seen.dport if proto in (6, 17) else sp_pkt.dport
                 post = SpacePacket(
@@ -270,6 +271,7 @@ def test_engine_and_evaluator_agree_on_golden_exports(path: str) -> None:
                     sp_pkt.in_interface,
                     sp_pkt.out_interface,
                     sp_pkt.tcp_flags,
+                    translated=True,
                 )
             upper = space.contains(comp.permit_upper[path_], post)
             lower = space.contains(comp.permit_lower[path_], post)

@@ -1,11 +1,13 @@
 """The BDD engine and the concrete evaluator agree on the FortiOS and PAN-OS golden
 exports as parsed (zones as the configuration defines them), on random packets over the
 addresses, ports and interfaces each export names: may-accept = the upper set, certainly
-accepts = the lower set."""
+accepts = the lower set. The sets are post-NAT: a packet the device translates is looked
+up as it leaves (``translated=True``), one sent directly to a mapped server as it is."""
 
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -19,18 +21,8 @@ from segverify.firewall.formats import get_format
 from segverify.firewall.ir import Addresses, ParseContext, evaluate
 
 GOLDEN = Path(__file__).parent / "golden" / "firewall"
-ORIGINAL_DNAT_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="engine: with policy_addresses='original' a packet arriving addressed to the mapped "
-    "server is permitted as if translated (the evaluator drops it); reported to fw, "
-    "repro /tmp/segverify/vendA-dnat-repro.py",
-)
-KNOWN_BUGS = {
-    ("paloalto", "traps.xml"): ORIGINAL_DNAT_BUG,
-    ("fortios", "traps.conf"): ORIGINAL_DNAT_BUG,
-}
 CASES = [
-    pytest.param(fmt, p, marks=KNOWN_BUGS.get((fmt, p.name), ()))
+    pytest.param(fmt, p)
     for fmt in ("fortios", "paloalto")
     for p in sorted((GOLDEN / fmt).iterdir())
     if p.is_file() and not p.name.endswith(".ref")
@@ -87,7 +79,13 @@ def test_engine_equals_evaluator(fmt: str, path: Path) -> None:
     for pkt in packets:
         for path_ in ("forward", "input"):
             got = evaluate(dev, to_ir_packet(pkt), path_)
-            upper = space.contains(comp.permit_upper[path_], pkt)
-            lower = space.contains(comp.permit_lower[path_], pkt)
+            post = pkt
+            if got.nat is not None:  # translated: as it leaves the device
+                seen = got.packet
+                assert seen is not None
+                dport = seen.dport if pkt.proto in (6, 17) else pkt.dport
+                post = replace(pkt, dst=seen.dst, dport=dport, translated=True)
+            upper = space.contains(comp.permit_upper[path_], post)
+            lower = space.contains(comp.permit_lower[path_], post)
             assert upper == got.may_accept, (pkt, path_, got.possible)
             assert lower == (got.possible == frozenset({"accept"})), (pkt, path_, got.possible)

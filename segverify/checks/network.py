@@ -123,7 +123,10 @@ class Network:
         self.policy = first.policy
         sp = self.space
         self.new = sp.ct(["new"]) & (~sp.protos((6,)) | sp.tcp_flags(0x17, 0x02))
-        self.iface_vars = set(sp.fields["iif"].vars) | set(sp.fields["oif"].vars)
+        # interface bits are per device; so is the DNAT bit (how a packet arrived there)
+        self.iface_vars = (
+            set(sp.fields["iif"].vars) | set(sp.fields["oif"].vars) | set(sp.fields["nat"].vars)
+        )
         self._hop_cache: dict[tuple[Hop, bool], Any] = {}
 
     def transit(self, hops: tuple[Hop, ...]) -> Any:

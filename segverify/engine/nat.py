@@ -7,7 +7,10 @@ destination port) replaced. Upper semantics (fail closed) take a rule's *may* ma
 remove only the earlier rules' *must* matches; lower semantics the reverse.
 
 The permitted sets the checks read are *post-NAT* (the real destination, which the
-topology judges). With ``policy_addresses == "translated"`` the policy already matched the
+topology judges), with the ``nat`` bit saying how a packet arrived: 0 = untranslated (it
+was sent to that destination), 1 = translated by a rule here. So a packet sent directly to
+a mapped server is judged as the policy judges it, not as its translated twin is (they
+differ when the policy matches original addresses). With ``policy_addresses == "translated"`` the policy already matched the
 translated packet: post = (untranslated ∧ accepted) ∪ ⋃ img_i(M_i) ∧ accepted. With
 ``"original"`` it matched the arriving packet: post = … ∪ ⋃ img_i(M_i ∧ accepted).
 """
@@ -72,14 +75,16 @@ class NatImage:
         """Post-NAT packets the device lets through, from the policy's accepted set."""
         if not self.rules:
             return accepted
+        sp = self.space
         rest = self.untranslated_upper if upper else self.untranslated_lower
-        out = rest & accepted
+        out = rest & accepted & sp.value("nat", 0)
+        translated = sp.value("nat", 1)
         for cn in self.rules:
             m = cn.may if upper else cn.must
             if self.original:
-                out = out | self.image(cn.nat, m & accepted)
+                out = out | (self.image(cn.nat, m & accepted) & translated)
             else:
-                out = out | (self.image(cn.nat, m) & accepted)
+                out = out | (self.image(cn.nat, m) & accepted & translated)
         return out
 
     def to_post(self, s: Any) -> Any:

@@ -5,6 +5,10 @@ Fields (bit 0 is the most significant bit of each field):
 =========  =====  =========================================================================
 ver        1      0 = IPv4, 1 = IPv6
 ct         3      conntrack state, index into ``CT_STATES`` (values 5..7 never occur)
+nat        1      1 = the device translated the destination (DNAT) before its policy: the
+                  addresses are post-NAT either way, the bit says how the packet arrived
+                  (a packet sent to a mapped server directly is not one sent to its public
+                  address); sets of a device without DNAT leave it free
 iif, oif   k      interface enum: index 0 is "other/none", then the device's interfaces
 proto      8      IP protocol number (IPv6: the upper-layer protocol)
 flags      8      TCP flags (FIN = 0x01 … CWR = 0x80; "don't care" for other protocols)
@@ -52,6 +56,7 @@ class Packet:
     in_interface: str = OTHER_IFACE
     out_interface: str = OTHER_IFACE
     tcp_flags: int = 0x02  # SYN: the first packet of a connection
+    translated: bool = False  # post-NAT: arrived for another destination, translated
 
     @property
     def version(self) -> int:
@@ -89,17 +94,22 @@ class Packet:
         out["ct_state"] = self.ct_state
         out["in_interface"] = self.in_interface
         out["out_interface"] = self.out_interface
+        if self.translated:
+            out["translated"] = True
         return out
 
     def describe(self) -> str:
         from segverify.topology.model import PROTO_NAMES
 
         name = PROTO_NAMES.get(self.proto, str(self.proto))
+        nat = " (after destination NAT)" if self.translated else ""
         if self.has_ports:
-            return f"{self.src}:{self.sport} → {self.dst}:{self.dport} {name}"
+            return f"{self.src}:{self.sport} → {self.dst}:{self.dport} {name}{nat}"
         if self.proto in ICMP_PROTOS:
-            return f"{self.src} → {self.dst} {name} type {self.icmp_type} code {self.icmp_code}"
-        return f"{self.src} → {self.dst} {name}"
+            return (
+                f"{self.src} → {self.dst} {name} type {self.icmp_type} code {self.icmp_code}{nat}"
+            )
+        return f"{self.src} → {self.dst} {name}{nat}"
 
 
 @dataclass
@@ -129,6 +139,7 @@ class HeaderSpace:
         widths = {
             "ver": 1,
             "ct": 3,
+            "nat": 1,
             "iif": ifbits,
             "oif": ifbits,
             "proto": 8,
@@ -141,6 +152,7 @@ class HeaderSpace:
         prefix = {
             "ver": "v",
             "ct": "c",
+            "nat": "n",
             "iif": "i",
             "oif": "o",
             "proto": "p",
@@ -161,7 +173,14 @@ class HeaderSpace:
 
     def _declaration_order(self) -> list[str]:
         f = self.fields
-        head = f["ver"].vars + f["ct"].vars + f["iif"].vars + f["oif"].vars + f["proto"].vars
+        head = (
+            f["ver"].vars
+            + f["ct"].vars
+            + f["nat"].vars
+            + f["iif"].vars
+            + f["oif"].vars
+            + f["proto"].vars
+        )
         head += f["flags"].vars
         if self.order == "grouped":
             return head + f["src"].vars + f["dst"].vars + f["dport"].vars + f["sport"].vars
@@ -332,6 +351,7 @@ class HeaderSpace:
             raise ValueError(f"{pkt.src} and {pkt.dst} are of different IP versions")
         put("ver", 0 if src.version == 4 else 1)
         put("ct", CT_STATES.index(pkt.ct_state))
+        put("nat", int(pkt.translated))
         put("iif", self._iface_index.get(pkt.in_interface, 0))
         put("oif", self._iface_index.get(pkt.out_interface, 0))
         put("proto", pkt.proto)
@@ -427,6 +447,7 @@ class HeaderSpace:
 
         ver = choose("ver", (0, 1), 0)
         ct = choose("ct", (0, 1, 2, 3, 4), 0)
+        nat = choose("nat", (0, 1), 0)
         proto = choose("proto", (prefer.get("proto", 6), 6, 17, 1, 58), 6)
         flags = choose("flags", (0x02, 0x10, 0x12), 0x02) if proto == 6 else 0x02
         version = 4 if ver == 0 else 6
@@ -486,6 +507,7 @@ class HeaderSpace:
             tcp_flags=flags,
             in_interface=self.interfaces[iif] if iif < len(self.interfaces) else OTHER_IFACE,
             out_interface=self.interfaces[oif] if oif < len(self.interfaces) else OTHER_IFACE,
+            translated=bool(nat),
         )
 
     def size(self, u: Any) -> int:
