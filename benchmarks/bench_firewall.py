@@ -176,10 +176,12 @@ def run_vendor(vendor: str, size: int, backend: str | None = None, shadow: bool 
         path = Path(tmp) / f"fw-{size}.{'conf' if vendor == 'fortios' else 'xml'}"
         path.write_text(text)
         t0 = time.perf_counter()
+        c0 = time.process_time()
         device = load_device(str(path), vendor, topology, "fw-inet", None, imap)
         t1 = time.perf_counter()
         report = check_firewall(topology, device, "fw-inet", shadow=shadow, backend=backend)
         t2 = time.perf_counter()
+        c2 = time.process_time()
     kinds: dict[str, int] = {}
     for f in report.findings:
         kinds[f.kind] = kinds.get(f.kind, 0) + 1
@@ -194,5 +196,6 @@ def run_vendor(vendor: str, size: int, backend: str | None = None, shadow: bool 
         "shadow": report.summary["seconds_shadow"],
         "analysis": t2 - t1,
         "total": t2 - t0,
+        "cpu": c2 - c0,
         "findings": kinds,
     }
