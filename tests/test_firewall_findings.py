@@ -56,9 +56,18 @@ def test_unfiltered_interface_is_a_permit(alpha) -> None:
     )
     report = check_firewall(alpha, device(acl), "fw-inet", shadow=False)
     permits = [f for f in report.findings if f.kind == "firewall-permit"]
-    unfiltered = [f for f in permits if "no stage applies" in f.data["firewall_rule"]["stage"]]
+    unfiltered = [f for f in permits if f.data["firewall_rule"].get("unfiltered")]
     assert {(f.data["src_zone"], f.data["dst_zone"]) for f in unfiltered} >= {("internet", "inet")}
     assert all(f.data["example"]["in_interface"] == "eth1" for f in unfiltered)
+    # the reason names the path: a practitioner knows which interface needs a filter
+    f = next(
+        f for f in unfiltered if (f.data["src_zone"], f.data["dst_zone"]) == ("internet", "inet")
+    )
+    reason = "no policy stage filters this path (interface eth1 → eth0)"
+    assert f.data["firewall_rule"]["stage"] == reason
+    assert f.message.startswith(f"fw-inet: {reason} permits new connections internet → inet")
+    assert "インタフェース eth1 → eth0" in f.message_ja
+    assert f.data["example"]["out_interface"] == "eth0"
 
 
 def test_may_permit_names_the_opaque_atoms(alpha) -> None:

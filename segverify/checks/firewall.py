@@ -25,6 +25,7 @@ from segverify.findings.model import Finding, Report
 from segverify.firewall.bind import LOOPBACK
 from segverify.firewall.ir import Device, Interfaces, Rule, walk
 from segverify.firewall.model import Ruleset
+from segverify.i18n import t
 from segverify.topology.model import Topology
 
 MAX_COVER = 5
@@ -98,18 +99,26 @@ def may_text(rule: Rule | None) -> tuple[str, str]:
     return en_s, ja_s
 
 
-NO_STAGE = {
-    "action": "accept",
-    "default": True,
-    "stage": "(no stage applies: nothing filters these packets)",
-}
+def no_stage_ref(iif: str, oif: str) -> dict[str, Any]:
+    """The ``firewall_rule`` of packets that no policy stage filters on their path."""
+    return {
+        "action": "accept",
+        "default": True,
+        "unfiltered": True,
+        "stage": t("firewall.no_stage", "en", iif=iif, oif=oif),
+        "stage_ja": t("firewall.no_stage", "ja", iif=iif, oif=oif),
+        "in_interface": iif,
+        "out_interface": oif,
+    }
 
 
-def _permit_sources(
-    analysis: FirewallAnalysis,
-) -> list[tuple[CompiledStage | None, Rule | None, int | None, Any]]:
-    """Every (stage, accepting rule or default, index, packets it lets through the device);
-    stage None: packets no stage applies to."""
+PermitSource = tuple[CompiledStage | None, Rule | None, int | None, Any, tuple[str, str] | None]
+
+
+def _permit_sources(analysis: FirewallAnalysis) -> list[PermitSource]:
+    """Every (stage, accepting rule or default, index, packets it lets through the device,
+    None); stage None: packets no stage applies to, one entry per (input, output)
+    interface pair."""
     out = []
     comp = analysis.compiled
     sp = analysis.space
@@ -126,15 +135,23 @@ def _permit_sources(
 
         for cr, eff in zip(cs.rules, cs.eff, strict=False):
             if cr.may_accept and eff != sp.false:
-                out.append((cs, cr.rule, cr.index, leaving(eff)))
+                out.append((cs, cr.rule, cr.index, leaving(eff), None))
         if cs.default_accept and cs.default_eff != sp.false:
-            out.append((cs, None, None, leaving(cs.default_eff & cs.default_accepts)))
+            out.append((cs, None, None, leaving(cs.default_eff & cs.default_accepts), None))
     # packets no stage applies to (an interface without an ACL): the device forwards them
     unfiltered = region
     for cs in comp.paths[path]:
         unfiltered = unfiltered & ~cs.family
-    if unfiltered != sp.false:
-        out.append((None, None, None, comp.to_post(unfiltered, path) & region))
+    if unfiltered == sp.false:
+        return out
+    for iif in sp.interfaces:
+        at_in = unfiltered & sp.iface("iif", iif)
+        if at_in == sp.false:
+            continue
+        for oif in sp.interfaces:
+            u = at_in & sp.iface("oif", oif)
+            if u != sp.false:
+                out.append((None, None, None, comp.to_post(u, path) & region, (iif, oif)))
     return out
 
 
@@ -146,11 +163,11 @@ def forbidden_permits(
     fs = forbidden or forbidden_space(analysis)
     findings: list[Finding] = []
     lower = analysis.permitted(upper=False)
-    for cs, rule, index, permits in _permit_sources(analysis):
+    for cs, rule, index, permits, ifaces in _permit_sources(analysis):
         hit = permits & fs.union
         if hit == sp.false:
             continue
-        ref = rule_ref(rule, cs, index) if cs is not None else dict(NO_STAGE)
+        ref = rule_ref(rule, cs, index) if ifaces is None else no_stage_ref(*ifaces)
         for (a, b), f in fs.pairs.items():
             x = hit & f
             if x == sp.false:

@@ -50,6 +50,8 @@ def rule_ref(
 
 
 def describe_rule(ref: dict[str, Any]) -> str:
+    if ref.get("unfiltered"):
+        return str(ref["stage"])
     if ref.get("default"):
         where = f" ({ref['file']}:{ref['line']})" if ref.get("file") else ""
         return f"policy {ref['action']} of {ref.get('stage', '?')}{where}"
@@ -68,6 +70,8 @@ def describe_rule(ref: dict[str, Any]) -> str:
 
 
 def describe_rule_ja(ref: dict[str, Any]) -> str:
+    if ref.get("unfiltered"):
+        return str(ref.get("stage_ja") or ref["stage"])
     if ref.get("default"):
         where = f"（{ref['file']}:{ref['line']}）" if ref.get("file") else ""
         return f"{ref.get('stage', '?')} の既定動作 {ref['action']}{where}"
