@@ -267,3 +267,31 @@ def test_unanswered_forbidden_flows_are_dashed() -> None:
 
     assert "stroke-dasharray" in arrow_at("forbidden flows 1 (R4×1)")
     assert "stroke-dasharray" not in arrow_at("forbidden flows 2 (R2×2)")
+
+
+def _table_pairs(paths: list[str]) -> tuple[list, list]:
+    from segverify.capture import read_flows
+    from segverify.checks.flows import analyse_table
+    from segverify.checks.observed import observed_from_analysis, observed_pairs
+    from segverify.topology.loader import load_topology
+
+    topo = load_topology(str(ALPHA))
+    table = read_flows(paths)
+    reference = observed_pairs(topo, table.flows)
+    fast = observed_from_analysis(analyse_table(table, topo))
+    return reference, fast
+
+
+def test_observed_layer_columns_equal_the_per_flow_reference() -> None:
+    """The columnar observed layer (used by diagram/report) equals the per-flow one built
+    on the PolicyEvaluator, on every bundled capture."""
+    captures = sorted(
+        str(p)
+        for p in [*ROOT.glob("captures/*.pcap*"), *ROOT.glob("captures/lab/*.pcap")]
+        if not p.name.endswith(".json")
+    )
+    if not captures:
+        pytest.skip("bundled captures missing")
+    reference, fast = _table_pairs(captures)
+    assert reference and fast == reference
+    assert any(p.forbidden for p in fast) and any(p.unanswered for p in fast)

@@ -11,7 +11,7 @@ import click
 
 from segverify.checks.configured import permit_pairs
 from segverify.checks.matrix import zone_matrix
-from segverify.checks.observed import observed_pairs
+from segverify.checks.observed import observed_from_analysis
 from segverify.checks.topology_check import check_topology
 from segverify.cli.context import emit, settings
 from segverify.cli.options import topology_option
@@ -71,11 +71,12 @@ def load_inputs(
     capture_report = None
     if captures:
         from segverify.capture import read_flows  # compiled readers load only when needed
-        from segverify.checks.flows import flow_findings
+        from segverify.checks.flows import analyse_table
 
         table = read_flows(list(captures), backend=backend)
-        observed = observed_pairs(topo, table.flows)
-        capture_report = flow_findings(table, topo, backend=backend, inputs=captures)
+        analysis = analyse_table(table, topo, backend=backend, inputs=captures)
+        observed = observed_from_analysis(analysis)
+        capture_report = analysis.to_report()
     config_report = firewall_report(topo, firewalls, devices, lang) if firewalls else None
     data = build_diagram(
         topo,
