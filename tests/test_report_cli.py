@@ -263,3 +263,21 @@ def test_topology_check_html_has_provenance(tmp_path: Path) -> None:
     assert f"<code>{hashlib.sha256(ALPHA.read_bytes()).hexdigest()}</code>" in page
     assert "segverify topology check" in html.unescape(page)
     assert "No findings: every check below ran and found nothing." in page
+
+
+def test_findings_table_is_bounded_but_counts_are_complete() -> None:
+    from segverify.findings.model import Finding
+    from segverify.render.html_findings import findings_block
+
+    many = [
+        (
+            "observed",
+            Finding("flow", "R3", f"flow {i}", data={"src_zone": "inet", "dst_zone": "internet"}),
+        )
+        for i in range(450)
+    ] + [("observed", Finding("flow", "R2", "one", data={"src_zone": "lgwan", "dst_zone": "inet"}))]
+    block = findings_block(many, "en", per_group=200)
+    assert block.count('<tr class="finding') == 201
+    assert '<td class="num" data-sort="450">450</td>' in block  # the group count is complete
+    assert "Listing 201 of 451 findings" in block
+    assert 'data-rule="R2"' in block
