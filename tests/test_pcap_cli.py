@@ -187,3 +187,31 @@ def test_cli_backend_names_match_the_capture_registry() -> None:
     from segverify.cli.pcap_cmd import BACKENDS
 
     assert set(BACKENDS) == set(REGISTRY)
+
+
+def test_html_is_the_shared_report_page_with_groups_and_escaped_names(tmp_path: Path) -> None:
+    """pcap's HTML is the shared report page (render/html_out.py; its browser tests are in
+    tests/test_report_browser.py): grouped, with capture strings escaped."""
+    page = tmp_path / "r.html"
+    proc = run(str(CAP / "hostile-names.pcap"), "-t", ALPHA, "--format", "html", "-o", str(page))
+    assert proc.returncode == 1, proc.stderr
+    html = page.read_text("utf-8")
+    assert 'id="groups-table"' in html and "R3" in html
+    assert "<script>alert" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;.example" in html
+    assert "Content-Security-Policy" in html and "hostile-names.pcap" in html
+
+
+def test_pcap_command_does_not_import_the_other_commands() -> None:
+    code = (
+        "import sys\n"
+        "from segverify.cli.main import cli\n"
+        "try:\n"
+        f"    cli.main(['pcap', {str(CAP / 'alpha-clean.pcap')!r}, '-t', {ALPHA!r},"
+        " '--no-progress'], standalone_mode=False)\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print(sorted(m for m in ('networkx', 'segverify.checks.structure', "
+        "'segverify.engine.analysis', 'scapy') if m in sys.modules))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert proc.stdout.strip().splitlines()[-1] == "[]", proc.stdout + proc.stderr

@@ -145,6 +145,13 @@ def pcap(
 
         with open_output(output, binary=False) as out:
             pcap_text.write(analysis, out, lang, rows)
+    elif fmt == "html":
+        from segverify.cli.provenance import run_info
+        from segverify.render import html_out
+
+        inputs = [("topology", topology_path), *(("capture", c) for c in captures)]
+        with open_output(output, binary=False) as out:
+            out.write(html_out.render(analysis.to_report(), lang, run=run_info(inputs)))
     elif fmt == "json":
         from segverify.render import pcap_json
 
