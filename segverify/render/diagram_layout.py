@@ -37,6 +37,7 @@ GREY = "#666666"
 ROW = 22.0
 NODE_H = 34.0
 LABEL = 10.5  # arrow label size
+HOSTS_PER_COLUMN = 8  # more hosts in one lane: two columns
 MAX_LABEL = 520.0  # widest arrow label
 
 
@@ -93,13 +94,24 @@ def lanes_scene(d: DiagramData) -> Scene:
     node_x: dict[str, float] = {}
     body: list = []
     hosts = [nb for nb in d.nodes if not (len(nb.zones) > 1)]
+    per_lane: dict[str, int] = {}
+    for nb in hosts:
+        per_lane[nb.zones[0]] = per_lane.get(nb.zones[0], 0) + 1
+    # a crowded lane holds its hosts in two columns, so 60 nodes stay near A4 landscape
+    ncols = {
+        z: 2 if n > HOSTS_PER_COLUMN and lane_w * 0.46 >= 70 else 1 for z, n in per_lane.items()
+    }
     stacks: dict[str, int] = {}
+    rows_used: dict[str, int] = {}
     for nb in hosts:
         zone = nb.zones[0]
-        row = stacks.get(zone, 0)
-        stacks[zone] = row + 1
-        w = lane_w * 0.84
-        x = cx(zone) - w / 2
+        k = stacks.get(zone, 0)
+        stacks[zone] = k + 1
+        cols = ncols[zone]
+        row, col = divmod(k, cols)
+        rows_used[zone] = row + 1
+        w = lane_w * (0.84 if cols == 1 else 0.46)
+        x = cx(zone) - w / 2 if cols == 1 else cx(zone) - lane_w * 0.47 + col * lane_w * 0.48
         ny = y + row * (NODE_H + 6)
         gw = nb.gateway
         body.append(
@@ -125,8 +137,8 @@ def lanes_scene(d: DiagramData) -> Scene:
                 colour=GREY,
             )
         )
-        node_x[nb.id] = cx(zone)
-    y += max(stacks.values(), default=0) * (NODE_H + 6) + 6
+        node_x[nb.id] = x + w / 2
+    y += max(rows_used.values(), default=0) * (NODE_H + 6) + 6
 
     # gateways: on the boundary between the lanes they join, packed into rows
     gateways = [nb for nb in d.nodes if len(nb.zones) > 1]
