@@ -295,3 +295,22 @@ def test_observed_layer_columns_equal_the_per_flow_reference() -> None:
     reference, fast = _table_pairs(captures)
     assert reference and fast == reference
     assert any(p.forbidden for p in fast) and any(p.unanswered for p in fast)
+
+
+def test_many_zones_widen_the_page_instead_of_cramping(tmp_path: Path) -> None:
+    """Sixteen LGWAN-side VLAN zones: every lane keeps at least 150 px, labels stay whole."""
+    text = ALPHA.read_text(encoding="utf-8")
+    extra = "".join(
+        f"  lgwan-v{i}:\n    tier: lgwan\n    name: 業務VLAN{i}\n    prefixes: [198.18.{200 + i}.0/24]\n"
+        for i in range(10)
+    )
+    text = text.replace("\nnodes:\n", "\n" + extra + "\nnodes:\n", 1)
+    path = tmp_path / "zones.yaml"
+    path.write_text(text, encoding="utf-8")
+    code, svg = run("diagram", "-t", str(path), "--format", "svg")
+    assert code == 0
+    root = ET.fromstring(svg.split("\n", 1)[1])
+    width = float(root.get("width"))
+    assert width >= 2 * 16 + 17 * 150
+    labels = {el.text for el in root.iter("{http://www.w3.org/2000/svg}text")}
+    assert all(f"lgwan-v{i} (lgwan)" in labels for i in range(10))
