@@ -127,7 +127,12 @@ def format_for(output: str | None, fmt: str | None) -> str:
         if ext in DIAGRAM_FORMATS:
             return ext
         raise click.UsageError(
-            f"cannot tell the format from {output!r}; use --format {{{','.join(DIAGRAM_FORMATS)}}}"
+            t(
+                "error.diagram_format",
+                settings().lang,
+                output=output,
+                formats=",".join(DIAGRAM_FORMATS),
+            )
         )
     return "svg"
 
@@ -135,7 +140,7 @@ def format_for(output: str | None, fmt: str | None) -> str:
 def write_diagram(data: str | bytes, output: str | None) -> None:
     if isinstance(data, bytes):
         if not output or output == "-":
-            raise click.UsageError("png/pdf output needs -o FILE")
+            raise click.UsageError(t("error.binary_stdout", settings().lang))
         with open(output, "wb") as fh:
             fh.write(data)
     else:

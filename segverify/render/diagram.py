@@ -38,7 +38,7 @@ def render_diagram(data: DiagramData, fmt: str, view: str = "lanes") -> str | by
     if fmt in ("png", "pdf"):
         from segverify.render.scene_raster import render_raster  # matplotlib loads lazily
 
-        return render_raster(scene_for(data, view), fmt)
+        return render_raster(scene_for(data, view), fmt, data.lang)
     if fmt == "html":
         return diagram_page(data)
     raise ValueError(f"unknown diagram format {fmt!r} (known: {', '.join(DIAGRAM_FORMATS)})")
