@@ -39,7 +39,7 @@ class AuditData:
     run: RunInfo | None = None
 
 
-def _entries(a: AuditData) -> list[tuple[str, Finding]]:
+def layer_entries(a: AuditData) -> list[tuple[str, Finding]]:
     out: list[tuple[str, Finding]] = [("design", f) for f in a.design.findings]
     for src, rep in (("config", a.config), ("observed", a.observed), ("policy", a.policy)):
         if rep is not None:
@@ -69,7 +69,7 @@ def rules_block(a: AuditData, lang: str) -> str:
     out = ['<table id="rules-table"><thead><tr>']
     out.extend(f"<th>{h(x)}</th>" for x in heads)
     out.append("</tr></thead><tbody>")
-    for v in rule_verdicts(a.topology, layer_reports(a), _entries(a)):
+    for v in rule_verdicts(a.topology, layer_reports(a), layer_entries(a)):
         title = v.title_ja if lang == "ja" else v.title_en
         cells = []
         for layer in LAYERS:
@@ -233,7 +233,7 @@ def render_audit(a: AuditData, lang: str = "en") -> str:
         + " · ".join(f"{h(k)}: {h(v)}" for k, v in meta)
         + "</p>"
     )
-    entries = _entries(a)
+    entries = layer_entries(a)
     errors = sum(1 for _, f in entries if f.severity == "error")
     incomplete = any(r.incomplete for r in _reports(a))
     body = [banner(errors, incomplete, lang)]

@@ -10,13 +10,13 @@ from typing import Any
 from segverify import __version__
 from segverify.checks.audit import compare_layers, rule_verdicts
 from segverify.findings.serialise import finding_dict, jsonable
-from segverify.render.audit_html import DEFAULT_MANUAL, AuditData, _entries, layer_reports
+from segverify.render.audit_html import DEFAULT_MANUAL, AuditData, layer_entries, layer_reports
 
 
 def audit_dict(a: AuditData) -> dict[str, Any]:
     topo = a.topology
     d = a.diagram
-    entries = _entries(a)
+    entries = layer_entries(a)
     cmp = compare_layers(
         d.cells,
         list(d.observed) if d.has_observed else None,
