@@ -9,7 +9,7 @@ between zones. Observed layer: flows seen in captures. Both extra layers are opt
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from segverify.checks.configured import PermitPair
 from segverify.checks.matrix import Cell
@@ -93,7 +93,6 @@ class DiagramData:
     permits: tuple[PermitPair, ...] = ()
     has_observed: bool = False
     has_permits: bool = False
-    tiers: tuple[str, ...] = field(default=())
 
     def lane_index(self) -> dict[str, int]:
         return {lane.zone: i for i, lane in enumerate(self.lanes)}
@@ -165,5 +164,4 @@ def build_diagram(
         permits=tuple(permits or ()),
         has_observed=observed is not None,
         has_permits=permits is not None,
-        tiers=tuple(lane.tier for lane in lanes),
     )
