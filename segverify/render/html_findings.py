@@ -166,7 +166,7 @@ def _frame(f: Finding) -> str:
 def warnings_block(warnings: Sequence[InputWarning], lang: str) -> str:
     if not warnings:
         return ""
-    items = "".join(f"<li><code>{h(w)}</code></li>" for w in warnings)
+    items = "".join(f"<li><code>{h(w.text(lang))}</code></li>" for w in warnings)
     return (
         f'<h3>{h(t("report.warnings", lang))}</h3><ul class="plain" id="warnings-list">{items}</ul>'
     )
