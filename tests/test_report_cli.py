@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import json
 import os
 import re
 from pathlib import Path
@@ -175,7 +176,8 @@ LEAKY_CAPTURE = ROOT / "captures/lab/alpha-violations-leaky.pcap"
 
 def _layer_list(page: str, title: str) -> list[str]:
     start = page.index(f"<h3>{title}</h3>") + len(f"<h3>{title}</h3>")
-    end = page.index("<h3>", start) if "<h3>" in page[start:] else len(page)
+    ends = [page.find(tag, start) for tag in ("<h3>", "</section>")]
+    end = min(e for e in ends if e >= 0)
     block = page[start:end]
     return [html.unescape(x) for x in re.findall(r"<li>(.*?)</li>", block)]
 
@@ -189,7 +191,7 @@ def test_design_configuration_observation(ruleset: str) -> None:
     export = LAB / f"{ruleset}.iptables"
     if not (export.exists() and LEAKY_CAPTURE.exists()):
         pytest.skip("lab rulesets/captures missing")
-    code, page = run(
+    args = (
         "report",
         "-t",
         str(LAB / "topology.yaml"),
@@ -200,6 +202,7 @@ def test_design_configuration_observation(ruleset: str) -> None:
         "--date",
         "2026-04-01",
     )
+    code, page = run(*args)
     assert code == 1
     config = dict(re.findall(r'data-rule="(R\d)" data-layer="config">(\d+)<', page))
     should_block = _layer_list(
@@ -207,6 +210,15 @@ def test_design_configuration_observation(ruleset: str) -> None:
         "Forbidden flows answered although no firewall export permits them (a bypass or a stale export)",
     )
     unseen = _layer_list(page, "Forbidden permits never seen in traffic")
+    blocked = _layer_list(page, "Sanctioned paths a firewall blocks")
+    # the whole-network check's network-blocked findings, one per sanctioned pair
+    network = json.loads(run(*args, "--format", "json")[1])
+    expected = sorted(
+        f"{f['src_zone']} → {f['dst_zone']}"
+        for f in network["findings"]
+        if f["kind"] == "network-blocked"
+    )
+    assert sorted(b.split(":")[0] for b in blocked) == expected
     if ruleset == "leaky":
         assert config["R3"] == "2" and all(config[r] == "0" for r in ("R1", "R2", "R4", "R5"))
         assert should_block == []

@@ -31,6 +31,16 @@ class RuleVerdict:
 
 
 @dataclass(frozen=True)
+class BlockedPath:
+    """A sanctioned zone pair the firewalls block on every path (``network-blocked``)."""
+
+    src: str
+    dst: str
+    allow_rules: str
+    example: str
+
+
+@dataclass(frozen=True)
 class LayerComparison:
     """Each list is None when the inputs it needs were not given."""
 
@@ -38,6 +48,7 @@ class LayerComparison:
     unused_paths: list[Cell] | None
     answered_not_permitted: list[PairTraffic] | None  # bypass or stale export
     permits_unseen: list[PermitPair] | None
+    blocked_sanctioned: list[BlockedPath] | None = None
     needs: dict[str, str] = field(default_factory=dict)  # list name → missing input
 
 
@@ -85,11 +96,26 @@ def rule_verdicts(
     return out
 
 
+def blocked_paths(config: Report | None) -> list[BlockedPath] | None:
+    """The whole-network check's ``network-blocked`` findings of a configuration report."""
+    if config is None:
+        return None
+    out = []
+    for f in config.findings:
+        if f.kind != "network-blocked":
+            continue
+        src, dst = f.data.get("src_zone"), f.data.get("dst_zone")
+        example = f.data.get("example")
+        out.append(BlockedPath(str(src), str(dst), f.rule, "" if example is None else str(example)))
+    return out
+
+
 def compare_layers(
     cells: Sequence[Cell],
     observed: Sequence[PairTraffic] | None,
     permits: Sequence[PermitPair] | None,
     topology: Topology,
+    config: Report | None = None,
 ) -> LayerComparison:
     """Design vs configuration vs observation, per zone pair."""
     traffic = {(o.src, o.dst): o for o in observed or ()}
@@ -105,7 +131,7 @@ def compare_layers(
         for name in ("forbidden_seen", "unused_paths", "answered_not_permitted", "permits_unseen"):
             needs[name] = "capture"
     if permits is None:
-        for name in ("answered_not_permitted", "permits_unseen"):
+        for name in ("answered_not_permitted", "permits_unseen", "blocked_sanctioned"):
             needs.setdefault(name, "firewall")
     return LayerComparison(
         forbidden_seen=None if observed is None else [o for o in observed if o.forbidden],
@@ -122,5 +148,6 @@ def compare_layers(
         permits_unseen=None
         if observed is None or permits is None
         else [p for p in forbidden_permits.values() if (p.src, p.dst) not in traffic],
+        blocked_sanctioned=None if permits is None else blocked_paths(config),
         needs=needs,
     )

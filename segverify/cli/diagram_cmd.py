@@ -94,25 +94,34 @@ def load_inputs(
 def firewall_report(
     topo: Topology, exports: tuple[str, ...], devices: tuple[str, ...], lang: str
 ) -> Report:
-    """Every export checked like `segverify firewall` does, merged into one report."""
+    """Every export checked like `segverify firewall` does, plus the whole-network check
+    along the topology's paths (its ``network-blocked`` findings are the sanctioned flows
+    no path carries), merged into one report."""
     from segverify.checks.firewall import check_firewall
-    from segverify.firewall.registry import parse_export
+    from segverify.checks.network import check_network
+    from segverify.firewall.exports import load_exports
 
     if devices and len(devices) != len(exports):
         raise click.UsageError(
             t("error.device_count", lang, devices=len(devices), exports=len(exports))
         )
-    reports = []
-    for i, export in enumerate(exports):
-        device = devices[i] if devices else None
-        ruleset = parse_export(export, None, topo, device)
-        reports.append(check_firewall(topo, ruleset, device))
+    if not devices:
+        if len(topo.firewalls) != 1:
+            raise click.UsageError(t("error.device_count", lang, devices=0, exports=len(exports)))
+        devices = tuple(topo.firewalls) * len(exports)
+    models = load_exports(list(zip(devices, exports, strict=True)), topo)
+    reports = [check_firewall(topo, model, node) for node, model in models.items()]
+    network = check_network(topo, models)
+    blocked = tuple(f for f in network.findings if f.kind == "network-blocked")
     return Report(
         command="firewall",
-        findings=tuple(f for r in reports for f in r.findings),
-        summary={"exports": len(exports)},
+        findings=tuple(f for r in reports for f in r.findings) + blocked,
+        summary={
+            "exports": len(exports),
+            "unverified_paths": network.summary.get("unverified_paths", []),
+        },
         warnings=tuple(w for r in reports for w in r.warnings),
-        incomplete=any(r.incomplete for r in reports),
+        incomplete=any(r.incomplete for r in reports) or network.incomplete,
         inputs=exports,
     )
 

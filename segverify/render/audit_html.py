@@ -200,9 +200,11 @@ def layers_block(a: AuditData, lang: str) -> str:
         "permits_unseen",
         pairs(cmp.permits_unseen, lambda p: f"{p.forbidden} ({', '.join(p.rules[:6])})"),
     )
-    # needs the permitted space per zone pair from the firewall engine (model v2)
-    out.append(f"<h3>{h(t('report.layers.blocked_sanctioned', lang))}</h3>")
-    out.append(f'<p class="muted">{h(t("report.layers.needs_engine", lang))}</p>')
+    listing(
+        "report.layers.blocked_sanctioned",
+        "blocked_sanctioned",
+        pairs(cmp.blocked_sanctioned, lambda b: f"[{b.allow_rules}] {b.example}".strip()),
+    )
     return "\n".join(out)
 
 
@@ -213,6 +215,7 @@ def comparison(a: AuditData) -> LayerComparison:
         list(d.observed) if d.has_observed else None,
         list(d.permits) if d.has_permits else None,
         a.topology,
+        a.config,
     )
 
 

@@ -22,6 +22,7 @@ def audit_dict(a: AuditData) -> dict[str, Any]:
         list(d.observed) if d.has_observed else None,
         list(d.permits) if d.has_permits else None,
         topo,
+        a.config,
     )
 
     def pairs(items: list | None) -> list[dict[str, Any]] | None:
@@ -54,6 +55,7 @@ def audit_dict(a: AuditData) -> dict[str, Any]:
             "unused_paths": pairs(cmp.unused_paths),
             "answered_not_permitted": pairs(cmp.answered_not_permitted),
             "permits_unseen": pairs(cmp.permits_unseen),
+            "blocked_sanctioned": pairs(cmp.blocked_sanctioned),
         },
         "not_checked": list(dict.fromkeys([*DEFAULT_MANUAL, *topo.manual_items])),
         "warnings": [str(w) for r in reports for w in r.warnings],
