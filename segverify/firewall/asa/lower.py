@@ -610,13 +610,17 @@ class _Lower:
             kind="security-level",
             name=name,
         )
-        rules = [Rule("accept", Interfaces("out", allowed), o)] if allowed else []
+        rules = [Rule("accept", Interfaces("out", allowed), o, implicit=True)] if allowed else []
         return Stage(f"security-level {name}", tuple(rules), "drop", scope, origin=o)
 
     def _management(self, dev: Device) -> Stage:
         rules: list[Rule] = []
         ports = {"ssh": 22, "telnet": 23, "http": self.cfg.http_port}
         icmp_ifaces: list[str] = []
+        icmp_lines: dict[str, int] = {}
+        for m in self.cfg.management:
+            if m.service == "icmp":
+                icmp_lines[m.interface] = icmp_lines.get(m.interface, 0) + 1
         for m in self.cfg.management:
             if m.interface not in self.nameifs:
                 raise self.err(
@@ -640,7 +644,12 @@ class _Lower:
                     Ports("dport", (PortRange(ports[m.service], ports[m.service]),)),
                 )
             action = "accept" if m.action == "permit" else "drop"
-            rules.append(Rule(action, all_of(Interfaces("in", (m.interface,)), src, own, svc), o))
+            # the only `icmp deny … IF` line of an interface: deleting it brings back the
+            # built-in "ICMP to the interface permitted", which the stage default (drop)
+            # does not show: never report it redundant
+            sole_deny = m.service == "icmp" and action == "drop" and icmp_lines[m.interface] == 1
+            match = all_of(Interfaces("in", (m.interface,)), src, own, svc)
+            rules.append(Rule(action, match, o, implicit=sole_deny))
         for name, itf in self.nameifs.items():
             if name in icmp_ifaces:
                 continue  # its icmp rules decide; then the implicit deny (the stage default)
@@ -656,7 +665,9 @@ class _Lower:
                 all_of(Addresses("dst", v4), Protocols((1,))) if v4 else FALSE,
                 all_of(Addresses("dst", v6), Protocols((58,))) if v6 else FALSE,
             )
-            rules.append(Rule("accept", all_of(Interfaces("in", (name,)), own_icmp), o))
+            rules.append(
+                Rule("accept", all_of(Interfaces("in", (name,)), own_icmp), o, implicit=True)
+            )
         return Stage("to-the-box", tuple(rules), "drop", Scope(paths=("input",), hook="input"))
 
 

@@ -115,8 +115,10 @@ class Rule:
     origin: Origin = NO_ORIGIN
     enabled: bool = True
     comment: str = ""
-    # a vendor built-in behaviour modelled as a rule (ASA security levels, SRX null zone):
-    # the user cannot delete it, so it is never reported shadowed or redundant
+    # a vendor built-in behaviour modelled as a rule (ASA security levels and default ICMP
+    # to the box, SRX null zone), or a line whose deletion changes a built-in default the
+    # model does not show as a rule (ASA's only `icmp deny … IF` of an interface): never
+    # reported shadowed or redundant
     implicit: bool = False
 
     @property

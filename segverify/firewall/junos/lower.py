@@ -561,8 +561,8 @@ class _Lower:
         if unzoned:  # the null zone: an interface in no security zone passes nothing
             text = f"interfaces in no security zone (null zone): {', '.join(unzoned)}"
             null = Origin(text=text, kind="null-zone")
-            rules.append(Rule("drop", Interfaces("in", unzoned), null))
-            rules.append(Rule("drop", Interfaces("out", unzoned), null))
+            rules.append(Rule("drop", Interfaces("in", unzoned), null, implicit=True))
+            rules.append(Rule("drop", Interfaces("out", unzoned), null, implicit=True))
         for p in cfg.policies:
             if HOST_ZONE in p.to_zones or HOST_ZONE in p.from_zones:
                 self.policy_rule(p)  # checked; applied on the input/output paths
