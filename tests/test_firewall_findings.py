@@ -120,3 +120,48 @@ def test_unused_objects(alpha) -> None:
         ("address", "old-server")
     ]
     assert unused[0].severity == "info" and unused[0].location.line == 4
+
+
+def _may_messages(alpha, *rules: Rule) -> list[tuple[str, str]]:
+    report = check_firewall(
+        alpha, device(Stage("policy", tuple(rules), "drop")), "fw-inet", shadow=False
+    )
+    return [
+        (f.message, f.message_ja)
+        for f in report.findings
+        if f.kind == "firewall-permit" and not f.data["certain"]
+    ]
+
+
+def test_may_wording_names_applications_in_both_languages(alpha) -> None:
+    """App-ID as PAN-OS lowers it: the atom's text repeats its kind."""
+    app = Opaque("application", "application ssl, web-browsing")
+    msgs = _may_messages(alpha, Rule("accept", all_of(INET, app), at("fw.conf", 7)))
+    assert msgs
+    en, ja = msgs[0]
+    assert (
+        "(may: depends on application ssl, web-browsing, which packet headers cannot decide)" in en
+    )
+    assert (
+        "（アプリケーション ssl, web-browsing 次第で許可される可能性。パケットのヘッダでは判定できない）"
+        in ja
+    )
+    assert "did not recognise" not in en and "未対応" not in ja
+
+
+def test_may_wording_names_the_opaque_deny_that_may_not_block(alpha) -> None:
+    """An exact accept after an App-ID deny: the permit is uncertain because of the deny's
+    application, which the finding names (the accept itself has no opaque atom)."""
+    deny = Rule("drop", Opaque("application", "bittorrent"), at("fw.conf", 6))
+    allow = Rule("accept", INET, at("fw.conf", 7))
+    msgs = _may_messages(alpha, deny, allow)
+    assert msgs
+    assert all("application bittorrent" in en for en, _ in msgs)
+    assert all("アプリケーション bittorrent" in ja for _, ja in msgs)
+
+
+def test_may_wording_unknown_only_for_unrecognised(alpha) -> None:
+    unknown = Opaque("unknown", "-m foo --bar")
+    msgs = _may_messages(alpha, Rule("accept", all_of(INET, unknown), at("fw.conf", 7)))
+    assert msgs and all("did not recognise" in en for en, _ in msgs)
+    assert all("未対応" in ja for _, ja in msgs)

@@ -18,6 +18,7 @@ from segverify.checks.firewall_common import (
     zone_label,
 )
 from segverify.checks.firewall_exposure import device_exposure
+from segverify.checks.firewall_may import may_text, opaque_behind
 from segverify.checks.firewall_objects import unused_objects
 from segverify.engine.analysis import FirewallAnalysis, build_analysis
 from segverify.engine.compile import CompiledStage
@@ -57,46 +58,6 @@ def forbidden_space(analysis: FirewallAnalysis) -> ForbiddenSpace:
                 pairs[(a, b)] = f
                 union = union | f
     return ForbiddenSpace(pairs, union)
-
-
-OPAQUE_JA = {
-    "schedule": "スケジュール",
-    "application": "アプリケーション",
-    "user": "ユーザ",
-    "url-category": "URLカテゴリ",
-    "fqdn": "FQDN",
-    "geo": "地域",
-    "limit": "レート制限",
-    "mark": "マーク",
-}
-
-
-def may_text(rule: Rule | None) -> tuple[str, str]:
-    """Why a permit only *may* happen, naming the rule's opaque atoms (" (may: …)")."""
-    atoms = rule.opaque if rule is not None else ()
-    known = [a for a in atoms if a.kind != "unknown"]
-    unknown = [a for a in atoms if a.kind == "unknown"]
-    en: list[str] = []
-    ja: list[str] = []
-    by_kind: dict[str, list[str]] = {}
-    for a in known:
-        by_kind.setdefault(a.kind, []).append(a.text)
-    for kind, texts in by_kind.items():
-        en.append(f"{kind} {', '.join(texts)}")
-        ja.append(f"{OPAQUE_JA.get(kind, kind)} {', '.join(texts)}")
-    if known:
-        en_s = f" (may: depends on {'; '.join(en)}, which packet headers cannot decide)"
-        ja_s = f"（{'、'.join(ja)} 次第で許可される可能性。パケットのヘッダでは判定できない）"
-    elif unknown or rule is None or rule.action == "unknown":
-        en_s = " (may: depends on a match segverify did not recognise)"
-        ja_s = "（未対応の条件次第で許可される可能性）"
-    else:
-        en_s = " (may: depends on conditions packet headers cannot decide)"
-        ja_s = "（ヘッダで判定できない条件次第で許可される可能性）"
-    if unknown and known:
-        en_s = en_s[:-1] + " and on a match segverify did not recognise)"
-        ja_s = ja_s[:-1] + "。未対応の条件もある）"
-    return en_s, ja_s
 
 
 def no_stage_ref(iif: str, oif: str) -> dict[str, Any]:
@@ -179,7 +140,11 @@ def forbidden_permits(
             example = sp.example(x)
             assert example is not None
             tier_rule = pp.tier_rule or "default-deny"
-            may_en, may_ja = ("", "") if certain else may_text(rule)
+            may_en, may_ja = (
+                ("", "")
+                if certain
+                else may_text(*opaque_behind(analysis.compiled, "forward", x, rule))
+            )
             fq_en = (
                 " Part of it is allowed only for allow-listed FQDNs, which header filtering cannot enforce: needs FQDN filtering."
                 if fqdn

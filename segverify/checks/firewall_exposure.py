@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from segverify.checks.firewall_common import rule_ref, zone_label
+from segverify.checks.firewall_may import may_text, opaque_behind
 from segverify.engine.analysis import FirewallAnalysis
 from segverify.engine.space import OTHER_IFACE
 from segverify.findings.model import Finding
@@ -111,8 +112,7 @@ def device_exposure(analysis: FirewallAnalysis) -> list[Finding]:
             )
             or "no stage filters traffic to the device"
         )
-        may_en = "" if certain else " (may: depends on a condition headers cannot decide)"
-        may_ja = "" if certain else "（ヘッダで判定できない条件次第）"
+        may_en, may_ja = ("", "") if certain else may_text(*opaque_behind(comp, "input", x, None))
         findings.append(
             Finding(
                 kind="device-exposure",

@@ -28,6 +28,7 @@ from typing import Any
 import networkx as nx
 
 from segverify.checks.firewall_common import ruleset_warnings, zone_label
+from segverify.checks.firewall_may import may_text, opaque_behind
 from segverify.engine.analysis import (
     FirewallAnalysis,
     as_device,
@@ -40,7 +41,7 @@ from segverify.engine.space import HeaderSpace, Packet
 from segverify.errors import InputError
 from segverify.findings.model import Finding, Report
 from segverify.firewall import ir
-from segverify.firewall.ir import Device
+from segverify.firewall.ir import Device, Opaque
 from segverify.topology.graph import build_graph, zone_v
 from segverify.topology.model import Location, Topology
 
@@ -285,8 +286,16 @@ def _permit(
         f"{p['device']} {p['in_interface']}→{p['out_interface']}: {describe_ref(p['firewall_rule'])}"
         for p in path
     )
-    may_en = "" if certain else " (may: depends on a match segverify did not recognise)"
-    may_ja = "" if certain else "（未対応の条件次第で許可される可能性）"
+    may_en = may_ja = ""
+    if not certain:
+        atoms: list[Opaque] = []
+        unknown = False
+        for h in hops:
+            at_hop = leak & sp.iface("iif", h.iif) & sp.iface("oif", h.oif)
+            more, unk = opaque_behind(net.analyses[h.node].compiled, "forward", at_hop, None)
+            atoms += [a for a in more if a not in atoms]
+            unknown = unknown or unk
+        may_en, may_ja = may_text(atoms, unknown)
     first = path[0]["firewall_rule"]
     return Finding(
         kind="network-permit",
