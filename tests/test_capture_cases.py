@@ -273,3 +273,21 @@ def test_damaged_pcapng_block_is_one_malformed_record_everywhere(tmp_path: Path)
         from segverify.capture.pyshark_backend import read_file as pyshark_read
 
         assert pyshark_read(str(path)).accounting.records == 3
+
+
+@pytest.mark.parametrize("cut", [10, 1000])
+def test_cut_short_file_same_accounting_on_every_backend(tmp_path: Path, cut: int) -> None:
+    """A file cut mid-record: every backend keeps the complete records before the cut, with
+    the same flows and accounting (pyshark: no TSharkCrashException, no traceback)."""
+    data = (Path(__file__).parents[1] / "captures" / "alpha-violations.pcap").read_bytes()
+    path = tmp_path / "cut.pcap"
+    path.write_bytes(data[: len(data) - cut])
+    fast = fast_read(str(path))
+    assert fast.accounting.cut_short and fast.accounting.balanced()
+    assert signature(scapy_read(str(path))) == signature(fast)
+    if shutil.which("tshark"):
+        from segverify.capture.pyshark_backend import read_file as pyshark_read
+
+        table = pyshark_read(str(path))
+        assert signature(table) == signature(fast)
+        assert table.accounting.cut_short
