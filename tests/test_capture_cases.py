@@ -108,6 +108,11 @@ def case_nflog() -> tuple[list[bytes], int]:
     return [nflog(bytes(tcp("10.7.0.1", "10.7.0.2")))], 239
 
 
+def case_nflog_bad_tlv() -> tuple[list[bytes], int]:
+    # a TLV claiming 256 bytes in a 12-byte record (zeek-traces/nflog-bad-tlv-len.pcap)
+    return [b"\x02\x00\x00\x00\x00\x01\x01\x00\x00\x00\x00\x00"], 239
+
+
 def case_short_tcp_header() -> tuple[list[bytes], int]:
     good = tcp("10.8.0.1", "10.8.0.2")
     long_offset = IP(bytes(good))
@@ -167,6 +172,7 @@ CASES: dict[str, CaseBuilder] = {
     "mpls-pw-control-word": case_mpls_pw,
     "hdlc-in-null": case_hdlc_in_null,
     "nflog": case_nflog,
+    "nflog-bad-tlv": case_nflog_bad_tlv,
     "tcp-header-short": case_short_tcp_header,
     "early-fragments": case_early_fragments,
     "non-utf8": case_non_utf8,
@@ -228,6 +234,11 @@ def test_ip_inside_is_analysed(tmp_path: Path, name: str) -> None:
     assert table.accounting.analysed == table.accounting.records == 1
     (flow,) = table.flows
     assert (flow.proto, flow.dport) == (6, 443)
+
+
+def test_nflog_tlv_past_the_record_is_malformed(tmp_path: Path) -> None:
+    acct = _read(tmp_path, "nflog-bad-tlv").accounting
+    assert (acct.records, acct.malformed, acct.non_ip) == (1, 1, 0)
 
 
 def test_tcp_header_shorter_than_its_offset_is_malformed(tmp_path: Path) -> None:
