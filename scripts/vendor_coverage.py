@@ -48,6 +48,8 @@ class Vendor:
 VENDORS: tuple[Vendor, ...] = (
     Vendor("FortiOS", ("fortios",), "fortios"),
     Vendor("Palo Alto PAN-OS", ("paloalto",), "palo_alto"),
+    Vendor("Cisco ASA", ("cisco-asa",), "cisco_asa"),
+    Vendor("Juniper SRX", ("juniper-srx",), "juniper"),
 )
 SKIPPED_FILES = {"BUILD.bazel", "BUILD", "README", "README.md", "LICENSE"}
 

@@ -6,12 +6,39 @@ Exit codes (the same for every command):
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
 EXIT_BAD_INPUT = 2
 EXIT_INCOMPLETE = 3
+
+MAX_MESSAGE_CHARS = 400  # an error quoting a 100 KB value still prints one short line
+
+
+def printable(text: str) -> str:
+    """``text`` safe for one terminal line: control, format (bidi overrides, zero-width) and
+    line/paragraph separator characters (not spaces, e.g. U+3000) become ``\\xNN`` / ``\\uNNNN`` escapes."""
+    if text.isprintable():
+        return text
+    out = []
+    for ch in text:
+        if ch.isprintable() or unicodedata.category(ch) == "Zs":
+            out.append(ch)
+        elif ord(ch) < 0x100:
+            out.append(f"\\x{ord(ch):02x}")
+        elif ord(ch) < 0x10000:
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(f"\\U{ord(ch):08x}")
+    return "".join(out)
+
+
+def _shorten(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 40]}… ({len(text) - limit + 40} more characters)"
 
 
 @dataclass
@@ -24,12 +51,13 @@ class InputError(Exception):
     column: int | None = None
 
     def __str__(self) -> str:
+        """One line: the file name and message are shown with control characters escaped."""
         where = ""
         if self.file:
-            where = self.file
+            where = printable(self.file)
             if self.line is not None:
                 where += f":{self.line}"
                 if self.column is not None:
                     where += f":{self.column}"
             where += ": "
-        return f"{where}{self.message}"
+        return f"{where}{_shorten(printable(self.message))}"

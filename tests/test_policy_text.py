@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from segverify.cli.main import cli
 from segverify.topology.loader import load_topology
 from tests.conftest import REPO, TOPOLOGIES
 
-SEEDS = Path(REPO.parent / "shared" / "seeds")
+SEEDS = Path(os.environ.get("SEGVERIFY_SEEDS", REPO.parent / "shared" / "seeds"))
 PAIRS = {
     "000": "unnan",
     "001": "ena",

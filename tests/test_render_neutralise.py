@@ -166,3 +166,30 @@ def test_diagram_exports_with_hostile_names(tmp_path: Path) -> None:
         assert fmt == "dot" or "<script>" not in out  # a quoted DOT label is plain text
     dot = runner.invoke(cli, ["diagram", "-t", str(hostile), "--format", "dot"]).output
     assert '\\"]' in dot  # the quote stays inside its DOT string
+
+
+def test_firewall_export_control_characters_never_reach_terminal_or_junit(tmp_path: Path) -> None:
+    """Issue 13 item 7: a rule comment carrying ESC, OSC 8 and a right-to-left override, in a
+    real export, through the real `segverify firewall` command."""
+    lab = Path(__file__).resolve().parent.parent / "topologies/lab/alpha"
+    leaky = lab / "leaky.iptables"
+    if not leaky.exists():
+        pytest.skip("lab rulesets missing")
+    comment = "\x1b]8;;http://192.0.2.9/\x07ok\x1b]8;;\x07 \x1b[2J abc\u202etxt"
+    text = leaky.read_text(encoding="utf-8").replace(
+        "-A FORWARD -i inet -o internet -p tcp -m tcp --dport 443 -j ACCEPT",
+        f'-A FORWARD -i inet -o internet -p tcp -m tcp --dport 443 -m comment --comment "{comment}" -j ACCEPT',
+    )
+    export = tmp_path / "hostile.iptables"
+    export.write_text(text, encoding="utf-8")
+    runner = CliRunner()
+    topo = str(lab / "topology.yaml")
+    out = runner.invoke(cli, ["firewall", str(export), "-t", topo])
+    assert out.exit_code == 1, out.output
+    assert "comment" in out.output
+    _no_raw_controls(out.output)
+    junit = runner.invoke(cli, ["firewall", str(export), "-t", topo, "--format", "junit"]).output
+    _no_raw_controls(junit)
+    ET.fromstring(junit.split("\n", 1)[1])
+    page = runner.invoke(cli, ["report", "-t", topo, "--firewall", str(export)]).output
+    assert "\u202e" not in page and "\x1b" not in page

@@ -115,6 +115,19 @@ def hostile_capture(path: Path) -> Path:
             / scapy.TCP(sport=41000 + i, dport=80, flags="PA", seq=1)
             / (b"GET / HTTP/1.1\r\nHost: " + host + b"\r\n\r\n")
         )
+        # both answered, so each is a leak (an error), not a mere attempt
+        pkts.append(
+            scapy.Ether(**L2)
+            / scapy.IP(src=f"192.0.2.{60 + i}", dst="198.18.30.101")
+            / scapy.UDP(sport=53, dport=40000 + i)
+            / scapy.DNS(id=i + 1, qr=1, rcode=3, qd=scapy.DNSQR(qname=label + b".example"))
+        )
+        pkts.append(
+            scapy.Ether(**L2)
+            / scapy.IP(src=f"198.51.100.{60 + i}", dst="198.18.30.102")
+            / scapy.TCP(sport=80, dport=41000 + i, flags="PA", seq=1, ack=2)
+            / b"HTTP/1.1 404 Not Found\r\n\r\n"
+        )
     for n, p in enumerate(pkts):
         p.time = 1775001600 + n
     scapy.wrpcap(str(path), pkts)
@@ -177,7 +190,7 @@ def test_audit_report_in_browser(browser: Any, tmp_path: Path) -> None:
     details = page.locator("#findings-table details").first
     assert not details.locator("dl").is_visible()
     details.locator("summary").click()
-    assert details.locator("dl").is_visible() and "community_id" in details.inner_text()
+    assert details.locator("dl").is_visible() and "Community ID" in details.inner_text()
     # diagrams are drawn and visible
     for fig in ("#diagram-lanes svg", "#diagram-matrix svg"):
         box = page.locator(fig).bounding_box()

@@ -68,7 +68,8 @@ def test_report_with_capture_shows_observed_layer_and_exits_1() -> None:
         pytest.skip("bundled capture missing")
     code, page = run("report", "-t", str(ALPHA), "--capture", str(CAPTURE), "--date", "2026-04-01")
     assert code == 1
-    assert "Not compliant: 5 error finding(s)." in page
+    # the unanswered R4 attempt is a warning (the network stopped it), the rest errors
+    assert "Not compliant: 4 error finding(s)." in page
     verdicts = dict(
         re.findall(r'<tr id="rule-(R\d)">.*?class="verdict [^"]+">([^<]+)<', page, flags=re.S)
     )
@@ -76,11 +77,12 @@ def test_report_with_capture_shows_observed_layer_and_exits_1() -> None:
         "R1": "not compliant",
         "R2": "not compliant",
         "R3": "not compliant",
-        "R4": "not compliant",
+        "R4": "compliant",
         "R5": "compliant",
     }
     observed = dict(re.findall(r'data-rule="(R\d)" data-layer="observed">(\d+)<', page))
-    assert observed == {"R1": "1", "R2": "2", "R3": "1", "R4": "1", "R5": "0"}
+    assert observed == {"R1": "1", "R2": "2", "R3": "1", "R4": "0", "R5": "0"}
+    assert '"observed">0<span class="muted"> (+1 warning(s))</span>' in page
     layers = page[page.index('id="layers"') :]
     assert "Forbidden flows seen in traffic" in layers and "lgwan → inet" in layers
     assert "Sanctioned paths never used in the captures" in layers
@@ -129,6 +131,10 @@ def test_japanese_report_has_no_english_catalogue_text() -> None:
     if CAPTURE.exists():
         args += ["--capture", str(CAPTURE)]
     _, page = run(*args)
+    # file paths, hashes and locations (<code>) are data; so are input warnings, which their
+    # producers (capture, firewall parsers) still write in English only: a known gap
+    page = re.sub(r"<code>.*?</code>", " ", page, flags=re.S)
+    page = re.sub(r'<ul class="plain" id="warnings-list">.*?</ul>', " ", page, flags=re.S)
     text = visible_text(page)
     assert "監査報告書" in text and "規則ごとの判定" in text and "確認対象外" in text
     # identifiers are data: zone, node, tier, service and allow-rule names stay as written
@@ -160,3 +166,100 @@ def test_policy_text_is_checked_when_given() -> None:
     assert code == 0  # a warning: the text names 大阪府, the topology says 京都府
     assert "policy text" in visible_text(page) and "大阪府" in page
     assert "no --policy given" not in page
+
+
+LAB = ROOT / "topologies/lab/alpha"
+LEAKY_CAPTURE = ROOT / "captures/lab/alpha-violations-leaky.pcap"
+
+
+def _layer_list(page: str, title: str) -> list[str]:
+    start = page.index(f"<h3>{title}</h3>") + len(f"<h3>{title}</h3>")
+    end = page.index("<h3>", start) if "<h3>" in page[start:] else len(page)
+    block = page[start:end]
+    return [html.unescape(x) for x in re.findall(r"<li>(.*?)</li>", block)]
+
+
+@pytest.mark.parametrize("ruleset", ["leaky", "compliant"])
+def test_design_configuration_observation(ruleset: str) -> None:
+    """The lab capture was recorded through the leaky ruleset: one forbidden flow
+    (inet → internet tcp/443) got through, permitted by leaky.iptables:37. Against the leaky
+    export the layers agree; against the compliant export the same traffic shows the export
+    is stale (or bypassed)."""
+    export = LAB / f"{ruleset}.iptables"
+    if not (export.exists() and LEAKY_CAPTURE.exists()):
+        pytest.skip("lab rulesets/captures missing")
+    code, page = run(
+        "report",
+        "-t",
+        str(LAB / "topology.yaml"),
+        "--firewall",
+        str(export),
+        "--capture",
+        str(LEAKY_CAPTURE),
+        "--date",
+        "2026-04-01",
+    )
+    assert code == 1
+    config = dict(re.findall(r'data-rule="(R\d)" data-layer="config">(\d+)<', page))
+    should_block = _layer_list(
+        page,
+        "Forbidden flows answered although no firewall export permits them (a bypass or a stale export)",
+    )
+    unseen = _layer_list(page, "Forbidden permits never seen in traffic")
+    if ruleset == "leaky":
+        assert config["R3"] == "2" and all(config[r] == "0" for r in ("R1", "R2", "R4", "R5"))
+        assert should_block == []
+        assert unseen == ["inet → security-cloud: 1 (leaky.iptables:37)"]
+    else:
+        assert all(v == "0" for v in config.values())
+        assert should_block == ["inet → internet: 1"]
+        assert unseen == []
+    assert f"<code>{hashlib.sha256(export.read_bytes()).hexdigest()}</code>" in page
+
+
+def test_firewall_overlay_in_diagram() -> None:
+    leaky = LAB / "leaky.iptables"
+    if not leaky.exists():
+        pytest.skip("lab rulesets missing")
+    topo = str(LAB / "topology.yaml")
+    _, with_fw = run("diagram", "-t", topo, "--firewall", str(leaky), "--format", "svg")
+    _, clean = run(
+        "diagram", "-t", topo, "--firewall", str(LAB / "compliant.iptables"), "--format", "svg"
+    )
+    assert with_fw.count(">1 forbidden permits (leaky.iptables:37)</text>") == 2
+    assert (
+        "Permitted by firewall exports (configuration)" in clean and "leaky.iptables" not in clean
+    )
+    code, _ = run("diagram", "-t", topo, "--firewall", str(leaky), "--device", "a", "--device", "b")
+    assert code == 2
+
+
+def test_firewall_and_diff_html() -> None:
+    leaky = LAB / "leaky.iptables"
+    if not leaky.exists():
+        pytest.skip("lab rulesets missing")
+    topo = str(LAB / "topology.yaml")
+    code, page = run("firewall", str(leaky), "-t", topo, "--format", "html")
+    assert code == 1 and page.startswith("<!DOCTYPE html>")
+    assert "segverify — firewall analysis" in page and 'id="findings-table"' in page
+    assert "leaky.iptables:37" in page and "configuration (firewall)" in page
+    code, page = run(
+        "--lang",
+        "ja",
+        "diff",
+        str(LAB / "compliant.iptables"),
+        str(leaky),
+        "-t",
+        topo,
+        "--format",
+        "html",
+    )
+    assert code == 1 and "ファイアウォール設定の差分" in page and 'id="findings-table"' in page
+
+
+def test_topology_check_html_has_provenance(tmp_path: Path) -> None:
+    code, page = run("topology", "check", str(ALPHA), "--format", "html")
+    assert code == 0
+    assert f"<code>{hashlib.sha256(ALPHA.read_bytes()).hexdigest()}</code>" in page
+    assert "segverify topology check" in html.unescape(page)
+    assert "No findings: every check below ran and found nothing." in page

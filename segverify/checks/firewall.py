@@ -64,18 +64,22 @@ def _permit_sources(
     out = []
     comp = analysis.compiled
     sp = analysis.space
+    path = "forward"  # zone crossings only
+    region = analysis.regions[path]
     for cs in comp.stages:
-        paths = [p for p in comp.paths_of(cs) if p == "forward"]  # zone crossings only
-        if not paths:
+        if path not in comp.paths_of(cs):
             continue
-        through = sp.false
-        for p in paths:
-            through = through | (analysis.regions[p] & comp.others_accept(p, cs))
+        others = comp.others_accept(path, cs)
+
+        def leaving(u: Any, others: Any = others) -> Any:
+            # as the policy matched them → as they leave (destination NAT applied)
+            return comp.to_post(u & others, path) & region
+
         for cr, eff in zip(cs.rules, cs.eff, strict=False):
             if cr.may_accept and eff != sp.false:
-                out.append((cs, cr.rule, cr.index, eff & through))
+                out.append((cs, cr.rule, cr.index, leaving(eff)))
         if cs.default_accept and cs.default_eff != sp.false:
-            out.append((cs, None, None, cs.default_eff & through))
+            out.append((cs, None, None, leaving(cs.default_eff & cs.default_accepts)))
     return out
 
 

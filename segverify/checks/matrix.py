@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from segverify.checks.selectors import is_zone_wide, selector_nodes, selector_zones
-from segverify.topology.model import INTERNAL_TIERS, Topology
+from segverify.topology.model import INTERNAL_TIERS, AllowRule, Topology
 
 VERDICTS = ("intra", "allowed", "restricted", "forbidden", "external")
 
@@ -31,17 +31,28 @@ def zone_matrix(topology: Topology) -> list[Cell]:
         )
         for r in policy.allow
     }
+    # Each zone's rules (by source zone) and each tier pair's rule, worked out once: the
+    # loop below is one pass over the cells, not cells × rules.
+    rules_from: dict[str, list[AllowRule]] = {z.id: [] for z in zones}
+    for r in policy.allow:
+        for zid in reach[r.id][0]:
+            rules_from[zid].append(r)
+    tier_rule: dict[tuple[str, str], str | None] = {}
     cells = []
     for a in zones:
+        from_a = rules_from[a.id]
         for b in zones:
             if a.id == b.id:
                 cells.append(Cell(a.id, b.id, "intra"))
                 continue
-            rule_id = policy.rule_for(a.tier, b.tier)
+            key = (a.tier, b.tier)
+            if key not in tier_rule:
+                tier_rule[key] = policy.rule_for(a.tier, b.tier)
+            rule_id = tier_rule[key]
             if a.tier == b.tier or (rule_id and not policy.rules[rule_id].enforced):
                 cells.append(Cell(a.id, b.id, "allowed", rule_id))
                 continue
-            rules = [r for r in policy.allow if a.id in reach[r.id][0] and b.id in reach[r.id][1]]
+            rules = [r for r in from_a if b.id in reach[r.id][1]] if from_a else []
             wide = [
                 r
                 for r in rules

@@ -11,6 +11,7 @@ import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 
+from segverify.errors import InputError
 from segverify.topology.model import (
     INTERNAL_TIERS,
     AllowRule,
@@ -20,6 +21,29 @@ from segverify.topology.model import (
 )
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+def canonical_ip(address: str | IPAddress) -> IPAddress:
+    """The address a flow end classifies as: an IPv4-mapped IPv6 address (``::ffff:a.b.c.d``,
+    ::ffff:0:0/96) is its IPv4 address ``a.b.c.d``; every other address is itself.
+
+    IPv4-compatible (``::a.b.c.d``) and NAT64 (64:ff9b::/96) addresses stay IPv6.
+    """
+    ip = ipaddress.ip_address(address) if isinstance(address, str) else address
+    if ip.version == 6:
+        mapped = ip.ipv4_mapped  # type: ignore[union-attr]
+        if mapped is not None:
+            return mapped
+    return ip
+
+
+def check_same_family(src: IPAddress, dst: IPAddress) -> None:
+    """A flow has one address family (after unmapping): mixing them is bad input."""
+    if src.version != dst.version:
+        raise InputError(
+            f"source {src} is IPv{src.version} but destination {dst} is IPv{dst.version}:"
+            " a flow has one address family"
+        )
 
 
 @dataclass(frozen=True)
@@ -88,7 +112,7 @@ class AddressIndex:
             self._tables[version] = sorted(by_len.items(), key=lambda kv: -kv[0])
 
     def lookup(self, address: str | IPAddress) -> IndexEntry | None:
-        ip = ipaddress.ip_address(address) if isinstance(address, str) else address
+        ip = canonical_ip(address)
         value = int(ip)
         bits = ip.max_prefixlen
         for plen, table in self._tables[ip.version]:
@@ -99,7 +123,8 @@ class AddressIndex:
         return None
 
     def classify(self, address: str | IPAddress) -> Endpoint:
-        ip = ipaddress.ip_address(address) if isinstance(address, str) else address
+        """Zone, node and role of ``address``; ``Endpoint.address`` is its canonical form."""
+        ip = canonical_ip(address)
         hit = self.lookup(ip)
         if hit is None:
             return Endpoint(str(ip), self.default.id, self.default.tier)
@@ -116,7 +141,7 @@ def selector_matches(sel: Selector, ep: Endpoint) -> bool:
     if sel.role is not None and ep.role != sel.role:
         return False
     if sel.prefixes:
-        ip = ipaddress.ip_address(ep.address)
+        ip = canonical_ip(ep.address)
         if not any(ip.version == p.version and ip in p for p in sel.prefixes):
             return False
     return True
@@ -174,8 +199,10 @@ class PolicyEvaluator:
         dport: int | None = None,
         names: Iterable[str] = (),
     ) -> Verdict:
+        s, d = canonical_ip(src), canonical_ip(dst)
+        check_same_family(s, d)
         return self.evaluate_endpoints(
-            self.index.classify(src), self.index.classify(dst), proto, dport, tuple(names)
+            self.index.classify(s), self.index.classify(d), proto, dport, tuple(names)
         )
 
     def evaluate_endpoints(

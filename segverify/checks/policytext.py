@@ -14,10 +14,10 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from pathlib import Path
 
 from segverify.errors import InputError
 from segverify.findings.model import Finding, Report
+from segverify.limits import POLICY_TEXT_MAX_BYTES, read_text_bounded
 from segverify.topology.model import Location, Topology
 
 PREFECTURES = [
@@ -106,12 +106,7 @@ def find_measures(text: str) -> list[Measure]:
 
 
 def check_policy_text(path: str, topology: Topology) -> Report:
-    try:
-        text = Path(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("no such file", path) from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text (byte {exc.start})", path) from None
+    text = read_text_bounded(path, POLICY_TEXT_MAX_BYTES, "policy text")
     measures = find_measures(text)
     if not measures:
         raise InputError(

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from segverify.checks.configured import permit_pairs
 from segverify.checks.matrix import zone_matrix
 from segverify.checks.observed import observed_pairs
 from segverify.checks.topology_check import check_topology
@@ -32,6 +33,7 @@ class Inputs:
     check: Report
     capture: Report | None
     data: DiagramData
+    config: Report | None = None
 
 
 def report_date(value: str | None) -> str:
@@ -49,9 +51,16 @@ def report_date(value: str | None) -> str:
 
 
 def load_inputs(
-    topology_path: str, captures: tuple[str, ...], lang: str, date: str, backend: str = "fast"
+    topology_path: str,
+    captures: tuple[str, ...],
+    lang: str,
+    date: str,
+    backend: str = "fast",
+    firewalls: tuple[str, ...] = (),
+    devices: tuple[str, ...] = (),
 ) -> Inputs:
-    """Load the topology, run the structural check, read captures; gather the diagram data."""
+    """Load the topology, run the structural check, read captures and firewall exports;
+    gather the diagram data."""
     try:
         raw = Path(topology_path).read_bytes()
     except OSError as exc:
@@ -67,6 +76,7 @@ def load_inputs(
         table = read_flows(list(captures), backend=backend)
         observed = observed_pairs(topo, table.flows)
         capture_report = flow_findings(table, topo, backend=backend, inputs=captures)
+    config_report = firewall_report(topo, firewalls, devices, lang) if firewalls else None
     data = build_diagram(
         topo,
         zone_matrix(topo),
@@ -75,8 +85,35 @@ def load_inputs(
         topology_hash(raw),
         date,
         observed=observed,
+        permits=permit_pairs(config_report.findings) if config_report else None,
     )
-    return Inputs(topo, raw, check, capture_report, data)
+    return Inputs(topo, raw, check, capture_report, data, config_report)
+
+
+def firewall_report(
+    topo: Topology, exports: tuple[str, ...], devices: tuple[str, ...], lang: str
+) -> Report:
+    """Every export checked like `segverify firewall` does, merged into one report."""
+    from segverify.checks.firewall import check_firewall
+    from segverify.firewall.registry import parse_export
+
+    if devices and len(devices) != len(exports):
+        raise click.UsageError(
+            t("error.device_count", lang, devices=len(devices), exports=len(exports))
+        )
+    reports = []
+    for i, export in enumerate(exports):
+        device = devices[i] if devices else None
+        ruleset = parse_export(export, None, topo, device)
+        reports.append(check_firewall(topo, ruleset, device))
+    return Report(
+        command="firewall",
+        findings=tuple(f for r in reports for f in r.findings),
+        summary={"exports": len(exports)},
+        warnings=tuple(w for r in reports for w in r.warnings),
+        incomplete=any(r.incomplete for r in reports),
+        inputs=exports,
+    )
 
 
 def format_for(output: str | None, fmt: str | None) -> str:
@@ -104,6 +141,25 @@ def write_diagram(data: str | bytes, output: str | None) -> None:
         emit(data, output)
 
 
+def firewall_options(f):  # noqa: ANN001, ANN201
+    """--firewall EXPORT and --device NAME (repeatable, paired in order)."""
+    f = click.option(
+        "--device",
+        "devices",
+        multiple=True,
+        help="Firewall node in the topology for each --firewall, in the same order "
+        "(optional when the topology has one firewall).",
+    )(f)
+    return click.option(
+        "--firewall",
+        "firewalls",
+        multiple=True,
+        type=click.Path(dir_okay=False),
+        help="Firewall export (iptables-save, nft, nft -j, CSV) for the configuration layer; "
+        "repeatable.",
+    )(f)
+
+
 def date_option():  # noqa: ANN201
     return click.option(
         "--date",
@@ -116,6 +172,7 @@ def date_option():  # noqa: ANN201
 
 @click.command("diagram")
 @topology_option()
+@firewall_options
 @click.option(
     "--capture",
     "captures",
@@ -147,6 +204,8 @@ def date_option():  # noqa: ANN201
 )
 def diagram(
     topology_path: str,
+    firewalls: tuple[str, ...],
+    devices: tuple[str, ...],
     captures: tuple[str, ...],
     fmt: str | None,
     view: str,
@@ -155,7 +214,8 @@ def diagram(
 ) -> None:
     """Draw the segment reachability diagram: zones as lanes in tier order, gateways where
     they sit, sanctioned paths with services and allow-rule ids, every structural finding in
-    red with its rule, and flows observed in captures (width by volume, forbidden in red,
+    red with its rule, forbidden permits of firewall exports (red, dashed, with the export's
+    file:line), and flows observed in captures (width by volume, forbidden in red,
     unanswered dashed). No system Graphviz needed; the same input gives the same bytes.
 
     \b
@@ -163,10 +223,13 @@ def diagram(
       segverify diagram -t topologies/alpha.yaml -o alpha.svg
       segverify diagram -t city.yaml --capture day.pcapng -o city.png --date 2026-04-01
       segverify diagram -t city.yaml --view matrix -o matrix.pdf
+      segverify diagram -t city.yaml --firewall fw.rules --device fw-inet -o fw.svg
     """
     lang = settings().lang
     kind = format_for(output, fmt)
-    inputs = load_inputs(topology_path, captures, lang, report_date(date))
+    inputs = load_inputs(
+        topology_path, captures, lang, report_date(date), firewalls=firewalls, devices=devices
+    )
     write_diagram(render_diagram(inputs.data, kind, view), output)
 
 

@@ -18,7 +18,7 @@ from segverify.firewall.registry import load_device
 from segverify.render import render
 from segverify.topology.loader import load_topology
 
-FORMATS = ("text", "json", "csv", "sarif", "junit")
+FORMATS = ("text", "json", "csv", "sarif", "junit", "html")
 
 
 def _vendor_option():  # noqa: ANN202

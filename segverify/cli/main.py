@@ -10,7 +10,7 @@ import click
 from segverify import __version__
 from segverify.cli.context import Settings, fail
 from segverify.errors import EXIT_BAD_INPUT, InputError
-from segverify.i18n import LANGS, default_lang, t
+from segverify.i18n import LANGS, default_lang
 
 # Each module defines ``register(group)``; one module per command group.
 COMMAND_MODULES = (
@@ -68,16 +68,39 @@ class SegverifyGroup(click.Group):
             SystemExit,
         ):
             raise
-        except Exception as exc:  # an input we could not handle must still not dump a traceback
+        except (MemoryError, RecursionError) as exc:  # an input past a bound no reader caught
             if os.environ.get("SEGVERIFY_DEBUG"):
                 raise
-            lang = ctx.obj.lang if isinstance(ctx.obj, Settings) else default_lang()
-            click.echo(
-                "segverify: "
-                + t("error.internal", lang, kind=type(exc).__name__, detail=str(exc)),
-                err=True,
-            )
+            click.echo(f"segverify: {resource_message(exc)}", err=True)
             ctx.exit(EXIT_BAD_INPUT)
+        except Exception as exc:  # a bug: still one line, never a traceback
+            if os.environ.get("SEGVERIFY_DEBUG"):
+                raise
+            click.echo(f"segverify: {internal_message(exc)}", err=True)
+            ctx.exit(EXIT_BAD_INPUT)
+
+
+def _one_line(text: str, limit: int = 300) -> str:
+    text = " ".join(str(text).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def resource_message(exc: BaseException) -> str:
+    """An input too big or too deeply nested for a reader that has no explicit bound."""
+    what = "out of memory" if isinstance(exc, MemoryError) else "nested too deeply"
+    return (
+        f"input too large to analyse ({what}); the input limits are in docs/security.md"
+        " (SEGVERIFY_DEBUG=1 shows where)"
+    )
+
+
+def internal_message(exc: BaseException) -> str:
+    """A genuine bug: one line, marked as ours, with how to report it."""
+    return (
+        f"internal error (a bug in segverify, not in your input): {type(exc).__name__}: "
+        f"{_one_line(exc)}; please report it with the output of SEGVERIFY_DEBUG=1"
+        " (docs/security.md)"
+    )
 
 
 @click.group(cls=SegverifyGroup, context_settings={"help_option_names": ["-h", "--help"]})

@@ -8,7 +8,7 @@ import click
 
 from segverify.checks.policytext import check_policy_text
 from segverify.cli.context import emit, settings
-from segverify.cli.diagram_cmd import date_option, load_inputs, report_date
+from segverify.cli.diagram_cmd import date_option, firewall_options, load_inputs, report_date
 from segverify.cli.options import topology_option
 from segverify.cli.provenance import run_info
 from segverify.errors import EXIT_CLEAN, EXIT_FINDINGS, EXIT_INCOMPLETE
@@ -17,6 +17,7 @@ from segverify.render.audit_html import AuditData, render_audit
 
 @click.command("report")
 @topology_option()
+@firewall_options
 @click.option(
     "--capture",
     "captures",
@@ -41,6 +42,8 @@ from segverify.render.audit_html import AuditData, render_audit
 )
 def report(
     topology_path: str,
+    firewalls: tuple[str, ...],
+    devices: tuple[str, ...],
     captures: tuple[str, ...],
     policy_path: str | None,
     date: str | None,
@@ -62,12 +65,17 @@ def report(
     Examples:
       segverify report -t topologies/alpha.yaml -o audit.html
       segverify --lang ja report -t city.yaml --capture day.pcapng --policy policy.txt -o 監査.html
+      segverify report -t city.yaml --firewall fw.rules --device fw-inet --capture day.pcap -o a.html
     """
     lang = settings().lang
     when = report_date(date)
-    inputs = load_inputs(topology_path, captures, lang, when)
+    inputs = load_inputs(topology_path, captures, lang, when, firewalls=firewalls, devices=devices)
     policy = check_policy_text(policy_path, inputs.topology) if policy_path else None
-    files = [("topology", topology_path), *(("capture", c) for c in captures)]
+    files = [
+        ("topology", topology_path),
+        *(("firewall", f) for f in firewalls),
+        *(("capture", c) for c in captures),
+    ]
     if policy_path:
         files.append(("policy", policy_path))
     data = AuditData(
@@ -75,6 +83,7 @@ def report(
         diagram=inputs.data,
         design=inputs.check,
         observed=inputs.capture,
+        config=inputs.config,
         policy=policy,
         run=run_info(files, when),
     )

@@ -12,6 +12,7 @@ from segverify.checks.topology_check import check_topology
 from segverify.cli.context import emit, settings
 from segverify.cli.diagram_cmd import date_option, load_inputs, report_date, write_diagram
 from segverify.cli.options import format_option, output_option
+from segverify.cli.provenance import run_info
 from segverify.i18n import t
 from segverify.render import render
 from segverify.render.diagram import DIAGRAM_FORMATS, VIEWS, render_diagram
@@ -39,7 +40,8 @@ def check(file: str, fmt: str, output: str | None) -> None:
     lang = settings().lang
     topo = load_topology(file)
     report = check_topology(topo)
-    text = render(report, fmt, lang, excel=settings().excel)
+    run = run_info([("topology", file)]) if fmt == "html" else None
+    text = render(report, fmt, lang, excel=settings().excel, run=run)
     if fmt == "text" and not report.findings:
         head = t(
             "check.ok",

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from segverify.engine.encode import ExprEncoder
+from segverify.engine.nat import NatImage
 from segverify.engine.space import HeaderSpace
 from segverify.firewall.ir import PATHS, UNKNOWN_ACTION, Device, Rule, Stage
 
@@ -208,8 +209,16 @@ class CompiledRuleset:
     space: HeaderSpace
     stages: list[CompiledStage]
     paths: dict[str, list[CompiledStage]]
-    permit_upper: dict[str, Any]  # path → packets accepted by every stage on it (upper)
+    permit_upper: dict[str, Any]  # path → post-NAT packets let through (upper)
     permit_lower: dict[str, Any]
+    nat: NatImage | None = None
+    policy_upper: dict[str, Any] = field(default_factory=dict)  # accepted by the stages
+
+    def to_post(self, s: Any, path: str) -> Any:
+        """Packets as the policy matched them → as they leave (destination NAT applied)."""
+        if self.nat is None or not self.nat.active or path == "output":
+            return s
+        return self.nat.to_post(s)
 
     @property
     def exact(self) -> bool:
@@ -238,6 +247,8 @@ class CompiledRuleset:
 def compile_device(space: HeaderSpace, device: Device) -> CompiledRuleset:
     encoder = ExprEncoder(space, device)
     order = [compile_stage(space, encoder, s, device) for s in device.stages]
+    nat = NatImage(space, device, encoder)
+    policy: dict[str, Any] = {}
     paths: dict[str, list[CompiledStage]] = {}
     upper: dict[str, Any] = {}
     lower: dict[str, Any] = {}
@@ -248,5 +259,8 @@ def compile_device(space: HeaderSpace, device: Device) -> CompiledRuleset:
         for s in stages:
             up = up & s.accept_upper
             low = low & s.accept_lower
+        policy[path] = up
+        if nat.active and path != "output":
+            up, low = nat.post(up, True), nat.post(low, False)
         upper[path], lower[path] = up, low
-    return CompiledRuleset(device, space, order, paths, upper, lower)
+    return CompiledRuleset(device, space, order, paths, upper, lower, nat, policy)

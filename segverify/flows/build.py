@@ -1,7 +1,6 @@
 """Turning the compiled flow table into columns (FlowColumns), oriented initiator → responder.
 
-Initiator: the sender of the first TCP SYN without ACK; otherwise the sender of the first
-packet seen.
+Initiator: see :func:`initiator_is_a` (one rule for every backend).
 """
 
 from __future__ import annotations
@@ -63,11 +62,43 @@ class AddressText:
         return text
 
 
-def initiator_is_a(syn_a: int, syn_b: int, first_a: int, first_b: int) -> bool:
-    """True when endpoint ``a`` initiated (frames are -1 when absent)."""
-    if syn_a >= 0 or syn_b >= 0:
-        return syn_b < 0 or (syn_a >= 0 and syn_a < syn_b)
-    return first_b < 0 or (first_a >= 0 and first_a < first_b)
+SERVER_PORT_BELOW = 1024  # well-known ports: the responder's side of a midstream flow
+
+
+def initiator_is_a(
+    syn_a: np.ndarray,
+    syn_b: np.ndarray,
+    first_a: np.ndarray,
+    first_b: np.ndarray,
+    flags_a: np.ndarray,
+    flags_b: np.ndarray,
+    proto: np.ndarray,
+    port_a: np.ndarray,
+    port_b: np.ndarray,
+) -> np.ndarray:
+    """True where endpoint ``a`` initiated the flow (frames are -1 when absent), deciding
+    by the first rule that applies, as Zeek orients connections:
+
+    1. the sender of the first pure SYN (SYN without ACK);
+    2. a SYN+ACK seen from one side only: the other side (the SYN was not captured);
+    3. TCP/UDP with one port below 1024 and the other not: the other side (a midstream
+       capture that starts with the server's packet);
+    4. the sender of the first packet.
+    """
+    any_syn = (syn_a >= 0) | (syn_b >= 0)
+    by_syn = (syn_b < 0) | ((syn_a >= 0) & (syn_a < syn_b))
+    sa = (flags_a & 0x02) != 0
+    sb = (flags_b & 0x02) != 0
+    ported = ((proto == 6) | (proto == 17)) & (port_a >= 0) & (port_b >= 0)
+    low_a = port_a < SERVER_PORT_BELOW
+    low_b = port_b < SERVER_PORT_BELOW
+    by_port = ported & (low_a != low_b)
+    by_first = (first_b < 0) | ((first_a >= 0) & (first_a < first_b))
+    return np.where(
+        any_syn,
+        by_syn,
+        np.where(sa != sb, sb, np.where(by_port, low_b, by_first)),
+    )
 
 
 def build_columns(
@@ -82,10 +113,10 @@ def build_columns(
     st = state.stats[:n]
     syn_a, syn_b = st[:, S_SYN_FRAME], st[:, S_SYN_FRAME + 1]
     fa, fb = st[:, S_FIRST_FRAME], st[:, S_FIRST_FRAME + 1]
-    any_syn = (syn_a >= 0) | (syn_b >= 0)
-    by_syn = (syn_b < 0) | ((syn_a >= 0) & (syn_a < syn_b))
-    by_first = (fb < 0) | ((fa >= 0) & (fa < fb))
-    a_init = np.where(any_syn, by_syn, by_first)
+    a_init = initiator_is_a(
+        syn_a, syn_b, fa, fb, st[:, S_FLAGS], st[:, S_FLAGS + 1], k[:, K_PROTO],
+        k[:, K_A_PORT], k[:, K_B_PORT],
+    )  # fmt: skip
     fwd = np.where(a_init, 0, 1)
     rev = 1 - fwd
     rows = np.arange(n)

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from segverify.flows.columns import FlowColumns
 
 # accounting buckets; every record of every input lands in exactly one
-BUCKETS = ("analysed", "non_ip", "unsupported_link", "malformed", "truncated")
+BUCKETS = ("analysed", "non_ip", "unsupported_link", "malformed", "truncated", "opaque")
 
 
 @dataclass(frozen=True)
@@ -94,6 +94,7 @@ class Accounting:
     unsupported_link: int = 0
     malformed: int = 0
     truncated: int = 0  # snaplen-cut packets whose headers could not be read completely
+    opaque: int = 0  # may carry IP but cannot be opened (protected 802.11 data)
     cut_short: list[str] = field(default_factory=list)  # "file: stopped at byte N (reason)"
     files: int = 0
 

@@ -4,8 +4,10 @@ Vectorised (numpy): one call classifies every flow of a table. Zeek keeps a stat
 per endpoint; the flow table keeps, per direction, the packet count and the OR of every
 TCP flag byte, from which each endpoint's final state is derived:
 
-- no packet: INACTIVE; RST sent: RESET; else FIN sent: CLOSED;
-- SYN sent and a SYN seen from the peer too (three-way handshake): ESTABLISHED;
+- no packet: INACTIVE; RST sent: RESET, unless both sides sent a FIN (Zeek keeps a
+  connection closed by both sides SF whatever RST follows); else FIN sent: CLOSED;
+- SYN sent and a SYN seen from the peer too (three-way handshake), a SYN+ACK the peer
+  answered, or an ACK answering the peer's SYN+ACK (own SYN not captured): ESTABLISHED;
 - SYN sent without the peer's: SYN_SENT (pure SYN) or SYN_ACK_SENT (SYN+ACK);
 - packets without any SYN: PARTIAL (midstream).
 
@@ -42,14 +44,24 @@ FIN, SYN, RST, ACK = 0x01, 0x02, 0x04, 0x10
 TCP, UDP = 6, 17
 
 
-def _endpoint(pkts: np.ndarray, flags: np.ndarray, peer_flags: np.ndarray) -> np.ndarray:
+def _endpoint(
+    pkts: np.ndarray, flags: np.ndarray, peer_pkts: np.ndarray, peer_flags: np.ndarray
+) -> np.ndarray:
     syn = (flags & SYN) != 0
+    ack = (flags & ACK) != 0
+    peer_syn = (peer_flags & SYN) != 0
+    peer_synack = peer_syn & ((peer_flags & ACK) != 0)
     out = np.full(len(pkts), PARTIAL, dtype=np.uint8)
-    out[syn & ((flags & ACK) != 0)] = SYN_ACK_SENT
-    out[syn & ((flags & ACK) == 0)] = SYN_SENT
-    out[syn & ((peer_flags & SYN) != 0)] = ESTABLISHED
-    out[(flags & FIN) != 0] = CLOSED
-    out[(flags & RST) != 0] = RESET
+    out[syn & ack] = SYN_ACK_SENT
+    out[syn & ~ack] = SYN_SENT
+    out[syn & peer_syn] = ESTABLISHED
+    # a SYN+ACK answered by the peer, and the peer that answers it without its SYN seen
+    out[syn & ack & ~peer_syn & (peer_pkts > 0)] = ESTABLISHED
+    out[~syn & peer_synack & ack] = ESTABLISHED
+    fin = (flags & FIN) != 0
+    both_fin = fin & ((peer_flags & FIN) != 0)
+    out[fin] = CLOSED
+    out[((flags & RST) != 0) & ~both_fin] = RESET  # a RST after both FINs changes nothing
     out[pkts == 0] = INACTIVE
     return out
 
@@ -66,8 +78,8 @@ def conn_states(
     state = np.full(n, OTH, dtype=np.uint8)
     fl_o = flags_fwd.astype(np.int64)
     fl_r = flags_rev.astype(np.int64)
-    os_ = _endpoint(pkts_fwd, fl_o, fl_r)
-    rs = _endpoint(pkts_rev, fl_r, fl_o)
+    os_ = _endpoint(pkts_fwd, fl_o, pkts_rev, fl_r)
+    rs = _endpoint(pkts_rev, fl_r, pkts_fwd, fl_o)
     o_inactive = (os_ == INACTIVE) | (os_ == PARTIAL)
     r_inactive = (rs == INACTIVE) | (rs == PARTIAL)
     any_syn = ((fl_o | fl_r) & SYN) != 0

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from segverify.checks.configured import PermitPair
 from segverify.checks.matrix import Cell
 from segverify.checks.observed import PairTraffic
 from segverify.findings.model import Finding, Report
 from segverify.i18n import t
 from segverify.render.diagram_layout import design_mark, lanes_scene, matrix_scene
-from segverify.render.diagram_model import DiagramData, PermitPair
+from segverify.render.diagram_model import DiagramData
 from segverify.render.html_findings import findings_block, kv_table, list_block, warnings_block
 from segverify.render.html_out import RunInfo, banner, inputs_block
 from segverify.render.html_page import page
@@ -71,12 +72,17 @@ def rules_block(a: AuditData, lang: str) -> str:
             if rep is None:
                 cells.append('<td class="muted">—</td>')
                 continue
-            n = sum(
-                1 for src, f in entries if src == key and f.rule == rid and f.severity == "error"
-            )
+            mine = [f for src, f in entries if src == key and f.rule == rid]
+            n = sum(1 for f in mine if f.severity == "error")
+            warned = len(mine) - n
             errors += n
             incomplete = incomplete or rep.incomplete
-            cells.append(f'<td class="num" data-rule="{h(rid)}" data-layer="{key}">{n}</td>')
+            extra = (
+                f'<span class="muted"> ({h(t("report.warnings_count", lang, count=warned))})</span>'
+                if warned
+                else ""
+            )
+            cells.append(f'<td class="num" data-rule="{h(rid)}" data-layer="{key}">{n}{extra}</td>')
         if not rule.enforced:
             verdict, cls = t("report.verdict.na", lang), "v-na"
         elif errors:
@@ -96,7 +102,9 @@ def rules_block(a: AuditData, lang: str) -> str:
     return "".join(out)
 
 
-def _pair_rows(cells: tuple[Cell, ...], traffic: dict, permits: dict, lang: str) -> list[str]:
+def _pair_rows(
+    cells: tuple[Cell, ...], traffic: dict, permits: dict, has_permits: bool, lang: str
+) -> list[str]:
     rows = []
     for c in cells:
         if c.verdict in ("intra", "external"):
@@ -108,7 +116,13 @@ def _pair_rows(cells: tuple[Cell, ...], traffic: dict, permits: dict, lang: str)
         design = f"{design_mark(c)} {t('verdict.' + c.verdict, lang) if c.verdict != 'restricted' else ''}"
         if c.allow_rules:
             design += " [" + ", ".join(c.allow_rules) + "]"
-        config = "—" if p is None else (f"✗ {p.forbidden}" if p.forbidden else f"✓ {p.permits}")
+        config = (
+            ("0" if has_permits else "—")
+            if p is None
+            else t(
+                "diagram.permits.forbidden", lang, count=p.forbidden, rules=", ".join(p.rules[:4])
+            )
+        )
         if o is None:
             seen = "—"
         else:
@@ -147,7 +161,7 @@ def layers_block(a: AuditData, lang: str) -> str:
         f'<th class="sortable">{h(t("report.col.config", lang))}</th>'
         f'<th class="sortable">{h(t("report.col.observed", lang))}</th></tr></thead><tbody>'
     )
-    out.extend(_pair_rows(d.cells, traffic, permits, lang))
+    out.extend(_pair_rows(d.cells, traffic, permits, d.has_permits, lang))
     out.append("</tbody></table>")
 
     def listing(key: str, items: list[str] | None, needs: str | None) -> None:
@@ -179,10 +193,11 @@ def layers_block(a: AuditData, lang: str) -> str:
         if (p.src, p.dst) not in traffic
     ]
     listing("report.layers.unused", unused, no_cap)
+    # forbidden flows that were answered (so got through) where no export permits them
     fw_should = [
-        f"{o.src} → {o.dst}: {o.forbidden}"
+        f"{o.src} → {o.dst}: {o.forbidden - o.forbidden_unanswered}"
         for o in d.observed
-        if o.forbidden and not _permitted(permits, o.src, o.dst)
+        if o.forbidden > o.forbidden_unanswered and not _permitted(permits, o.src, o.dst)
     ]
     listing("report.layers.fw_should_block", fw_should, no_fw or no_cap)
     unseen = [
@@ -191,12 +206,8 @@ def layers_block(a: AuditData, lang: str) -> str:
         if p.forbidden and (p.src, p.dst) not in traffic
     ]
     listing("report.layers.permit_unseen", unseen, no_fw or no_cap)
-    blocked = [
-        f"{p.src} → {p.dst}: {', '.join(p.services) or 'any'} [{', '.join(p.rules)}]"
-        for p in d.paths
-        if (p.src, p.dst) not in permits
-    ]
-    listing("report.layers.blocked_sanctioned", blocked, no_fw)
+    # needs the permitted space per zone pair from the firewall engine (model v2)
+    listing("report.layers.blocked_sanctioned", None, "report.layers.needs_engine")
     return "\n".join(out)
 
 

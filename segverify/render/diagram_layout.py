@@ -211,22 +211,13 @@ def lanes_scene(d: DiagramData) -> Scene:
         for pp in d.permits:
             if pp.src not in index or pp.dst not in index:
                 continue
-            bad = pp.forbidden > 0
-            label = (
-                t(
-                    "diagram.permits.forbidden",
-                    d.lang,
-                    count=pp.forbidden,
-                    rules=", ".join(pp.rules[:4]),
-                )
-                if bad
-                else t("diagram.permits.count", d.lang, count=pp.permits)
+            label = t(
+                "diagram.permits.forbidden",
+                d.lang,
+                count=pp.forbidden,
+                rules=", ".join(pp.rules[:4]) + (" …" if len(pp.rules) > 4 else ""),
             )
-            items.append(
-                Arrow(
-                    cx(pp.src), cx(pp.dst), RED if bad else BLUE, 2.2 if bad else 1.4, False, label
-                )
-            )
+            items.append(Arrow(cx(pp.src), cx(pp.dst), RED, 2.2, True, label))
         y = _pack(body, y, items, d.lang)
 
     # observed layer: flows seen in captures
@@ -346,7 +337,7 @@ def _legend(body: list, y: float, d: DiagramData) -> float:
         ("diagram.legend.finding", RED, 2.6, False),
     ]
     if d.has_permits:
-        entries.append(("diagram.legend.permit", BLUE, 1.4, False))
+        entries.append(("diagram.legend.permit", RED, 2.2, True))
     if d.has_observed:
         entries += [
             ("diagram.legend.observed", BLUE, 3.0, False),
@@ -432,9 +423,7 @@ def matrix_scene(d: DiagramData) -> Scene:
             scene.add(Text(x + cell_w / 2, line_y, design_mark(c), 13, "middle", True))
             if d.has_permits:
                 line_y += 16
-                txt = (
-                    "—" if p is None else (f"✗ {p.forbidden}" if p.forbidden else f"✓ {p.permits}")
-                )
+                txt = "0" if p is None else f"✗ {p.forbidden}"
                 scene.add(
                     Text(
                         x + cell_w / 2,

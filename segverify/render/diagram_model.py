@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 
+from segverify.checks.configured import PermitPair
 from segverify.checks.matrix import Cell
 from segverify.checks.observed import PairTraffic
 from segverify.findings.model import Finding
@@ -72,17 +73,6 @@ class FindingMark:
     kind: str
     hops: tuple[str, ...]  # zone/node ids along the offending path (may be empty)
     text: str
-
-
-@dataclass(frozen=True)
-class PermitPair:
-    """What firewall exports permit from zone ``src`` to zone ``dst``."""
-
-    src: str
-    dst: str
-    permits: int
-    forbidden: int
-    rules: tuple[str, ...]  # firewall rule ids / file:line of forbidden permits
 
 
 @dataclass(frozen=True)

@@ -102,8 +102,8 @@ def to_dot(d: DiagramData) -> str:
                 f'  {_zone_v(zones[0])} -> {_zone_v(zones[-1])} [color="{RED}", penwidth=3, fontcolor="{RED}", label={dot_quote(f"[{f.number}] {f.rule}")}];'
             )
     for pp in d.permits:
-        colour = RED if pp.forbidden else BLUE
-        label = f"fw ✗{pp.forbidden}" if pp.forbidden else f"fw {pp.permits}"
+        colour = RED
+        label = f"fw ✗{pp.forbidden} " + ", ".join(pp.rules[:3])
         lines.append(
             f'  {_zone_v(pp.src)} -> {_zone_v(pp.dst)} [color="{colour}", style=dotted, label={dot_quote(label)}];'
         )
@@ -177,8 +177,8 @@ def to_mermaid(d: DiagramData) -> str:
                 f"  {mid('zone', zones[0])} ==>|{mermaid_label(f'[{f.number}] {f.rule}')}| {mid('zone', zones[-1])}"
             )
     for pp in d.permits:
-        styles.append((len(links), RED if pp.forbidden else BLUE))
-        label = f"fw ✗{pp.forbidden}" if pp.forbidden else f"fw {pp.permits}"
+        styles.append((len(links), RED))
+        label = f"fw ✗{pp.forbidden} " + ", ".join(pp.rules[:3])
         links.append(f"  {mid('zone', pp.src)} -.->|{mermaid_label(label)}| {mid('zone', pp.dst)}")
     for o in d.observed:
         styles.append((len(links), RED if o.forbidden else BLUE))

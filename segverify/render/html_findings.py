@@ -38,6 +38,12 @@ def _value(v: Any) -> str:
     return "—" if v is None or v == "" else h(v)
 
 
+def field_label(key: str, lang: str) -> str:
+    """A finding field's label in ``lang`` (its JSON name when the catalogue has none)."""
+    text = t(f"field.{key}", lang)
+    return key if text == f"field.{key}" else text
+
+
 def _details(f: Finding, lang: str) -> str:
     d = finding_dict(f)
     items = []
@@ -46,7 +52,7 @@ def _details(f: Finding, lang: str) -> str:
     remedy = f.remedy_text(lang)
     if remedy:
         items.append((t("finding.remedy", lang), h(remedy)))
-    items.extend((k, _value(v)) for k, v in d.items() if k not in COMMON)
+    items.extend((field_label(k, lang), _value(v)) for k, v in d.items() if k not in COMMON)
     rows = "".join(f"<dt>{h(k)}</dt><dd>{v}</dd>" for k, v in items)
     return (
         f"<details><summary>{h(t('report.details', lang))}</summary>"
@@ -142,13 +148,19 @@ def warnings_block(warnings: Sequence[InputWarning], lang: str) -> str:
     if not warnings:
         return ""
     items = "".join(f"<li><code>{h(w)}</code></li>" for w in warnings)
-    return f'<h3>{h(t("report.warnings", lang))}</h3><ul class="plain">{items}</ul>'
+    return (
+        f'<h3>{h(t("report.warnings", lang))}</h3><ul class="plain" id="warnings-list">{items}</ul>'
+    )
 
 
 def list_block(items: Sequence[str], lang: str) -> str:
     return '<ul class="plain">' + "".join(f"<li>{h(t(i, lang))}</li>" for i in items) + "</ul>"
 
 
-def kv_table(rows: Sequence[tuple[str, Any]], lang: str) -> str:
-    body = "".join(f"<tr><th>{h(k)}</th><td>{_value(v)}</td></tr>" for k, v in rows)
+def kv_table(rows: Sequence[tuple[str, Any]], lang: str, code: Sequence[str] = ()) -> str:
+    """A two-column table; values of the keys in ``code`` are shown as code."""
+    body = "".join(
+        f"<tr><th>{h(k)}</th><td>{f'<code>{h(v)}</code>' if k in code else _value(v)}</td></tr>"
+        for k, v in rows
+    )
     return f'<table class="kv">{body}</table>'

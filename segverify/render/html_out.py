@@ -68,7 +68,7 @@ def inputs_block(run: RunInfo | None, fallback: Sequence[str], lang: str) -> str
         meta.append((t("report.time", lang), run.time))
     if run and run.command_line:
         meta.append((t("report.command_line", lang), run.command_line))
-    return "".join(rows) + kv_table(meta, lang)
+    return "".join(rows) + kv_table(meta, lang, code=(t("report.command_line", lang),))
 
 
 def render(report: Report, lang: str = "en", run: RunInfo | None = None) -> str:

@@ -1,7 +1,8 @@
 """Scene → PNG or PDF with matplotlib (Agg/PDF backends, no system Graphviz or fonts).
 
 Japanese text uses IPAexGothic, the font the ``japanize-matplotlib`` package ships (IPA
-Font License); PDF embeds it as a TrueType subset. Output is deterministic: no creation
+Font License); PDF embeds it as a TrueType subset. IPAexGothic has no bold face: bold
+text gets a thin outline of its own colour instead. Output is deterministic: no creation
 dates or software versions in the metadata. PDF pages are A4 landscape width.
 """
 
@@ -53,6 +54,7 @@ def render_raster(scene: Scene, fmt: str) -> bytes:
         from matplotlib.figure import Figure
         from matplotlib.patches import FancyBboxPatch
         from matplotlib.patches import Polygon as MplPolygon
+        from matplotlib.patheffects import withStroke as bold
     except ImportError as exc:  # pragma: no cover - dependency of the package
         raise InputError(f"png/pdf output needs matplotlib ({exc}); use svg, dot or mmd") from None
     if fmt not in ("png", "pdf"):
@@ -97,7 +99,9 @@ def render_raster(scene: Scene, fmt: str) -> bytes:
                     ha=ha,
                     va="baseline",
                     color=s.colour,
-                    fontweight="bold" if s.bold else "normal",
+                    path_effects=[bold(linewidth=0.5 * s.size * pt / 7, foreground=s.colour)]
+                    if s.bold
+                    else None,
                 )
             elif isinstance(s, Line):
                 xs = [p[0] for p in s.points]

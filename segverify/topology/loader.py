@@ -17,6 +17,7 @@ import jsonschema
 import yaml
 
 from segverify.errors import InputError
+from segverify.limits import TOPOLOGY_MAX_BYTES, read_text_bounded
 from segverify.topology.model import (
     DEFAULT_ZONE_ID,
     AllowRule,
@@ -57,16 +58,9 @@ def models_data() -> dict[str, Any]:
 
 
 def load_topology(path: str | FsPath) -> Topology:
-    """Read and validate a topology file."""
+    """Read and validate a topology file (at most ``limits.TOPOLOGY_MAX_BYTES``)."""
     file = str(path)
-    try:
-        text = FsPath(path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError("no such file", file) from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", file) from None
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", file) from None
+    text = read_text_bounded(file, TOPOLOGY_MAX_BYTES, "topology")
     return parse_topology(text, file)
 
 

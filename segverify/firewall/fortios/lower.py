@@ -90,15 +90,17 @@ class _Vdom:
         return f"{self.v.name}:{z}" if self.multi else z
 
     # -- addresses ------------------------------------------------------------------
-    def address(self, name: str, field: str, line: int, depth: int = 0) -> Expr:
-        key = ("addr", name, field)
+    def address(self, name: str, field: str, line: int, depth: int = 0, family: int = 4) -> Expr:
+        key = ("addr", name, field, family)
         if key in self.cache:
             return self.cache[key]
         if depth > MAX_GROUP_DEPTH:
             raise InputError(f"address group '{name}' nests too deep (a cycle?)", self.file, line)
         v = self.v
-        if name in v.addresses:
-            a = v.addresses[name]
+        addresses = v.addresses if family == 4 else v.addresses6
+        groups = v.addrgrps if family == 4 else v.addrgrps6
+        if name in addresses:
+            a = addresses[name]
             kind = "address" if a.family == 4 else "address6"
             o = self._o(a.src.line, a.src.text, kind, name)
             if a.kind == "ipmask":
@@ -112,22 +114,27 @@ class _Vdom:
                 e = Opaque("geo", f"{name} = country {a.detail}", o)
             else:
                 e = Opaque("other", f"{name} = {a.kind} address {a.detail}".rstrip(), o)
-        elif name in v.addrgrps:
-            g = v.addrgrps[name]
+        elif name in groups:
+            g = groups[name]
             kind = "addrgrp" if g.family == 4 else "addrgrp6"
-            members = any_of(*(self.address(m, field, g.src.line, depth + 1) for m in g.members))
+            members = any_of(
+                *(self.address(m, field, g.src.line, depth + 1, family) for m in g.members)
+            )
             if g.exclude:
-                excl = any_of(*(self.address(m, field, g.src.line, depth + 1) for m in g.exclude))
+                excl = any_of(
+                    *(self.address(m, field, g.src.line, depth + 1, family) for m in g.exclude)
+                )
                 members = all_of(members, negate(excl))
             e = named(members, self._o(g.src.line, g.src.text, kind, name))
-        elif field == "dst" and name in v.vips:
+        elif family == 4 and field == "dst" and name in v.vips:
             e = self.vip_match(v.vips[name])
-        elif field == "dst" and name in v.vipgrps:
+        elif family == 4 and field == "dst" and name in v.vipgrps:
             g = v.vipgrps[name]
             members = any_of(*(self.address(m, field, g.src.line, depth + 1) for m in g.members))
             e = named(members, self._o(g.src.line, g.src.text, "vipgrp", name))
         else:
-            raise InputError(f"address '{name}' is not defined", self.file, line)
+            what = "address" if family == 4 else "IPv6 address"
+            raise InputError(f"{what} '{name}' is not defined", self.file, line)
         self.cache[key] = e
         return e
 
@@ -138,9 +145,9 @@ class _Vdom:
         if vip.extintf != "any":
             parts.append(self.intf_side("in", (vip.extintf,), vip.src.line))
         if vip.proto is not None:
-            parts.append(Protocols((vip.proto,), o))
+            parts.append(Protocols((vip.proto,)))
             if vip.extports:
-                parts.append(Ports("dport", vip.extports, o))
+                parts.append(Ports("dport", vip.extports))
         return named(all_of(*parts), o)
 
     def dnat(self, vip: FgVip) -> list[DestNat]:
@@ -266,22 +273,25 @@ class _Vdom:
         negs = {4: getattr(p, f"{field}addr_negate"), 6: getattr(p, f"{field}addr6_negate")}
         if p.table == "policy6":
             negs[6] = negs[4]
+        if not v4 and not v6:  # replaced by an internet service (an opaque atom)
+            return TRUE
         for fam, names in ((4, v4), (6, v6)):
             if not names:
                 continue
             neg = negs[fam]
-            e = any_of(*(self.address(n, field, line) for n in names))
+            e = any_of(*(self.address(n, field, line, 0, fam) for n in names))
             parts.append(all_of(Family(fam), negate(e)) if neg else e)
         return any_of(*parts)
 
     def policy(self, p: FgPolicy, warn: Callable[[int, str], None]) -> Rule:
         f = self.file
-        text = p.src.text
-        origin = self._o(p.src.line, text, "policy", p.name, p.id)
-        missing = [k for k in ("srcintf", "dstintf", "service") if not getattr(p, k)]
-        if not (p.srcaddr or p.srcaddr6):
+        origin = self._o(p.src.line, _summary(p), "policy", p.name, p.id)
+        missing = [k for k in ("srcintf", "dstintf") if not getattr(p, k)]
+        if not (p.service or p.isdb_dst):
+            missing.append("service")
+        if not (p.srcaddr or p.srcaddr6 or p.isdb_src):
             missing.append("srcaddr")
-        if not (p.dstaddr or p.dstaddr6):
+        if not (p.dstaddr or p.dstaddr6 or p.isdb_dst):
             missing.append("dstaddr")
         if missing:
             warn(
@@ -295,8 +305,9 @@ class _Vdom:
             self._addr_side(p, "src"),
             self._addr_side(p, "dst"),
         ]
-        svc = any_of(*(self.service(n, p.lines["service"].line) for n in p.service))
-        parts.append(negate(svc) if p.service_negate else svc)
+        if p.service:
+            svc = any_of(*(self.service(n, p.lines["service"].line) for n in p.service))
+            parts.append(negate(svc) if p.service_negate else svc)
         if p.schedule != "always":
             s = p.lines["schedule"]
             if p.schedule not in self.v.schedules:
@@ -306,7 +317,7 @@ class _Vdom:
                 Opaque("schedule", p.schedule, self._o(d.line, d.text, "schedule", p.schedule))
             )
         for kind, what, line in p.opaque:
-            parts.append(Opaque(kind, what, self._o(line, what, kind)))
+            parts.append(Opaque(kind, what, self._o(line, p.lines_text(line), "setting")))
         for what, line in p.unknown:
             parts.append(Opaque("unknown", what, self._o(line, what, "setting")))
         return Rule(self.action(p), all_of(*parts), origin, p.enabled)
@@ -336,7 +347,22 @@ class _Vdom:
         return out
 
 
-def _local_in(cfg: FgConfig, file: str) -> Stage | None:
+def _summary(p: FgPolicy) -> str:
+    """One line for the policy block: ``edit 12: srcintf … dstintf … action accept``."""
+    bits = [f"edit {p.id}:"]
+    for key in ("srcintf", "dstintf", "srcaddr", "dstaddr", "srcaddr6", "dstaddr6", "service"):
+        vals = getattr(p, key)
+        if vals:
+            bits.append(f"{key} {' '.join(vals)}")
+    if p.schedule != "always":
+        bits.append(f"schedule {p.schedule}")
+    bits.append(f"action {p.action}")
+    if not p.enabled:
+        bits.append("status disable")
+    return " ".join(bits)
+
+
+def _local_in(cfg: FgConfig, file: str) -> Stage:
     rules = []
     for i in cfg.interfaces.values():
         if not i.allowaccess or i.ip is None:
@@ -347,6 +373,7 @@ def _local_in(cfg: FgConfig, file: str) -> Stage | None:
         svcs: list[Expr] = []
         for a in i.allowaccess:
             proto, port = ADMIN_ACCESS.get(a, (None, None))
+            port = cfg.admin_ports.get(a, port)
             if proto is None:
                 svcs.append(Opaque("other", f"allowaccess {a}", o))
             elif proto == 1:
@@ -355,8 +382,7 @@ def _local_in(cfg: FgConfig, file: str) -> Stage | None:
                 svcs.append(all_of(Protocols((proto,)), Ports("dport", (PortRange(port, port),))))
         match = all_of(Interfaces("in", (i.name,)), Addresses("dst", (i.ip,)), any_of(*svcs))
         rules.append(Rule("accept", match, o))
-    if not rules:
-        return None
+    # with no allowaccess the FortiGate answers no management service on any interface
     return Stage("local-in", tuple(rules), "drop", Scope(paths=("input",), hook="input"))
 
 
@@ -403,10 +429,10 @@ def lower_fortios(cfg: FgConfig, file: str) -> Device:
                 rules.append(rule)
         rules.extend(lv.intrazone_rules())
         for kind, table in (
-            ("address", {k: a for k, a in v.addresses.items() if a.family == 4}),
-            ("address6", {k: a for k, a in v.addresses.items() if a.family == 6}),
-            ("addrgrp", {k: g for k, g in v.addrgrps.items() if g.family == 4}),
-            ("addrgrp6", {k: g for k, g in v.addrgrps.items() if g.family == 6}),
+            ("address", v.addresses),
+            ("address6", v.addresses6),
+            ("addrgrp", v.addrgrps),
+            ("addrgrp6", v.addrgrps6),
             ("service", v.services),
             ("service-group", v.servicegrps),
             ("vip", v.vips),
@@ -437,9 +463,7 @@ def lower_fortios(cfg: FgConfig, file: str) -> Device:
     )
     if has_policy6:
         dev.stages.append(Stage("policy6", tuple(rules6), "drop", Scope(family=6), None, implicit))
-    local = _local_in(cfg, file)
-    if local is not None:
-        dev.stages.append(local)
+    dev.stages.append(_local_in(cfg, file))
     return dev
 
 

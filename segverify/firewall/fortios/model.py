@@ -111,10 +111,15 @@ class FgPolicy:
     service_negate: bool = False
     schedule: str = "always"
     send_deny_packet: bool = False
+    isdb_src: bool = False  # internet-service-src enable: replaces srcaddr
+    isdb_dst: bool = False  # internet-service enable: replaces dstaddr and service
     # understood matches a header cannot decide: (opaque kind, text, line)
     opaque: list[tuple[str, str, int]] = field(default_factory=list)
     unknown: list[tuple[str, int]] = field(default_factory=list)  # settings not understood
     lines: dict[str, Src] = field(default_factory=dict)  # setting → where it is
+
+    def lines_text(self, line: int) -> str:
+        return next((s.text for s in self.lines.values() if s.line == line), "")
 
 
 @dataclass
@@ -124,6 +129,8 @@ class FgVdom:
     zones: dict[str, FgZone] = field(default_factory=dict)
     addresses: dict[str, FgAddress] = field(default_factory=dict)
     addrgrps: dict[str, FgGroup] = field(default_factory=dict)
+    addresses6: dict[str, FgAddress] = field(default_factory=dict)  # a namespace of its own
+    addrgrps6: dict[str, FgGroup] = field(default_factory=dict)
     services: dict[str, FgService] = field(default_factory=dict)
     servicegrps: dict[str, FgGroup] = field(default_factory=dict)
     vips: dict[str, FgVip] = field(default_factory=dict)
@@ -138,3 +145,4 @@ class FgConfig:
     vdoms: dict[str, FgVdom]
     interfaces: dict[str, FgInterface]  # global: every interface, in any VDOM
     warnings: list[tuple[int, str]] = field(default_factory=list)
+    admin_ports: dict[str, int] = field(default_factory=dict)  # allowaccess → port

@@ -9,6 +9,7 @@ setting of a modelled object that is not understood.
 from __future__ import annotations
 
 import ipaddress
+import socket
 
 from segverify.errors import InputError
 from segverify.firewall.fortios.model import (
@@ -49,26 +50,6 @@ UNMODELLED_FILTERS = {
     "firewall vip6": "IPv6 VIP",
     "firewall sniffer": "one-arm sniffer policy",
 }
-MODELLED = {
-    "system interface",
-    "system zone",
-    "system global",
-    "system settings",
-    "firewall address",
-    "firewall address6",
-    "firewall addrgrp",
-    "firewall addrgrp6",
-    "firewall service custom",
-    "firewall service group",
-    "firewall vip",
-    "firewall vipgrp",
-    "firewall schedule recurring",
-    "firewall schedule onetime",
-    "firewall schedule group",
-    "firewall policy",
-    "firewall policy6",
-}
-
 # Policy settings that do not change which packets a policy matches or its verdict.
 POLICY_IRRELEVANT = frozenset(
     [
@@ -195,16 +176,6 @@ POLICY_OPAQUE = {
     "app-category": "application",
     "app-group": "application",
     "url-category": "url-category",
-    "internet-service-name": "other",
-    "internet-service-id": "other",
-    "internet-service-group": "other",
-    "internet-service-custom": "other",
-    "internet-service-custom-group": "other",
-    "internet-service-src-name": "other",
-    "internet-service-src-id": "other",
-    "internet-service-src-group": "other",
-    "internet-service-src-custom": "other",
-    "internet-service-src-custom-group": "other",
     "src-vendor-mac": "other",
     "ztna-ems-tag": "user",
     "ztna-geo-tag": "geo",
@@ -219,6 +190,16 @@ def _src(b: Block) -> Src:
 
 def _net(words: list[str], file: str, line: int) -> IPNetwork:
     """``a.b.c.d m.m.m.m``, ``a.b.c.d/len`` or an IPv6 prefix."""
+    if len(words) >= 2 and "/" not in words[0]:
+        try:  # the common case, without ipaddress's string parsing
+            addr = int.from_bytes(socket.inet_aton(words[0]), "big")
+            mask = int.from_bytes(socket.inet_aton(words[1]), "big")
+        except OSError:
+            pass
+        else:
+            plen = bin(mask).count("1")
+            if mask == (0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF and words[0].count(".") == 3:
+                return ipaddress.IPv4Network((addr & mask, plen))
     text = "/".join(words[:2]) if len(words) >= 2 else (words[0] if words else "")
     try:
         return ipaddress.ip_network(text, strict=False)
@@ -276,6 +257,25 @@ class _Reader:
                 Src(s.line, s.text) if s else None,
             )
 
+    def sdwan(self, blk: Block, v: FgVdom) -> None:
+        """SD-WAN members as zones: ``virtual-wan-link`` (6.x) or the ``config zone``
+        entries of ``config system sdwan`` (7.x), which policies name in srcintf/dstintf."""
+        if blk.value("status", "disable") != "enable":
+            return
+        members: dict[str, list[str]] = {}
+        for c in blk.config("zone"):
+            for zname in c.edits:
+                members.setdefault(zname, [])
+        for c in blk.config("members"):
+            for e in c.edits.values():
+                iface = e.value("interface")
+                if iface:
+                    members.setdefault(e.value("zone", "virtual-wan-link"), []).append(iface)
+        if not members:
+            members["virtual-wan-link"] = []
+        for zname, ifaces in members.items():
+            v.zones[zname] = FgZone(zname, _src(blk), tuple(ifaces), "deny", None)
+
     # -- addresses ------------------------------------------------------------------
     def addresses(self, blk: Block, v: FgVdom, family: int) -> None:
         for name, e in blk.edits.items():
@@ -307,7 +307,7 @@ class _Reader:
                 a.detail = e.value("wildcard-fqdn")
             else:  # dynamic, mac, template, …: a header alone cannot decide
                 a.detail = kind
-            v.addresses[name] = a
+            (v.addresses if family == 4 else v.addresses6)[name] = a
 
     def groups(self, blk: Block, into: dict[str, FgGroup], family: int = 4) -> None:
         for name, e in blk.edits.items():
@@ -430,11 +430,22 @@ class _Reader:
                     p.send_deny_packet = bool(s.values) and s.values[0] == "enable"
                 elif key in ("internet-service", "internet-service-src"):
                     if s.values and s.values[0] == "enable":
-                        which = "destination" if key == "internet-service" else "source"
-                        p.opaque.append(("other", f"internet service ({which})", s.line))
+                        src = key == "internet-service-src"
+                        names = [
+                            " ".join(x.values)
+                            for k, x in e.settings.items()
+                            if k.startswith(key + "-") and x.values
+                        ]
+                        which = "source" if src else "destination"
+                        what = f"internet service ({which}): {' '.join(names) or '?'}"
+                        p.opaque.append(("other", what, s.line))
+                        p.isdb_src, p.isdb_dst = p.isdb_src or src, p.isdb_dst or not src
+                elif key.startswith("internet-service-"):
+                    continue  # read with internet-service / internet-service-src
                 elif key in POLICY_OPAQUE:
                     if s.values:
-                        p.opaque.append((POLICY_OPAQUE[key], f"{key} {' '.join(s.values)}", s.line))
+                        what = f"{key} {' '.join(s.values)}"
+                        p.opaque.append((POLICY_OPAQUE[key], what, s.line))
                 elif key in POLICY_IRRELEVANT:
                     continue
                 else:
@@ -474,11 +485,19 @@ def read_fortios(text: str, file: str) -> FgConfig:
     glob, vdom_blocks = _vdom_blocks(tree.root)
     interfaces: dict[str, FgInterface] = {}
     hostname = ""
+    admin_ports: dict[str, int] = {}
     for c in glob:
         if c.name == "system interface":
             r.interfaces(c, interfaces)
         elif c.name == "system global":
             hostname = c.value("hostname") or hostname
+            for key, access in (
+                ("admin-sport", "https"),
+                ("admin-port", "http"),
+                ("admin-ssh-port", "ssh"),
+            ):
+                if c.value(key).isdigit():
+                    admin_ports[access] = int(c.value(key))
     vdoms: dict[str, FgVdom] = {}
     for vname, blocks in vdom_blocks.items():
         v = FgVdom(vname)
@@ -489,10 +508,13 @@ def read_fortios(text: str, file: str) -> FgConfig:
                 continue
             if n == "system zone":
                 r.zones(c, v)
+            elif n in ("system sdwan", "system virtual-wan-link"):
+                r.sdwan(c, v)
             elif n in ("firewall address", "firewall address6"):
                 r.addresses(c, v, 6 if n.endswith("6") else 4)
             elif n in ("firewall addrgrp", "firewall addrgrp6"):
-                r.groups(c, v.addrgrps, 6 if n.endswith("6") else 4)
+                six = n.endswith("6")
+                r.groups(c, v.addrgrps6 if six else v.addrgrps, 6 if six else 4)
             elif n == "firewall service custom":
                 r.services(c, v)
             elif n == "firewall service group":
@@ -522,4 +544,4 @@ def read_fortios(text: str, file: str) -> FgConfig:
     if len(vdoms) == 1:  # no VDOMs: every interface is in the one policy table
         only = next(iter(vdoms.values()))
         only.interfaces = dict(interfaces)
-    return FgConfig(hostname, vdoms, interfaces, r.warnings)
+    return FgConfig(hostname, vdoms, interfaces, r.warnings, admin_ports)

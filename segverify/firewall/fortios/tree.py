@@ -8,6 +8,7 @@ Statements the language does not have, and unbalanced ``next``/``end``, are reco
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 
@@ -51,66 +52,105 @@ class Tree:
     problems: list[tuple[int, str]] = field(default_factory=list)
 
 
+_TOKEN = re.compile(
+    r'"((?:[^"\\]|\\.)*)"?'  # double-quoted (may span lines; unterminated runs to the end)
+    r"|'((?:[^'\\]|\\.)*)'?"  # single-quoted
+    r"|((?:\\.|[^\s\"'])+)"  # a bare word (backslash escapes)
+    r"|(\n)",
+    re.S,
+)
+_UNESCAPE = re.compile(r"\\(.)", re.S)
+
+
+def _split_simple(s: str) -> list[str] | None:
+    """Tokens of a line whose quotes each wrap a whole word (the usual case), or None."""
+    if "\\" in s or "'" in s:
+        return None
+    parts = s.split('"')
+    if len(parts) % 2 == 0:
+        return None  # a quoted string continues on the next line
+    toks: list[str] = []
+    last = len(parts) - 1
+    for i, p in enumerate(parts):
+        if i % 2:
+            toks.append(p)
+            continue
+        if p and ((i > 0 and not p[0].isspace()) or (i < last and not p[-1].isspace())):
+            return None  # "new"_zone1: quoted and bare parts of one word
+        toks.extend(p.split())
+    return toks
+
+
+def _tokens_regex(chunk: str) -> list[str]:
+    tokens: list[str] = []
+    prev_end = -1
+    for m in _TOKEN.finditer(chunk):
+        dq, sq, word, nl = m.groups()
+        if nl is not None:
+            prev_end = -1
+            continue
+        if dq is not None:
+            tok = _UNESCAPE.sub(r"\1", dq) if "\\" in dq else dq
+        elif sq is not None:
+            tok = _UNESCAPE.sub(r"\1", sq) if "\\" in sq else sq
+        else:
+            tok = _UNESCAPE.sub(r"\1", word) if "\\" in word else word
+        if m.start() == prev_end and tokens:  # "new"_zone1 is one word
+            tokens[-1] += tok
+        else:
+            tokens.append(tok)
+        prev_end = m.end()
+    return tokens
+
+
 def _statements(text: str) -> list[tuple[int, list[str], str]]:
-    """(line, tokens, source text) per statement; quoted strings may span lines."""
+    """(line, tokens, source text) per statement; quoted strings may span lines;
+    lines starting with ``#`` are comments."""
+    lines = text.split("\n")
     out: list[tuple[int, list[str], str]] = []
-    i, n, line = 0, len(text), 1
+    i, n = 0, len(lines)
     while i < n:
-        # one statement
-        start_line = line
-        tokens: list[str] = []
-        cur: list[str] = []
-        have = False
-        seg_start = i
-        while i < n:
-            ch = text[i]
-            if ch == "\n":
-                line += 1
-                i += 1
-                break
-            if ch in " \t\r":
-                if have:
-                    tokens.append("".join(cur))
-                    cur, have = [], False
-                i += 1
-                continue
-            if ch == "#" and not have and not tokens:
-                # comment line
-                j = text.find("\n", i)
-                j = n if j < 0 else j
-                i = j
-                continue
-            if ch in "\"'":
-                quote = ch
-                i += 1
-                have = True
-                while i < n and text[i] != quote:
-                    if text[i] == "\\" and i + 1 < n:
-                        if text[i + 1] == "\n":
-                            line += 1
-                        cur.append(text[i + 1])
-                        i += 2
-                        continue
-                    if text[i] == "\n":
-                        line += 1
-                    cur.append(text[i])
-                    i += 1
-                i += 1  # closing quote (or end of text)
-                continue
-            if ch == "\\" and i + 1 < n:
-                cur.append(text[i + 1])
-                have = True
-                i += 2
-                continue
-            cur.append(ch)
-            have = True
+        raw = lines[i]
+        s = raw.strip()
+        if not s or s[0] == "#":
             i += 1
-        if have:
-            tokens.append("".join(cur))
-        if tokens:
-            src = text[seg_start:i].strip()
-            out.append((start_line, tokens, src.splitlines()[0] if src else ""))
+            continue
+        toks = _split_simple(s)
+        if toks is not None:
+            out.append((i + 1, toks, s))
+            i += 1
+            continue
+        # quotes that span lines or escapes: extend the chunk until its quotes close
+        j = i
+        chunk = raw
+        while _open_quote(chunk) and j + 1 < n:
+            j += 1
+            chunk += "\n" + lines[j]
+        toks = _tokens_regex(chunk)
+        if toks:
+            out.append((i + 1, toks, s))
+        i = j + 1
     return out
+
+
+def _open_quote(chunk: str) -> bool:
+    """Whether ``chunk`` ends inside a quoted string (or with an escaped line break)."""
+    quote = ""
+    k = 0
+    while k < len(chunk):
+        c = chunk[k]
+        if c == "\\":
+            if k == len(chunk) - 1:
+                return True  # an escaped line break: the word goes on
+            k += 2
+            continue
+        if quote:
+            if c == quote:
+                quote = ""
+        elif c in "\"'":
+            quote = c
+        k += 1
+    return bool(quote)
 
 
 def _move(edits: dict[str, Block], name: str, where: str, ref: str) -> bool:
