@@ -36,7 +36,7 @@ from segverify.i18n import t
 from segverify.topology.model import PROTO_NAMES, Topology
 
 # buckets that mean some traffic was not analysed (fail closed: the report is incomplete)
-INCOMPLETE_BUCKETS = ("malformed", "unsupported_link", "truncated")
+INCOMPLETE_BUCKETS = ("malformed", "unsupported_link", "truncated", "opaque")
 FAIL_ON = ("leak", "attempt")
 STATE_LEAK, STATE_ATTEMPT = "leak", "attempt"
 # outer protocol and port of each tunnel kind (capture/columns.py TUNNEL_NAMES)
