@@ -151,11 +151,11 @@ def main(argv: list[str] | None = None) -> int:
             rows.append((name, "NFStream (no statistics, no dissection)", t, rss, records))
         except ImportError:
             print("  nfstream not installed: pip install nfstream")
-    print(f"\n| file | command | median s | packets/s | peak RSS MB | segverify ÷ this (time) |")
+    print("\n| file | command | median s | packets/s | peak RSS MB | segverify's rate ÷ this |")
     print("|---|---|---:|---:|---:|---:|")
     base = {name: t for name, cmd, t, _, _ in rows if cmd.startswith("segverify pcap")}
     for name, cmd, t, rss, n in rows:
-        print(f"| {name} | {cmd} | {t:.3f} | {n / t:,.0f} | {rss:.0f} | {base[name] / t:.2f} |")
+        print(f"| {name} | {cmd} | {t:.3f} | {n / t:,.0f} | {rss:.0f} | {t / base[name]:.2f} |")
     return 0
 
 
