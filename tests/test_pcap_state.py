@@ -140,3 +140,18 @@ def test_findings_are_grouped_by_rule_zone_pair_and_service(tmp_path: Path) -> N
     assert "inet → internet  tcp/445  12 flow(s) (leaks 3, attempts 9)" in text
     assert "top sources: 198.18.30.101 (12)" in text
     assert "… 12 more forbidden flow(s) not listed" in text
+
+
+def test_undeclared_tunnel_endpoints_are_not_silent(tmp_path: Path) -> None:
+    # the GRE endpoints are undeclared RFC 1918 hosts; the inner flow is declared
+    inner = tcp_flow("198.18.20.150", "198.18.20.25", 40000, 25)
+    pcap = write_pcap(tmp_path / "gre.pcap", gre("10.7.7.1", "10.7.7.2", inner))
+    proc = run(pcap, "-t", ALPHA, "--format", "json")
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    doc = json.loads(proc.stdout)
+    cov = doc["summary"]["coverage"]
+    assert cov["flows"]["total"] == 1 and cov["flows"]["unclassified"] == 0
+    assert cov["addresses"]["undeclared_internal"] == 2
+    [finding] = [f for f in doc["findings"] if f["kind"] == "coverage"]
+    assert finding["examples"] == ["10.7.7.1", "10.7.7.2"]
+    assert finding["evidence"][0].endswith("gre.pcap#1")

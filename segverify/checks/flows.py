@@ -559,24 +559,26 @@ def analyse_table(
             outer.dport,
             lambda i: (),
         )
-    src_addr, dst_addr, first = address_ids(
-        cols.ver, cols.src_hi, cols.src_lo, cols.dst_hi, cols.dst_lo
-    )
+    # coverage counts the addresses of tunnel outer flows too (rows after the table's)
+    n = len(cols)
+    ver, shi, slo, dhi, dlo = cols.ver, cols.src_hi, cols.src_lo, cols.dst_hi, cols.dst_lo
+    s_all, d_all, row_of = src_cls, dst_cls, np.arange(n)
+    if len(outer):
+        ver = np.concatenate([ver, outer.ver])
+        shi, slo = np.concatenate([shi, outer.src_hi]), np.concatenate([slo, outer.src_lo])
+        dhi, dlo = np.concatenate([dhi, outer.dst_hi]), np.concatenate([dlo, outer.dst_lo])
+        s_all = np.concatenate([src_cls, outer.src_cls])
+        d_all = np.concatenate([dst_cls, outer.dst_cls])
+        row_of = np.concatenate([row_of, [int(rows[0]) for rows in outer.inner]])
+    src_ids, dst_ids, first = address_ids(ver, shi, slo, dhi, dlo)
+    src_addr, dst_addr = src_ids[:n], dst_ids[:n]
     from segverify.flows.columns import address_text
 
     cache: dict[tuple[int, int, int], str] = {}
     cov = coverage(
-        classifier.classes,
-        cols.ver,
-        cols.src_hi,
-        cols.src_lo,
-        cols.dst_hi,
-        cols.dst_lo,
-        src_cls,
-        dst_cls,
-        first,
-        lambda v, h, lo: address_text(v, h, lo, cache),
-    )
+        classifier.classes, ver, shi, slo, dhi, dlo, s_all, d_all, first,
+        lambda v, h, lo: address_text(v, h, lo, cache), n_flows=n, row_of=row_of,
+    )  # fmt: skip
     warnings = _warnings(table, cov, strict)
     return FlowAnalysis(
         table=table,
