@@ -27,6 +27,16 @@ if TYPE_CHECKING:
     from segverify.checks.flows import FlowAnalysis
 
 LANGS = ("en", "ja")
+# IANA keywords for protocols the policy has no name for but tunnels carry
+EXTRA_PROTO_NAMES = {4: "ipv4", 41: "ipv6"}
+
+
+def proto_text(proto: int) -> str:
+    """``tcp``, ``udp``… (the policy's names), ``ipv4``/``ipv6`` (IP-in-IP, 6in4), or the number."""
+    name = PROTO_NAMES.get(proto)
+    return name if name is not None else EXTRA_PROTO_NAMES.get(proto, str(proto))
+
+
 CHUNK = 4096
 
 
@@ -52,7 +62,7 @@ def iso_array(ns: np.ndarray) -> list[str]:
 
 
 def service_text(proto: int, sport: int | None, dport: int | None) -> str:
-    name = PROTO_NAMES.get(proto, str(proto))
+    name = proto_text(proto)
     if dport is None:
         return name
     if proto in (1, 58):
@@ -233,7 +243,7 @@ class FlowRecords:
             "dst_role": d_role,
             "src_match": s_match,
             "dst_match": d_match,
-            "proto": PROTO_NAMES.get(proto, str(proto)),
+            "proto": proto_text(proto),
             "proto_number": proto,
             "sport": sport,
             "dport": dport,

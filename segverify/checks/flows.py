@@ -27,13 +27,19 @@ import numpy as np
 from segverify.checks.addrclass import MATCH_NONE, AddressClass, AddressClassifier
 from segverify.checks.coverage import Coverage, address_ids, coverage
 from segverify.checks.flow_groups import FlowGroup, group_flows
-from segverify.checks.flow_records import FlowRecords, record_finding, remedy, where_text
+from segverify.checks.flow_records import (
+    FlowRecords,
+    proto_text,
+    record_finding,
+    remedy,
+    where_text,
+)
 from segverify.checks.flow_verdicts import VerdictRow, VerdictTable, evaluate_table
 from segverify.checks.policy import Endpoint, PolicyEvaluator
 from segverify.findings.model import Finding, InputWarning, Report
 from segverify.flows.model import BUCKETS, FlowTable
 from segverify.i18n import t
-from segverify.topology.model import PROTO_NAMES, Topology
+from segverify.topology.model import Topology
 
 # buckets that mean some traffic was not analysed (fail closed: the report is incomplete)
 INCOMPLETE_BUCKETS = ("malformed", "unsupported_link", "truncated", "opaque")
@@ -52,7 +58,7 @@ OUTER: dict[str, tuple[int, int | None]] = {
 
 
 def proto_name(proto: int) -> str:
-    return PROTO_NAMES.get(proto, str(proto))
+    return proto_text(proto)
 
 
 def iso_ns(ns: int) -> str:
