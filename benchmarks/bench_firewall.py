@@ -72,3 +72,46 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
+
+
+# ---------------------------------------------------------------------------------------
+# Vendor exports (helper vendA): a generated 10k-policy FortiGate configuration and PAN-OS
+# XML through the same entry point as the CLI (format registry + topology binding).
+# Driven by benchmarks/bench_firewall_vendors.py.
+
+
+def run_vendor(vendor: str, size: int, backend: str | None = None, shadow: bool = True) -> dict:
+    """Parse + full analysis of a generated ``vendor`` export ("fortios" / "paloalto")."""
+    from bench_vendor_gen import fortigate, paloalto_xml
+
+    from segverify.firewall.registry import load_device
+
+    topology = load_topology(ROOT / "topologies" / "alpha.yaml")
+    text = fortigate(size) if vendor == "fortios" else paloalto_xml(size)
+    imap = {"port1": "eth0", "port2": "eth1"}
+    if vendor == "paloalto":
+        imap = {"ethernet1/1": "eth0", "ethernet1/2": "eth1"}
+    with tempfile.TemporaryDirectory(prefix="svfw-bench-") as tmp:
+        path = Path(tmp) / f"fw-{size}.{'conf' if vendor == 'fortios' else 'xml'}"
+        path.write_text(text)
+        t0 = time.perf_counter()
+        device = load_device(str(path), vendor, topology, "fw-inet", None, imap)
+        t1 = time.perf_counter()
+        report = check_firewall(topology, device, "fw-inet", shadow=shadow, backend=backend)
+        t2 = time.perf_counter()
+    kinds: dict[str, int] = {}
+    for f in report.findings:
+        kinds[f.kind] = kinds.get(f.kind, 0) + 1
+    return {
+        "vendor": vendor,
+        "size": size,
+        "bytes": len(text.encode()),
+        "rules": report.summary["rules"],
+        "parse": t1 - t0,
+        "compile": report.summary["seconds_compile"],
+        "permits": report.summary["seconds_permits"],
+        "shadow": report.summary["seconds_shadow"],
+        "analysis": t2 - t1,
+        "total": t2 - t0,
+        "findings": kinds,
+    }

@@ -28,7 +28,8 @@ def default_lang(environ: dict[str, str] | None = None) -> str:
 @lru_cache(maxsize=1)
 def _catalogue() -> dict[str, dict[str, str]]:
     text = resources.files("segverify.data").joinpath("messages.yaml").read_text("utf-8")
-    return yaml.safe_load(text)
+    # the C loader when libyaml is there: the catalogue is read by every command
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
 
 
 def t(key: str, lang: str = "en", **params: object) -> str:

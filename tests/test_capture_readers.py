@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import io
 import random
+import shutil
 import struct
 from pathlib import Path
 
@@ -255,7 +256,7 @@ def test_tunnels_decapsulated_with_outer_evidence(tmp_path: Path) -> None:
 
 
 def test_tunnel_with_non_ip_inside_stays_on_outer_flow(tmp_path: Path) -> None:
-    frame = bytes(Ether() / IP(src="192.0.2.1", dst="192.0.2.2") / UDP(sport=9, dport=4789)
+    frame = bytes(Ether() / IP(src="192.0.2.1", dst="192.0.2.2") / UDP(sport=50009, dport=4789)
                   / VXLAN() / Ether() / ARP())  # fmt: skip
     (flow,) = read_file(write(tmp_path, "o.pcap", pcap_bytes([frame]))).flows
     assert (flow.proto, flow.dport, flow.tunnel) == (17, 4789, ())
@@ -339,3 +340,41 @@ def test_pcapng_absurd_timestamp_options_do_not_crash(tmp_path: Path) -> None:
         table = read_file(write(tmp_path, f"r{resol}.pcapng", data))
         check_balanced(table, 1)
         assert table.accounting.analysed == 1
+
+
+@pytest.mark.parametrize("compress", [False, True])
+def test_fifo_capture_is_streamed(tmp_path: Path, compress: bool) -> None:
+    import os
+    import threading
+
+    data = (Path(__file__).parents[1] / "captures" / "alpha-violations.pcap").read_bytes()
+    if compress:
+        data = gzip.compress(data)
+    fifo = tmp_path / "live.pcap"
+    os.mkfifo(fifo)
+
+    def feed() -> None:
+        with open(fifo, "wb") as fh:
+            fh.write(data)
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    try:
+        table = read_file(str(fifo))
+    finally:
+        writer.join(timeout=30)
+    assert (table.accounting.records, table.accounting.analysed, len(table)) == (111, 111, 17)
+
+
+def test_pyshark_refuses_a_fifo_in_one_line(tmp_path: Path) -> None:
+    import os
+
+    from segverify.capture.pyshark_backend import read_file as pyshark_read
+
+    if shutil.which("tshark") is None:
+        pytest.skip("tshark is not installed")
+    fifo = tmp_path / "live.pcap"
+    os.mkfifo(fifo)
+    with pytest.raises(InputError, match="needs a regular file") as err:
+        pyshark_read(str(fifo))
+    assert err.value.file == str(fifo)

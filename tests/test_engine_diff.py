@@ -8,14 +8,21 @@ import random
 from pathlib import Path
 
 from segverify.checks.firewall_diff import analyse_pair, diff_firewalls, diff_sets
-from segverify.engine.concrete import evaluate
+from segverify.engine.analysis import to_ir_packet
+from segverify.firewall import ir
 from segverify.firewall.model import AddressSet, PortSet, Rule, Ruleset, Stage
+from segverify.firewall.ruleset_ir import lower_ruleset
 from segverify.topology.loader import load_topology
 from segverify.topology.model import Location, PortRange
 
 ALPHA = Path(__file__).resolve().parents[1] / "topologies" / "alpha.yaml"
 BLOCKS = ("198.18.30.0/29", "203.0.113.8/29", "198.51.100.0/29")
 PORTS = (80, 443, 8080)
+
+
+def evaluate(rs, pkt, path: str) -> str:  # noqa: ANN001
+    """The one concrete evaluator (segverify.firewall.ir) on the lowered ruleset."""
+    return ir.evaluate(lower_ruleset(rs), to_ir_packet(pkt), path).action
 
 
 def _hosts() -> list[str]:

@@ -11,9 +11,9 @@ import pytest
 
 from segverify.checks.firewall import check_firewall
 from segverify.checks.policy import PolicyEvaluator
-from segverify.engine.analysis import build_analysis
-from segverify.engine.concrete import evaluate
+from segverify.engine.analysis import build_analysis, to_ir_packet
 from segverify.engine.space import CT_STATES, PORT_PROTOS, Packet
+from segverify.firewall import ir
 from segverify.firewall.model import AddressSet, PortSet, Rule, Ruleset, Stage, UnknownMatch
 from segverify.topology.loader import load_topology
 from segverify.topology.model import Location, PortRange
@@ -50,6 +50,11 @@ def A(*nets: str, negated: bool = False) -> AddressSet:
 
 def P(*ranges: tuple[int, int], negated: bool = False) -> PortSet:
     return PortSet(tuple(PortRange(lo, hi) for lo, hi in ranges), negated)
+
+
+def evaluate(analysis, pkt: Packet, path: str) -> str:
+    """The one concrete evaluator on the analysed (bound) device."""
+    return ir.evaluate(analysis.device, to_ir_packet(pkt), path).action
 
 
 def loc(n: int) -> Location:
@@ -146,7 +151,7 @@ def test_engine_matches_direct_evaluator_on_random_rulesets(alpha) -> None:
         for _ in range(60):
             pkt = random_packet(rng, analysis)
             path = analysis.hook_of(pkt.src, pkt.dst)
-            want = evaluate(rs, pkt, path)
+            want = evaluate(analysis, pkt, path)
             got = analysis.decide(pkt)
             assert got.action == want, (pkt, got, [s.name for s in rs.stages])
             perm = analysis.permitted()
@@ -216,10 +221,10 @@ def test_engine_forbidden_permit_examples_are_real(alpha) -> None:
         assert ex["ct_state"] == "new"
         verdict = evaluator.evaluate(ex["src"], ex["dst"], ex["proto"], ex["dport"])
         assert not verdict.allowed, f.message
-        assert evaluate(rs, pkt, analysis.hook_of(pkt.src, pkt.dst)) == "accept", f.message
+        assert evaluate(analysis, pkt, analysis.hook_of(pkt.src, pkt.dst)) == "accept", f.message
         d = analysis.decide(pkt)
         if f.data["firewall_rule"].get("line"):
-            assert d.deciding.rule.location.line == f.data["firewall_rule"]["line"]
+            assert d.deciding.rule.origin.location.line == f.data["firewall_rule"]["line"]
         assert f.location is not None
 
 

@@ -8,12 +8,20 @@ import pytest
 from conftest import TOPOLOGIES
 
 from segverify.errors import InputError
-from segverify.firewall import parse_export, parse_text
-from segverify.firewall.evaluate import Packet, evaluate
+from segverify.firewall import ir, parse_export, parse_text
+from segverify.firewall.ir import Packet
+from segverify.firewall.ruleset_ir import lower_ruleset
 from segverify.topology.loader import load_topology
 
 GOLDEN = Path(__file__).parent / "golden" / "firewall"
 H = "kind,name,action,src,dst,service,members\n"
+
+
+def evaluate(rs, p, path: str = "forward"):  # noqa: ANN001, ANN201
+    """The one concrete evaluator (segverify.firewall.ir) on the lowered ruleset:
+    (action, rules that decided)."""
+    v = ir.evaluate(lower_ruleset(rs), p, path)
+    return v.action, [s.rule for s in v.steps if s.rule is not None]
 
 
 def test_groups_services_and_disabled_rows() -> None:

@@ -11,12 +11,20 @@ import pytest
 from conftest import need_root, need_tool
 
 from segverify.errors import InputError
-from segverify.firewall import parse_export, parse_text
+from segverify.firewall import ir, parse_export, parse_text
 from segverify.firewall.base import match_of
 from segverify.firewall.compile_nft import to_nftables
-from segverify.firewall.evaluate import Packet, evaluate
+from segverify.firewall.ir import Packet
+from segverify.firewall.ruleset_ir import lower_ruleset
 
 GOLDEN = Path(__file__).parent / "golden" / "firewall"
+
+
+def evaluate(rs, p, path: str = "forward"):  # noqa: ANN001, ANN201
+    """The one concrete evaluator (segverify.firewall.ir) on the lowered ruleset:
+    (action, rules that decided)."""
+    v = ir.evaluate(lower_ruleset(rs), p, path)
+    return v.action, [s.rule for s in v.steps if s.rule is not None]
 
 
 def semantics(rs) -> list:

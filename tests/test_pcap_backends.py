@@ -48,22 +48,12 @@ def corpus_path(name: str) -> str:
 
 
 def signature(table: FlowTable) -> tuple[list[tuple], dict[str, object]]:
-    flows = sorted(
-        (
-            f.src,
-            f.dst,
-            f.proto,
-            f.sport,
-            f.dport,
-            f.packets_fwd,
-            f.packets_rev,
-            f.bytes_fwd,
-            f.bytes_rev,
-            f.first_frame,
-            f.community_id,
-        )
+    rows = (
+        (f.src, f.dst, f.proto, f.sport, f.dport, f.packets_fwd, f.packets_rev, f.bytes_fwd,
+         f.bytes_rev, f.first_frame, f.community_id, f.vlan, f.names, f.tunnel)
         for f in table.flows
-    )
+    )  # fmt: skip
+    flows = sorted(rows, key=lambda t: tuple(-1 if v is None else v for v in t))
     acct = table.accounting.as_dict()
     acct.pop("cut_short")
     return flows, acct

@@ -131,7 +131,7 @@ def test_graph_export(fmt: str) -> None:
 
 def test_diagram_dot_escapes_and_svg(tmp_path: Path) -> None:
     code, out = run("topology", "diagram", ALPHA)
-    assert code == 0 and out.startswith("digraph") and '"lgwan" -> "lgwan-wan"' in out
+    assert code == 0 and out.startswith("digraph") and '"zone:lgwan" -> "zone:lgwan-wan"' in out
     if shutil.which("dot") is None:
         pytest.skip("graphviz dot not installed (CI installs it)")
     svg = tmp_path / "d.svg"

@@ -11,13 +11,12 @@ from __future__ import annotations
 import importlib
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import replace
-from typing import Any
 
 from segverify.capture.fast import DEFAULT_CHUNK_RECORDS
 from segverify.capture.progress import Progress
 from segverify.errors import InputError
-from segverify.flows.model import Accounting, Flow, FlowTable
+from segverify.flows.merge import merge_columns
+from segverify.flows.model import Accounting, FlowTable
 
 BACKENDS: dict[str, str] = {
     "fast": "segverify.capture.fast",
@@ -55,54 +54,14 @@ def _read_in_worker(
         return None, (exc.message, exc.file)
 
 
-def flow_key(f: Flow) -> tuple[Any, ...]:
-    """Direction-free key: protocol and the two (address, port) endpoints, sorted."""
-    a = (f.src, -1 if f.sport is None else f.sport)
-    b = (f.dst, -1 if f.dport is None else f.dport)
-    return (f.proto, *sorted((a, b)))
-
-
-def merge_flow(first: Flow, other: Flow) -> Flow:
-    """``other`` added to ``first``, keeping ``first``'s orientation and file."""
-    same = (other.src, other.sport) == (first.src, first.sport) and (
-        (other.dst, other.dport) == (first.dst, first.dport)
-    )
-    if same:
-        pf, bf, pr, br = other.packets_fwd, other.bytes_fwd, other.packets_rev, other.bytes_rev
-        ff, fr = other.tcp_flags_fwd, other.tcp_flags_rev
-    else:
-        pf, bf, pr, br = other.packets_rev, other.bytes_rev, other.packets_fwd, other.bytes_fwd
-        ff, fr = other.tcp_flags_rev, other.tcp_flags_fwd
-    names = first.names + tuple(n for n in other.names if n not in first.names)
-    tunnel = first.tunnel + tuple(t for t in other.tunnel if t not in first.tunnel)
-    return replace(
-        first,
-        packets_fwd=first.packets_fwd + pf,
-        bytes_fwd=first.bytes_fwd + bf,
-        packets_rev=first.packets_rev + pr,
-        bytes_rev=first.bytes_rev + br,
-        first_ns=min(first.first_ns, other.first_ns),
-        last_ns=max(first.last_ns, other.last_ns),
-        tcp_flags_fwd=first.tcp_flags_fwd | ff,
-        tcp_flags_rev=first.tcp_flags_rev | fr,
-        names=names,
-        tunnel=tunnel,
-    )
-
-
 def merge_tables(tables: Sequence[FlowTable]) -> FlowTable:
     """Merge per-file tables (in the order given) as if they were one capture."""
     if len(tables) == 1:
         return tables[0]
     acct = Accounting()
-    merged: dict[tuple[Any, ...], Flow] = {}
     for table in tables:
         acct.add(table.accounting)
-        for f in table.flows:
-            key = flow_key(f)
-            have = merged.get(key)
-            merged[key] = f if have is None else merge_flow(have, f)
-    return FlowTable(list(merged.values()), acct)
+    return FlowTable(accounting=acct, columns=merge_columns([t.columns for t in tables]))
 
 
 def read_flows(

@@ -19,7 +19,7 @@ DST_HI = 8
 DST_LO = 9
 SPORT = 10  # TCP/UDP/SCTP port; ICMP type (Community ID mapping)
 DPORT = 11  # TCP/UDP/SCTP port; ICMP code or counterpart type
-FLAGS = 12  # TCP flag byte
+FLAGS = 12  # TCP flag byte | TCP header length (bytes) << 8
 VLAN = 13  # outermost 802.1Q/802.1ad VLAN id, -1 when untagged
 FRAG = 14  # FRAG_* below
 IPID = 15  # IPv4 identification / IPv6 fragment id (fragments only)
@@ -46,6 +46,7 @@ BUCKET_NON_IP = 1
 BUCKET_UNSUPPORTED_LINK = 2
 BUCKET_MALFORMED = 3
 BUCKET_TRUNCATED = 4
+BUCKET_OPAQUE = 5
 BUCKET_PENDING = 9  # non-first fragment waiting for its first fragment (never reported)
 
 FRAG_NONE = 0

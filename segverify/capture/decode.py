@@ -14,6 +14,7 @@ from segverify.capture.columns import (
     BUCKET_ANALYSED,
     BUCKET_MALFORMED,
     BUCKET_NON_IP,
+    BUCKET_OPAQUE,
     BUCKET_TRUNCATED,
     BUCKET_UNSUPPORTED_LINK,
     CAND,
@@ -46,6 +47,7 @@ from segverify.capture.status import (
     KIND_IEEE80211,
     NON_IP,
     OK,
+    OPAQUE,
     SHORT,
     UNSUPPORTED,
 )
@@ -60,6 +62,8 @@ def _failure_bucket(status, cut):  # type: ignore[no-untyped-def]
         return BUCKET_UNSUPPORTED_LINK
     if status == NON_IP:
         return BUCKET_NON_IP
+    if status == OPAQUE:
+        return BUCKET_OPAQUE
     if status == SHORT:
         return BUCKET_TRUNCATED if cut else BUCKET_MALFORMED
     return BUCKET_MALFORMED

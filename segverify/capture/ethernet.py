@@ -1,4 +1,5 @@
-"""Ethernet II with 802.1Q / 802.1ad (QinQ) tags, MPLS label stacks, PPPoE sessions,
+"""Ethernet II with 802.1Q / 802.1ad (QinQ) tags, MPLS label stacks (IP, or an Ethernet
+pseudowire with a control word), PPPoE sessions,
 802.1ah (PBB), Cisco FabricPath and VN-Tag, and 802.2 LLC/SNAP, down to the IP packet
 (compiled)."""
 
@@ -8,6 +9,7 @@ from numba import njit
 
 from segverify.capture.status import (
     BAD,
+    KIND_ETHERNET,
     KIND_IPV4,
     KIND_IPV6,
     KIND_NONE,
@@ -61,6 +63,10 @@ def ethertype_payload(buf, p, end, et, vlan):  # type: ignore[no-untyped-def]
                 return OK, KIND_IPV4, p, vlan
             if nib == 6:
                 return OK, KIND_IPV6, p, vlan
+            if nib == 0:  # pseudowire control word (RFC 4385), then an Ethernet frame
+                if p + 4 + 14 > end:
+                    return SHORT, KIND_NONE, p, vlan
+                return OK, KIND_ETHERNET, p + 4, vlan
             return NON_IP, KIND_NONE, p, vlan
         if et == ETH_PPPOE_SESSION:
             if p + 8 > end:

@@ -6,9 +6,14 @@ never raises, and the names come back as data only, exactly as they appear on th
 (UTF-8, undecodable bytes as ``\\xNN``), with a trailing dot removed. Nothing here
 interprets a name.
 
-Per packet only: a TLS ClientHello split across TCP segments yields its SNI only when the
-extension sits in the first segment; DNS over TCP is read from the 2-byte length prefix at
-the start of a segment.
+Bounds, the same for every backend: names are read from the first
+:data:`MAX_NAME_PAYLOADS` payloads of a flow that may carry one (UDP/TCP port 53, a TCP
+payload starting ``16 03``, an HTTP request line) and at most :data:`MAX_FLOW_NAMES`
+distinct names are kept per flow. A TLS ClientHello or HTTP request split across TCP
+segments is found by reassembling, for each direction whose first data segment may carry
+a name, its first :data:`REASM_SEGMENTS` data segments in sequence order, up to
+:data:`REASM_BYTES` bytes (:func:`reassemble`). DNS over TCP is read from the 2-byte
+length prefix at the start of a segment.
 """
 
 from __future__ import annotations
@@ -16,6 +21,9 @@ from __future__ import annotations
 MAX_NAME_LEN = 255  # characters kept of one name (DNS names are at most 255 octets)
 MAX_NAMES = 8  # names returned for one payload
 MAX_FLOW_NAMES = 16  # names a backend keeps for one flow
+MAX_NAME_PAYLOADS = 32  # candidate payloads per flow handed to extract_names
+REASM_SEGMENTS = 8  # data segments per TCP direction kept for reassembly
+REASM_BYTES = 16384  # bytes of a TCP direction's stream reassembled
 DNS_PORTS = frozenset({53})
 _MAX_DNS_QUESTIONS = 8
 _MAX_POINTER_HOPS = 16
@@ -235,3 +243,39 @@ def _strip_port(host: str) -> str:
     if sep and port.isdigit() and name:
         return name
     return host
+
+
+def may_carry_name(payload: bytes, proto: int, sport: int, dport: int) -> bool:
+    """The payload is a name candidate (the fast backend's compiled test, in Python)."""
+    if not payload:
+        return False
+    if sport == 53 or dport == 53:
+        return proto in (TCP, UDP)
+    if proto != TCP:
+        return False
+    if len(payload) >= 3 and payload[0] == 0x16 and payload[1] == 0x03:
+        return True
+    return len(payload) >= 4 and payload[:4] in _CANDIDATE_PREFIXES
+
+
+_CANDIDATE_PREFIXES = frozenset(
+    (b"GET ", b"POST", b"HEAD", b"PUT ", b"CONN", b"OPTI", b"DELE", b"PATC")
+)
+
+
+def reassemble(segments: list[tuple[int, bytes]], limit: int = REASM_BYTES) -> bytes:
+    """The start of a TCP stream from ``(sequence number, payload)`` segments, the first
+    one being where the stream starts: ordered by sequence number (modulo 2**32),
+    retransmitted bytes taken once, up to the first gap or ``limit`` bytes."""
+    if not segments:
+        return b""
+    base = segments[0][0]
+    out = bytearray()
+    for off, data in sorted(((seq - base) % (1 << 32), data) for seq, data in segments):
+        if off > len(out):
+            break  # a gap: what follows cannot be placed
+        if off + len(data) > len(out):
+            out += data[len(out) - off :]
+        if len(out) >= limit:
+            break
+    return bytes(out[:limit])

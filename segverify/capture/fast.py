@@ -1,5 +1,6 @@
 """The fast backend: a compiled walk + decode over a bounded byte window, writing rows into
-a preallocated column array, then compiled hash aggregation into flows.
+a preallocated column array, handed chunk by chunk to the one flow builder
+(``flows/ingest.py``: compiled hash aggregation, fragments, names, tunnels).
 
 Memory follows ``chunk_records`` (rows) and the window (bytes), plus one entry per flow;
 never the file size. No Python object is made per packet: Python touches only the rare
@@ -13,31 +14,8 @@ import os
 from collections.abc import Callable
 
 import numpy as np
-from numba import njit
 
-from segverify.capture.columns import (
-    BUCKET,
-    BUCKET_ANALYSED,
-    BUCKET_PENDING,
-    DPORT,
-    DST_HI,
-    DST_LO,
-    FLOW,
-    FRAG,
-    FRAG_FIRST,
-    IPID,
-    NCOL,
-    PAY_LEN,
-    PAY_OFF,
-    PROTO,
-    SPORT,
-    SRC_HI,
-    SRC_LO,
-    T1TYPE,
-    TDEPTH,
-    TUNNEL_NAMES,
-    VER,
-)
+from segverify.capture.columns import NCOL
 from segverify.capture.pcapng import Interfaces, add_interface, section_byte_order
 from segverify.capture.source import (
     PCAP_HEADER_LEN,
@@ -49,37 +27,13 @@ from segverify.capture.source import (
     sniff,
 )
 from segverify.capture.walk import CONTROL, CORRUPT, FULL, PCAPNG_SHB, walk_pcap, walk_pcapng
-from segverify.flows.aggregate import FlowState
-from segverify.flows.build import AddressText, build_flows, packed_address
-from segverify.flows.model import BUCKETS, Accounting, FlowTable
-
-try:
-    from segverify.capture.evidence import MAX_FLOW_NAMES, extract_names
-except ImportError:  # pragma: no cover - evidence extraction not available
-    extract_names = None  # type: ignore[assignment]
-    MAX_FLOW_NAMES = 16
+from segverify.flows.ingest import FlowIngest
+from segverify.flows.model import FlowTable
 
 DEFAULT_CHUNK_RECORDS = 65536
 WINDOW_BYTES = 8 << 20
 MAX_WINDOW_BYTES = 256 << 20
 MAX_CAPLEN = 256 << 10  # larger pcap records mean a corrupt record header
-MAX_NAME_PAYLOADS = 4  # payloads per flow handed to extract_names
-
-
-@njit(cache=True)
-def summarise(rows, n, counts):  # type: ignore[no-untyped-def]
-    """Bucket counts of rows[:n] into ``counts``; returns (fragment rows, tunnelled rows)."""
-    nfrag = 0
-    ntun = 0
-    for i in range(n):
-        b = rows[i, BUCKET]
-        counts[b] += 1
-        if b == BUCKET_ANALYSED:
-            if rows[i, FRAG] != 0:
-                nfrag += 1
-            if rows[i, TDEPTH] != 0:
-                ntun += 1
-    return nfrag, ntun
 
 
 class FileReader:
@@ -94,16 +48,9 @@ class FileReader:
         self.path = path
         self.chunk = max(1, int(chunk_records))
         self.rows = np.zeros((self.chunk, NCOL), dtype=np.int64)
-        self.cand = np.zeros((self.chunk, 2), dtype=np.int64)
-        self.counts = np.zeros(10, dtype=np.int64)
-        self.state = FlowState()
-        self.acct = Accounting(files=1)
+        self.ingest = FlowIngest(path, self.chunk)
+        self.acct = self.ingest.acct
         self.frame_base = 0
-        self.names: dict[int, list[str]] = {}
-        self.tunnels: dict[int, list[str]] = {}
-        self.first_fragments: dict[tuple[int, ...], tuple[int, int]] = {}
-        self.pending: list[np.ndarray] = []
-        self.text = AddressText()
         self.on_progress = on_progress
         self.win: Window | MappedWindow | None = None
 
@@ -126,12 +73,11 @@ class FileReader:
                     self._read_pcap(fmt)
                 else:
                     self._read_pcapng()
-                self._finish()
             finally:
                 self.win = None
                 if mapped is not None:
                     mapped.close()
-        return FlowTable(build_flows(self.state, self.path, self.names, self.tunnels), self.acct)
+        return self.ingest.finish()
 
     def _cut(self, at: int, reason: str) -> None:
         self.acct.cut_short.append(f"{self.path}: stopped at byte {at} ({reason})")
@@ -229,89 +175,11 @@ class FileReader:
     def _chunk(self, n: int) -> None:
         if n == 0:
             return
-        rows = self.rows
-        self.counts[:] = 0
-        nfrag, ntun = summarise(rows, n, self.counts)
-        self.acct.records += n
-        for b, name in enumerate(BUCKETS):
-            setattr(self.acct, name, getattr(self.acct, name) + int(self.counts[b]))
-        if nfrag:
-            self._fragments(rows[:n])
-        nc = self.state.add(rows, n, self.cand, MAX_NAME_PAYLOADS)
-        if nc and extract_names is not None:
-            self._names(rows, nc)
-        if ntun:
-            self._tunnels(rows[:n])
+        assert self.win is not None
+        self.ingest.add(self.rows, n, self.win.buf)
         self.frame_base += n
         if self.on_progress is not None:
             self.on_progress(n)
-
-    def _frag_key(self, r: np.ndarray) -> tuple[int, ...]:
-        return (int(r[VER]), int(r[SRC_HI]), int(r[SRC_LO]), int(r[DST_HI]), int(r[DST_LO]),
-                int(r[PROTO]), int(r[IPID]))  # fmt: skip
-
-    def _fragments(self, rows: np.ndarray) -> None:
-        """Give non-first fragments the ports of their first fragment (src, dst, proto, id)."""
-        idx = np.nonzero((rows[:, BUCKET] == BUCKET_ANALYSED) & (rows[:, FRAG] != 0))[0]
-        for i in idx.tolist():
-            r = rows[i]
-            key = self._frag_key(r)
-            if r[FRAG] == FRAG_FIRST:
-                self.first_fragments[key] = (int(r[SPORT]), int(r[DPORT]))
-                continue
-            ports = self.first_fragments.get(key)
-            if ports is None:
-                self.pending.append(r.copy())
-                r[BUCKET] = BUCKET_PENDING
-            else:
-                r[SPORT], r[DPORT] = ports
-
-    def _finish(self) -> None:
-        """Fragments whose first fragment came later (or never): aggregate them now."""
-        if not self.pending:
-            return
-        rows = np.stack(self.pending)
-        for r in rows:
-            ports = self.first_fragments.get(self._frag_key(r))
-            if ports is not None:
-                r[SPORT], r[DPORT] = ports
-            r[BUCKET] = BUCKET_ANALYSED
-        cand = np.zeros((len(rows), 2), dtype=np.int64)
-        rows[:, PAY_LEN] = 0
-        self.state.add(rows, len(rows), cand, 0)
-        if np.any(rows[:, TDEPTH]):
-            self._tunnels(rows)
-        self.pending = []
-
-    def _names(self, rows: np.ndarray, nc: int) -> None:
-        win = self.win
-        assert win is not None and extract_names is not None
-        for i, f in self.cand[:nc].tolist():
-            r = rows[i]
-            off, size = int(r[PAY_OFF]), int(r[PAY_LEN])
-            payload = bytes(win.buf[off : off + size])
-            found = extract_names(payload, int(r[PROTO]), int(r[SPORT]), int(r[DPORT]))
-            if not found:
-                continue
-            have = self.names.setdefault(f, [])
-            for name in found:
-                if name not in have and len(have) < MAX_FLOW_NAMES:
-                    have.append(name)
-
-    def _tunnels(self, rows: np.ndarray) -> None:
-        sel = rows[(rows[:, BUCKET] == BUCKET_ANALYSED) & (rows[:, TDEPTH] > 0)]
-        cols = [FLOW, TDEPTH, *range(T1TYPE, T1TYPE + 10)]
-        for u in np.unique(sel[:, cols], axis=0).tolist():
-            f, depth, layers = u[0], u[1], u[2:]
-            have = self.tunnels.setdefault(f, [])
-            for level in range(min(depth, 2)):
-                ttype, shi, slo, dhi, dlo = layers[level * 5 : level * 5 + 5]
-                ver = ttype >> 8
-                src = self.text(packed_address(ver, shi, slo))
-                dst = self.text(packed_address(ver, dhi, dlo))
-                text = f"{TUNNEL_NAMES.get(ttype & 0xFF, 'tunnel')} {src}>{dst}"
-                if text not in have:
-                    have.append(text)
 
 
 def read_file(

@@ -1,13 +1,14 @@
 """IEEE 802.11 data frames (optionally behind a radiotap header) down to LLC/SNAP
-(compiled). Management, control and protected (encrypted) frames are not IP; of an
-A-MSDU aggregate, the first subframe is decoded."""
+(compiled). Management, control and null-data frames are not IP; protected (encrypted)
+data frames may carry IP and cannot be opened (OPAQUE); of an A-MSDU aggregate, the first
+subframe is decoded."""
 
 from __future__ import annotations
 
 from numba import njit
 
 from segverify.capture.ethernet import llc_snap
-from segverify.capture.status import KIND_NONE, NON_IP, SHORT
+from segverify.capture.status import KIND_NONE, NON_IP, OPAQUE, SHORT
 from segverify.capture.wire import le16
 
 TYPE_DATA = 2
@@ -25,8 +26,8 @@ def ieee80211(buf, p, end):  # type: ignore[no-untyped-def]
     subtype = (fc0 >> 4) & 0xF
     if subtype & 0x4:  # null data: no body
         return NON_IP, KIND_NONE, p, -1
-    if fc1 & 0x40:  # protected
-        return NON_IP, KIND_NONE, p, -1
+    if fc1 & 0x40:  # protected: its body may be IP, but it is encrypted
+        return OPAQUE, KIND_NONE, p, -1
     hdr = 24
     if (fc1 & 0x03) == 0x03:  # ToDS and FromDS: fourth address
         hdr += 6

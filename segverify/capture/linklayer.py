@@ -2,7 +2,8 @@
 
 Supported: Ethernet (1), BSD null/loopback (0, 108), raw IP (12, 14, 101, 228, 229),
 PPP (9, 50), FDDI (10), IEEE 802.11 plain and radiotap (105, 127), Linux cooked SLL (113)
-and SLL2 (276), NFLOG (239). Anything else is an unsupported link type.
+and SLL2 (276), NFLOG (239); Cisco HDLC frames inside a null-link file are followed by
+their EtherType. Anything else is an unsupported link type.
 """
 
 from __future__ import annotations
@@ -121,6 +122,9 @@ def link_payload(buf, p, end, linktype):  # type: ignore[no-untyped-def]
             if kind == KIND_NONE:
                 kind = _null_family(be32(buf, p))
         if kind == KIND_NONE:
+            if (buf[p] == 0x0F or buf[p] == 0x8F) and buf[p + 1] == 0:
+                # Cisco HDLC (address, control, EtherType) written into a null-link file
+                return ethertype_payload(buf, p + 4, end, be16(buf, p + 2), vlan)
             return NON_IP, kind, p + 4, vlan
         return OK, kind, p + 4, vlan
     if linktype == LINKTYPE_LINUX_SLL:

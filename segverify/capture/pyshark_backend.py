@@ -3,28 +3,31 @@
 The records and cut-short notes come from the strict record reader (so a broken file is a
 clear ``InputError`` and the record count is exact); every header is dissected by tshark,
 with IP reassembly and TCP desegmentation switched off so each frame stands alone. The
-fields are then put through the same flow rules as the other backends (see
-``scapy_backend`` and docs/pcap.md). Application names are tshark's ``dns.qry.name``,
-``tls.handshake.extensions_server_name`` and ``http.host`` (port removed).
+fields become the same decoded packets as the scapy backend's and go to the one flow
+builder (``segverify.flows.ingest``), names included: they are read from tshark's
+``tcp.payload``/``udp.payload`` bytes by the shared extractor, with the shared bounds.
+tshark's JSON is decoded leniently (payload bytes that are not UTF-8 become U+FFFD), and
+its non-zero exit on a cut-short or damaged file ends the frames: the strict record count
+decides what was read, and records tshark did not dissect are counted malformed.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
 from collections.abc import Iterator
 from typing import Any
 
-from segverify.capture.evidence import MAX_NAME_LEN, MAX_NAMES
-from segverify.capture.scapy_backend import (
-    Decoded,
-    FlowBuilder,
-    icmp_ports,
-    iter_records,
-)
+from segverify.capture.scapy_backend import ROWS_PER_CHUNK, Decoded, icmp_ports, iter_records
 from segverify.errors import InputError
+from segverify.flows.ingest import FlowIngest, RowWriter
 from segverify.flows.model import Accounting, FlowTable
 
-SUPPORTED_LINKS = frozenset({"eth", "null", "loop", "sll", "raw", "ip", "ipv6"})
+SUPPORTED_LINKS = frozenset(
+    {"eth", "null", "loop", "sll", "raw", "ip", "ipv6", "radiotap", "wlan", "nflog", "ppp",
+     "fddi"}
+)  # fmt: skip
 TRANSPORT = {"tcp": 6, "udp": 17, "icmp": 1, "icmpv6": 58, "sctp": 132, "gre": 47}
 # protocol names that may sit between a tunnel header and the inner IP packet
 TUNNEL_GLUE = frozenset({"eth", "ethertype", "vlan", "erspan", "mpls", "pppoes", "ppp"})
@@ -34,7 +37,6 @@ PREFS = {
     "ipv6.defragment": "FALSE",
     "tcp.desegment_tcp_streams": "FALSE",
 }
-NAME_KEYS = ("dns.qry.name", "tls.handshake.extensions_server_name", "http.host")
 
 
 def tshark_path() -> str:
@@ -48,39 +50,69 @@ def read_file(path: str) -> FlowTable:
     """Flows and accounting of one capture file, dissected by tshark."""
     file = str(path)
     tshark = tshark_path()
-    acct = Accounting(files=1)
-    frames = sum(1 for _ in iter_records(file, acct))  # validates the file, notes cut-short
-    builder = FlowBuilder(file)
+    if os.path.exists(file) and not os.path.isfile(file) and not os.path.isdir(file):
+        # the strict reader and tshark each read the file: a pipe can be read only once
+        raise InputError("the pyshark backend needs a regular file (not a FIFO or device)", file)
+    ingest = FlowIngest(file, ROWS_PER_CHUNK)
+    rows = RowWriter(ingest, ROWS_PER_CHUNK)
+    notes = Accounting()
+    frames = sum(1 for _ in iter_records(file, notes))  # validates the file, notes cut-short
     seen = 0
     for frame in _frames(file, tshark):
-        seen += 1
-        if seen > frames:
+        if seen >= frames:
             break  # tshark read past a damaged tail the strict reader stopped at
-        acct.records += 1
+        seen += 1
         result = decode_frame(frame)
         if isinstance(result, str):
-            setattr(acct, result, getattr(acct, result) + 1)
-            continue
-        acct.analysed += 1
-        builder.add(frame["number"], frame["ts_ns"], frame["len"], result)
+            rows.bucket(frame["number"], frame["ts_ns"], frame["len"], result)
+        else:
+            result.write(rows, frame["number"], frame["ts_ns"], frame["len"])
+    for number in range(seen + 1, frames + 1):  # records tshark did not dissect
+        rows.bucket(number, 0, 0, "malformed")
+    table = rows.finish()
+    table.accounting.cut_short.extend(notes.cut_short)
     if seen < frames:
-        acct.cut_short.append(f"{file}: tshark stopped after {seen} of {frames} records")
-    return FlowTable(builder.flows(), acct)
+        table.accounting.cut_short.append(
+            f"{file}: tshark stopped after {seen} of {frames} records (the rest: malformed)"
+        )
+    return table
+
+
+def _lenient_capture(file: str, tshark: str) -> Any:
+    """pyshark's FileCapture, made to survive what a capture may hold: payload bytes that
+    are not UTF-8 in tshark's JSON (decoded with replacement characters) and tshark's
+    non-zero exit on a cut-short or damaged file (the strict record count decides)."""
+    import pyshark  # lazily: pyshark pulls in asyncio machinery
+    from pyshark.tshark.output_parser.tshark_json import TsharkJsonParser
+
+    class LenientParser(TsharkJsonParser):  # type: ignore[misc]
+        def _parse_single_packet(self, packet: bytes) -> Any:
+            text = packet.decode("utf-8", "replace").encode("utf-8")
+            return super()._parse_single_packet(text)
+
+    class LenientCapture(pyshark.FileCapture):  # type: ignore[misc]
+        def _setup_tshark_output_parser(self) -> Any:
+            return LenientParser(self._get_tshark_version())
+
+    return LenientCapture(
+        file, use_json=True, keep_packets=False, override_prefs=PREFS, tshark_path=tshark
+    )
 
 
 def _frames(file: str, tshark: str) -> Iterator[dict[str, Any]]:
     """Each frame as plain data: number, time, lengths, protocol list and layer dicts."""
-    import pyshark  # lazily: pyshark pulls in asyncio machinery
+    from pyshark.capture.capture import TSharkCrashException
 
-    cap = pyshark.FileCapture(
-        file,
-        use_json=True,
-        keep_packets=False,
-        override_prefs=PREFS,
-        tshark_path=tshark,
-    )
+    cap = _lenient_capture(file, tshark)
     try:
-        for pkt in cap:
+        packets = iter(cap)
+        while True:
+            try:
+                pkt = next(packets)
+            except StopIteration:
+                return
+            except TSharkCrashException:
+                return  # tshark stopped at a cut or damaged record: counted by the caller
             info: dict[str, Any] = pkt.frame_info._all_fields
             layers: dict[str, list[dict[str, Any]]] = {}
             for layer in pkt.layers:
@@ -95,7 +127,9 @@ def _frames(file: str, tshark: str) -> Iterator[dict[str, Any]]:
                 "layers": layers,
             }
     finally:
-        cap.close()
+        with contextlib.suppress(TSharkCrashException):  # the same exit, seen again
+            cap.close()
+        cap._running_processes.clear()  # nothing left for pyshark's destructor to raise
 
 
 def _epoch_ns(text: str) -> int:
@@ -179,7 +213,11 @@ def decode_frame(frame: dict[str, Any]) -> Decoded | str:
         return "unsupported_link"
     ip_at = next((i for i, p in enumerate(protos) if p in ("ip", "ipv6")), None)
     if ip_at is None:
-        return f.bad() if "_ws.short" in f.layers or "_ws.malformed" in f.layers else "non_ip"
+        if "_ws.short" in f.layers or "_ws.malformed" in f.layers:
+            return f.bad()
+        if "wlan" in protos and _int(_find(f.layers.get("wlan"), "wlan.fc.protected")) == 1:
+            return "opaque"  # protected 802.11 data: may carry IP, cannot be opened
+        return "non_ip"
     vlan_layer = f.layer(protos.index("vlan")) if "vlan" in protos[:ip_at] else None
     vlan = _int(_find(vlan_layer, "vlan.id")) if vlan_layer else None
     tunnel: list[str] = []
@@ -276,11 +314,18 @@ def _transport(f: _Frame, at: int, pkt: Decoded) -> Decoded | str:
         pkt.sport, pkt.dport = sport, dport
         if want == "tcp":
             flags = _int(layer.get("tcp.flags"))
-            if flags is None:
+            hdr_len = _int(layer.get("tcp.hdr_len"))
+            if flags is None or hdr_len is None:
                 return f.bad()
+            if hdr_len < 20:
+                return "malformed"  # a TCP header cannot be shorter than 20 bytes
+            if "tcp.bogus_header_length" in str(layer) or "Short segment" in str(layer):
+                return f.bad()  # the header runs past the packet (as the other backends)
             pkt.tcp_flags = flags & 0xFF
+            pkt.tcp_header = hdr_len
+            pkt.tcp_seq = _int(layer.get("tcp.seq_raw")) or 0
         if want != "sctp":
-            pkt.names = _names(f, i, sport, dport)
+            pkt.payload = _hex(layer.get(f"{want}.payload"))
     else:
         icmp_type = _int(layer.get(f"{want}.type"))
         code = _int(layer.get(f"{want}.code"))
@@ -290,27 +335,14 @@ def _transport(f: _Frame, at: int, pkt: Decoded) -> Decoded | str:
     return pkt
 
 
-def _names(f: _Frame, transport_at: int, sport: int, dport: int) -> tuple[str, ...]:
-    from segverify.capture.evidence import _strip_port
-
-    out: list[str] = []
-    for j in range(transport_at + 1, len(f.protocols)):
-        name = f.protocols[j]
-        if name == "dns" and 53 not in (sport, dport):
-            continue
-        if name not in ("dns", "tls", "http"):
-            continue
-        layer = f.layer(j)
-        for key in NAME_KEYS:
-            for value in _find_all(layer, key, []):
-                if not isinstance(value, str):
-                    continue
-                text = _strip_port(value) if key == "http.host" else value
-                text = text[:-1] if text.endswith(".") else text
-                text = text[:MAX_NAME_LEN]
-                if text and text != "<Root>" and text not in out and len(out) < MAX_NAMES:
-                    out.append(text)
-    return tuple(out)
+def _hex(value: Any) -> bytes:
+    """tshark's ``aa:bb:cc`` byte fields as bytes (empty when absent or odd)."""
+    if not isinstance(value, str) or not value:
+        return b""
+    try:
+        return bytes.fromhex(value.replace(":", ""))
+    except ValueError:
+        return b""
 
 
 def _tunnel_inner(f: _Frame, at: int, outer: Decoded) -> tuple[str, int | None] | None:
@@ -321,12 +353,14 @@ def _tunnel_inner(f: _Frame, at: int, outer: Decoded) -> tuple[str, int | None] 
     if i is None:
         return None
     name = f.protocols[i]
+    if name in ("ip", "ipv6") and outer.proto in (4, 41):
+        return "ipip", i
     if name == "gre" and outer.proto == 47:
         gre = f.layer(i)
         version = _int(_find(gre, "gre.flags.version"))
-        routing = _int(_find(gre, "gre.flags.routing"))
         ptype = _int(_find(gre, "gre.proto"))
-        if version != 0 or routing or ptype not in GRE_DECAP:
+        pptp = version == 1 and ptype == 0x880B
+        if not pptp and (version != 0 or ptype not in GRE_DECAP):
             return None
         kind = "erspan" if ptype in (0x88BE, 0x22EB) else "gre"
         return kind, _inner_ip(f, i + 1)

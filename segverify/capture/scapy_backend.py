@@ -6,22 +6,15 @@ because scapy's readers return cut-short records silently; every header is read 
 scapy's own layer classes (``Ether``, ``Dot1Q``, ``IP``, ``IPv6``, ``TCP``…) on exact
 byte slices, so the offsets and the accounting stay under our control.
 
-Semantics shared by every backend (see docs/pcap.md):
-
-- flow key: IP version, the two (address, port) endpoints unordered, transport protocol;
-  ICMP/ICMPv6 type and code map to ports as the Community ID spec does;
-- initiator: the sender of the first TCP SYN without ACK, otherwise of the first packet;
-- bytes are original frame lengths; first/last are the lowest/highest timestamps; the
-  first frame is the lowest 1-based record number of the file;
-- fragments: the fragment at offset 0 carries the ports; later fragments of the same
-  datagram (source, destination, protocol, IP ID) join its flow; a fragment whose first
-  fragment was not seen earlier in the file joins the port-less flow of its addresses;
-- tunnels (GRE, ERSPAN I/II/III, VXLAN on UDP 4789, Geneve on UDP 6081) are decapsulated
-  when they carry Ethernet or IP; the inner packet makes the flow and the outer endpoints
-  go to ``Flow.tunnel``;
-- every record lands in one bucket: analysed, non_ip, unsupported_link, malformed (a
-  header is impossible, or ends before its data though the record is complete) or
-  truncated (the record was cut by the snap length before a header ended).
+This module only decodes: each record becomes a bucket name or a :class:`Decoded` packet,
+handed to the one flow builder (``segverify.flows.ingest``) that every backend uses, so
+flows, fragments, orientation, names and tunnel evidence follow one set of rules
+(docs/capture.md). The decoding rules mirror the fast backend's: the same link types,
+tunnels (GRE incl. PPTP and Aruba, ERSPAN I/II/III, VXLAN, Geneve, IP-in-IP and 6in4;
+an inner packet that is not IP or cannot be decoded leaves the record on its outer flow),
+the same buckets (``opaque`` for protected 802.11 data) and the same minimum headers
+(a TCP header shorter than its data offset is malformed, or truncated when the snap
+length cut it).
 """
 
 from __future__ import annotations
@@ -33,16 +26,18 @@ import ipaddress
 import struct
 import zlib
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
-from scapy.layers.inet import GRE, IP, TCP, UDP
+from scapy.layers.inet import IP, TCP, UDP
 from scapy.layers.inet6 import IPv6
 from scapy.layers.l2 import CookedLinux, CookedLinuxV2, Dot1Q, Ether
 
-from segverify.capture.evidence import MAX_FLOW_NAMES, extract_names
 from segverify.errors import InputError
-from segverify.flows.model import Accounting, Flow, FlowTable
+from segverify.flows.ingest import FlowIngest, RowWriter
+from segverify.flows.model import Accounting, FlowTable
+
+ROWS_PER_CHUNK = 4096
 
 # --- Community ID v1 ---------------------------------------------------------------------
 
@@ -98,7 +93,7 @@ def community_id(
 
 @dataclass
 class Decoded:
-    """One IP packet as a backend decoded it (the innermost one after tunnels)."""
+    """One IP packet as a decoder read it (the innermost one after tunnels)."""
 
     version: int
     src: str
@@ -107,110 +102,22 @@ class Decoded:
     sport: int | None = None
     dport: int | None = None
     tcp_flags: int = 0
-    names: tuple[str, ...] = ()
     tunnel: tuple[str, ...] = ()
     vlan: int | None = None
     frag_id: int | None = None  # IP ID when the packet is a fragment
     frag_offset: int = 0
+    payload: bytes = b""  # the transport payload (what names are read from)
+    tcp_header: int = 0  # TCP header length in bytes
+    tcp_seq: int = 0
 
-
-@dataclass
-class _State:
-    a_is_first: bool  # the first packet went a → b
-    first_ns: int
-    last_ns: int
-    first_frame: int
-    vlan: int | None
-    syn_from_a: bool | None = None
-    packets: list[int] = field(default_factory=lambda: [0, 0])  # [a→b, b→a]
-    nbytes: list[int] = field(default_factory=lambda: [0, 0])
-    flags: list[int] = field(default_factory=lambda: [0, 0])
-    names: list[str] = field(default_factory=list)
-    tunnel: list[str] = field(default_factory=list)
-
-
-class FlowBuilder:
-    """Aggregates decoded packets of one file into bidirectional flows."""
-
-    def __init__(self, file: str) -> None:
-        self.file = file
-        self._flows: dict[tuple, _State] = {}
-        self._endpoints: dict[tuple, tuple[str, str, int | None, int | None, int]] = {}
-        self._frags: dict[tuple, tuple[int | None, int | None]] = {}
-
-    def add(self, frame: int, ts_ns: int, wirelen: int, p: Decoded) -> None:
-        sport, dport = p.sport, p.dport
-        if p.frag_id is not None:
-            fkey = (p.version, p.src, p.dst, p.proto, p.frag_id)
-            if p.frag_offset == 0:
-                self._frags[fkey] = (sport, dport)
-            else:
-                sport, dport = self._frags.get(fkey, (None, None))
-        a = (ipaddress.ip_address(p.src).packed, -1 if sport is None else sport)
-        b = (ipaddress.ip_address(p.dst).packed, -1 if dport is None else dport)
-        forward = a <= b
-        key = (p.version, p.proto, a, b) if forward else (p.version, p.proto, b, a)
-        st = self._flows.get(key)
-        if st is None:
-            st = _State(forward, ts_ns, ts_ns, frame, p.vlan)
-            self._flows[key] = st
-            ends = (p.src, p.dst, sport, dport) if forward else (p.dst, p.src, dport, sport)
-            self._endpoints[key] = (*ends, p.proto)
-        side = 0 if forward else 1
-        st.packets[side] += 1
-        st.nbytes[side] += wirelen
-        st.flags[side] |= p.tcp_flags & 0xFF
-        if p.proto == 6 and p.tcp_flags & 0x12 == 0x02 and st.syn_from_a is None:
-            st.syn_from_a = forward
-        if ts_ns < st.first_ns:
-            st.first_ns = ts_ns
-        if ts_ns > st.last_ns:
-            st.last_ns = ts_ns
-        if frame < st.first_frame:
-            st.first_frame = frame
-        if st.vlan is None:
-            st.vlan = p.vlan
-        for name in p.names:
-            if name not in st.names and len(st.names) < MAX_FLOW_NAMES:
-                st.names.append(name)
-        for t in p.tunnel:
-            if t not in st.tunnel and len(st.tunnel) < MAX_FLOW_NAMES:
-                st.tunnel.append(t)
-
-    def flows(self) -> list[Flow]:
-        out: list[Flow] = []
-        for key, st in self._flows.items():
-            a_addr, b_addr, a_port, b_port, proto = self._endpoints[key]
-            a_first = st.a_is_first if st.syn_from_a is None else st.syn_from_a
-            if a_first:
-                src, dst, sport, dport, i, r = a_addr, b_addr, a_port, b_port, 0, 1
-            else:
-                src, dst, sport, dport, i, r = b_addr, a_addr, b_port, a_port, 1, 0
-            out.append(
-                Flow(
-                    src=src,
-                    dst=dst,
-                    proto=proto,
-                    sport=sport,
-                    dport=dport,
-                    packets_fwd=st.packets[i],
-                    bytes_fwd=st.nbytes[i],
-                    packets_rev=st.packets[r],
-                    bytes_rev=st.nbytes[r],
-                    first_ns=st.first_ns,
-                    last_ns=st.last_ns,
-                    first_frame=st.first_frame,
-                    file=self.file,
-                    vlan=st.vlan,
-                    tcp_flags_fwd=st.flags[i],
-                    tcp_flags_rev=st.flags[r],
-                    community_id=community_id(src, dst, proto, sport, dport),
-                    names=tuple(st.names),
-                    tunnel=tuple(st.tunnel),
-                )
-            )
-        out.sort(key=lambda f: f.first_frame)
-        return out
+    def write(self, rows: RowWriter, frame: int, ts_ns: int, wirelen: int) -> None:
+        """Hand this packet to the one flow builder."""
+        rows.packet(
+            frame, ts_ns, wirelen, self.src, self.dst, self.proto, self.sport, self.dport,
+            tcp_flags=self.tcp_flags, tcp_header=self.tcp_header, tcp_seq=self.tcp_seq,
+            payload=self.payload, vlan=self.vlan, frag_id=self.frag_id,
+            frag_offset=self.frag_offset, tunnels=self.tunnel,
+        )  # fmt: skip
 
 
 # --- record reader (pcap, pcapng, gzip) ------------------------------------------------
@@ -225,6 +132,7 @@ class Record:
     ts_ns: int
     data: bytes
     wirelen: int
+    bad: bool = False  # a damaged packet block: a malformed record
 
 
 def read_bytes(path: str) -> bytes:
@@ -251,12 +159,7 @@ def iter_records(path: str, acct: Accounting) -> Iterator[Record]:
     if len(buf) < 4:
         raise InputError("not a pcap or pcapng file (too short for a file header)", path)
     magic = buf[:4]
-    if magic in (
-        b"\xd4\xc3\xb2\xa1",
-        b"\xa1\xb2\xc3\xd4",
-        b"\x4d\x3c\xb2\xa1",
-        b"\xa1\xb2\x3c\x4d",
-    ):
+    if magic in PCAP_MAGICS:
         yield from _pcap_records(path, buf, acct)
     elif magic == b"\x0a\x0d\x0d\x0a":
         yield from _pcapng_records(path, buf, acct)
@@ -264,32 +167,44 @@ def iter_records(path: str, acct: Accounting) -> Iterator[Record]:
         raise InputError(f"not a pcap or pcapng file (magic {magic.hex()})", path)
 
 
+PCAP_MAGICS = {  # magic: (byte order, nanoseconds, record header length)
+    b"\xd4\xc3\xb2\xa1": ("<", False, 16),
+    b"\xa1\xb2\xc3\xd4": (">", False, 16),
+    b"\x4d\x3c\xb2\xa1": ("<", True, 16),
+    b"\xa1\xb2\x3c\x4d": (">", True, 16),
+    b"\x34\xcd\xb2\xa1": ("<", False, 24),  # Kuznetzov's modified pcap
+    b"\xa1\xb2\xcd\x34": (">", False, 24),
+}
+
+
 def _pcap_records(path: str, buf: bytes, acct: Accounting) -> Iterator[Record]:
-    magic = buf[:4]
-    end = "<" if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
-    nano = magic in (b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d")
+    end, nano, rechdr = PCAP_MAGICS[buf[:4]]
     if len(buf) < 24:
-        raise InputError("pcap file header cut short", path)
-    linktype = struct.unpack_from(end + "I", buf, 20)[0] & 0xFFFF
+        acct.cut_short.append(f"{path}: stopped at byte 0 (pcap file header cut short)")
+        return
+    snaplen, linktype = struct.unpack_from(end + "II", buf, 16)
+    linktype &= 0x03FFFFFF
+    max_caplen = max(MAX_RECORD, min(snaplen, 128 << 20))  # the fast backend's bound
     pos, frame = 24, 0
     hdr = struct.Struct(end + "IIII")
     while pos < len(buf):
-        if pos + 16 > len(buf):
+        if pos + rechdr > len(buf):
             acct.cut_short.append(f"{path}: stopped at byte {pos} (record header cut short)")
             return
         sec, frac, caplen, wirelen = hdr.unpack_from(buf, pos)
-        if caplen > MAX_RECORD:
+        if caplen > max_caplen:
             acct.cut_short.append(
                 f"{path}: stopped at byte {pos} (record length {caplen} is implausible)"
             )
             return
-        if pos + 16 + caplen > len(buf):
+        if pos + rechdr + caplen > len(buf):
             acct.cut_short.append(f"{path}: stopped at byte {pos} (record data cut short)")
             return
         frame += 1
         ts = sec * 1_000_000_000 + (frac if nano else frac * 1000)
-        yield Record(frame, linktype, ts, buf[pos + 16 : pos + 16 + caplen], max(wirelen, caplen))
-        pos += 16 + caplen
+        start = pos + rechdr
+        yield Record(frame, linktype, ts, buf[start : start + caplen], wirelen)
+        pos = start + caplen
 
 
 def _tsres(value: int) -> tuple[int, int]:
@@ -303,7 +218,7 @@ def _tsres(value: int) -> tuple[int, int]:
 def _pcapng_records(path: str, buf: bytes, acct: Accounting) -> Iterator[Record]:
     pos, frame = 0, 0
     end = "<"
-    ifaces: list[tuple[int, int, int, int]] = []  # linktype, mult, div, offset seconds
+    ifaces: list[tuple[int, int, int, int, int]] = []  # link, mult, div, offset s, snaplen
     while pos < len(buf):
         if pos + 12 > len(buf):
             acct.cut_short.append(f"{path}: stopped at byte {pos} (block header cut short)")
@@ -326,17 +241,17 @@ def _pcapng_records(path: str, buf: bytes, acct: Accounting) -> Iterator[Record]
             )
             return
         body = buf[pos + 8 : pos + blen - 4]
-        if btype == 1 and len(body) >= 8:
-            linktype = struct.unpack_from(end + "H", body, 0)[0]
-            ifaces.append((linktype, *_idb_options(body[8:], end)))
-        elif btype in (6, 2, 3):
-            rec = _packet_block(btype, body, end, ifaces)
-            if rec is None:
-                acct.cut_short.append(f"{path}: stopped at byte {pos} (packet block is damaged)")
+        if btype == 1:
+            if len(body) < 8:
+                acct.cut_short.append(
+                    f"{path}: stopped at byte {pos} (interface description too short)"
+                )
                 return
-            linktype, ts, data, wirelen = rec
+            linktype, _reserved, snaplen = struct.unpack_from(end + "HHI", body, 0)
+            ifaces.append((linktype, *_idb_options(body[8:], end), snaplen))
+        elif btype in (6, 2, 3):
             frame += 1
-            yield Record(frame, linktype, ts, data, wirelen)
+            yield _packet_block(frame, btype, body, end, ifaces)
         pos += blen
 
 
@@ -357,37 +272,39 @@ def _idb_options(opts: bytes, end: str) -> tuple[int, int, int]:
 
 
 def _packet_block(
-    btype: int, body: bytes, end: str, ifaces: list[tuple[int, int, int, int]]
-) -> tuple[int, int, bytes, int] | None:
+    frame: int, btype: int, body: bytes, end: str, ifaces: list[tuple[int, int, int, int, int]]
+) -> Record:
+    """One packet block as a record; a damaged one (too short, naming an interface that
+    does not exist, data running past the block) is a malformed record, and reading
+    goes on with the next block, as the fast backend does."""
     if btype == 3:  # simple packet block: interface 0, no timestamp
         if len(body) < 4 or not ifaces:
-            return None
+            return Record(frame, 0, 0, b"", 0, bad=True)
         wirelen = struct.unpack_from(end + "I", body, 0)[0]
-        data = body[4 : 4 + wirelen]
-        return ifaces[0][0], 0, data, max(wirelen, len(data))
+        caplen = min(wirelen, len(body) - 4)
+        if ifaces[0][4] > 0:
+            caplen = min(caplen, ifaces[0][4])
+        return Record(frame, ifaces[0][0], 0, body[4 : 4 + caplen], wirelen)
+    if len(body) < 20:
+        return Record(frame, 0, 0, b"", 0, bad=True)
     if btype == 6:
-        if len(body) < 20:
-            return None
         iface, high, low, caplen, wirelen = struct.unpack_from(end + "IIIII", body, 0)
-        start = 20
     else:  # obsolete packet block
-        if len(body) < 20:
-            return None
         iface, _drops, high, low, caplen, wirelen = struct.unpack_from(end + "HHIIII", body, 0)
-        start = 20
-    if iface >= len(ifaces) or start + caplen > len(body):
-        return None
-    linktype, mult, div, offset = ifaces[iface]
+    if iface >= len(ifaces) or 20 + caplen > len(body):
+        return Record(frame, 0, 0, b"", wirelen, bad=True)
+    linktype, mult, div, offset, _snap = ifaces[iface]
     ticks = (high << 32) | low
     ts = ticks * mult // div + offset * 1_000_000_000
-    return linktype, ts, body[start : start + caplen], max(wirelen, caplen)
+    return Record(frame, linktype, ts, body[20 : 20 + caplen], wirelen)
 
 
 # --- packet decoding with scapy's header classes ---------------------------------------
 
-SUPPORTED_LINKS = {0, 1, 12, 14, 101, 108, 113, 228, 229, 276}
+SUPPORTED_LINKS = {0, 1, 9, 10, 12, 14, 50, 101, 105, 108, 113, 127, 228, 229, 239, 276}
 ETH_VLAN = (0x8100, 0x88A8, 0x9100, 0x9200)
-MAX_DEPTH = 16
+MAX_DEPTH = 16  # IPv6 extension headers followed
+MAX_LINK_LAYERS = 64  # tags and encapsulations below IP (the fast backend's bound)
 
 
 class _Stop(Exception):
@@ -405,6 +322,7 @@ class _Ctx:
     vlan: int | None = None
     tunnel: tuple[str, ...] = ()
     depth: int = 0
+    inner: bool = False  # inside a pseudowire or tunnel: VLAN tags there are not kept
 
     def short(self) -> _Stop:
         return _Stop("truncated" if self.cut else "malformed")
@@ -426,20 +344,34 @@ def decode_record(linktype: int, data: bytes, wirelen: int) -> Decoded | str:
 def _link(ctx: _Ctx, linktype: int) -> Decoded:
     d = ctx.data
     if linktype == 1:
-        if len(d) < 14:
-            raise ctx.short()
-        return _ethertype(ctx, _ether_type(d, 0), 14)
+        return _inner_ether(ctx, 0)
     if linktype in (0, 108):
         if len(d) < 4:
             raise ctx.short()
         fam = struct.unpack_from(">I" if linktype == 108 else "<I", d, 0)[0]
-        if fam > 0xFFFF:
-            fam = struct.unpack_from("<I" if linktype == 108 else ">I", d, 0)[0]
+        if linktype == 0 and fam not in (2, 10, 24, 28, 30):
+            fam = struct.unpack_from(">I", d, 0)[0]
         if fam == 2:
             return _ipv4(ctx, 4)
         if fam in (10, 24, 28, 30):
             return _ipv6(ctx, 4)
+        if d[0] in (0x0F, 0x8F) and d[1] == 0:  # Cisco HDLC inside a null-link file
+            return _ethertype(ctx, struct.unpack_from(">H", d, 2)[0], 4)
         raise _Stop("non_ip")
+    if linktype in (9, 50):
+        return _ppp(ctx, 0)
+    if linktype == 10:  # FDDI: frame control + two addresses, then LLC
+        if len(d) < 13:
+            raise ctx.short()
+        return _llc(ctx, 13)
+    if linktype == 105:
+        return _dot11(ctx, 0)
+    if linktype == 127:
+        if len(d) < 4:
+            raise ctx.short()
+        return _dot11(ctx, struct.unpack_from("<H", d, 2)[0])
+    if linktype == 239:
+        return _nflog(ctx)
     if linktype in (12, 14, 101):
         return _ip_by_version(ctx, 0)
     if linktype == 228:
@@ -453,6 +385,83 @@ def _link(ctx: _Ctx, linktype: int) -> Decoded:
     if len(d) < 20:  # 276: Linux cooked v2
         raise ctx.short()
     return _ethertype(ctx, CookedLinuxV2(d[:20]).proto, 20)
+
+
+def _ppp(ctx: _Ctx, off: int) -> Decoded:
+    d = ctx.data
+    if d[off : off + 2] == b"\xff\x03":
+        off += 2
+    if off >= len(d):
+        raise ctx.short()
+    if d[off] & 0x01:  # protocol field compressed to one byte
+        proto, off = d[off], off + 1
+    else:
+        if off + 2 > len(d):
+            raise ctx.short()
+        proto, off = struct.unpack_from(">H", d, off)[0], off + 2
+    if proto == 0x21:
+        return _ipv4(ctx, off)
+    if proto == 0x57:
+        return _ipv6(ctx, off)
+    raise _Stop("non_ip")
+
+
+def _llc(ctx: _Ctx, off: int) -> Decoded:
+    """802.2 LLC: SNAP with an EtherType is followed; anything else is not IP."""
+    d = ctx.data
+    if off + 3 > len(d):
+        raise ctx.short()
+    if d[off : off + 3] != b"\xaa\xaa\x03":
+        raise _Stop("non_ip")
+    if off + 8 > len(d):
+        raise ctx.short()
+    return _ethertype(ctx, struct.unpack_from(">H", d, off + 6)[0], off + 8)
+
+
+def _dot11(ctx: _Ctx, off: int) -> Decoded:
+    """An 802.11 data frame down to LLC; protected data frames are ``opaque``."""
+    d = ctx.data
+    if off + 2 > len(d):
+        raise ctx.short()
+    fc0, fc1 = d[off], d[off + 1]
+    subtype = fc0 >> 4
+    if (fc0 >> 2) & 0x3 != 2 or subtype & 0x4:  # not data, or null data: no body
+        raise _Stop("non_ip")
+    if fc1 & 0x40:  # protected: may carry IP, cannot be opened
+        raise _Stop("opaque")
+    hdr = 30 if fc1 & 0x03 == 0x03 else 24
+    amsdu = False
+    if subtype & 0x8:  # QoS control (and HT control when +HTC/order is set)
+        if off + hdr + 2 > len(d):
+            raise ctx.short()
+        amsdu = bool(d[off + hdr] & 0x80)
+        hdr += 2 + (4 if fc1 & 0x80 else 0)
+    if amsdu:  # first A-MSDU subframe header: DA, SA, length
+        hdr += 14
+    if off + hdr > len(d):
+        raise ctx.short()
+    return _llc(ctx, off + hdr)
+
+
+def _nflog(ctx: _Ctx) -> Decoded:
+    d = ctx.data
+    if len(d) < 4:
+        raise ctx.short()
+    fam, p = d[0], 4
+    while p + 4 <= len(d):
+        tlv_len, tlv_type = struct.unpack_from("<HH", d, p)
+        if tlv_len < 4:
+            raise _Stop("non_ip")
+        if tlv_type & 0x7FFF == 9:  # NFULA_PAYLOAD
+            if fam == 2:
+                return _ipv4(ctx, p + 4)
+            if fam == 10:
+                return _ipv6(ctx, p + 4)
+            return _ip_by_version(ctx, p + 4)
+        p += (tlv_len + 3) & ~3
+    if p < len(d):
+        raise ctx.short()
+    raise _Stop("non_ip")
 
 
 def _ether_type(d: bytes, off: int) -> int:
@@ -474,7 +483,7 @@ def _ip_by_version(ctx: _Ctx, off: int) -> Decoded:
 
 def _ethertype(ctx: _Ctx, et: int, off: int) -> Decoded:
     d = ctx.data
-    for _ in range(MAX_DEPTH):
+    for _ in range(MAX_LINK_LAYERS):
         if et == 0x0800:
             return _ipv4(ctx, off)
         if et == 0x86DD:
@@ -483,7 +492,7 @@ def _ethertype(ctx: _Ctx, et: int, off: int) -> Decoded:
             if off + 4 > len(d):
                 raise ctx.short()
             tag = Dot1Q(d[off : off + 4])
-            if ctx.vlan is None:
+            if ctx.vlan is None and not ctx.inner:  # the outermost VLAN of the record only
                 ctx.vlan = tag.vlan
             et, off = tag.type, off + 4
             continue
@@ -502,6 +511,10 @@ def _ethertype(ctx: _Ctx, et: int, off: int) -> Decoded:
                 return _ipv4(ctx, off)
             if nibble == 6:
                 return _ipv6(ctx, off)
+            if nibble == 0:  # pseudowire control word (RFC 4385), then Ethernet
+                if off + 4 + 14 > len(d):
+                    raise ctx.short()
+                return _inner_ether(ctx, off + 4)
             raise _Stop("non_ip")
         if et == 0x8864:
             if off + 8 > len(d):
@@ -516,6 +529,16 @@ def _ethertype(ctx: _Ctx, et: int, off: int) -> Decoded:
             if off + 18 > len(d):
                 raise ctx.short()
             et, off = struct.unpack_from(">H", d, off + 16)[0], off + 18
+            continue
+        if et == 0x8926:  # Cisco VN-Tag: 4 bytes, then the next EtherType
+            if off + 6 > len(d):
+                raise ctx.short()
+            et, off = struct.unpack_from(">H", d, off + 4)[0], off + 6
+            continue
+        if et == 0x8903:  # Cisco FabricPath: FTag/TTL, then the classical Ethernet frame
+            if off + 16 > len(d):
+                raise ctx.short()
+            et, off = struct.unpack_from(">H", d, off + 14)[0], off + 16
             continue
         raise _Stop("non_ip")
     raise _Stop("malformed")
@@ -571,7 +594,7 @@ def _ipv6(ctx: _Ctx, off: int) -> Decoded:
         if nh not in IPV6_EXT:
             break
         if p + 8 > end:
-            raise _Stop("truncated" if cut or ctx.cut else "malformed")
+            raise _Stop("truncated" if cut and ctx.cut else "malformed")
         if nh == 44:
             word = struct.unpack_from(">H", d, p + 2)[0]
             frag_offset = word & 0xFFF8
@@ -583,7 +606,7 @@ def _ipv6(ctx: _Ctx, off: int) -> Decoded:
         else:
             nh, p = d[p], p + (d[p + 1] + 1) * 8
         if p > end:
-            raise _Stop("truncated" if cut or ctx.cut else "malformed")
+            raise _Stop("truncated" if cut and ctx.cut else "malformed")
     return _transport(
         ctx,
         Decoded(6, ip6.src, ip6.dst, nh, vlan=ctx.vlan, tunnel=ctx.tunnel),
@@ -608,28 +631,35 @@ def _transport(
     pkt.frag_id, pkt.frag_offset = frag_id, frag_offset
     if frag_offset:
         return pkt
-    need = {6: 20, 17: 8, 1: 4, 58: 4, 132: 12, 47: 4}.get(pkt.proto, 0)
+    # bytes each transport needs for the flow key (TCP: its whole header, data offset
+    # included, as tshark and Zeek require); a tiny first fragment is no exception
+    need = {6: 20, 17: 8, 1: 2, 58: 2, 132: 4}.get(pkt.proto, 0)
+    short = "truncated" if ip_cut and ctx.cut else "malformed"
     if length < need:
-        if frag_id is not None:
-            return pkt  # a tiny first fragment: no ports
-        raise _Stop("truncated" if ip_cut or ctx.cut else "malformed")
+        raise _Stop(short)
     d = ctx.data
     seg = d[off : off + length]
     if pkt.proto == 6:
         tcp = TCP(seg[:20])
         pkt.sport, pkt.dport, pkt.tcp_flags = tcp.sport, tcp.dport, int(tcp.flags) & 0xFF
         hdr = tcp.dataofs * 4
-        payload = seg[hdr:] if hdr >= 20 else b""
-        pkt.names = extract_names(payload, 6, pkt.sport, pkt.dport) if payload else ()
+        if hdr < 20:
+            raise _Stop("malformed")  # a TCP header cannot be shorter than 20 bytes
+        if hdr > length:
+            raise _Stop(short)
+        pkt.payload, pkt.tcp_header, pkt.tcp_seq = seg[hdr:], hdr, int(tcp.seq)
     elif pkt.proto == 17:
         udp = UDP(seg[:8])
         pkt.sport, pkt.dport = udp.sport, udp.dport
         payload = seg[8:]
-        if frag_id is None and pkt.dport in (4789, 6081):
+        ulen = struct.unpack_from(">H", seg, 4)[0]
+        if ulen >= 8:  # the UDP length bounds the payload (Ethernet padding is not data)
+            payload = payload[: ulen - 8]
+        if frag_id is None and {pkt.sport, pkt.dport} & {4789, 6081}:
             inner = _decap(ctx, pkt, _udp_tunnel, off + 8, len(payload))
             if inner is not None:
                 return inner
-        pkt.names = extract_names(payload, 17, pkt.sport, pkt.dport) if payload else ()
+        pkt.payload = payload
     elif pkt.proto in (1, 58):
         pkt.sport, pkt.dport = icmp_ports(pkt.proto, seg[0], seg[1])  # type, code
     elif pkt.proto == 132:
@@ -638,43 +668,48 @@ def _transport(
         inner = _decap(ctx, pkt, _gre, off, length)
         if inner is not None:
             return inner
+    elif pkt.proto in (4, 41) and frag_id is None:
+        inner = _decap(ctx, pkt, _ipip, off, length)
+        if inner is not None:
+            return inner
     return pkt
+
+
+MAX_TUNNELS = 7  # decapsulations per record (the fast backend's 8 IP layers)
 
 
 def _decap(
     ctx: _Ctx, outer: Decoded, how: Callable[..., Decoded | None], off: int, n: int
 ) -> Decoded | None:
-    """The inner packet of a tunnel, or None to keep the outer one (no tunnel, or the
-    tunnel carries something other than IP)."""
-    saved = (ctx.vlan, ctx.tunnel, ctx.depth)
+    """The inner packet of a tunnel, or None to keep the outer one: no tunnel, too many
+    nested tunnels, or an inner packet that is not IP or cannot be decoded."""
+    if ctx.depth >= MAX_TUNNELS:
+        return None
+    saved = (ctx.vlan, ctx.tunnel, ctx.depth, ctx.inner)
     try:
         return how(ctx, outer, off, n)
-    except _Stop as stop:
-        if stop.bucket != "non_ip":
-            raise
-        ctx.vlan, ctx.tunnel, ctx.depth = saved
+    except (_Stop, struct.error, IndexError, ValueError):
+        ctx.vlan, ctx.tunnel, ctx.depth, ctx.inner = saved
         return None
 
 
 def _enter(ctx: _Ctx, kind: str, outer: Decoded) -> None:
     ctx.depth += 1
-    if ctx.depth > 4:
-        raise _Stop("malformed")
-    ctx.tunnel = (*ctx.tunnel, f"{kind} {outer.src}>{outer.dst}")
+    if len(ctx.tunnel) < 2:  # the outer two layers are recorded, as the fast backend does
+        ctx.tunnel = (*ctx.tunnel, f"{kind} {outer.src}>{outer.dst}")
 
 
 def _udp_tunnel(ctx: _Ctx, outer: Decoded, off: int, length: int) -> Decoded | None:
     d = ctx.data
-    if length < 8:
-        return None
-    if outer.dport == 4789:
-        if not d[off] & 0x08:  # VXLAN I flag: a valid VNI follows
-            return None
+    vxlan = 4789 in (outer.sport, outer.dport)
+    if vxlan and length >= 8 + 14 and d[off] & 0x08:  # VXLAN I flag: a valid VNI follows
         _enter(ctx, "vxlan", outer)
         return _inner_ether(ctx, off + 8)
+    if 6081 not in (outer.sport, outer.dport) or length < 8 or d[off] >> 6:
+        return None
     opt_len = (d[off] & 0x3F) * 4  # Geneve
     ptype = struct.unpack_from(">H", d, off + 2)[0]
-    if ptype not in (0x6558, 0x0800, 0x86DD) or 8 + opt_len > length:
+    if ptype not in (0x6558, 0x0800, 0x86DD) or 8 + opt_len >= length:
         return None
     _enter(ctx, "geneve", outer)
     start = off + 8 + opt_len
@@ -684,38 +719,84 @@ def _udp_tunnel(ctx: _Ctx, outer: Decoded, off: int, length: int) -> Decoded | N
 
 
 def _inner_ether(ctx: _Ctx, off: int) -> Decoded:
+    ctx.inner = off > 0
     if off + 14 > len(ctx.data):
         raise ctx.short()
-    return _ethertype(ctx, _ether_type(ctx.data, off), off + 14)
+    et = _ether_type(ctx.data, off)
+    if et < 0x0600:  # 802.3 length field: an LLC header follows
+        return _llc(ctx, off + 14)
+    return _ethertype(ctx, et, off + 14)
+
+
+def _ipip(ctx: _Ctx, outer: Decoded, off: int, length: int) -> Decoded | None:
+    if length <= 0:
+        return None
+    _enter(ctx, "ipip", outer)
+    return _ipv4(ctx, off) if outer.proto == 4 else _ipv6(ctx, off)
 
 
 def _gre(ctx: _Ctx, outer: Decoded, off: int, length: int) -> Decoded | None:
     d = ctx.data
-    flags = d[off]
-    if d[off + 1] & 0x07 or flags & 0x40:  # version 1 (PPTP) or routing present: not decoded
+    end = off + length
+    if length < 4:
         return None
-    seq = bool(flags & 0x10)
-    hlen = 4 + 4 * ((flags >> 7) + ((flags >> 5) & 1) + seq)
-    if length < hlen:
+    flags, ptype = struct.unpack_from(">HH", d, off)
+    version = flags & 0x7
+    if version == 1:
+        return _pptp(ctx, outer, off, end, flags, ptype)
+    if version != 0:
         return None
-    if hlen <= length:  # let scapy read the header for the protocol type
-        ptype = GRE(d[off : off + hlen]).proto
-    start = off + hlen
+    # checksum or routing present: 4 bytes (offset field); key; sequence number
+    start = off + 4 + 4 * (bool(flags & 0xC000) + bool(flags & 0x2000) + bool(flags & 0x1000))
+    seq = bool(flags & 0x1000)
+    if start > end:
+        return None
+    if ptype == 0x88BE:  # ERSPAN II has a sequence number and an 8-byte header; I neither
+        inner = start + (8 if seq else 0)
+        if inner >= end:
+            return None
+        _enter(ctx, "erspan", outer)
+        return _inner_ether(ctx, inner)
+    if ptype == 0x22EB:  # ERSPAN III: 12 bytes, plus 8 when the O flag is set
+        if start + 12 > end:
+            return None
+        inner = start + 12 + (8 if d[start + 11] & 0x01 else 0)
+        if inner >= end:
+            return None
+        _enter(ctx, "erspan", outer)
+        return _inner_ether(ctx, inner)
+    if start >= end:
+        return None
+    if 0x8200 <= ptype <= 0x83FF:  # Aruba WLAN: an 802.11 frame follows
+        _enter(ctx, "gre", outer)
+        return _dot11(ctx, start)
     if ptype in (0x0800, 0x86DD, 0x6558):
         _enter(ctx, "gre", outer)
         if ptype == 0x6558:
             return _inner_ether(ctx, start)
         return _ipv4(ctx, start) if ptype == 0x0800 else _ipv6(ctx, start)
-    if ptype == 0x88BE:  # ERSPAN type II has a sequence number and an 8-byte header; I has neither
-        _enter(ctx, "erspan", outer)
-        return _inner_ether(ctx, start + (8 if seq else 0))
-    if ptype == 0x22EB:  # ERSPAN type III: 12 bytes, plus 8 when the O flag is set
-        if length < hlen + 12:
-            raise ctx.short()
-        _enter(ctx, "erspan", outer)
-        extra = 8 if d[start + 11] & 0x01 else 0
-        return _inner_ether(ctx, start + 12 + extra)
     return None
+
+
+def _pptp(ctx: _Ctx, outer: Decoded, off: int, end: int, flags: int, ptype: int) -> Decoded | None:
+    """Enhanced GRE (PPTP, RFC 2637): key always, then sequence and acknowledgement
+    numbers when flagged, then a PPP frame."""
+    if ptype != 0x880B:
+        return None
+    p = off + 8 + (4 if flags & 0x1000 else 0) + (4 if flags & 0x0080 else 0)
+    d = ctx.data
+    if d[p : p + 2] == b"\xff\x03":
+        p += 2
+    if p + 2 > end:
+        return None
+    if d[p] & 0x01:
+        proto, p = d[p], p + 1
+    else:
+        proto, p = struct.unpack_from(">H", d, p)[0], p + 2
+    if proto not in (0x21, 0x57) or p >= end:
+        return None
+    _enter(ctx, "gre", outer)
+    return _ipv4(ctx, p) if proto == 0x21 else _ipv6(ctx, p)
 
 
 # --- the backend entry point -----------------------------------------------------------
@@ -723,14 +804,15 @@ def _gre(ctx: _Ctx, outer: Decoded, off: int, length: int) -> Decoded | None:
 
 def read_file(path: str) -> FlowTable:
     """Flows and accounting of one capture file (pcap, pcapng, optionally gzipped)."""
-    acct = Accounting(files=1)
-    builder = FlowBuilder(str(path))
-    for rec in iter_records(str(path), acct):
-        acct.records += 1
+    ingest = FlowIngest(str(path), ROWS_PER_CHUNK)
+    rows = RowWriter(ingest, ROWS_PER_CHUNK)
+    for rec in iter_records(str(path), ingest.acct):
+        if rec.bad:
+            rows.bucket(rec.frame, rec.ts_ns, rec.wirelen, "malformed")
+            continue
         result = decode_record(rec.linktype, rec.data, rec.wirelen)
         if isinstance(result, str):
-            setattr(acct, result, getattr(acct, result) + 1)
-            continue
-        acct.analysed += 1
-        builder.add(rec.frame, rec.ts_ns, rec.wirelen, result)
-    return FlowTable(builder.flows(), acct)
+            rows.bucket(rec.frame, rec.ts_ns, rec.wirelen, result)
+        else:
+            result.write(rows, rec.frame, rec.ts_ns, rec.wirelen)
+    return rows.finish()

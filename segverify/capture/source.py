@@ -193,8 +193,11 @@ def open_stream(path: str) -> tuple[BinaryIO, bool]:
         raw = open(path, "rb")  # noqa: SIM115 - closed by the caller
     except OSError as exc:
         raise InputError(f"cannot open capture: {exc.strerror or exc}", path) from None
-    head = raw.read(2)
-    raw.seek(0)
+    try:
+        head = raw.peek(2)[:2]  # peek, not seek: a FIFO or pipe is read as a stream
+    except OSError as exc:
+        raw.close()
+        raise InputError(f"cannot read capture: {exc.strerror or exc}", path) from None
     if head == GZIP_MAGIC:
         return gzip.GzipFile(fileobj=raw, mode="rb"), True  # type: ignore[return-value]
     return raw, False

@@ -7,6 +7,7 @@ SHORT = 1  # the captured bytes end before a header the decoder needs
 BAD = 2  # a header field is impossible (wrong version, length below minimum)
 UNSUPPORTED = 3  # link type this decoder does not read
 NON_IP = 4  # decoded fine, but carries no IPv4/IPv6 packet
+OPAQUE = 5  # may carry IP but cannot be opened (protected 802.11 data)
 
 KIND_NONE = 0
 KIND_ETHERNET = 1

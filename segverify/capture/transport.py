@@ -65,7 +65,7 @@ def transport(buf, version, proto, q, ip_end, end, frag):  # type: ignore[no-unt
             return short_or_bad(ip_end, end), -1, -1, 0, q, 0, False, False, KIND_NONE, q, 0
         sport = be16(buf, q)
         dport = be16(buf, q + 2)
-        flags = np.int64(buf[q + 13])
+        flags = np.int64(buf[q + 13]) | (doff << 8)  # data offset above the flag byte
         payoff = q + doff
         n = ip_end - payoff
         cand = False

@@ -11,17 +11,19 @@ from typing import Any
 from segverify.checks.firewall_common import (
     describe_rule,
     describe_rule_ja,
-    family_warnings,
     rule_ref,
     ruleset_warnings,
     stage_location,
     summary_base,
     zone_label,
 )
+from segverify.checks.firewall_exposure import device_exposure
 from segverify.engine.analysis import FirewallAnalysis, build_analysis
 from segverify.engine.compile import CompiledStage
 from segverify.findings.model import Finding, Report
-from segverify.firewall.model import Rule, Ruleset
+from segverify.firewall.bind import LOOPBACK
+from segverify.firewall.ir import Device, Interfaces, Rule, walk
+from segverify.firewall.model import Ruleset
 from segverify.topology.model import Topology
 
 MAX_COVER = 5
@@ -38,7 +40,7 @@ class ForbiddenSpace:
 
 def forbidden_space(analysis: FirewallAnalysis) -> ForbiddenSpace:
     sp = analysis.space
-    new = sp.ct(["new"])
+    new = sp.ct(["new"]) & (~sp.protos((6,)) | sp.tcp_flags(0x17, 0x02))  # a TCP SYN opens
     pairs: dict[tuple[str, str], Any] = {}
     union = sp.false
     for a in analysis.topology.zones:
@@ -46,7 +48,9 @@ def forbidden_space(analysis: FirewallAnalysis) -> ForbiddenSpace:
             pp = analysis.policy.pair(a, b)
             if pp.forbidden == sp.false:
                 continue
-            f = pp.forbidden & new & analysis.pair_space(a, b)
+            # traffic to or from the device itself ends there: not a zone crossing (see
+            # firewall_exposure for what the device accepts for itself)
+            f = pp.forbidden & new & analysis.pair_space(a, b, "forward")
             if f != sp.false:
                 pairs[(a, b)] = f
                 union = union | f
@@ -60,18 +64,22 @@ def _permit_sources(
     out = []
     comp = analysis.compiled
     sp = analysis.space
+    path = "forward"  # zone crossings only
+    region = analysis.regions[path]
     for cs in comp.stages:
-        paths = comp.paths_of(cs)
-        if not paths:
+        if path not in comp.paths_of(cs):
             continue
-        through = sp.false
-        for p in paths:
-            through = through | (analysis.regions[p] & comp.others_accept(p, cs))
+        others = comp.others_accept(path, cs)
+
+        def leaving(u: Any, others: Any = others) -> Any:
+            # as the policy matched them → as they leave (destination NAT applied)
+            return comp.to_post(u & others, path) & region
+
         for cr, eff in zip(cs.rules, cs.eff, strict=False):
             if cr.may_accept and eff != sp.false:
-                out.append((cs, cr.rule, cr.index, eff & through))
+                out.append((cs, cr.rule, cr.index, leaving(eff)))
         if cs.default_accept and cs.default_eff != sp.false:
-            out.append((cs, None, None, cs.default_eff & through))
+            out.append((cs, None, None, leaving(cs.default_eff & cs.default_accepts)))
     return out
 
 
@@ -126,7 +134,7 @@ def forbidden_permits(
                     ),
                     severity="error",
                     clauses=pp.clauses,
-                    evidence=tuple(x for x in (rule.text if rule else "",) if x),
+                    evidence=tuple(x for x in (rule.origin.text if rule else "",) if x),
                     remedy="Restrict the rule to the flows the policy allows, or add a drop rule before it.",
                     remedy_ja="ポリシーで許可された通信だけに絞るか、その前に拒否ルールを置く。",
                     location=stage_location(rule, cs),
@@ -201,6 +209,8 @@ def shadowed_and_redundant(analysis: FirewallAnalysis) -> list[Finding]:
                 if covered is not None
                 else (cs.eff[i] & seen) == sp.false
             )
+            if shadowed and mine == sp.false and _loopback_only(rule):
+                continue  # local traffic on lo: never zone traffic, nothing to report
             if shadowed:
                 cover = _cover(cs, i, mine, cover_cache) if mine != sp.false else []
                 findings.append(_shadow_finding(analysis, cs, rule, ref, cover))
@@ -213,6 +223,13 @@ def shadowed_and_redundant(analysis: FirewallAnalysis) -> list[Finding]:
                 takers = _takers(cs, i, sp)
                 findings.append(_redundant_finding(analysis, cs, rule, ref, takers))
     return findings
+
+
+def _loopback_only(rule: Rule) -> bool:
+    """The rule names a loopback interface (``-i lo``): it is about local traffic."""
+    return any(
+        isinstance(e, Interfaces) and any(n in LOOPBACK for n in e.names) for e in walk(rule.match)
+    )
 
 
 def _takers(cs: CompiledStage, i: int, space: Any) -> list[dict[str, Any]]:
@@ -244,7 +261,7 @@ def _shadow_finding(
         message=f"{analysis.view.node.id}: {describe_rule(ref)} never decides a packet: earlier rules take every packet it matches ({by}).",
         message_ja=f"{analysis.view.node.id}: {describe_rule_ja(ref)} はどのパケットにも適用されない（前のルールがすべて先に一致する: {by}）。",
         severity="warning",
-        evidence=tuple(x for x in (rule.text,) if x),
+        evidence=tuple(x for x in (rule.origin.text,) if x),
         remedy="Delete the rule or move it above the rules that cover it.",
         remedy_ja="ルールを削除するか、覆っているルールより前に移動する。",
         location=stage_location(rule, cs),
@@ -259,16 +276,14 @@ def _redundant_finding(
     ref: dict[str, Any],
     takers: list[dict[str, Any]],
 ) -> Finding:
-    then = (
-        "; ".join(describe_rule(t) for t in takers) or f"the stage policy {cs.stage.default_action}"
-    )
+    then = "; ".join(describe_rule(t) for t in takers) or f"the stage policy {cs.stage.default}"
     return Finding(
         kind="redundant",
         rule="redundant",
         message=f"{analysis.view.node.id}: {describe_rule(ref)} is redundant: without it the device permits exactly the same packets (later: {then}).",
         message_ja=f"{analysis.view.node.id}: {describe_rule_ja(ref)} は冗長である（削除しても許可される通信は変わらない。後続: {then}）。",
         severity="info",
-        evidence=tuple(x for x in (rule.text,) if x),
+        evidence=tuple(x for x in (rule.origin.text,) if x),
         location=stage_location(rule, cs),
         data={
             "device": analysis.view.node.id,
@@ -280,7 +295,7 @@ def _redundant_finding(
 
 def check_firewall(
     topology: Topology,
-    ruleset: Ruleset,
+    ruleset: Device | Ruleset,
     device: str | None = None,
     *,
     shadow: bool = True,
@@ -293,15 +308,18 @@ def check_firewall(
     t1 = time.perf_counter()
     fs = forbidden_space(analysis)
     findings = forbidden_permits(analysis, fs)
+    findings += device_exposure(analysis)
     t2 = time.perf_counter()
     if shadow:
         findings += shadowed_and_redundant(analysis)
     t3 = time.perf_counter()
-    warnings = ruleset_warnings(ruleset) + family_warnings(analysis)
+    device_model = analysis.device
+    warnings = ruleset_warnings(device_model)
     summary = summary_base(analysis)
     summary.update(
         {
             "forbidden_permits": sum(1 for f in findings if f.kind == "firewall-permit"),
+            "device_exposures": sum(1 for f in findings if f.kind == "device-exposure"),
             "shadowed": sum(1 for f in findings if f.kind == "shadowed"),
             "redundant": sum(1 for f in findings if f.kind == "redundant"),
             "exact": analysis.compiled.exact,
@@ -315,7 +333,7 @@ def check_firewall(
         findings=tuple(findings),
         summary=summary,
         warnings=tuple(warnings),
-        incomplete=ruleset.incomplete or not analysis.compiled.exact,
+        incomplete=device_model.incomplete,
         manual_items=topology.manual_items,
-        inputs=(topology.source, ruleset.source),
+        inputs=(topology.source, device_model.source),
     )

@@ -15,16 +15,21 @@ from typing import Any
 from segverify.checks.firewall_common import (
     describe_rule,
     describe_rule_ja,
-    family_warnings,
     rule_ref,
     ruleset_warnings,
     summary_base,
     zone_label,
 )
-from segverify.engine.analysis import FirewallAnalysis, build_analysis, interface_names
+from segverify.engine.analysis import (
+    FirewallAnalysis,
+    as_device,
+    build_analysis,
+    interface_names,
+)
 from segverify.engine.device import device_view, pick_device
 from segverify.engine.space import HeaderSpace
 from segverify.findings.model import Finding, Report
+from segverify.firewall.ir import Device
 from segverify.firewall.model import Ruleset
 from segverify.topology.model import Topology
 
@@ -48,21 +53,19 @@ class DiffResult:
 
 def analyse_pair(
     topology: Topology,
-    old: Ruleset,
-    new: Ruleset,
+    old: Device | Ruleset,
+    new: Device | Ruleset,
     device: str | None = None,
     backend: str | None = None,
     order: str = "grouped",
 ) -> tuple[FirewallAnalysis, FirewallAnalysis]:
     """Both exports compiled into one shared header space."""
-    if device is None:
-        for rs in (new, old):
-            if rs.device in topology.nodes:
-                device = rs.device
-                break
-    node = pick_device(topology, device)
-    view = device_view(topology, node, {**old.interfaces, **new.interfaces})
-    space = HeaderSpace(interface_names(view, old, new), backend=backend, order=order)
+    old_d = as_device(topology, old, device)
+    new_d = as_device(topology, new, device)
+    node = pick_device(topology, new_d.name)
+    view = device_view(topology, node)
+    space = HeaderSpace(interface_names(view, old_d, new_d), backend=backend, order=order)
+    old, new = old_d, new_d
     a = build_analysis(topology, old, node.id, space=space)
     b = build_analysis(topology, new, node.id, space=space)
     # one traffic space: the union of the analysed families
@@ -188,14 +191,15 @@ def diff_findings(result: DiffResult) -> list[Finding]:
 
 def diff_firewalls(
     topology: Topology,
-    old: Ruleset,
-    new: Ruleset,
+    old: Device | Ruleset,
+    new: Device | Ruleset,
     device: str | None = None,
     *,
     backend: str | None = None,
     order: str = "grouped",
 ) -> Report:
     a, b = analyse_pair(topology, old, new, device, backend, order)
+    old, new = a.device, b.device
     result = diff_sets(a, b)
     findings = diff_findings(result)
     summary = summary_base(b)
@@ -211,13 +215,13 @@ def diff_firewalls(
             "exact": a.compiled.exact and b.compiled.exact,
         }
     )
-    warnings = ruleset_warnings(old) + ruleset_warnings(new) + family_warnings(b)
+    warnings = ruleset_warnings(old) + ruleset_warnings(new)
     return Report(
         command="diff",
         findings=tuple(findings),
         summary=summary,
         warnings=tuple(warnings),
-        incomplete=old.incomplete or new.incomplete or not summary["exact"],
+        incomplete=old.incomplete or new.incomplete,
         manual_items=(),
         inputs=(topology.source, old.source, new.source),
     )

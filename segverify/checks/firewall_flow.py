@@ -18,6 +18,7 @@ from segverify.engine.analysis import Decision, FirewallAnalysis, build_analysis
 from segverify.errors import InputError
 from segverify.findings.model import Finding, Report
 from segverify.firewall.base import PROTOCOLS
+from segverify.firewall.ir import Device
 from segverify.firewall.model import Ruleset
 from segverify.topology.model import Location, Topology
 
@@ -69,14 +70,16 @@ def _ref(analysis: FirewallAnalysis, d: Decision) -> dict[str, Any]:
             "stage": "(no stage: nothing filters this path)",
         }
     cs = next(
-        s for s in analysis.compiled.stages if s.stage.name == sd.stage and s.stage.hook == sd.hook
+        s
+        for s in analysis.compiled.stages
+        if s.stage.name == sd.stage and s.stage.scope.hook == sd.hook
     )
     return rule_ref(sd.rule, cs, sd.index)
 
 
 def flow_report(
     topology: Topology,
-    ruleset: Ruleset,
+    ruleset: Device | Ruleset,
     flow: str,
     device: str | None = None,
     backend: str | None = None,
@@ -138,7 +141,7 @@ def flow_report(
         command="firewall",
         findings=tuple(findings),
         summary=summary,
-        warnings=tuple(ruleset_warnings(ruleset)),
-        incomplete=any(not f.data["certain"] for f in findings),
-        inputs=(topology.source, ruleset.source),
+        warnings=tuple(ruleset_warnings(analysis.device)),
+        incomplete=analysis.device.incomplete or any(not f.data["certain"] for f in findings),
+        inputs=(topology.source, analysis.device.source),
     )

@@ -13,6 +13,7 @@ from segverify.errors import EXIT_BAD_INPUT, InputError
 @dataclass(frozen=True)
 class Settings:
     lang: str = "en"
+    excel: bool = False  # CSV with a UTF-8 byte-order mark (also implied by lang ja)
 
 
 def settings(ctx: click.Context | None = None) -> Settings:

@@ -19,13 +19,40 @@ COMMAND_MODULES = (
     "segverify.cli.init_cmd",
     "segverify.cli.policy_cmd",
     "segverify.cli.pcap_cmd",
+    "segverify.cli.flows_cmd",
     "segverify.cli.firewall_cmd",
     "segverify.cli.lab_cmd",
+    "segverify.cli.diagram_cmd",
+    "segverify.cli.report_cmd",
 )
 
 
+# Command name → module for commands whose module can be imported alone: running one of
+# them imports only its own module (start-up time of `segverify pcap` on small captures).
+# Every other lookup, and any listing (--help), imports all of COMMAND_MODULES.
+COMMAND_NAMES = {
+    "pcap": "segverify.cli.pcap_cmd",
+    "flows": "segverify.cli.flows_cmd",
+}
+
+
 class SegverifyGroup(click.Group):
-    """Root group: bad input becomes one line on stderr and exit code 2, never a traceback."""
+    """Root group: bad input becomes one line on stderr and exit code 2, never a traceback.
+
+    Command modules are imported when a command is looked up (see COMMAND_NAMES)."""
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands:
+            module = COMMAND_NAMES.get(cmd_name)
+            if module is not None:
+                _register(module)
+            if cmd_name not in self.commands:
+                _register_all()
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        _register_all()
+        return super().list_commands(ctx)
 
     def invoke(self, ctx: click.Context) -> object:
         try:
@@ -83,28 +110,41 @@ def internal_message(exc: BaseException) -> str:
     default=None,
     help="Language of messages: en (default) or ja. Defaults to ja under a ja_JP locale.",
 )
+@click.option(
+    "--excel",
+    is_flag=True,
+    help="Write CSV with a UTF-8 byte-order mark for Excel (always so with --lang ja).",
+)
 @click.version_option(__version__, prog_name="segverify")
 @click.pass_context
-def cli(ctx: click.Context, lang: str | None) -> None:
+def cli(ctx: click.Context, lang: str | None, excel: bool) -> None:
     """segverify: verify three-tier (三層の対策) segmentation of a municipal network.
 
     Exit codes: 0 clean, 1 findings, 2 bad input or usage, 3 analysis incomplete.
     """
-    ctx.obj = Settings(lang=lang or default_lang())
+    ctx.obj = Settings(lang=lang or default_lang(), excel=excel)
+
+
+_registered: set[str] = set()
+
+
+def _register(name: str) -> None:
+    if name in _registered:
+        return
+    try:
+        module = importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name == name:
+            _registered.add(name)
+            return  # command group not built yet
+        raise
+    module.register(cli)
+    _registered.add(name)
 
 
 def _register_all() -> None:
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:
-            if exc.name == name:
-                continue  # command group not built yet
-            raise
-        module.register(cli)
-
-
-_register_all()
+        _register(name)
 
 
 def main() -> None:

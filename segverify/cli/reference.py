@@ -19,8 +19,17 @@ Exit codes everywhere: 0 clean, 1 findings (for `explain`: the flow is forbidden
 
 
 def _walk(cmd: click.Command, path: list[str], parent: click.Context | None) -> list[str]:
+    # the root's context settings (help_option_names) as the real CLI has them, inherited by
+    # every sub-context: the output then does not depend on which commands ran before
+    # (click caches each command's help option on first use)
+    settings = dict(cmd.context_settings) if parent is None else {}
     ctx = click.Context(
-        cmd, info_name=path[-1], parent=parent, terminal_width=100, max_content_width=100
+        cmd,
+        info_name=path[-1],
+        parent=parent,
+        terminal_width=100,
+        max_content_width=100,
+        **settings,
     )
     title = " ".join(path)
     out = [f"\n## `{title}`\n", "```", cmd.get_help(ctx).rstrip(), "```"]

@@ -10,10 +10,12 @@ import click
 from segverify.checks.matrix import zone_matrix
 from segverify.checks.topology_check import check_topology
 from segverify.cli.context import emit, settings
+from segverify.cli.diagram_cmd import date_option, load_inputs, report_date, write_diagram
 from segverify.cli.options import format_option, output_option
+from segverify.cli.provenance import run_info
 from segverify.i18n import t
 from segverify.render import render
-from segverify.render.diagram import render_diagram
+from segverify.render.diagram import DIAGRAM_FORMATS, VIEWS, render_diagram
 from segverify.render.matrix_out import render_matrix
 from segverify.topology.graph import build_graph, export_graph
 from segverify.topology.loader import load_topology
@@ -38,7 +40,8 @@ def check(file: str, fmt: str, output: str | None) -> None:
     lang = settings().lang
     topo = load_topology(file)
     report = check_topology(topo)
-    text = render(report, fmt, lang)
+    run = run_info([("topology", file)]) if fmt == "html" else None
+    text = render(report, fmt, lang, excel=settings().excel, run=run)
     if fmt == "text" and not report.findings:
         head = t(
             "check.ok",
@@ -62,7 +65,8 @@ def check(file: str, fmt: str, output: str | None) -> None:
 @output_option()
 def matrix(file: str, fmt: str, output: str | None) -> None:
     """Zone × zone verdicts: allowed / only via named gateways on named services / forbidden."""
-    emit(render_matrix(zone_matrix(load_topology(file)), fmt, settings().lang), output)
+    s = settings()
+    emit(render_matrix(zone_matrix(load_topology(file)), fmt, s.lang, s.excel), output)
 
 
 @topology.command("show")
@@ -88,19 +92,21 @@ def graph(file: str, fmt: str, output: str | None) -> None:
 
 @topology.command("diagram")
 @FILE
-@format_option(("dot", "svg", "png"), default="dot")
+@format_option(DIAGRAM_FORMATS, default="dot")
+@click.option(
+    "--view",
+    type=click.Choice(VIEWS),
+    default="lanes",
+    show_default=True,
+    help="lanes or matrix (see `segverify diagram`).",
+)
+@date_option()
 @output_option()
-def diagram(file: str, fmt: str, output: str | None) -> None:
-    """Zone reachability diagram (Graphviz). svg/png need the `dot` program and -o for png."""
-    topo = load_topology(file)
-    data = render_diagram(topo, zone_matrix(topo), fmt, settings().lang)
-    if isinstance(data, bytes):
-        if not output:
-            raise click.UsageError("png output needs -o FILE")
-        with open(output, "wb") as fh:
-            fh.write(data)
-    else:
-        emit(data, output)
+def diagram(file: str, fmt: str, view: str, date: str | None, output: str | None) -> None:
+    """Zone reachability diagram (same renderer as `segverify diagram`; no system Graphviz
+    needed). dot and mmd are text exports; png and pdf need -o."""
+    inputs = load_inputs(file, (), settings().lang, report_date(date))
+    write_diagram(render_diagram(inputs.data, fmt, view), output)
 
 
 def register(group: click.Group) -> None:

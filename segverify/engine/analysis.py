@@ -1,8 +1,9 @@
-"""One firewall against one topology: header space, compiled ruleset, policy and traffic space.
+"""One firewall against one topology: header space, compiled device, policy and traffic space.
 
-A packet is handled by one hook: ``input`` when its destination is one of the device's own
+A packet is handled on one path: ``input`` when its destination is one of the device's own
 addresses, ``output`` when its source is (and the destination is not), else ``forward``.
 Zone-pair traffic spaces bind the interfaces to the addresses (see ``engine.device``).
+Concrete packets are decided by the one evaluator (``segverify.firewall.ir.evaluate``).
 """
 
 from __future__ import annotations
@@ -11,11 +12,15 @@ import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
-from segverify.engine.compile import CompiledRuleset, compile_ruleset
+from segverify.engine.compile import CompiledRuleset, compile_device
 from segverify.engine.device import DeviceView, device_view, pick_device
 from segverify.engine.policy import PolicySpace
-from segverify.engine.space import OTHER_IFACE, HeaderSpace, Packet
-from segverify.firewall.model import UNKNOWN_ACTION, Rule, Ruleset
+from segverify.engine.space import ICMP_PROTOS, OTHER_IFACE, HeaderSpace, Packet
+from segverify.firewall import ir
+from segverify.firewall.bind import bind_device
+from segverify.firewall.ir import Device, Rule, walk
+from segverify.firewall.model import Ruleset
+from segverify.firewall.ruleset_ir import lower_ruleset
 from segverify.topology.model import Topology
 
 
@@ -23,34 +28,58 @@ from segverify.topology.model import Topology
 class StageDecision:
     stage: str
     hook: str
-    action: str  # accept | drop | reject
+    action: str  # accept | drop | reject | unknown
     rule: Rule | None  # None: the stage's default action decided
     index: int | None
-    certain: bool  # False when an unknown match could change the outcome
+    certain: bool  # False when an opaque atom could change the outcome
 
 
 @dataclass(frozen=True)
 class Decision:
     packet: Packet
     path: str  # forward, input or output
-    action: str  # the device's verdict: accept, or the first refusing stage's action
+    action: str  # the device's verdict: accept, drop, reject, or unknown when not certain
     stages: tuple[StageDecision, ...]
     deciding: StageDecision | None  # the refusing stage, else the last accepting one
     certain: bool
+    possible: frozenset[str] = frozenset()
+    opaque: tuple[ir.Opaque, ...] = ()
+
+
+def to_ir_packet(p: Packet) -> ir.Packet:
+    icmp = p.proto in ICMP_PROTOS
+    return ir.Packet(
+        p.src,
+        p.dst,
+        p.proto,
+        p.sport,
+        p.dport if not icmp else 0,
+        (p.dport >> 8) if icmp else 8,
+        (p.dport & 0xFF) if icmp else 0,
+        p.tcp_flags,
+        p.ct_state,
+        "" if p.in_interface == OTHER_IFACE else p.in_interface,
+        "" if p.out_interface == OTHER_IFACE else p.out_interface,
+    )
 
 
 @dataclass
 class FirewallAnalysis:
     topology: Topology
-    ruleset: Ruleset
+    device: Device
     view: DeviceView
     space: HeaderSpace
     compiled: CompiledRuleset
     policy: PolicySpace
-    regions: dict[str, Any] = field(default_factory=dict)  # hook → packets it handles
+    regions: dict[str, Any] = field(default_factory=dict)  # path → packets it handles
     family_mask: Any = None
     families: tuple[int, ...] = (4, 6)
     _cache: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ruleset(self) -> Device:
+        """The analysed device (name kept for callers of the first API)."""
+        return self.device
 
     # ---- traffic spaces ---------------------------------------------------------------------
 
@@ -63,7 +92,7 @@ class FirewallAnalysis:
 
     def pair_space(self, a: str, b: str, hook: str | None = None) -> Any:
         """Packets from zone ``a`` addresses to zone ``b`` addresses as they reach the device
-        (any conntrack state), restricted to one hook or all of them."""
+        (any conntrack state), restricted to one path or all of them."""
         sp = self.space
         pol = self.policy
         base = pol.zone_src[a] & pol.zone_dst[b] & self.family_mask & sp.ct_domain()
@@ -99,7 +128,7 @@ class FirewallAnalysis:
         return self._cache["_traffic"]
 
     def permitted(self, upper: bool = True) -> Any:
-        """Every packet the device lets through (any hook)."""
+        """Every packet the device lets through (any path)."""
         perm = self.compiled.permit_upper if upper else self.compiled.permit_lower
         u = self.space.false
         for hook, region in self.regions.items():
@@ -129,8 +158,9 @@ class FirewallAnalysis:
         hook = self.hook_of(src, dst)
         za = self.policy.index.classify(src).zone
         zb = self.policy.index.classify(dst).zone
-        ins = self.view.zone_ifaces[za] if hook != "output" else (OTHER_IFACE,)
-        outs = self.view.zone_ifaces[zb] if hook != "input" else (OTHER_IFACE,)
+        every = self.view.interfaces  # an unpinned zone: asked explicitly, try every interface
+        ins = (self.view.zone_ifaces[za] or every) if hook != "output" else (OTHER_IFACE,)
+        outs = (self.view.zone_ifaces[zb] or every) if hook != "input" else (OTHER_IFACE,)
         out = []
         for i in ins:
             for j in outs:
@@ -143,65 +173,59 @@ class FirewallAnalysis:
         return out
 
     def decide(self, pkt: Packet) -> Decision:
-        sp = self.space
-        hook = self.hook_of(pkt.src, pkt.dst)
-        assign = sp.assignment(pkt)
-
-        def holds(u: Any) -> bool:
-            return sp.holds(u, assign)
-
+        """The device's verdict on one packet, by the concrete evaluator."""
+        path = self.hook_of(pkt.src, pkt.dst)
+        v = ir.evaluate(self.device, to_ir_packet(pkt), path)
         decisions: list[StageDecision] = []
-        for cs in self.compiled.paths[hook]:
-            if not holds(cs.family):
-                continue
-            chosen: StageDecision | None = None
-            certain = True
-            for cr in cs.rules:
-                if holds(cr.must):
-                    known = certain and cr.rule.action != UNKNOWN_ACTION
-                    chosen = StageDecision(
-                        cs.stage.name, cs.stage.hook, cr.rule.action, cr.rule, cr.index, known
-                    )
-                    break
-                if holds(cr.may):
-                    certain = False  # an unknown match decides whether this rule applies
-            if chosen is None:
-                chosen = StageDecision(
-                    cs.stage.name, cs.stage.hook, cs.stage.default_action, None, None, certain
-                )
-            decisions.append(chosen)
-        refusing = next((d for d in decisions if d.action != "accept"), None)
-        action = refusing.action if refusing else "accept"
-        deciding = refusing or (decisions[-1] if decisions else None)
-        certain = all(d.certain for d in decisions)
-        return Decision(pkt, hook, action, tuple(decisions), deciding, certain)
+        for s in v.steps:
+            index = s.stage.rules.index(s.rule) if s.rule is not None else None
+            decisions.append(
+                StageDecision(s.stage.name, s.stage.scope.hook, s.action, s.rule, index, not s.may)
+            )
+        certain = v.certain
+        action = v.action
+        refusing = next((d for d in decisions if d.certain and d.action != "accept"), None)
+        deciding = refusing or next((d for d in reversed(decisions) if d.certain), None)
+        return Decision(
+            pkt, path, action, tuple(decisions), deciding, certain, v.possible, v.opaque
+        )
 
 
-def interface_names(view: DeviceView, *rulesets: Ruleset) -> set[str]:
+def interface_names(view: DeviceView, *devices: Device) -> set[str]:
     """Every interface name the header space needs: the device's and any a rule names."""
     names = set(view.interfaces)
-    for ruleset in rulesets:
-        names |= set(ruleset.interfaces)
-        for stage in ruleset.stages:
+    for dev in devices:
+        names |= set(dev.interfaces)
+        for stage in dev.stages:
             for rule in stage.rules:
-                for group in (rule.in_interfaces, rule.out_interfaces):
-                    names |= {n for n in group or () if not n.endswith(("+", "*"))}
+                for e in walk(rule.match):
+                    if isinstance(e, ir.Interfaces):
+                        names |= {n for n in e.names if not n.endswith(("+", "*"))}
     return names
+
+
+def as_device(topology: Topology, source: Device | Ruleset, device: str | None = None) -> Device:
+    """A bound ``Device`` from a device or a (netfilter-shaped) ``Ruleset``."""
+    dev = lower_ruleset(source) if isinstance(source, Ruleset) else source
+    if all(i.zone is not None or i.loopback for i in dev.interfaces.values()) and (
+        dev.name in topology.nodes and (device is None or device == dev.name)
+    ):
+        return dev  # already bound
+    return bind_device(dev, topology, device)
 
 
 def build_analysis(
     topology: Topology,
-    ruleset: Ruleset,
+    source: Device | Ruleset,
     device: str | None = None,
     backend: str | None = None,
     order: str = "grouped",
     space: HeaderSpace | None = None,
 ) -> FirewallAnalysis:
-    if device is None and ruleset.device in topology.nodes:
-        device = ruleset.device
-    view = device_view(topology, pick_device(topology, device), ruleset.interfaces)
-    sp = space or HeaderSpace(interface_names(view, ruleset), backend=backend, order=order)
-    compiled = compile_ruleset(sp, ruleset, view.zone_iface_names())
+    dev = as_device(topology, source, device)
+    view = device_view(topology, pick_device(topology, dev.name))
+    sp = space or HeaderSpace(interface_names(view, dev), backend=backend, order=order)
+    compiled = compile_device(sp, dev)
     policy = PolicySpace(sp, topology)
     own_dst = sp.addresses("dst", view.own)
     own_src = sp.addresses("src", view.own)
@@ -210,4 +234,4 @@ def build_analysis(
     mask = sp.false
     for v in families:
         mask = mask | sp.version(v)
-    return FirewallAnalysis(topology, ruleset, view, sp, compiled, policy, regions, mask, families)
+    return FirewallAnalysis(topology, dev, view, sp, compiled, policy, regions, mask, families)

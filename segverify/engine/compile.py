@@ -1,9 +1,14 @@
-"""Rules → match sets, stages → first-match effective sets, paths → permitted sets.
+"""Device stages → first-match effective sets, paths → permitted sets.
 
-Unknown matches are kept exact in two semantics: ``may`` (the unknown part matches) and
-``must`` (it does not). The *upper* fold over-approximates what a stage accepts (accept
-rules use ``may``, other rules ``must``) and is what forbidden-permit checks use (fail
-closed); the *lower* fold under-approximates it. Without unknown matches both are equal.
+Rules are compiled from the device model (``segverify.firewall.ir``) by ``encode.py`` in two
+semantics: ``may`` (opaque atoms true) and ``must`` (false). The *upper* fold over-
+approximates what a stage accepts (accept rules use ``may``, other rules ``must``) and is
+what forbidden-permit checks use (fail closed); the *lower* fold under-approximates it.
+Without opaque atoms both are equal.
+
+A stage applies to the packets its ``Scope`` selects (IP family, interface and direction,
+vendor zone pair); the others pass it untouched. The default action may differ for
+intrazone packets (input and output interface in one vendor zone).
 """
 
 from __future__ import annotations
@@ -11,144 +16,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from segverify.engine.space import ICMP_PROTOS, HeaderSpace
-from segverify.firewall.model import (
-    PATHS,
-    UNKNOWN_ACTION,
-    AddressSet,
-    PortSet,
-    Rule,
-    Ruleset,
-    Stage,
-)
-
-
-class RuleEncoder:
-    """Builds the match set of one rule, caching shared objects (address/service groups)."""
-
-    def __init__(
-        self, space: HeaderSpace, zone_ifaces: dict[str, tuple[str, ...]] | None = None
-    ) -> None:
-        self.space = space
-        self.zone_ifaces = zone_ifaces  # zone → device interfaces; set when a topology is known
-        self._addr: dict[tuple[str, AddressSet], Any] = {}
-        self._ports: dict[tuple[str, PortSet], Any] = {}
-        self._misc: dict[Any, Any] = {}
-
-    def address_set(self, fname: str, aset: AddressSet) -> Any:
-        key = (fname, aset)
-        hit = self._addr.get(key)
-        if hit is None:
-            sp = self.space
-            u = sp.addresses(fname, aset.prefixes)
-            for lo, hi in aset.ranges:
-                u = u | sp.address_range(fname, lo, hi)
-            if aset.negated:
-                u = ~u
-            self._addr[key] = hit = u
-        return hit
-
-    def port_set(self, fname: str, pset: PortSet) -> Any:
-        key = (fname, pset)
-        hit = self._ports.get(key)
-        if hit is None:
-            sp = self.space
-            u = sp.false
-            for r in pset.ranges:
-                u = u | sp.interval(fname, r.lo, r.hi)
-            if pset.negated:
-                u = ~u
-            # ports exist only for port protocols: keep other protocols out of the set
-            self._ports[key] = hit = u & sp.port_protos()
-        return hit
-
-    def _cached(self, key: Any, build: Any) -> Any:
-        hit = self._misc.get(key)
-        if hit is None:
-            hit = build()
-            self._misc[key] = hit
-        return hit
-
-    def _icmp(self, types: tuple[int, ...] | None, negated: bool, code: int | None) -> Any:
-        sp = self.space
-        u = sp.true
-        if types is not None:
-            t = sp.false
-            for ty in types:
-                t = t | sp.interval("dport", ty << 8, (ty << 8) | 0xFF)
-            u = ~t if negated else t
-        if code is not None:
-            c = sp.false
-            for ty in range(256):
-                c = c | sp.value("dport", (ty << 8) | code)
-            u = u & c
-        return u & sp.protos(ICMP_PROTOS)
-
-    def known_match(self, rule: Rule) -> Any:
-        """The rule's match set ignoring its unknown matches."""
-        sp = self.space
-        u = sp.true
-        if rule.protocols is not None:
-            protos = rule.protocols
-            neg = rule.protocols_negated
-            p = self._cached(
-                ("proto", protos, neg), lambda: (~sp.protos(protos)) if neg else sp.protos(protos)
-            )
-            u = u & p
-        if rule.ct_states is not None:
-            states = rule.ct_states
-            u = u & self._cached(("ct", states), lambda: sp.ct(states))
-        if rule.family is not None:
-            u = u & sp.version(rule.family)
-        for fname, names, neg, excepts, zones in (
-            (
-                "iif",
-                rule.in_interfaces,
-                rule.in_interfaces_negated,
-                rule.in_interfaces_except,
-                rule.in_zones,
-            ),
-            (
-                "oif",
-                rule.out_interfaces,
-                rule.out_interfaces_negated,
-                rule.out_interfaces_except,
-                rule.out_zones,
-            ),
-        ):
-            # names are exact; zones (set by the topology binding) only stand in for them
-            # when the export matched zones rather than interfaces (e.g. CSV)
-            if names is None and not excepts and zones is not None and self.zone_ifaces is not None:
-                key = (fname, "zones", zones)
-                names_z = tuple(sorted({i for z in zones for i in self.zone_ifaces.get(z, ())}))
-                u = u & self._cached(
-                    key, lambda f=fname, n=names_z: sp.ifaces_matching(f, n, wildcard_other=False)
-                )
-            elif names is not None:
-                m = self._cached((fname, names), lambda f=fname, n=names: sp.ifaces_matching(f, n))
-                u = u & (~m if neg else m)
-            if excepts:
-                m = self._cached(
-                    (fname, excepts), lambda f=fname, n=excepts: sp.ifaces_matching(f, n)
-                )
-                u = u & ~m
-        types = rule.icmp_types
-        if types is None and rule.icmp_type is not None:
-            types = (rule.icmp_type,)
-        if types is not None or rule.icmp_code is not None:
-            key = ("icmp", types, rule.icmp_types_negated, rule.icmp_code)
-            u = u & self._cached(
-                key, lambda: self._icmp(types, rule.icmp_types_negated, rule.icmp_code)
-            )
-        if rule.sports is not None:
-            u = u & self.port_set("sport", rule.sports)
-        if rule.dports is not None:
-            u = u & self.port_set("dport", rule.dports)
-        if rule.src is not None:
-            u = u & self.address_set("src", rule.src)
-        if rule.dst is not None:
-            u = u & self.address_set("dst", rule.dst)
-        return u
+from segverify.engine.encode import ExprEncoder
+from segverify.engine.nat import NatImage
+from segverify.engine.space import HeaderSpace
+from segverify.firewall.ir import PATHS, UNKNOWN_ACTION, Device, Rule, Stage
 
 
 @dataclass
@@ -169,18 +40,19 @@ class CompiledRule:
 
     @property
     def exact(self) -> bool:
-        return not self.rule.unknown and self.rule.action != UNKNOWN_ACTION
+        return self.rule.action != UNKNOWN_ACTION and self.may == self.must
 
 
 @dataclass
 class CompiledStage:
     stage: Stage
-    family: Any  # the packets the stage sees (its IP family)
+    family: Any  # the packets the stage applies to (family, interface, zone pair)
     rules: list[CompiledRule]
-    eff: list[Any]  # upper-fold effective set of each rule (inside the family)
+    eff: list[Any]  # upper-fold effective set of each rule (inside the stage's packets)
     default_eff: Any  # packets no rule matches (upper fold)
-    accept_upper: Any  # accepted or outside the family
+    accept_upper: Any  # accepted or not seen by the stage
     accept_lower: Any
+    default_accepts: Any = None  # of the unmatched packets, those the default accepts
     covered_must: list[Any] = field(default_factory=list)  # before rule i, by certain matches
     exact: bool = True
     cov_prefix: list[Any] = field(default_factory=list)  # [k]: union of rules < k (upper)
@@ -215,13 +87,18 @@ class CompiledStage:
 
     @property
     def default_accept(self) -> bool:
-        return self.stage.default_action == "accept"
+        """The default accepts some unmatched packets (all, or the intrazone ones)."""
+        return self.stage.default == "accept" or self.stage.intrazone_default == "accept"
+
+    @property
+    def default_action(self) -> str:
+        return self.stage.default
 
 
 def _fold(
     space: HeaderSpace,
     matches: list[tuple[Any, bool]],
-    default_accept: bool,
+    default_acc: Any,
     prefixes: tuple[list[Any], list[Any]] | None = None,
 ) -> tuple[list[Any], Any, Any]:
     """First-match fold: effective sets, the unmatched rest and the accepted set. With
@@ -243,48 +120,79 @@ def _fold(
         prefixes[0].append(covered)
         prefixes[1].append(accepted)
     rest = ~covered
-    if default_accept:
-        accepted = accepted | rest
+    accepted = accepted | (rest & default_acc)
     return effs, rest, accepted
 
 
-def compile_stage(space: HeaderSpace, encoder: RuleEncoder, stage: Stage) -> CompiledStage:
-    family = space.true if stage.family is None else space.version(stage.family)
+def _ifaces(space: HeaderSpace, fname: str, names: tuple[str, ...]) -> Any:
+    return space.ifaces_matching(fname, names, wildcard_other=False)
+
+
+def stage_domain(space: HeaderSpace, device: Device, stage: Stage) -> Any:
+    """The packets a stage applies to."""
+    sc = stage.scope
+    u = space.true if sc.family is None else space.version(sc.family)
+    if sc.interface is not None:
+        u = u & _ifaces(space, "iif" if sc.direction == "in" else "oif", (sc.interface,))
+    for fname, zones in (("iif", sc.from_zones), ("oif", sc.to_zones)):
+        if zones is not None:
+            members = tuple(
+                i for z in zones if z in device.zones for i in device.zones[z].interfaces
+            )
+            u = u & _ifaces(space, fname, members)
+    return u
+
+
+def intrazone(space: HeaderSpace, device: Device) -> Any:
+    """Packets whose input and output interfaces are in the same vendor zone."""
+    u = space.false
+    for z in device.zones.values():
+        if z.interfaces:
+            u = u | (_ifaces(space, "iif", z.interfaces) & _ifaces(space, "oif", z.interfaces))
+    return u
+
+
+def compile_stage(
+    space: HeaderSpace, encoder: ExprEncoder, stage: Stage, device: Device
+) -> CompiledStage:
+    domain = stage_domain(space, device, stage)
     rules: list[CompiledRule] = []
     for i, rule in enumerate(stage.rules):
         if not rule.enabled:
             rules.append(CompiledRule(rule, i, space.false, space.false))
             continue
-        known = encoder.known_match(rule) & family
-        must = space.false if rule.unknown else known
-        rules.append(CompiledRule(rule, i, known, must))
+        may, must = encoder.encode(rule.match)
+        rules.append(CompiledRule(rule, i, may & domain, must & domain))
     exact = all(r.exact for r in rules)
-    default_accept = stage.default_action == "accept"
+    acc = space.true if stage.default == "accept" else space.false
+    if stage.intrazone_default is not None and stage.intrazone_default != stage.default:
+        intra = intrazone(space, device)
+        acc = (acc & ~intra) | (intra if stage.intrazone_default == "accept" else space.false)
     upper = [(r.may if r.may_accept else r.must, r.may_accept) for r in rules]
     cov_prefix: list[Any] = []
     acc_prefix: list[Any] = []
-    eff, rest, acc_up = _fold(space, upper, default_accept, (cov_prefix, acc_prefix))
+    eff, rest, acc_up = _fold(space, upper, acc, (cov_prefix, acc_prefix))
+    covered_must: list[Any] = []
     if exact:
         acc_low = acc_up
-        covered_must = []
     else:
         lower = [(r.must if r.accept else r.may, r.accept) for r in rules]
-        _, _, acc_low = _fold(space, lower, default_accept)
-        covered_must = []
+        _, _, acc_low = _fold(space, lower, acc)
         cov = space.false
         for r in rules:
             covered_must.append(cov)
             cov = cov | r.must
-    rest = rest & family
-    outside = ~family
+    rest = rest & domain
+    outside = ~domain
     return CompiledStage(
         stage=stage,
-        family=family,
+        family=domain,
         rules=rules,
         eff=eff,
         default_eff=rest,
-        accept_upper=acc_up | outside,
-        accept_lower=acc_low | outside,
+        accept_upper=(acc_up & domain) | outside,
+        accept_lower=(acc_low & domain) | outside,
+        default_accepts=acc,
         covered_must=covered_must,
         exact=exact,
         cov_prefix=cov_prefix,
@@ -295,14 +203,22 @@ def compile_stage(space: HeaderSpace, encoder: RuleEncoder, stage: Stage) -> Com
 @dataclass
 class CompiledRuleset:
     """Compiled stages grouped by *path* (``forward``, ``input``, ``output``): the stages a
-    packet on that path traverses, in order (prerouting/postrouting stages included)."""
+    packet on that path traverses, in order."""
 
-    ruleset: Ruleset
+    device: Device
     space: HeaderSpace
     stages: list[CompiledStage]
     paths: dict[str, list[CompiledStage]]
-    permit_upper: dict[str, Any]  # path → packets accepted by every stage on it (upper)
+    permit_upper: dict[str, Any]  # path → post-NAT packets let through (upper)
     permit_lower: dict[str, Any]
+    nat: NatImage | None = None
+    policy_upper: dict[str, Any] = field(default_factory=dict)  # accepted by the stages
+
+    def to_post(self, s: Any, path: str) -> Any:
+        """Packets as the policy matched them → as they leave (destination NAT applied)."""
+        if self.nat is None or not self.nat.active or path == "output":
+            return s
+        return self.nat.to_post(s)
 
     @property
     def exact(self) -> bool:
@@ -323,25 +239,28 @@ class CompiledRuleset:
         """IP versions some stage of the export filters (4, 6)."""
         out: set[int] = set()
         for s in self.stages:
-            out |= {4, 6} if s.stage.family is None else {s.stage.family}
+            f = s.stage.scope.family
+            out |= {4, 6} if f is None else {f}
         return out
 
 
-def compile_ruleset(
-    space: HeaderSpace, ruleset: Ruleset, zone_ifaces: dict[str, tuple[str, ...]] | None = None
-) -> CompiledRuleset:
-    encoder = RuleEncoder(space, zone_ifaces)
-    compiled = {id(s): compile_stage(space, encoder, s) for s in ruleset.stages}
-    order = [compiled[id(s)] for s in ruleset.stages]
+def compile_device(space: HeaderSpace, device: Device) -> CompiledRuleset:
+    encoder = ExprEncoder(space, device)
+    order = [compile_stage(space, encoder, s, device) for s in device.stages]
+    nat = NatImage(space, device, encoder)
+    policy: dict[str, Any] = {}
     paths: dict[str, list[CompiledStage]] = {}
     upper: dict[str, Any] = {}
     lower: dict[str, Any] = {}
     for path in PATHS:
-        stages = [compiled[id(s)] for s in ruleset.path_stages(path)]
+        stages = [cs for cs in order if path in cs.stage.scope.paths]
         paths[path] = stages
         up = low = space.true
         for s in stages:
             up = up & s.accept_upper
             low = low & s.accept_lower
+        policy[path] = up
+        if nat.active and path != "output":
+            up, low = nat.post(up, True), nat.post(low, False)
         upper[path], lower[path] = up, low
-    return CompiledRuleset(ruleset, space, order, paths, upper, lower)
+    return CompiledRuleset(device, space, order, paths, upper, lower, nat, policy)

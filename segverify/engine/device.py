@@ -4,14 +4,15 @@ addresses can arrive on (or leave through) each interface.
 The zones *behind* an interface are the zones reachable from the interface's zone in the
 topology graph without crossing this firewall, moving only through zones, declared links
 and other routing nodes (firewalls, local-breakout gateways). A zone reachable through no
-interface (e.g. an unlinked internet zone) is taken to be behind every interface: the
-fail-closed choice, since its packets could then arrive anywhere. Forwarded packets leave
-through a different interface than they came in on.
+interface is *unpinned*: per the topology its traffic never reaches this device, so no
+zone pair with it is analysed here, and the report names it (link it in the topology to
+have it analysed). Forwarded packets leave through a different interface than they came
+in on.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import networkx as nx
 
@@ -28,6 +29,12 @@ class DeviceView:
     iface_zone: dict[str, str]  # interface name → zone id
     own: tuple[IPNetwork, ...]  # the device's own addresses (hosts)
     zone_ifaces: dict[str, tuple[str, ...]]  # zone id → interfaces its addresses use
+    behind: dict[str, tuple[str, ...]] = field(default_factory=dict)  # interface → zones
+
+    @property
+    def unpinned(self) -> tuple[str, ...]:
+        """Zones behind no interface of the device (not analysed for it)."""
+        return tuple(z for z, i in self.zone_ifaces.items() if not i)
 
     @property
     def interfaces(self) -> tuple[str, ...]:
@@ -92,7 +99,8 @@ def device_view(
         behind[name] = {g.nodes[v]["id"] for v in reach if g.nodes[v].get("kind") == "zone"}
     zone_ifaces: dict[str, tuple[str, ...]] = {}
     for zone in topology.zones:
-        ifs = tuple(n for n in iface_zone if zone in behind[n])
-        zone_ifaces[zone] = ifs or tuple(iface_zone)
+        zone_ifaces[zone] = tuple(n for n in iface_zone if zone in behind[n])
     own = tuple(a for i in node.interfaces for a in i.addresses)
-    return DeviceView(node, iface_zone, own, zone_ifaces)
+    order = list(topology.zones)
+    behind_t = {n: tuple(sorted(z, key=order.index)) for n, z in behind.items()}
+    return DeviceView(node, iface_zone, own, zone_ifaces, behind_t)

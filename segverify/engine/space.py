@@ -7,6 +7,7 @@ ver        1      0 = IPv4, 1 = IPv6
 ct         3      conntrack state, index into ``CT_STATES`` (values 5..7 never occur)
 iif, oif   k      interface enum: index 0 is "other/none", then the device's interfaces
 proto      8      IP protocol number (IPv6: the upper-layer protocol)
+flags      8      TCP flags (FIN = 0x01 … CWR = 0x80; "don't care" for other protocols)
 src, dst   128    IPv6 address; an IPv4 address lives in the top 32 bits (the other 96
                   bits are "don't care" for IPv4 packets)
 dport      16     destination port for port protocols; ICMP type << 8 | code for ICMP
@@ -50,6 +51,7 @@ class Packet:
     ct_state: str = "new"
     in_interface: str = OTHER_IFACE
     out_interface: str = OTHER_IFACE
+    tcp_flags: int = 0x02  # SYN: the first packet of a connection
 
     @property
     def version(self) -> int:
@@ -82,6 +84,8 @@ class Packet:
         if self.proto in ICMP_PROTOS:
             out["icmp_type"] = self.icmp_type
             out["icmp_code"] = self.icmp_code
+        if self.proto == 6 and self.tcp_flags != 0x02:
+            out["tcp_flags"] = self.tcp_flags
         out["ct_state"] = self.ct_state
         out["in_interface"] = self.in_interface
         out["out_interface"] = self.out_interface
@@ -128,6 +132,7 @@ class HeaderSpace:
             "iif": ifbits,
             "oif": ifbits,
             "proto": 8,
+            "flags": 8,
             "src": 128,
             "dst": 128,
             "dport": 16,
@@ -139,6 +144,7 @@ class HeaderSpace:
             "iif": "i",
             "oif": "o",
             "proto": "p",
+            "flags": "f",
             "src": "s",
             "dst": "d",
             "dport": "dp",
@@ -156,6 +162,7 @@ class HeaderSpace:
     def _declaration_order(self) -> list[str]:
         f = self.fields
         head = f["ver"].vars + f["ct"].vars + f["iif"].vars + f["oif"].vars + f["proto"].vars
+        head += f["flags"].vars
         if self.order == "grouped":
             return head + f["src"].vars + f["dst"].vars + f["dport"].vars + f["sport"].vars
         if self.order == "ports-first":
@@ -204,6 +211,17 @@ class HeaderSpace:
             x = bdd.var(rest[i])
             le = (~x | le) if (hi_r >> (m - 1 - i)) & 1 else (~x & le)
         return head & ge & le
+
+    def low_bits(self, fname: str, nbits: int, value: int) -> Any:
+        """The lowest ``nbits`` bits of ``fname`` equal ``value`` (ICMP code in dport)."""
+        return self._bits_cube(self.fields[fname].vars[-nbits:], value)
+
+    def tcp_flags(self, mask: int, value: int) -> Any:
+        """``flags & mask == value`` (TCP flag bits, FIN = 0x01 … CWR = 0x80)."""
+        names = self.fields["flags"].vars
+        return self.bdd.cube(
+            {names[7 - b]: bool((value >> b) & 1) for b in range(8) if (mask >> b) & 1}
+        )
 
     def interval(self, fname: str, lo: int, hi: int) -> Any:
         key = ("interval", fname, lo, hi)
@@ -312,6 +330,7 @@ class HeaderSpace:
         put("iif", self._iface_index.get(pkt.in_interface, 0))
         put("oif", self._iface_index.get(pkt.out_interface, 0))
         put("proto", pkt.proto)
+        put("flags", pkt.tcp_flags if pkt.proto == 6 else 0)
         shift = 96 if src.version == 4 else 0
         put("src", int(src) << shift)
         put("dst", int(dst) << shift)
@@ -319,6 +338,10 @@ class HeaderSpace:
         put("dport", pkt.dport if ports or pkt.proto in ICMP_PROTOS else 0)
         put("sport", pkt.sport if ports else 0)
         return out
+
+    def holds_value(self, u: Any, fname: str, value: int) -> bool:
+        """Whether ``u`` (a set over ``fname`` only, other variables free) holds ``value``."""
+        return (u & self.value(fname, value)) != self.false
 
     def contains(self, u: Any, pkt: Packet) -> bool:
         return self.holds(u, self.assignment(pkt))
@@ -378,6 +401,7 @@ class HeaderSpace:
         ver = choose("ver", (0, 1), 0)
         ct = choose("ct", (0, 1, 2, 3, 4), 0)
         proto = choose("proto", (prefer.get("proto", 6), 6, 17, 1, 58), 6)
+        flags = choose("flags", (0x02, 0x10, 0x12), 0x02) if proto == 6 else 0x02
         iif = choose("iif", (), prefer.get("iif", 0))
         oif = choose("oif", (), prefer.get("oif", 0))
         version = 4 if ver == 0 else 6
@@ -404,6 +428,7 @@ class HeaderSpace:
             sport=sport,
             dport=dport,
             ct_state=CT_STATES[ct] if ct < len(CT_STATES) else "new",
+            tcp_flags=flags,
             in_interface=self.interfaces[iif] if iif < len(self.interfaces) else OTHER_IFACE,
             out_interface=self.interfaces[oif] if oif < len(self.interfaces) else OTHER_IFACE,
         )

@@ -430,9 +430,36 @@ class Match:
     icmp_code: int | None = None
     ct_states: tuple[str, ...] | None = None
     unknown: tuple[UnknownMatch, ...] = ()
+    tcp_flags: tuple[int, int] | None = None  # (mask, value)
 
 
 ANY = Match()
+
+
+def flags_conj(
+    a: tuple[int, int] | None, b: tuple[int, int] | None
+) -> tuple[int, int] | None | bool:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    if (a[1] ^ b[1]) & a[0] & b[0]:
+        return False
+    return (a[0] | b[0], (a[1] & a[0]) | (b[1] & b[0]))
+
+
+def flags_negation(f: tuple[int, int]) -> list[tuple[int, int]]:
+    """¬(flags & mask == value) as disjoint (mask, value) alternatives: the first bit of
+    the mask (low to high) that differs."""
+    mask, value = f
+    out = []
+    seen = 0
+    for b in range(8):
+        bit = 1 << b
+        if mask & bit:
+            out.append((seen | bit, (value & seen) | (~value & bit)))
+            seen |= bit
+    return out
 
 
 def conj(a: Match, b: Match) -> Match | None:
@@ -456,6 +483,9 @@ def conj(a: Match, b: Match) -> Match | None:
     sp = ports_conj(a.sports, b.sports)
     dp = ports_conj(a.dports, b.dports)
     it = numset_conj(a.icmp_types, a.icmp_types_negated, b.icmp_types, b.icmp_types_negated)
+    fl = flags_conj(a.tcp_flags, b.tcp_flags)
+    if fl is False:
+        return None
     if a.icmp_code is not None and b.icmp_code is not None and a.icmp_code != b.icmp_code:
         return None
     if a.ct_states is None:
@@ -487,6 +517,7 @@ def conj(a: Match, b: Match) -> Match | None:
         icmp_code=a.icmp_code if a.icmp_code is not None else b.icmp_code,
         ct_states=ct,
         unknown=tuple(dict.fromkeys(a.unknown + b.unknown)),
+        tcp_flags=fl,  # type: ignore[arg-type]
     )
     return normalise(m)
 
@@ -510,6 +541,11 @@ def normalise(m: Match) -> Match | None:
                 return None
     has_icmp = m.icmp_types is not None or m.icmp_code is not None
     if has_icmp and numset_conj(m.protocols, m.protocols_negated, ICMP_PROTOCOLS, False) is False:
+        return None
+    if (
+        m.tcp_flags is not None
+        and numset_conj(m.protocols, m.protocols_negated, (6,), False) is False
+    ):
         return None
     if m.protocols is not None and not m.protocols_negated and not m.protocols:
         return None
@@ -578,15 +614,21 @@ def _field_negations(m: Match) -> Iterator[tuple[Match, Match]]:
                 ],
             )
         )
+    if m.tcp_flags is not None:
+        neg = [Match(protocols=(6,), protocols_negated=True)]
+        neg += [Match(tcp_flags=f) for f in flags_negation(m.tcp_flags)]
+        steps.append((Match(tcp_flags=m.tcp_flags), neg))
     if m.ct_states is not None:
         rest = tuple(s for s in CT_STATES if s not in m.ct_states)
         steps.append((Match(ct_states=m.ct_states), [Match(ct_states=rest)] if rest else []))
     if m.unknown:
         text = "not (" + " and ".join(u.text for u in m.unknown) + ")"
+        kinds = {u.kind for u in m.unknown}
+        kind = "unknown" if "unknown" in kinds or len(kinds) > 1 else kinds.pop()
         steps.append(
             (
                 Match(unknown=m.unknown),
-                [Match(unknown=(UnknownMatch(text, m.unknown[0].location),))],
+                [Match(unknown=(UnknownMatch(text, m.unknown[0].location, kind),))],
             )
         )
     for f, negs in steps:

@@ -107,7 +107,18 @@ def _family_frags(r: Rule, family: int) -> list[str] | None:
         frags.append(f"{ik} type {neg}{_set([str(t) for t in r.icmp_types])}")
     if r.icmp_code is not None:
         frags.append(f"{ik} code {r.icmp_code}")
+    if r.tcp_flags is not None:
+        mask, value = r.tcp_flags
+        frags.append(f"tcp flags & {_flag_names(mask)} == {_flag_names(value)}")
     return frags
+
+
+FLAG_NAMES = ("fin", "syn", "rst", "psh", "ack", "urg", "ecn", "cwr")
+
+
+def _flag_names(bits: int) -> str:
+    names = [n for i, n in enumerate(FLAG_NAMES) if bits >> i & 1]
+    return "|".join(names) if names else "0x0"
 
 
 def compile_rule(r: Rule, interfaces: dict[str, str], stage_family: int | None) -> list[str]:

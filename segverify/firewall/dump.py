@@ -75,8 +75,10 @@ def fmt_rule(r: Rule) -> str:
         parts.append(f"icmp_code={r.icmp_code}")
     if r.ct_states is not None:
         parts.append("ct=" + ",".join(r.ct_states))
+    if r.tcp_flags is not None:
+        parts.append(f"tcp_flags={r.tcp_flags[0]:#04x}/{r.tcp_flags[1]:#04x}")
     for u in r.unknown:
-        parts.append(f"unknown[{u.text}]")
+        parts.append(f"unknown[{u.text}]" if u.kind == "unknown" else f"{u.kind}[{u.text}]")
     if r.name:
         parts.append(f"name={r.name!r}")
     if r.comment:

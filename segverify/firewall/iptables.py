@@ -23,6 +23,8 @@ from segverify.firewall.base import (
     ChainRule,
     Match,
     conj,
+    conj_all,
+    flags_negation,
     parse_address,
     parse_ip,
     parse_port_range,
@@ -88,7 +90,66 @@ KNOWN_MODULES = PORT_MODULES | {
     "icmpv6",
     "ipv6-icmp",
 }
+# modules understood but not decidable from headers: an opaque "may match" of this kind
+OPAQUE_MODULES = {
+    "limit": "limit",
+    "hashlimit": "limit",
+    "connlimit": "limit",
+    "mark": "mark",
+    "connmark": "mark",
+    "time": "schedule",
+}
+TCP_FLAG_BITS = {
+    "FIN": 0x01,
+    "SYN": 0x02,
+    "RST": 0x04,
+    "PSH": 0x08,
+    "ACK": 0x10,
+    "URG": 0x20,
+    "ALL": 0x3F,
+    "NONE": 0x00,
+}
+SYN_ONLY = (0x17, 0x02)  # --syn: SYN set, RST/ACK/FIN clear
+# short options of an iptables rule specification; anything else is rejected by iptables
+SHORT_OPTIONS = {"-s", "-d", "-p", "-i", "-o", "-j", "-g", "-m", "-f", "-c", "-4", "-6"}
 STATE_NAMES = {s.upper(): s for s in CT_STATES}
+# long options parsed as matches (everything else after the target is a target option)
+MATCH_OPTIONS = {
+    "--source",
+    "--src",
+    "--destination",
+    "--dst",
+    "--protocol",
+    "--in-interface",
+    "--out-interface",
+    "--fragment",
+    "--set-counters",
+    "--match",
+    "--jump",
+    "--goto",
+    "--ipv4",
+    "--ipv6",
+    "--dport",
+    "--destination-port",
+    "--sport",
+    "--source-port",
+    "--dports",
+    "--destination-ports",
+    "--sports",
+    "--source-ports",
+    "--ports",
+    "--icmp-type",
+    "--icmpv6-type",
+    "--src-range",
+    "--dst-range",
+    "--ctstate",
+    "--state",
+    "--match-set",
+    "--set",
+    "--comment",
+    "--syn",
+    "--tcp-flags",
+}
 COUNTERS = re.compile(r"^\[\d+:\d+\]\s*")
 
 
@@ -291,6 +352,9 @@ class _Parser:
         comment = ""
         module = ""
         module_unknown: list[str] | None = None
+        module_kind = "unknown"
+        opaque: list[UnknownMatch] = []
+        neg_alts: list[list[Match]] = []  # negated matches: each a disjunction to meet
         proto_name = ""
         neg = False
         kind = "continue"
@@ -321,11 +385,33 @@ class _Parser:
             m = c
 
         def flush_module() -> None:
-            nonlocal module_unknown
+            nonlocal module_unknown, module_kind
             if module_unknown is not None:
-                unknown.append(" ".join(module_unknown))
+                if module_kind == "unknown":
+                    unknown.append(" ".join(module_unknown))
+                else:
+                    opaque.append(UnknownMatch(" ".join(module_unknown), loc, module_kind))
                 module_unknown = None
+                module_kind = "unknown"
 
+        def flag_bits(value: str, opt: str) -> int:
+            bits = 0
+            for name in value.upper().split(","):
+                if name not in TCP_FLAG_BITS:
+                    raise self.err(f"{opt}: unknown TCP flag {name!r}", loc)
+                bits |= TCP_FLAG_BITS[name]
+            return bits
+
+        def add_flags(flags: tuple[int, int], negated: bool) -> None:
+            if proto_name != "tcp" and module != "tcp":
+                raise self.err("TCP flag match without -p tcp", loc)
+            if negated:
+                neg_alts.append([Match(tcp_flags=f) for f in flags_negation(flags)])
+            else:
+                add(tcp_flags=flags)
+
+        target_seen = False
+        target_opts: list[str] = []
         while i < len(tokens):
             tok = tokens[i]
             i += 1
@@ -334,9 +420,12 @@ class _Parser:
                 continue
             if tok in ("-j", "--jump", "-g", "--goto"):
                 flush_module()
+                if neg:
+                    raise self.err(f"'!' cannot be used before {tok}", loc)
+                if target_seen:
+                    raise self.err("more than one target (-j/-g) in one rule", loc)
+                target_seen = True
                 name = one(tok)
-                rest = tokens[i:]
-                i = len(tokens)
                 if tok in ("-g", "--goto"):
                     kind, target = "goto", name
                 elif name in TERMINAL:
@@ -361,19 +450,14 @@ class _Parser:
                     # a user chain (or an unknown extension target: the inliner reports
                     # an undefined chain as an error, as iptables-restore does)
                     kind, target = "jump", name
-                    if rest:
-                        kind = "unknown"
-                        self.extra_warnings.append(
-                            (
-                                loc,
-                                f"unknown target {name} {' '.join(rest)}: treated as unknown verdict",
-                            )
-                        )
                 continue
             if tok in ("-m", "--match"):
                 flush_module()
                 module = one(tok)
-                if module not in KNOWN_MODULES:
+                if module in OPAQUE_MODULES:
+                    module_unknown = ["-m", module]
+                    module_kind = OPAQUE_MODULES[module]
+                elif module not in KNOWN_MODULES:
                     module_unknown = ["-m", module]
                 continue
             if (
@@ -392,7 +476,27 @@ class _Parser:
                 module_unknown.extend((["!"] if neg else []) + [tok] + vals)
                 neg = False
                 continue
-            if tok in ("-s", "--source", "--src", "-d", "--destination", "--dst"):
+            if (
+                target_seen
+                and tok.startswith("--")
+                and tok not in MATCH_OPTIONS
+                and module_unknown is None
+            ):
+                target_opts.extend([tok, *args()])  # --reject-with, --log-prefix …
+                neg = False
+                continue
+            if tok.startswith("-") and not tok.startswith("--") and tok not in SHORT_OPTIONS:
+                raise self.err(f"unknown option {tok!r} (iptables rejects it)", loc)
+            if tok in ("-4", "--ipv4", "-6", "--ipv6"):
+                # iptables-restore ignores a rule of the other family: it never matches
+                add(family=4 if tok in ("-4", "--ipv4") else 6)
+            elif tok == "--syn" and (module == "tcp" or proto_name == "tcp"):
+                add_flags(SYN_ONLY, neg)
+            elif tok == "--tcp-flags" and (module == "tcp" or proto_name == "tcp"):
+                mask = flag_bits(one(tok), tok)
+                comp = flag_bits(one(tok), tok)
+                add_flags((mask, comp & mask), neg)
+            elif tok in ("-s", "--source", "--src", "-d", "--destination", "--dst"):
                 value = one(tok)
                 if value == "!":  # old syntax: -s ! addr
                     neg, value = True, one(tok)
@@ -499,11 +603,23 @@ class _Parser:
                 )
             neg = False
         flush_module()
-        if unknown:
-            m = replace(m, unknown=m.unknown + tuple(UnknownMatch(u, loc) for u in unknown))
+        if kind == "jump" and target_opts:
+            # options after a name that is no built-in target: an extension target
+            kind = "unknown"
+            self.extra_warnings.append(
+                (
+                    loc,
+                    f"unknown target {target} {' '.join(target_opts)}: treated as unknown verdict",
+                )
+            )
+        if unknown or opaque:
+            extra = tuple(UnknownMatch(u, loc) for u in unknown) + tuple(opaque)
+            m = replace(m, unknown=m.unknown + extra)
         alts = [m]
         if alts_extra is not None:
             alts = [a for a in (conj(m, x) for x in alts_extra) if a is not None]
+        for disj in neg_alts:
+            alts = conj_all(alts, disj)
         if m.protocols == () and not m.protocols_negated:
             alts = []  # contradictory: never matches
         return ChainRule(alts, kind, target, loc, text, comment)

@@ -42,8 +42,10 @@ Semantics the engine relies on (read this before consuming the model):
     known interfaces). With a topology, engines should prefer zones over names.
   - ``ct_states``: connection states matched (subset of ``CT_STATES``); negation is
     already expanded to the complement.
-  - ``unknown``: matches the parser did not understand (``UnknownMatch``); the rule "may
-    match". The ruleset is then ``incomplete``.
+  - ``tcp_flags``: (mask, value): only TCP packets whose flags & mask == value.
+  - ``unknown``: matches that headers do not decide (``UnknownMatch``); the rule "may
+    match". Of kind "unknown" (not understood) they make the ruleset ``incomplete``;
+    other kinds ("limit", "mark") are understood and opaque.
 
 * ``chain`` records the chain path the rule was inlined through (``FORWARD>WEB``), and
   ``location``/``text`` the source line of the rule that decided; ``via`` the lines of
@@ -98,6 +100,9 @@ class UnknownMatch:
 
     text: str
     location: Location | None = None
+    # "unknown": not understood (the analysis is incomplete); another kind ("limit",
+    # "mark", …) is understood but not decidable from headers: may match, still complete
+    kind: str = "unknown"
 
 
 @dataclass(frozen=True)
@@ -134,6 +139,7 @@ class Rule:
     comment: str = ""
     chain: str = ""
     via: tuple[Location, ...] = ()
+    tcp_flags: tuple[int, int] | None = None  # (mask, value): TCP and flags & mask == value
 
 
 @dataclass(frozen=True)
@@ -161,7 +167,9 @@ class Ruleset:
 
     @property
     def incomplete(self) -> bool:
-        return bool(self.warnings) or any(r.unknown for s in self.stages for r in s.rules)
+        return bool(self.warnings) or any(
+            u.kind == "unknown" for s in self.stages for r in s.rules for u in r.unknown
+        )
 
     def stages_for(self, hook: str) -> list[Stage]:
         return sorted((s for s in self.stages if s.hook == hook), key=lambda s: s.priority)

@@ -1,4 +1,5 @@
-"""``parse_export``: vendor sniffing, dispatch to one parser module, topology binding."""
+"""Entry points: ``load_device`` (any registered format → bound ``Device``, what the CLI
+uses) and the netfilter-model ``parse_export`` (→ ``Ruleset``, for nft compilation)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from dataclasses import replace
 
 from segverify.errors import InputError
 from segverify.firewall.base import iface_matches, read_text
+from segverify.firewall.bind import bind_device
 from segverify.firewall.ipset import IpSet, parse_ipset_file
+from segverify.firewall.ir import Device, ParseContext
 from segverify.firewall.model import Rule, Ruleset
 from segverify.topology.model import Location, Node, Topology
 
@@ -192,3 +195,57 @@ def bind_topology(ruleset: Ruleset, topology: Topology, device: str | None = Non
 
 def warning_location(file: str, line: int | None) -> Location | None:
     return Location(file, line) if line else None
+
+
+# ---------------------------------------------------------------- the device model entry point
+
+
+def load_device(
+    path: str,
+    vendor: str | None = None,
+    topology: Topology | None = None,
+    device: str | None = None,
+    ipset_file: str | None = None,
+    interface_map: dict[str, str] | None = None,
+) -> Device:
+    """Parse one export (any registered format) into a ``Device``, bound to the topology
+    when one is given."""
+    return device_from_text(
+        read_text(path), path, vendor, topology, device, ipset_file, interface_map
+    )
+
+
+def device_from_text(
+    text: str,
+    file: str = "<string>",
+    vendor: str | None = None,
+    topology: Topology | None = None,
+    device: str | None = None,
+    ipset_file: str | None = None,
+    interface_map: dict[str, str] | None = None,
+) -> Device:
+    from segverify.firewall.formats import AUTO, get_format, sniff_format
+
+    if vendor is None or vendor.lower() == AUTO:
+        try:
+            fmt = sniff_format(text, file)
+        except InputError:
+            sniff(text, file)  # the netfilter sniffer's more specific message, if it has one
+            raise
+    else:
+        fmt = get_format(vendor)
+    options: dict[str, object] = {}
+    if ipset_file:
+        if "ipsets" not in fmt.options:
+            raise InputError("--ipset applies to iptables exports only", ipset_file)
+        options["ipsets"] = parse_ipset_file(ipset_file)
+    dev = fmt.parse(text, ParseContext(file, options))
+    if device and dev.name and device != dev.name and topology is None:
+        raise InputError(f"export is for device {dev.name!r}, not {device!r}", file)
+    if topology is not None:
+        return bind_device(dev, topology, device, interface_map)
+    if device:
+        dev.name = device
+    elif not dev.name:
+        dev.name = os.path.splitext(os.path.basename(file))[0]
+    return dev

@@ -22,10 +22,13 @@ from segverify.capture.columns import (
     FLAGS,
     FLOW,
     FRAME,
+    PAY_LEN,
     PROTO,
     SPORT,
     SRC_HI,
     SRC_LO,
+    T1TYPE,
+    TDEPTH,
     TS,
     VER,
     VLAN,
@@ -45,7 +48,14 @@ S_FIRST_NS = 10
 S_LAST_NS = 11
 S_VLAN = 12  # VLAN of the first packet
 S_NCAND = 13  # payloads already picked for name extraction
-NSTAT = 14
+S_TUN = 14  # outermost tunnel of the first tunnelled packet: type | ver << 8, src hi/lo,
+NTUN = 5  # dst hi/lo (the T1* row columns); type 0 when the flow was never tunnelled
+S_DATA = 19  # TCP segments with payload seen per direction
+S_REASM = 21  # segments picked for reassembly per direction (0: the direction is not
+NSTAT = 23  # reassembled: its first data segment could not carry a name)
+# candidate flags (third column of ``cand_out``): direction | NAMES | REASM
+CAND_NAMES = 2  # extract names from this payload
+CAND_REASM = 4  # keep this payload for the reassembly of its direction
 EMPTY = -1
 TCP = 6
 
@@ -78,10 +88,12 @@ def rehash(keys, nflows, slots):  # type: ignore[no-untyped-def]
 
 
 @njit(cache=True)
-def aggregate(rows, n, keys, stats, slots, nflows, cand_out, max_cand):  # type: ignore[no-untyped-def]
+def aggregate(rows, n, keys, stats, slots, nflows, cand_out, max_cand, max_reasm):  # type: ignore[no-untyped-def]
     """Add rows[:n] to the table. The caller guarantees room for ``n`` new flows and a
     slot table at least twice the key capacity. Returns (flows, candidates picked); each
-    candidate is (row, flow) in ``cand_out``."""
+    candidate is (row, flow, direction | CAND_NAMES | CAND_REASM) in ``cand_out``: the
+    first ``max_cand`` name candidates of each flow, and the first ``max_reasm`` data
+    segments of each TCP direction whose first data segment was a name candidate."""
     mask = np.uint64(len(slots) - 1)
     nc = 0
     probe = np.empty(NKEY, dtype=np.int64)
@@ -138,6 +150,10 @@ def aggregate(rows, n, keys, stats, slots, nflows, cand_out, max_cand):  # type:
                 stats[f, S_LAST_NS] = rows[i, TS]
                 stats[f, S_VLAN] = rows[i, VLAN]
                 stats[f, S_NCAND] = 0
+                for c in range(NTUN):
+                    stats[f, S_TUN + c] = 0
+                for c in range(4):
+                    stats[f, S_DATA + c] = 0
                 break
             same = True
             for c in range(NKEY):
@@ -158,7 +174,7 @@ def aggregate(rows, n, keys, stats, slots, nflows, cand_out, max_cand):  # type:
         ff = stats[f, S_FIRST_FRAME + d]
         if ff < 0 or frame < ff:
             stats[f, S_FIRST_FRAME + d] = frame
-        fl = rows[i, FLAGS]
+        fl = rows[i, FLAGS] & 0xFF  # the flag byte (the TCP header length sits above)
         stats[f, S_FLAGS + d] |= fl
         if probe[5] == TCP and (fl & 0x12) == 0x02:
             sf = stats[f, S_SYN_FRAME + d]
@@ -168,11 +184,28 @@ def aggregate(rows, n, keys, stats, slots, nflows, cand_out, max_cand):  # type:
             stats[f, S_FIRST_NS] = ts
         if ts > stats[f, S_LAST_NS]:
             stats[f, S_LAST_NS] = ts
+        if rows[i, TDEPTH] > 0 and stats[f, S_TUN] == 0:
+            for c in range(NTUN):
+                stats[f, S_TUN + c] = rows[i, T1TYPE + c]
         rows[i, FLOW] = f
+        pick = 0
         if rows[i, CAND] and stats[f, S_NCAND] < max_cand:
             stats[f, S_NCAND] += 1
+            pick = CAND_NAMES
+        if probe[5] == TCP and rows[i, PAY_LEN] > 0:
+            nd = stats[f, S_DATA + d]
+            stats[f, S_DATA + d] = nd + 1
+            nr = stats[f, S_REASM + d]
+            if nd == 0 and rows[i, CAND] and max_reasm > 0:
+                stats[f, S_REASM + d] = 1
+                pick |= CAND_REASM
+            elif 0 < nr < max_reasm:
+                stats[f, S_REASM + d] = nr + 1
+                pick |= CAND_REASM
+        if pick:
             cand_out[nc, 0] = i
             cand_out[nc, 1] = f
+            cand_out[nc, 2] = d | pick
             nc += 1
     return nflows, nc
 
@@ -202,10 +235,13 @@ class FlowState:
         self.slots = np.full(cap * 2, EMPTY, dtype=np.int64)
         rehash(self.keys, self.nflows, self.slots)
 
-    def add(self, rows: np.ndarray, n: int, cand_out: np.ndarray, max_cand: int) -> int:
-        """Aggregate ``rows[:n]``; returns how many name candidates were picked."""
+    def add(
+        self, rows: np.ndarray, n: int, cand_out: np.ndarray, max_cand: int, max_reasm: int
+    ) -> int:
+        """Aggregate ``rows[:n]``; returns how many candidates were picked."""
         self.reserve(n)
         self.nflows, nc = aggregate(
-            rows, n, self.keys, self.stats, self.slots, self.nflows, cand_out, max_cand
-        )
+            rows, n, self.keys, self.stats, self.slots, self.nflows, cand_out, max_cand,
+            max_reasm,
+        )  # fmt: skip
         return int(nc)

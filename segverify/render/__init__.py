@@ -17,10 +17,22 @@ FORMATS: dict[str, Callable[[Report, str], str]] = {
 }
 
 
-def render(report: Report, fmt: str, lang: str = "en") -> str:
-    """Render ``report`` as ``fmt`` (text, json, csv, sarif, junit, html) in ``lang``."""
+def render(
+    report: Report,
+    fmt: str,
+    lang: str = "en",
+    excel: bool = False,
+    run: html_out.RunInfo | None = None,
+) -> str:
+    """Render ``report`` as ``fmt`` (text, json, csv, sarif, junit, html) in ``lang``.
+    ``excel`` starts CSV with a UTF-8 byte-order mark (Japanese CSV always has one);
+    ``run`` (inputs with SHA-256, time, command line) goes into the HTML page."""
     try:
         renderer = FORMATS[fmt]
     except KeyError:
         raise ValueError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})") from None
+    if fmt == "csv":
+        return csv_out.render(report, lang, bom=csv_out.wants_bom(lang, excel))
+    if fmt == "html":
+        return html_out.render(report, lang, run=run)
     return renderer(report, lang)

@@ -1,36 +1,26 @@
-"""CSV output: one row per finding. Cells that a spreadsheet would run as a formula are
-neutralised (OWASP: prefix with a single quote), since captures carry attacker strings."""
+"""CSV output: one row per finding, RFC 4180. Captures carry attacker strings, so every
+cell goes through ``render.safe.csv_cell`` (formulas neutralised on every line of a cell)
+and every cell holding CR or LF is quoted. ``bom`` (``--excel``, or Japanese output) starts
+the file with a UTF-8 byte-order mark so Excel on a Japanese desktop reads it as UTF-8."""
 
 from __future__ import annotations
 
-import csv
-import io
-from typing import Any
-
 from segverify.findings.model import Report
 from segverify.findings.serialise import finding_dict
+from segverify.render.safe import FORMULA_START, csv_cell, csv_row
 
 FIXED = ("kind", "rule", "severity", "message", "clauses", "evidence", "remedy", "file", "line")
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+BOM = "\ufeff"
+neutralise = csv_cell  # the name other modules and tests know
+__all__ = ["BOM", "FIXED", "FORMULA_START", "neutralise", "render", "wants_bom"]
 
 
-def neutralise(value: Any) -> str:
-    """Text safe to open in a spreadsheet: formula-like strings get a leading quote."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return str(value)
-    if isinstance(value, (list, tuple)):
-        value = "; ".join("" if v is None else str(v) for v in value)
-    text = str(value)
-    if text.startswith(FORMULA_START):
-        return "'" + text
-    return text
+def wants_bom(lang: str, excel: bool = False) -> bool:
+    """A byte-order mark for ``--excel`` and for Japanese output."""
+    return excel or lang == "ja"
 
 
-def render(report: Report, lang: str = "en") -> str:
+def render(report: Report, lang: str = "en", bom: bool | None = None) -> str:
     rows = []
     extra: list[str] = []
     for f in report.findings:
@@ -51,10 +41,8 @@ def render(report: Report, lang: str = "en") -> str:
             if key not in FIXED and key not in extra:
                 extra.append(key)
         rows.append(row)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
     header = list(FIXED) + extra
-    writer.writerow(header)
-    for row in rows:
-        writer.writerow([neutralise(row.get(col)) for col in header])
-    return out.getvalue()
+    out = [csv_row(header)]
+    out.extend(csv_row([row.get(col) for col in header]) for row in rows)
+    text = "".join(out)
+    return (BOM + text) if (wants_bom(lang) if bom is None else bom) else text

@@ -1,82 +1,62 @@
-"""Zone reachability diagram in Graphviz DOT (and SVG/PNG through the `dot` program).
+"""Reachability diagrams in every format, from one ``DiagramData``.
 
-Zones are boxes coloured by tier; an arrow is drawn for every allowed (solid) or restricted
-(dashed, labelled with gateways and services) direction. Forbidden directions have no arrow.
+``svg`` (own writer), ``png``/``pdf`` (matplotlib with a bundled Japanese font), ``dot``
+(Graphviz text) and ``mmd`` (Mermaid text): none needs a system Graphviz. ``html`` wraps
+both views in a small self-contained page. Views: ``lanes`` (zones as lanes, gateways,
+paths and findings) and ``matrix`` (zone × zone with design / configuration / observed).
 """
 
 from __future__ import annotations
 
-import shutil
-import subprocess
+from segverify.render import safe
+from segverify.render.diagram_layout import lanes_scene, matrix_scene
+from segverify.render.diagram_model import DiagramData
+from segverify.render.diagram_text import to_dot, to_mermaid
+from segverify.render.scene import Scene
+from segverify.render.scene_svg import to_svg
 
-from segverify.checks.matrix import Cell
-from segverify.errors import InputError
-from segverify.i18n import t
-from segverify.topology.model import Topology
-
-TIER_COLOURS = {
-    "mynumber": "#f4cccc",
-    "lgwan": "#d9ead3",
-    "inet": "#cfe2f3",
-    "lgwan-wan": "#b6d7a8",
-    "security-cloud": "#fff2cc",
-    "internet": "#eeeeee",
-    "gov-cloud": "#d9d2e9",
-    "juki-net": "#fce5cd",
-}
+DIAGRAM_FORMATS = ("svg", "png", "pdf", "dot", "mmd", "html")
+VIEWS = ("lanes", "matrix")
 
 
-def quote(text: str) -> str:
-    """A DOT double-quoted string (escapes backslash, quote and newlines)."""
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+def scene_for(data: DiagramData, view: str = "lanes") -> Scene:
+    if view == "lanes":
+        return lanes_scene(data)
+    if view == "matrix":
+        return matrix_scene(data)
+    raise ValueError(f"unknown view {view!r} (known: {', '.join(VIEWS)})")
 
 
-def to_dot(topology: Topology, cells: list[Cell], lang: str = "en") -> str:
-    lines = [
-        "digraph reachability {",
-        "  rankdir=LR;",
-        '  node [shape=box, style="rounded,filled", fontname="sans-serif"];',
-        '  edge [fontname="sans-serif", fontsize=9];',
-        f"  label={quote(topology.name + ' (' + topology.policy.model + ')')};",
-    ]
-    for z in topology.zones.values():
-        text = f"{z.id}\n{t('tier.' + z.tier, lang)}"
-        if z.prefixes:
-            text += "\n" + "\n".join(str(p) for p in z.prefixes[:3])
-        lines.append(
-            f"  {quote(z.id)} [label={quote(text)}, fillcolor={quote(TIER_COLOURS.get(z.tier, '#ffffff'))}];"
-        )
-    for c in cells:
-        if c.verdict == "allowed":
-            lines.append(f'  {quote(c.src)} -> {quote(c.dst)} [color="#38761d"];')
-        elif c.verdict == "restricted":
-            label = (
-                ", ".join(c.via[:3])
-                + ("…" if len(c.via) > 3 else "")
-                + "\n"
-                + ", ".join(c.services[:4])
-            )
-            lines.append(
-                f'  {quote(c.src)} -> {quote(c.dst)} [style=dashed, color="#b45f06", label={quote(label)}];'
-            )
-    lines.append("}")
-    return "\n".join(lines) + "\n"
-
-
-def render_diagram(
-    topology: Topology, cells: list[Cell], fmt: str, lang: str = "en"
-) -> str | bytes:
-    dot = to_dot(topology, cells, lang)
+def render_diagram(data: DiagramData, fmt: str, view: str = "lanes") -> str | bytes:
+    """The diagram as text (svg, dot, mmd, html) or bytes (png, pdf)."""
     if fmt == "dot":
-        return dot
-    exe = shutil.which("dot")
-    if exe is None:
-        raise InputError(
-            f"--format {fmt} needs Graphviz's `dot` program (apt-get install graphviz); use --format dot"
-        )
-    proc = subprocess.run(
-        [exe, f"-T{fmt}"], input=dot.encode(), capture_output=True, timeout=60, check=False
+        return to_dot(data)
+    if fmt == "mmd":
+        return to_mermaid(data)
+    if fmt == "svg":
+        return to_svg(scene_for(data, view))
+    if fmt in ("png", "pdf"):
+        from segverify.render.scene_raster import render_raster  # matplotlib loads lazily
+
+        return render_raster(scene_for(data, view), fmt)
+    if fmt == "html":
+        return diagram_page(data)
+    raise ValueError(f"unknown diagram format {fmt!r} (known: {', '.join(DIAGRAM_FORMATS)})")
+
+
+def diagram_page(data: DiagramData) -> str:
+    """Both views inline in one page: no script, no external resource."""
+    title = safe.html(" — ".join(x for x in (data.organisation, data.title) if x))
+    return (
+        "<!DOCTYPE html>\n"
+        f'<html lang="{safe.html(data.lang)}"><head><meta charset="utf-8">\n'
+        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
+        "style-src 'unsafe-inline'; img-src data:\">\n"
+        f"<title>{title}</title>"
+        "<style>body{margin:1em;font-family:sans-serif}svg{max-width:100%;height:auto;"
+        "display:block;margin:0 auto 2em}@page{size:A4 landscape}"
+        "figure{break-inside:avoid;margin:0}</style></head><body>\n"
+        f"<figure>{to_svg(scene_for(data, 'lanes'), standalone=False)}</figure>\n"
+        f"<figure>{to_svg(scene_for(data, 'matrix'), standalone=False)}</figure>\n"
+        "</body></html>\n"
     )
-    if proc.returncode != 0:
-        raise InputError(f"dot failed: {proc.stderr.decode(errors='replace').strip()}")
-    return proc.stdout.decode() if fmt == "svg" else proc.stdout

@@ -1,102 +1,118 @@
-"""Self-contained HTML report. Every string from the input is escaped: capture evidence
-(DNS names, SNI, Host) is attacker-controlled. No scripts, no external resources."""
+"""Self-contained HTML for one command's report (``pcap``, ``firewall``, ``diff``,
+``topology check`` with ``--format html``): verdict banner, findings grouped by rule and
+zone pair with counts, a sortable and filterable table with expandable details, warnings,
+what was not checked, the summary, and the inputs (with SHA-256, tool version, time and
+command line when the caller passes a ``RunInfo``).
+
+``render(report, lang)`` keeps the signature every renderer has; commands that know their
+inputs call ``render(report, lang, run=RunInfo(...))``."""
 
 from __future__ import annotations
 
-from html import escape
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
 
+from segverify import __version__
 from segverify.findings.model import Report
-from segverify.findings.serialise import finding_dict
 from segverify.i18n import t
-
-STYLE = """
-body{font-family:system-ui,'Noto Sans CJK JP',sans-serif;margin:2em;color:#222}
-h1{font-size:1.4em}table{border-collapse:collapse;width:100%;margin:1em 0}
-th,td{border:1px solid #ccc;padding:.3em .5em;text-align:left;vertical-align:top;font-size:.9em}
-th{background:#f0f0f0}.error{background:#fde8e8}.warning{background:#fff6d6}.info{background:#eef5ff}
-code{font-size:.9em}.summary td:first-child{font-weight:bold}
-"""
-
-SKIP_DATA = ("message_ja", "remedy_ja")
+from segverify.render.html_findings import findings_block, kv_table, list_block, warnings_block
+from segverify.render.html_page import page
+from segverify.render.safe import html as h
+from segverify.render.text_out import summary_key
 
 
-def _inline(value: Any) -> str:
-    if isinstance(value, (list, tuple)):
-        return escape(", ".join(str(v) for v in value))
-    return escape("" if value is None else str(value))
+@dataclass(frozen=True)
+class InputFile:
+    role: str  # topology | capture | firewall | policy | …
+    path: str
+    sha256: str = ""
+    size: int | None = None
 
 
-def _cell(value: Any) -> str:
-    if isinstance(value, (list, tuple)):
-        return "<br>".join(escape(str(v)) for v in value)
-    if isinstance(value, dict):
-        return "<br>".join(f"{escape(str(k))}: {_inline(v)}" for k, v in value.items())
-    return escape("" if value is None else str(value))
+@dataclass(frozen=True)
+class RunInfo:
+    """Provenance printed in every report: inputs with hashes, tool version, time, command."""
+
+    inputs: tuple[InputFile, ...] = ()
+    command_line: str = ""
+    time: str = ""
+    version: str = __version__
 
 
-def render(report: Report, lang: str = "en") -> str:
-    title = f"segverify {report.command}"
-    parts = [
-        "<!DOCTYPE html>",
-        f'<html lang="{escape(lang)}"><head><meta charset="utf-8">',
-        "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">",
-        f"<title>{escape(title)}</title><style>{STYLE}</style></head><body>",
-        f"<h1>{escape(title)}</h1>",
-        f"<p>{escape(', '.join(report.inputs))}</p>",
-    ]
-    findings = [finding_dict(f) for f in report.findings]
-    parts.append(
-        f"<h2 id='findings'>{'指摘事項' if lang == 'ja' else 'Findings'} ({len(findings)})</h2>"
+def banner(errors: int, incomplete: bool, lang: str) -> str:
+    if errors:
+        return f'<div class="banner fail" id="verdict">{h(t("report.banner.fail", lang, count=errors))}</div>'
+    if incomplete:
+        return f'<div class="banner incomplete" id="verdict">{h(t("report.banner.incomplete", lang))}</div>'
+    return f'<div class="banner pass" id="verdict">{h(t("report.banner.pass", lang))}</div>'
+
+
+def inputs_block(run: RunInfo | None, fallback: Sequence[str], lang: str) -> str:
+    rows = []
+    files = run.inputs if run else tuple(InputFile("", p) for p in fallback)
+    rows.append(
+        '<table id="inputs-table"><thead><tr>'
+        f"<th>{h(t('report.col.role', lang))}</th><th>{h(t('report.col.file', lang))}</th>"
+        f"<th class='num'>{h(t('report.col.size', lang))}</th><th>SHA-256</th></tr></thead><tbody>"
     )
-    if findings:
-        parts.append(
-            "<table id='findings-table'><thead><tr><th>#</th><th>rule</th><th>message</th>"
-            f"<th>{escape(t('finding.clauses', lang))}</th><th>{escape(t('finding.evidence', lang))}</th>"
-            f"<th>{escape(t('finding.remedy', lang))}</th><th>details</th></tr></thead><tbody>"
+    for f in files:
+        role = t(f"report.role.{f.role}", lang) if f.role else ""
+        size = "" if f.size is None else str(f.size)
+        rows.append(
+            f"<tr><td>{h(role)}</td><td><code>{h(f.path)}</code></td>"
+            f'<td class="num">{h(size)}</td><td><code>{h(f.sha256)}</code></td></tr>'
         )
-        for i, (f, d) in enumerate(zip(report.findings, findings, strict=True), 1):
-            details = {
-                k: v
-                for k, v in d.items()
-                if k
-                not in (
-                    "kind",
-                    "rule",
-                    "severity",
-                    "message",
-                    "clauses",
-                    "evidence",
-                    "remedy",
-                    *SKIP_DATA,
-                )
-            }
-            loc = details.pop("location", None)
-            if loc:
-                details["location"] = f"{loc['file']}:{loc['line']}"
-            parts.append(
-                f"<tr class='{escape(f.severity)}'><td>{i}</td><td>{escape(f.rule)}</td>"
-                f"<td>{escape(f.text(lang))}</td><td>{_cell(f.clauses)}</td>"
-                f"<td>{_cell(' → '.join(f.evidence))}</td><td>{escape(f.remedy_text(lang))}</td>"
-                f"<td>{_cell(details)}</td></tr>"
-            )
-        parts.append("</tbody></table>")
-    if report.warnings:
-        parts.append(
-            "<h2>warnings</h2><ul>"
-            + "".join(f"<li>{escape(str(w))}</li>" for w in report.warnings)
-            + "</ul>"
-        )
+    rows.append("</tbody></table>")
+    meta = [(t("report.tool", lang), f"segverify {run.version if run else __version__}")]
+    if run and run.time:
+        meta.append((t("report.time", lang), run.time))
+    if run and run.command_line:
+        meta.append((t("report.command_line", lang), run.command_line))
+    return "".join(rows) + kv_table(meta, lang, code=(t("report.command_line", lang),))
+
+
+def render(report: Report, lang: str = "en", run: RunInfo | None = None) -> str:
+    """The page for one command's report."""
+    command = t(f"report.command.{report.command}", lang)
+    if command == f"report.command.{report.command}":
+        command = report.command
+    title = f"segverify — {command}"
+    errors = sum(1 for f in report.findings if f.severity == "error")
+    meta = [f"segverify {run.version if run else __version__}"]
+    if run and run.time:
+        meta.append(run.time)
+    header = f"<h1>{h(title)}</h1><p class='meta'>{h(' · '.join(meta))}</p>"
+    body = [banner(errors, report.incomplete, lang)]
+    body.append(
+        f'<section class="first" id="findings"><h2>{h(t("report.findings", lang))} '
+        f"({len(report.findings)})</h2>"
+    )
+    body.append(findings_block([(report_source(report.command), f) for f in report.findings], lang))
+    body.append(warnings_block(report.warnings, lang))
+    body.append("</section>")
     if report.manual_items:
-        parts.append(f"<h2>{escape(t('manual.header', lang))}</h2><ul>")
-        parts.extend(f"<li>{escape(t(item, lang))}</li>" for item in report.manual_items)
-        parts.append("</ul>")
-    if report.summary:
-        parts.append("<h2>summary</h2><table class='summary'>")
-        parts.extend(
-            f"<tr><td>{escape(str(k))}</td><td>{_cell(v)}</td></tr>"
-            for k, v in report.summary.items()
+        body.append(
+            f'<section id="not-checked"><h2>{h(t("report.not_checked", lang))}</h2>'
+            f"<p>{h(t('manual.header', lang))}</p>{list_block(report.manual_items, lang)}</section>"
         )
-        parts.append("</table>")
-    parts.append("</body></html>")
-    return "\n".join(parts) + "\n"
+    if report.summary:
+        rows = [(summary_key(k, lang), v) for k, v in report.summary.items()]
+        body.append(
+            f'<section id="summary"><h2>{h(t("text.summary", lang))}</h2>{kv_table(rows, lang)}</section>'
+        )
+    body.append(
+        f'<section id="inputs"><h2>{h(t("report.inputs", lang))}</h2>'
+        f"{inputs_block(run, report.inputs, lang)}</section>"
+    )
+    return page(title, lang, header, "\n".join(body))
+
+
+def report_source(command: str) -> str:
+    """Which layer a command's findings belong to: design, configuration or observed."""
+    if command in ("pcap",):
+        return "observed"
+    if command in ("firewall", "diff", "firewall-diff"):
+        return "config"
+    if command in ("policy-check", "policy"):
+        return "policy"
+    return "design"

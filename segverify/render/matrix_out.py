@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from dataclasses import asdict
 
 from segverify.checks.matrix import Cell
 from segverify.i18n import t
-from segverify.render.csv_out import neutralise
+from segverify.render.csv_out import BOM, wants_bom
+from segverify.render.safe import csv_row
 
 SYMBOL = {"intra": "·", "allowed": "✓", "restricted": "~", "forbidden": "✗", "external": "-"}
 
 
-def render_matrix(cells: list[Cell], fmt: str, lang: str = "en") -> str:
+def render_matrix(cells: list[Cell], fmt: str, lang: str = "en", excel: bool = False) -> str:
     if fmt == "json":
         return (
             json.dumps(
@@ -25,14 +24,12 @@ def render_matrix(cells: list[Cell], fmt: str, lang: str = "en") -> str:
             + "\n"
         )
     if fmt == "csv":
-        out = io.StringIO()
-        w = csv.writer(out, lineterminator="\n")
-        w.writerow(["from", "to", "verdict", "rule", "via", "services", "allow_rules"])
+        header = ["from", "to", "verdict", "rule", "via", "services", "allow_rules"]
+        rows = [csv_row(header)]
         for c in cells:
-            w.writerow(
-                [
-                    neutralise(v)
-                    for v in (
+            rows.append(
+                csv_row(
+                    [
                         c.src,
                         c.dst,
                         c.verdict,
@@ -40,10 +37,10 @@ def render_matrix(cells: list[Cell], fmt: str, lang: str = "en") -> str:
                         list(c.via),
                         list(c.services),
                         list(c.allow_rules),
-                    )
-                ]
+                    ]
+                )
             )
-        return out.getvalue()
+        return (BOM if wants_bom(lang, excel) else "") + "".join(rows)
     if fmt != "text":
         raise ValueError(f"unknown matrix format {fmt!r}")
     zones: list[str] = []
@@ -64,11 +61,7 @@ def render_matrix(cells: list[Cell], fmt: str, lang: str = "en") -> str:
             row.append(f"{mark:>{width}}")
         lines.append(f"{a:<{width}}" + " ".join(row))
     lines.append("")
-    legend = {
-        "en": "· intra-zone  ✓ allowed  ~ restricted (see below)  ✗N forbidden by RN  ✗ default deny  - external (not ours)",
-        "ja": "· 同一領域  ✓ 許可  ~ 制限付き（下記）  ✗N RN により禁止  ✗ 既定で禁止  - 外部間（対象外）",
-    }
-    lines.append(legend.get(lang, legend["en"]))
+    lines.append(t("matrix.legend", lang))
     restricted = [c for c in cells if c.verdict == "restricted"]
     if restricted:
         lines.append("")

@@ -1,33 +1,33 @@
-"""Plain-text report for terminals: findings, warnings, unchecked manual items, summary."""
+"""Plain-text report for terminals: findings, warnings, unchecked manual items, summary.
+
+Every string that came from an input goes through ``render.safe.terminal``: an escape
+sequence or bidi override in a firewall export or capture name is shown, not obeyed."""
 
 from __future__ import annotations
 
 from segverify.findings.model import Report
 from segverify.i18n import t
+from segverify.render.safe import terminal
 
 
 def render(report: Report, lang: str = "en") -> str:
     lines: list[str] = []
     for i, f in enumerate(report.findings, 1):
-        sev = f.severity.upper()
-        lines.append(f"{i}. [{sev} {f.rule}] {f.text(lang)}")
+        sev = t(f"severity.{f.severity}", lang)
+        lines.append(f"{i}. [{sev} {terminal(f.rule)}] {terminal(f.text(lang))}")
         if f.location:
-            lines.append(f"   {t('finding.where', lang)}: {f.location}")
+            lines.append(f"   {t('finding.where', lang)}: {terminal(f.location)}")
         if f.clauses:
-            lines.append(f"   {t('finding.clauses', lang)}: {'; '.join(f.clauses)}")
+            lines.append(f"   {t('finding.clauses', lang)}: {terminal('; '.join(f.clauses))}")
         if f.evidence:
-            lines.append(f"   {t('finding.evidence', lang)}: {' -> '.join(f.evidence)}")
+            lines.append(f"   {t('finding.evidence', lang)}: {terminal(' -> '.join(f.evidence))}")
         remedy = f.remedy_text(lang)
         if remedy:
-            lines.append(f"   {t('finding.remedy', lang)}: {remedy}")
+            lines.append(f"   {t('finding.remedy', lang)}: {terminal(remedy)}")
     if report.warnings:
         lines.append("")
-        lines.append(
-            "incomplete: input not fully understood"
-            if lang != "ja"
-            else "不完全: 入力の一部を解釈できませんでした"
-        )
-        lines.extend(f"  warning: {w}" for w in report.warnings)
+        lines.append(t("text.incomplete", lang))
+        lines.extend(f"  {t('text.warning', lang)}: {terminal(w)}" for w in report.warnings)
     if report.manual_items:
         lines.append("")
         lines.append(t("manual.header", lang))
@@ -35,9 +35,17 @@ def render(report: Report, lang: str = "en") -> str:
     if report.summary:
         lines.append("")
         lines.append(
-            "summary: "
+            f"{t('text.summary', lang)}: "
             + ", ".join(
-                f"{k}={v}" for k, v in report.summary.items() if not isinstance(v, (list, dict))
+                f"{summary_key(k, lang)}={terminal(v)}"
+                for k, v in report.summary.items()
+                if not isinstance(v, (list, dict))
             )
         )
     return "\n".join(lines) + "\n"
+
+
+def summary_key(key: str, lang: str) -> str:
+    """A summary field's name in ``lang`` (the raw key when the catalogue has none)."""
+    text = t(f"summary.{key}", lang)
+    return key if text == f"summary.{key}" else text

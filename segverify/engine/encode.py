@@ -1,0 +1,135 @@
+"""Match expressions (``segverify.firewall.ir``) → BDD sets, in two semantics.
+
+``encode(expr)`` returns ``(may, must)``: the packets for which the expression may be true
+(opaque atoms taken as true) and those for which it must be (opaque atoms false); header
+atoms are exact so both agree without opaque parts. Kleene's connectives in set form:
+``And`` = (∧may, ∧must), ``Or`` = (∨may, ∨must), ``Not`` = (¬must, ¬may).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from segverify.engine.space import ICMP_PROTOS, HeaderSpace
+from segverify.firewall.ir import (
+    Addresses,
+    And,
+    ConnState,
+    Const,
+    Device,
+    Expr,
+    Family,
+    Icmp,
+    Interfaces,
+    Named,
+    Not,
+    Opaque,
+    Or,
+    Ports,
+    Protocols,
+    TcpFlags,
+    Zones,
+)
+
+
+class ExprEncoder:
+    """Encodes the expressions of one device, caching atoms (shared objects encode once)."""
+
+    def __init__(self, space: HeaderSpace, device: Device) -> None:
+        self.space = space
+        self.device = device
+        self._atoms: dict[Any, Any] = {}
+
+    def encode(self, e: Expr) -> tuple[Any, Any]:
+        sp = self.space
+        if isinstance(e, Const):
+            u = sp.true if e.value else sp.false
+            return u, u
+        if isinstance(e, And):
+            may = must = sp.true
+            for it in e.items:
+                a, b = self.encode(it)
+                may, must = may & a, must & b
+            return may, must
+        if isinstance(e, Or):
+            may = must = sp.false
+            for it in e.items:
+                a, b = self.encode(it)
+                may, must = may | a, must | b
+            return may, must
+        if isinstance(e, Not):
+            a, b = self.encode(e.item)
+            return ~b, ~a
+        if isinstance(e, Named):
+            return self.encode(e.item)
+        if isinstance(e, Opaque):
+            return sp.true, sp.false
+        u = self.atom(e)
+        return u, u
+
+    def atom(self, e: Any) -> Any:
+        key = _key(e)
+        hit = self._atoms.get(key)
+        if hit is None:
+            hit = self._build(e)
+            self._atoms[key] = hit
+        return hit
+
+    def _build(self, e: Any) -> Any:
+        sp = self.space
+        if isinstance(e, Addresses):
+            u = sp.addresses(e.field, e.nets)
+            for lo, hi in e.ranges:
+                u = u | sp.address_range(e.field, lo, hi)
+            return u
+        if isinstance(e, Protocols):
+            return sp.protos(e.numbers)
+        if isinstance(e, Ports):
+            u = sp.false
+            for r in e.ranges:
+                u = u | sp.interval(e.field, r.lo, r.hi)
+            return u & sp.port_protos()
+        if isinstance(e, Icmp):
+            u = sp.protos(ICMP_PROTOS)
+            if e.type is not None:
+                u = u & sp.interval("dport", e.type << 8, (e.type << 8) | 0xFF)
+            if e.code is not None:
+                u = u & sp.low_bits("dport", 8, e.code)
+            return u
+        if isinstance(e, ConnState):
+            return sp.ct(e.states)
+        if isinstance(e, TcpFlags):
+            return sp.protos((6,)) & sp.tcp_flags(e.mask, e.value)
+        if isinstance(e, Interfaces):
+            fname = "iif" if e.side == "in" else "oif"
+            return sp.ifaces_matching(fname, e.names, wildcard_other=False)
+        if isinstance(e, Zones):
+            members: list[str] = []
+            for n in e.names:
+                z = self.device.zones.get(n)
+                if z is not None:
+                    members.extend(z.interfaces)
+            fname = "iif" if e.side == "in" else "oif"
+            return sp.ifaces_matching(fname, tuple(dict.fromkeys(members)), wildcard_other=False)
+        if isinstance(e, Family):
+            return sp.version(e.version)
+        raise TypeError(f"not a match atom: {e!r}")
+
+
+def _key(e: Any) -> Any:
+    """A cache key without the provenance (equal sets from different objects share)."""
+    if isinstance(e, Addresses):
+        return ("a", e.field, e.nets, e.ranges)
+    if isinstance(e, Ports):
+        return ("p", e.field, e.ranges)
+    if isinstance(e, Protocols):
+        return ("P", e.numbers)
+    if isinstance(e, Icmp):
+        return ("i", e.type, e.code)
+    if isinstance(e, ConnState):
+        return ("c", e.states)
+    if isinstance(e, TcpFlags):
+        return ("t", e.mask, e.value)
+    if isinstance(e, Interfaces | Zones):
+        return (type(e).__name__, e.side, e.names)
+    return e

@@ -1,0 +1,191 @@
+"""Binding a ``Device`` to the topology: interface names → the firewall node's interfaces
+and zones, with an optional rename map (``--interface-map port1=eth0,…``).
+
+Every interface the export names must be an interface of the node (after the map), the
+loopback, or a wildcard pattern; anything else is an input error naming the unknown
+interfaces and the known ones: a rule on an unmapped interface would silently match
+nothing and hide what it permits. Vendor zones named like a topology zone and given no
+members (the CSV's ``in_zone``/``out_zone``) get the node's interfaces in that zone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from segverify.errors import InputError
+from segverify.firewall.ir import (
+    And,
+    Device,
+    Expr,
+    Interface,
+    Interfaces,
+    Named,
+    Not,
+    Or,
+    Scope,
+    VendorZone,
+    iface_matches,
+)
+from segverify.topology.model import Node, Topology
+
+LOOPBACK = ("lo",)
+
+
+def parse_interface_map(text: str | None) -> dict[str, str]:
+    """``port1=eth0,port2=eth1`` → {"port1": "eth0", …}."""
+    out: dict[str, str] = {}
+    if not text:
+        return out
+    for item in text.split(","):
+        item = item.strip()
+        if not item:
+            continue
+        name, sep, target = item.partition("=")
+        if not sep or not name.strip() or not target.strip():
+            raise InputError(f"--interface-map: {item!r} is not NAME=TOPOLOGY_INTERFACE")
+        if name.strip() in out:
+            raise InputError(f"--interface-map: {name.strip()!r} is mapped twice")
+        out[name.strip()] = target.strip()
+    return out
+
+
+def _rename_expr(e: Expr, m: dict[str, str]) -> Expr:
+    if isinstance(e, Interfaces):
+        names = tuple(m.get(n, n) for n in e.names)
+        return e if names == e.names else replace(e, names=names)
+    if isinstance(e, And | Or):
+        items = tuple(_rename_expr(i, m) for i in e.items)
+        return e if items == e.items else type(e)(items)
+    if isinstance(e, Not):
+        return Not(_rename_expr(e.item, m))
+    if isinstance(e, Named):
+        return Named(_rename_expr(e.item, m), e.origin)
+    return e
+
+
+def rename_interfaces(device: Device, m: dict[str, str]) -> Device:
+    """The device with interface names replaced by ``m`` everywhere."""
+    if not m:
+        return device
+    stages = []
+    for s in device.stages:
+        rules = tuple(replace(r, match=_rename_expr(r.match, m)) for r in s.rules)
+        sc: Scope = s.scope
+        if sc.interface is not None:
+            sc = replace(sc, interface=m.get(sc.interface, sc.interface))
+        stages.append(replace(s, rules=rules, scope=sc))
+    out = replace(device)
+    out.stages = stages
+    out.dnat = [replace(n, match=_rename_expr(n.match, m)) for n in device.dnat]
+    out.interfaces = {
+        m.get(k, k): replace(v, name=m.get(k, k)) for k, v in device.interfaces.items()
+    }
+    out.zones = {
+        k: replace(z, interfaces=tuple(m.get(i, i) for i in z.interfaces))
+        for k, z in device.zones.items()
+    }
+    out.warnings = list(device.warnings)
+    return out
+
+
+def firewall_node(topology: Topology, device: str | None) -> Node:
+    fws = topology.firewalls
+    if device:
+        node = topology.nodes.get(device)
+        if node is None:
+            raise InputError(
+                f"device {device!r} is not a node of topology {topology.name}", topology.source
+            )
+        if node.role != "firewall":
+            raise InputError(f"node {device!r} has role {node.role}, not firewall", topology.source)
+        return node
+    if len(fws) == 1:
+        return next(iter(fws.values()))
+    if not fws:
+        raise InputError(f"topology {topology.name} has no firewall node", topology.source)
+    raise InputError(
+        f"topology {topology.name} has {len(fws)} firewalls ({', '.join(sorted(fws))}): give the device",
+        topology.source,
+    )
+
+
+def _named_interfaces(device: Device) -> list[str]:
+    from segverify.firewall.ir import walk
+
+    names: dict[str, None] = dict.fromkeys(device.interfaces)
+    for s in device.stages:
+        if s.scope.interface is not None:
+            names.setdefault(s.scope.interface, None)
+        for r in s.rules:
+            for e in walk(r.match):
+                if isinstance(e, Interfaces):
+                    for n in e.names:
+                        names.setdefault(n, None)
+    for z in device.zones.values():
+        for n in z.interfaces:
+            names.setdefault(n, None)
+    return list(names)
+
+
+def bind_device(
+    device: Device,
+    topology: Topology,
+    node_id: str | None = None,
+    interface_map: dict[str, str] | None = None,
+) -> Device:
+    """The device with its interfaces bound to the topology firewall node's zones."""
+    if node_id and device.name and device.vendor == "csv" and device.name != node_id:
+        raise InputError(f"export is for device {device.name!r}, not {node_id!r}", device.source)
+    node = firewall_node(
+        topology, node_id or (device.name if device.name in topology.nodes else None)
+    )
+    if device.vendor == "csv" and device.name and device.name != node.id:
+        raise InputError(
+            f"export is for device {device.name!r}, topology firewall is {node.id!r}",
+            device.source,
+        )
+    m = dict(interface_map or {})
+    known = {i.name: i for i in node.interfaces if i.name}
+    bad_targets = sorted(t for t in m.values() if t not in known)
+    if bad_targets:
+        raise InputError(
+            f"--interface-map names {', '.join(bad_targets)}, not interfaces of {node.id} "
+            f"(known: {', '.join(sorted(known)) or 'none'})",
+            topology.source,
+        )
+    dev = rename_interfaces(device, m)
+    unknown: list[str] = []
+    for n in _named_interfaces(dev):
+        if n in known or n in LOOPBACK:
+            continue
+        if n.endswith("*"):
+            if not any(iface_matches(n, k) for k in known):
+                dev.warn(None, f"interface pattern {n!r} matches no interface of {node.id}")
+            continue
+        unknown.append(n)
+    if unknown:
+        raise InputError(
+            f"interfaces {', '.join(sorted(unknown))} of the export are not interfaces of "
+            f"{node.id} in the topology (known: {', '.join(sorted(known)) or 'none'}); "
+            "map them with --interface-map NAME=TOPOLOGY_INTERFACE,…",
+            device.source,
+        )
+    interfaces: dict[str, Interface] = {}
+    for name, i in known.items():
+        old = dev.interfaces.get(name)
+        interfaces[name] = replace(
+            old or Interface(name),
+            zone=i.zone,
+            addresses=(old.addresses if old else ()) or i.addresses,
+        )
+    for n in LOOPBACK:
+        if n in dev.interfaces or n in _named_interfaces(dev):
+            interfaces[n] = Interface(n, loopback=True)
+    dev.interfaces = interfaces
+    for zname, z in list(dev.zones.items()):
+        if not z.interfaces and zname in topology.zones:
+            dev.zones[zname] = VendorZone(
+                zname, tuple(n for n, i in known.items() if i.zone == zname), z.origin
+            )
+    dev.name = node.id
+    return dev

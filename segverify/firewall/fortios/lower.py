@@ -1,0 +1,472 @@
+"""FortiOS vendor model → the vendor-independent device model (``segverify.firewall.ir``).
+
+Semantics (FortiOS 6.x/7.x):
+
+- policies are evaluated in table order (after ``move``), not by policy id; the first
+  match decides; what no policy matches is dropped (the implicit deny, policy 0);
+- ``status disable`` policies are kept as evidence and never match;
+- ``all``/``ALL`` are ordinary objects (whatever the configuration defines them as);
+- ``srcaddr-negate``/``dstaddr-negate``/``service-negate`` invert their field;
+- a schedule other than ``always``, internet services, users/groups, applications and
+  FQDN/geography addresses cannot be decided from headers: the policy *may* match;
+- a VIP in ``dstaddr`` matches the VIP's external address (and port); the packet is
+  forwarded to the mapped address (``Device.dnat``, policies see the original address);
+- a zone with ``intrazone allow`` passes traffic between its member interfaces when no
+  policy decides it (a deny policy for the zone still blocks);
+- each VDOM is its own policy table over its own interfaces;
+- ``allowaccess`` on an interface admits those management services to that interface's
+  address (a ``local-in`` stage on the input path).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+
+from segverify.errors import InputError
+from segverify.firewall.fortios.model import FgConfig, FgPolicy, FgVdom, FgVip
+from segverify.firewall.fortios.parse import read_fortios
+from segverify.firewall.ir import (
+    FALSE,
+    TRUE,
+    Addresses,
+    DestNat,
+    Device,
+    Expr,
+    Family,
+    Icmp,
+    Interface,
+    Interfaces,
+    ObjectDef,
+    Opaque,
+    Origin,
+    Ports,
+    Protocols,
+    Rule,
+    Scope,
+    Stage,
+    VendorZone,
+    Zones,
+    all_of,
+    any_of,
+    named,
+    negate,
+)
+from segverify.topology.model import Location, PortRange
+
+MAX_GROUP_DEPTH = 16
+MAX_VIP_EXPANSION = 256
+
+# allowaccess keyword → (protocol, port) the FortiGate then accepts on the interface address
+ADMIN_ACCESS = {
+    "ping": (1, None),
+    "https": (6, 443),
+    "http": (6, 80),
+    "ssh": (6, 22),
+    "telnet": (6, 23),
+    "snmp": (17, 161),
+    "fgfm": (6, 541),
+    "radius-acct": (17, 1813),
+    "probe-response": (17, 8008),
+    "capwap": (17, 5246),
+    "ftm": (6, 4433),
+    "fabric": (6, 8013),
+    "speed-test": (6, 5201),
+}
+
+
+class _Vdom:
+    """Lowers one VDOM's objects, each once, and its policies."""
+
+    def __init__(self, cfg: FgConfig, v: FgVdom, file: str, multi: bool) -> None:
+        self.cfg, self.v, self.file, self.multi = cfg, v, file, multi
+        self.cache: dict[tuple[str, str, str], Expr] = {}
+        self.context = f"vdom {v.name}" if multi else "firewall policy"
+
+    def _o(self, line: int, text: str, kind: str, name: str = "", id: str = "") -> Origin:
+        return Origin(Location(self.file, line), text, kind, id, name, (), self.context)
+
+    def zone_name(self, z: str) -> str:
+        return f"{self.v.name}:{z}" if self.multi else z
+
+    # -- addresses ------------------------------------------------------------------
+    def address(self, name: str, field: str, line: int, depth: int = 0, family: int = 4) -> Expr:
+        key = ("addr", name, field, family)
+        if key in self.cache:
+            return self.cache[key]
+        if depth > MAX_GROUP_DEPTH:
+            raise InputError(f"address group '{name}' nests too deep (a cycle?)", self.file, line)
+        v = self.v
+        addresses = v.addresses if family == 4 else v.addresses6
+        groups = v.addrgrps if family == 4 else v.addrgrps6
+        if name in addresses:
+            a = addresses[name]
+            kind = "address" if a.family == 4 else "address6"
+            o = self._o(a.src.line, a.src.text, kind, name)
+            if a.kind == "ipmask":
+                e: Expr = Addresses(field, a.nets, (), o)
+            elif a.kind == "iprange":
+                lo, hi = (ipaddress.ip_address(x) for x in a.ranges[0])
+                e = Addresses(field, (), ((lo, hi),), o)
+            elif a.kind == "fqdn":
+                e = Opaque("fqdn", f"{name} = {a.detail}", o)
+            elif a.kind == "geography":
+                e = Opaque("geo", f"{name} = country {a.detail}", o)
+            else:
+                e = Opaque("other", f"{name} = {a.kind} address {a.detail}".rstrip(), o)
+        elif name in groups:
+            g = groups[name]
+            kind = "addrgrp" if g.family == 4 else "addrgrp6"
+            members = any_of(
+                *(self.address(m, field, g.src.line, depth + 1, family) for m in g.members)
+            )
+            if g.exclude:
+                excl = any_of(
+                    *(self.address(m, field, g.src.line, depth + 1, family) for m in g.exclude)
+                )
+                members = all_of(members, negate(excl))
+            e = named(members, self._o(g.src.line, g.src.text, kind, name))
+        elif family == 4 and field == "dst" and name in v.vips:
+            e = self.vip_match(v.vips[name])
+        elif family == 4 and field == "dst" and name in v.vipgrps:
+            g = v.vipgrps[name]
+            members = any_of(*(self.address(m, field, g.src.line, depth + 1) for m in g.members))
+            e = named(members, self._o(g.src.line, g.src.text, "vipgrp", name))
+        else:
+            what = "address" if family == 4 else "IPv6 address"
+            raise InputError(f"{what} '{name}' is not defined", self.file, line)
+        self.cache[key] = e
+        return e
+
+    def vip_match(self, vip: FgVip) -> Expr:
+        o = self._o(vip.src.line, vip.src.text, "vip", vip.name)
+        lo, hi = (ipaddress.ip_address(x) for x in vip.extip)
+        parts: list[Expr] = [Addresses("dst", (), ((lo, hi),), o)]
+        if vip.extintf != "any":
+            parts.append(self.intf_side("in", (vip.extintf,), vip.src.line))
+        if vip.proto is not None:
+            parts.append(Protocols((vip.proto,)))
+            if vip.extports:
+                parts.append(Ports("dport", vip.extports))
+        return named(all_of(*parts), o)
+
+    def dnat(self, vip: FgVip) -> list[DestNat]:
+        o = self._o(vip.src.line, vip.src.text, "vip", vip.name)
+        lo, hi = (ipaddress.ip_address(x) for x in vip.extip)
+        mlo, mhi = (ipaddress.ip_address(x) for x in vip.mapped)
+        n_ext, n_map = int(hi) - int(lo) + 1, int(mhi) - int(mlo) + 1
+        extra: list[Expr] = []
+        if vip.extintf != "any":
+            extra.append(self.intf_side("in", (vip.extintf,), vip.src.line))
+        if vip.proto is not None:
+            extra.append(Protocols((vip.proto,)))
+        to_port: int | None = None
+        port_parts: list[tuple[Expr, int | None]] = [(TRUE, None)]
+        if vip.extports and vip.mappedport is not None:
+            ext = vip.extports[0]
+            mp = vip.mappedport
+            if ext.lo == mp.lo and ext.hi == mp.hi:
+                port_parts = [(Ports("dport", (ext,)), None)]
+            elif ext.hi - ext.lo + 1 <= MAX_VIP_EXPANSION:
+                port_parts = [
+                    (
+                        Ports("dport", (PortRange(p, p),)),
+                        mp.lo + (p - ext.lo) if mp.hi > mp.lo else mp.lo,
+                    )
+                    for p in range(ext.lo, ext.hi + 1)
+                ]
+            else:
+                raise InputError(
+                    f"VIP '{vip.name}': port range too large to model", self.file, vip.src.line
+                )
+        out: list[DestNat] = []
+        if n_ext > 1 and n_map not in (1, n_ext):
+            raise InputError(
+                f"VIP '{vip.name}': external and mapped ranges differ in size",
+                self.file,
+                vip.src.line,
+            )
+        if n_ext > MAX_VIP_EXPANSION and n_map > 1:
+            raise InputError(f"VIP '{vip.name}': range too large to model", self.file, vip.src.line)
+        for i in range(n_ext):
+            ext_ip = lo + i
+            to = mlo + (i if n_map > 1 else 0)
+            for pm, to_port in port_parts:
+                match = all_of(Addresses("dst", (ipaddress.ip_network(ext_ip),)), *extra, pm)
+                out.append(DestNat(match, str(to), to_port, o))
+        return out
+
+    # -- services -------------------------------------------------------------------
+    def service(self, name: str, line: int, depth: int = 0) -> Expr:
+        key = ("svc", name, "")
+        if key in self.cache:
+            return self.cache[key]
+        if depth > MAX_GROUP_DEPTH:
+            raise InputError(f"service group '{name}' nests too deep (a cycle?)", self.file, line)
+        v = self.v
+        if name in v.services:
+            s = v.services[name]
+            o = self._o(s.src.line, s.src.text, "service", name)
+            alts: list[Expr] = []
+            for en in s.entries:
+                if en.proto in (1, 58):
+                    alts.append(all_of(Protocols((en.proto,)), Icmp(en.icmp_type, en.icmp_code)))
+                elif en.proto is None:
+                    alts.append(TRUE)
+                else:
+                    alts.append(
+                        all_of(
+                            Protocols((en.proto,)),
+                            Ports("dport", en.dports) if en.dports else TRUE,
+                            Ports("sport", en.sports) if en.sports else TRUE,
+                        )
+                    )
+            body = any_of(*alts)
+            if s.dst_nets:
+                body = all_of(body, Addresses("dst", s.dst_nets))
+            if s.opaque:
+                body = all_of(body if alts else TRUE, Opaque("other", f"{name}: {s.opaque}", o))
+            e = named(body, o)
+        elif name in v.servicegrps:
+            g = v.servicegrps[name]
+            e = named(
+                any_of(*(self.service(m, g.src.line, depth + 1) for m in g.members)),
+                self._o(g.src.line, g.src.text, "service-group", name),
+            )
+        else:
+            raise InputError(f"service '{name}' is not defined", self.file, line)
+        self.cache[key] = e
+        return e
+
+    # -- interfaces -----------------------------------------------------------------
+    def intf_side(self, side: str, names: tuple[str, ...], line: int) -> Expr:
+        if "any" in names:
+            if self.multi:
+                return Interfaces(side, tuple(sorted(self.v.interfaces)))
+            return TRUE
+        zones, ifaces = [], []
+        for n in names:
+            if n in self.v.zones:
+                zones.append(self.zone_name(n))
+            elif n in self.v.interfaces:
+                ifaces.append(n)
+            else:
+                known = sorted(set(self.v.zones) | set(self.v.interfaces))
+                raise InputError(
+                    f"interface or zone '{n}' is not defined (known: {', '.join(known) or 'none'})",
+                    self.file,
+                    line,
+                )
+        parts: list[Expr] = []
+        if zones:
+            parts.append(Zones(side, tuple(zones)))
+        if ifaces:
+            parts.append(Interfaces(side, tuple(ifaces)))
+        return any_of(*parts)
+
+    # -- policies -------------------------------------------------------------------
+    def _addr_side(self, p: FgPolicy, field: str) -> Expr:
+        v4 = getattr(p, f"{field}addr")
+        v6 = getattr(p, f"{field}addr6")
+        line = p.lines.get(f"{field}addr", p.lines.get(f"{field}addr6", p.src)).line
+        parts: list[Expr] = []
+        negs = {4: getattr(p, f"{field}addr_negate"), 6: getattr(p, f"{field}addr6_negate")}
+        if p.table == "policy6":
+            negs[6] = negs[4]
+        if not v4 and not v6:  # replaced by an internet service (an opaque atom)
+            return TRUE
+        for fam, names in ((4, v4), (6, v6)):
+            if not names:
+                continue
+            neg = negs[fam]
+            e = any_of(*(self.address(n, field, line, 0, fam) for n in names))
+            parts.append(all_of(Family(fam), negate(e)) if neg else e)
+        return any_of(*parts)
+
+    def policy(self, p: FgPolicy, warn: Callable[[int, str], None]) -> Rule:
+        f = self.file
+        origin = self._o(p.src.line, _summary(p), "policy", p.name, p.id)
+        missing = [k for k in ("srcintf", "dstintf") if not getattr(p, k)]
+        if not (p.service or p.isdb_dst):
+            missing.append("service")
+        if not (p.srcaddr or p.srcaddr6 or p.isdb_src):
+            missing.append("srcaddr")
+        if not (p.dstaddr or p.dstaddr6 or p.isdb_dst):
+            missing.append("dstaddr")
+        if missing:
+            warn(
+                p.src.line,
+                f"policy {p.id} has no {', '.join(missing)}: the FortiGate cannot save it",
+            )
+            return Rule(self.action(p), FALSE, origin, p.enabled)
+        parts: list[Expr] = [
+            self.intf_side("in", p.srcintf, p.lines["srcintf"].line),
+            self.intf_side("out", p.dstintf, p.lines["dstintf"].line),
+            self._addr_side(p, "src"),
+            self._addr_side(p, "dst"),
+        ]
+        if p.service:
+            svc = any_of(*(self.service(n, p.lines["service"].line) for n in p.service))
+            parts.append(negate(svc) if p.service_negate else svc)
+        if p.schedule != "always":
+            s = p.lines["schedule"]
+            if p.schedule not in self.v.schedules:
+                raise InputError(f"schedule '{p.schedule}' is not defined", f, s.line)
+            d = self.v.schedules[p.schedule]
+            parts.append(
+                Opaque("schedule", p.schedule, self._o(d.line, d.text, "schedule", p.schedule))
+            )
+        for kind, what, line in p.opaque:
+            parts.append(Opaque(kind, what, self._o(line, p.lines_text(line), "setting")))
+        for what, line in p.unknown:
+            parts.append(Opaque("unknown", what, self._o(line, what, "setting")))
+        return Rule(self.action(p), all_of(*parts), origin, p.enabled)
+
+    @staticmethod
+    def action(p: FgPolicy) -> str:
+        if p.action in ("accept", "ipsec"):
+            return "accept"
+        return "reject" if p.send_deny_packet else "drop"
+
+    def intrazone_rules(self) -> list[Rule]:
+        out = []
+        for z in self.v.zones.values():
+            if z.intrazone != "allow" or len(z.interfaces) < 2:
+                continue
+            src = z.intrazone_src or z.src
+            pairs = [
+                all_of(Interfaces("in", (a,)), Interfaces("out", (b,)))
+                for a in z.interfaces
+                for b in z.interfaces
+                if a != b
+            ]
+            o = Origin(
+                Location(self.file, src.line), src.text, "zone", "", z.name, (), "intrazone allow"
+            )
+            out.append(Rule("accept", any_of(*pairs), o))
+        return out
+
+
+def _summary(p: FgPolicy) -> str:
+    """One line for the policy block: ``edit 12: srcintf … dstintf … action accept``."""
+    bits = [f"edit {p.id}:"]
+    for key in ("srcintf", "dstintf", "srcaddr", "dstaddr", "srcaddr6", "dstaddr6", "service"):
+        vals = getattr(p, key)
+        if vals:
+            bits.append(f"{key} {' '.join(vals)}")
+    if p.schedule != "always":
+        bits.append(f"schedule {p.schedule}")
+    bits.append(f"action {p.action}")
+    if not p.enabled:
+        bits.append("status disable")
+    return " ".join(bits)
+
+
+def _local_in(cfg: FgConfig, file: str) -> Stage:
+    rules = []
+    for i in cfg.interfaces.values():
+        if not i.allowaccess or i.ip is None:
+            continue
+        o = Origin(
+            Location(file, i.src.line), i.src.text, "interface", "", i.name, (), "allowaccess"
+        )
+        svcs: list[Expr] = []
+        for a in i.allowaccess:
+            proto, port = ADMIN_ACCESS.get(a, (None, None))
+            port = cfg.admin_ports.get(a, port)
+            if proto is None:
+                svcs.append(Opaque("other", f"allowaccess {a}", o))
+            elif proto == 1:
+                svcs.append(all_of(Protocols((1,)), Icmp(8, None)))
+            else:
+                svcs.append(all_of(Protocols((proto,)), Ports("dport", (PortRange(port, port),))))
+        match = all_of(Interfaces("in", (i.name,)), Addresses("dst", (i.ip,)), any_of(*svcs))
+        rules.append(Rule("accept", match, o))
+    # with no allowaccess the FortiGate answers no management service on any interface
+    return Stage("local-in", tuple(rules), "drop", Scope(paths=("input",), hook="input"))
+
+
+def lower_fortios(cfg: FgConfig, file: str) -> Device:
+    dev = Device(name=cfg.hostname or "fortigate", vendor="fortios", source=file)
+    for line, msg in cfg.warnings:
+        dev.warn(Location(file, line), msg)
+    for name, i in cfg.interfaces.items():
+        o = Origin(Location(file, i.src.line), i.src.text, "interface", "", name)
+        dev.interfaces[name] = Interface(name, None, (i.ip,) if i.ip else (), False, o)
+    multi = len(cfg.vdoms) > 1
+    rules: list[Rule] = []
+    rules6: list[Rule] = []
+    has_policy6 = False
+    for v in cfg.vdoms.values():
+        lv = _Vdom(cfg, v, file, multi)
+        member_of: dict[str, str] = {}
+        for z in v.zones.values():
+            if z.name in cfg.interfaces:
+                raise InputError(f"zone '{z.name}' has the name of an interface", file, z.src.line)
+            for m in z.interfaces:
+                if m not in cfg.interfaces:
+                    raise InputError(
+                        f"zone '{z.name}': interface '{m}' is not defined", file, z.src.line
+                    )
+                if member_of.setdefault(m, z.name) != z.name:
+                    raise InputError(
+                        f"interface '{m}' is in zones '{member_of[m]}' and '{z.name}'",
+                        file,
+                        z.src.line,
+                    )
+            zn = lv.zone_name(z.name)
+            dev.zones[zn] = VendorZone(
+                zn, z.interfaces, Origin(Location(file, z.src.line), z.src.text, "zone", "", z.name)
+            )
+        for vip in v.vips.values():
+            dev.dnat.extend(lv.dnat(vip))
+        for p in v.policies:
+            rule = lv.policy(p, lambda line, msg: dev.warn(Location(file, line), msg))
+            if p.table == "policy6":
+                has_policy6 = True
+                rules6.append(rule)
+            else:
+                rules.append(rule)
+        rules.extend(lv.intrazone_rules())
+        for kind, table in (
+            ("address", v.addresses),
+            ("address6", v.addresses6),
+            ("addrgrp", v.addrgrps),
+            ("addrgrp6", v.addrgrps6),
+            ("service", v.services),
+            ("service-group", v.servicegrps),
+            ("vip", v.vips),
+            ("vipgrp", v.vipgrps),
+        ):
+            for name, obj in table.items():
+                s = obj.src
+                dev.objects.append(
+                    ObjectDef(
+                        kind,
+                        name,
+                        Origin(Location(file, s.line), s.text, kind, "", name, (), lv.context),
+                    )
+                )
+        for name, s in v.schedules.items():
+            dev.objects.append(
+                ObjectDef(
+                    "schedule", name, Origin(Location(file, s.line), s.text, "schedule", "", name)
+                )
+            )
+    if dev.dnat:
+        dev.policy_addresses = "original"
+    implicit = Origin(None, "implicit deny (policy 0)", "policy", "0", "implicit deny")
+    dev.stages.append(
+        Stage(
+            "policy", tuple(rules), "drop", Scope(family=4 if has_policy6 else None), None, implicit
+        )
+    )
+    if has_policy6:
+        dev.stages.append(Stage("policy6", tuple(rules6), "drop", Scope(family=6), None, implicit))
+    dev.stages.append(_local_in(cfg, file))
+    return dev
+
+
+def parse_fortios(text: str, file: str = "<string>") -> Device:
+    """Parse a FortiOS configuration into the device model."""
+    return lower_fortios(read_fortios(text, file), file)

@@ -1,0 +1,33 @@
+"""Lines of a text log, numbered from 1, gzip-compressed or not."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Iterator
+
+from segverify.errors import InputError
+
+
+def read_bytes(path: str) -> bytes:
+    """The file's bytes, decompressed when it is gzip; ``InputError`` when unreadable."""
+    try:
+        with open(path, "rb") as fh:
+            data = fh.read()
+    except OSError as exc:
+        raise InputError(f"cannot read: {exc.strerror or exc}", path) from None
+    if data[:2] == b"\x1f\x8b":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as exc:
+            raise InputError(f"broken gzip data: {exc}", path) from None
+    return data
+
+
+def numbered_lines(data: bytes) -> Iterator[tuple[int, str]]:
+    """(line number, text) with the line end removed; bytes that are not UTF-8 are replaced
+    (U+FFFD) so one bad byte never hides a record."""
+    lines = data.split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    for number, raw in enumerate(lines, 1):
+        yield number, raw.rstrip(b"\r").decode("utf-8", "replace")

@@ -1,0 +1,218 @@
+"""Zeek ``conn.log``: the ASCII (TSV with ``#`` headers) and JSON-lines writers.
+
+Fields read (Zeek's conn.log field list; ``_`` accepted for ``.`` when the log was written
+with another scope separator): ``ts``, ``id.orig_h``, ``id.orig_p``, ``id.resp_h``,
+``id.resp_p``, ``proto``, ``duration``, ``conn_state``, ``orig_pkts``, ``resp_pkts``,
+``orig_ip_bytes``, ``resp_ip_bytes``, and when present ``ip_proto``, ``vlan``,
+``tunnel_parents``. ICMP rows carry type in ``id.orig_p`` and code in ``id.resp_p``.
+Bytes are IP-level (Zeek counts IP total length), not frame lengths.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import datetime
+from typing import Any
+
+from segverify.errors import InputError
+from segverify.flowlogs.build import Collector, LogRecord, RecordError, address, number, port
+from segverify.flowlogs.textio import numbered_lines, read_bytes
+
+PROTOS = {"tcp": 6, "udp": 17, "icmp": 1}
+READ = frozenset(
+    ("ts", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "duration", "conn_state",
+     "orig_pkts", "resp_pkts", "orig_ip_bytes", "resp_ip_bytes", "ip_proto", "vlan")
+)  # fmt: skip
+NEED = ("ts", "id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p", "proto", "orig_pkts", "resp_pkts")
+# conn_state → the responder answered (True), did not (False), or cannot say (None: judge by
+# the reverse packet count). REJ: the responder refused with a RST (an attempt).
+ANSWERED: dict[str, bool | None] = {
+    "SF": True, "S1": True, "S2": True, "S3": True, "RSTO": True, "RSTR": True,
+    "S0": False, "REJ": False, "SH": False, "SHR": False, "RSTOS0": False, "RSTRH": False,
+    "OTH": None,
+}  # fmt: skip
+
+
+# the dotted names, as a log written with another scope separator ("_") spells them
+SCOPED = {n.replace(".", "_"): n for n in ("id.orig_h", "id.orig_p", "id.resp_h", "id.resp_p")}
+
+
+def _field(row: dict[str, Any], name: str) -> Any:
+    return row.get(name)
+
+
+def _time_ns(value: Any) -> int | None:
+    """Epoch seconds (number or text) or ISO 8601 text → ns; None when unreadable."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return round(value * 1e9) if math.isfinite(value) else None
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    try:
+        whole, _, frac = text.partition(".")
+        if whole.isdigit() and (not frac or frac.isdigit()):
+            return int(whole) * 1_000_000_000 + int((frac + "000000000")[:9])
+        stamp = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        if stamp.tzinfo is None:
+            return None
+        return round(stamp.timestamp() * 1_000_000) * 1000
+    except ValueError:
+        return None
+
+
+def _seconds_ns(value: Any) -> int:
+    if value in (None, "", "-", "(empty)"):
+        return 0
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        raise RecordError(f"duration {value!r} is not a number") from None
+    if not math.isfinite(seconds) or seconds < 0:
+        raise RecordError(f"duration {value!r} is not a number")
+    return round(seconds * 1e9)
+
+
+def _text(value: Any, name: str) -> str:
+    if value is None:
+        raise RecordError(f"{name} missing")
+    return str(value)
+
+
+def record_from_row(row: dict[str, Any], where: int, col: Collector) -> LogRecord:
+    """One conn.log row (values as text or JSON values) → ``LogRecord``."""
+    src = address(_text(_field(row, "id.orig_h"), "id.orig_h"), "id.orig_h")
+    dst = address(_text(_field(row, "id.resp_h"), "id.resp_h"), "id.resp_h")
+    proto_name = _text(_field(row, "proto"), "proto")
+    if proto_name in PROTOS:
+        proto = PROTOS[proto_name]
+        if proto == 1 and ":" in src:
+            proto = 58
+    else:
+        ip_proto = _field(row, "ip_proto")
+        if ip_proto in (None, "-"):
+            raise RecordError(f"proto {proto_name!r} without ip_proto")
+        proto = number(str(ip_proto), "ip_proto", 256)
+    sport: int | None = port(str(_field(row, "id.orig_p")), "id.orig_p")
+    dport: int | None = port(str(_field(row, "id.resp_p")), "id.resp_p")
+    if proto_name not in PROTOS:
+        sport = dport = None  # Zeek did not read this transport: its ports are 0 placeholders
+    first = _time_ns(_field(row, "ts"))
+    if first is None:
+        col.stats.untimed += 1
+        first = 0
+    duration = _seconds_ns(_field(row, "duration"))
+    state = str(_field(row, "conn_state") or "")
+    if state in ("-", "(empty)"):
+        state = ""
+
+    def count(name: str) -> int:
+        value = _field(row, name)
+        return 0 if value in (None, "-") else number(str(value), name)
+
+    vlan = _field(row, "vlan")
+    return LogRecord(
+        src=src,
+        dst=dst,
+        proto=proto,
+        sport=sport,
+        dport=dport,
+        packets_fwd=count("orig_pkts"),
+        bytes_fwd=count("orig_ip_bytes"),
+        packets_rev=count("resp_pkts"),
+        bytes_rev=count("resp_ip_bytes"),
+        first_ns=first,
+        last_ns=first + duration,
+        where=where,
+        vlan=None if vlan in (None, "-") else number(str(vlan), "vlan", 4096),
+        state=state,
+        conn_state=state if state in ANSWERED else None,
+        answered=ANSWERED.get(state),
+    )
+
+
+def _unescape(text: str) -> str:
+    """Zeek's ASCII writer escapes the separator and non-printables as ``\\xHH``."""
+    if "\\x" not in text:
+        return text
+    try:
+        return text.encode("latin-1", "backslashreplace").decode("unicode_escape")
+    except UnicodeDecodeError:
+        return text
+
+
+def collect_tsv(path: str) -> Collector:
+    """A conn.log in Zeek's ASCII format (``#separator``, ``#fields`` … headers)."""
+    col = Collector(path, "zeek-tsv")
+    sep = "\t"
+    unset = "-"
+    empty = "(empty)"
+    fields: list[str] = []
+    used: list[tuple[str, int]] = []  # (field, position) of the fields read
+    for lineno, line in numbered_lines(read_bytes(path)):
+        col.stats.lines += 1
+        if not line.strip():
+            col.stats.blank_lines += 1
+            continue
+        if line.startswith("#"):
+            col.stats.header_lines += 1
+            key, _, value = line[1:].partition(sep if not line.startswith("#separator") else " ")
+            if key == "separator":
+                sep = _unescape(value.strip())
+            elif key == "unset_field":
+                unset = value
+            elif key == "empty_field":
+                empty = value
+            elif key == "fields":
+                fields = [SCOPED.get(n, n) for n in value.split(sep)]
+                used = [(n, i) for i, n in enumerate(fields) if n in READ]
+                missing = [n for n in NEED if n not in fields]
+                if missing:
+                    raise InputError(f"conn.log #fields lacks {', '.join(missing)}", path, lineno)
+            continue
+        if not fields:
+            col.malformed("data before the #fields header", line=lineno)
+            continue
+        values = line.split(sep)
+        if len(values) != len(fields):
+            col.malformed(f"{len(values)} fields where #fields names {len(fields)}", line=lineno)
+            continue
+        row = {}
+        for name, i in used:
+            v = values[i]
+            row[name] = (
+                None if v == unset else "" if v == empty else (_unescape(v) if "\\x" in v else v)
+            )
+        try:
+            col.record(record_from_row(row, lineno, col))
+        except RecordError as exc:
+            col.malformed(str(exc), line=lineno)
+    return col
+
+
+def collect_json(path: str) -> Collector:
+    """A conn.log written as JSON lines (``LogAscii::use_json=T``, or Zeek's JSON streaming)."""
+    col = Collector(path, "zeek-json")
+    for lineno, line in numbered_lines(read_bytes(path)):
+        col.stats.lines += 1
+        if not line.strip():
+            col.stats.blank_lines += 1
+            continue
+        try:
+            row = json.loads(line)
+        except ValueError as exc:
+            col.malformed(f"not JSON: {exc.msg} at column {exc.colno}", line=lineno)
+            continue
+        if not isinstance(row, dict):
+            col.malformed("not a JSON object", line=lineno)
+            continue
+        if isinstance(row.get("id"), dict):  # nested id record
+            row.update({f"id.{k}": v for k, v in row["id"].items()})
+        for scoped, dotted in SCOPED.items():
+            if scoped in row:
+                row[dotted] = row[scoped]
+        try:
+            col.record(record_from_row(row, lineno, col))
+        except RecordError as exc:
+            col.malformed(str(exc), line=lineno)
+    return col

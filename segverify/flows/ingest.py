@@ -1,0 +1,316 @@
+"""The one flow builder: decoded rows (the column layout of ``capture/columns.py``) of one
+file, chunk by chunk, into a flow table with its accounting.
+
+Every backend ends here: the fast backend hands over the rows its compiled walk wrote
+(payloads still in its read window); the scapy and pyshark decoders write the same rows
+from their own decoding (:class:`RowWriter`). Accounting, fragments, aggregation,
+orientation, name evidence (bounds in ``capture/evidence.py``), TCP reassembly for names,
+tunnel evidence and the columns are therefore the same whatever decoded the packets.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Sequence
+
+import numpy as np
+from numba import njit
+
+from segverify.capture.columns import (
+    BUCKET,
+    BUCKET_ANALYSED,
+    BUCKET_PENDING,
+    CAND,
+    DPORT,
+    DST_HI,
+    DST_LO,
+    FLAGS,
+    FLOW,
+    FRAG,
+    FRAG_FIRST,
+    FRAG_LATER,
+    FRAG_NONE,
+    FRAME,
+    IPID,
+    NCOL,
+    PAY_LEN,
+    PAY_OFF,
+    PROTO,
+    SPORT,
+    SRC_HI,
+    SRC_LO,
+    T1TYPE,
+    TDEPTH,
+    TS,
+    TUNNEL_NAMES,
+    VER,
+    VLAN,
+    WIRELEN,
+)
+from segverify.capture.evidence import (
+    MAX_FLOW_NAMES,
+    MAX_NAME_PAYLOADS,
+    REASM_SEGMENTS,
+    extract_names,
+    may_carry_name,
+    reassemble,
+)
+from segverify.flows.aggregate import CAND_NAMES, CAND_REASM, FlowState
+from segverify.flows.build import AddressText, build_columns, packed_address
+from segverify.flows.model import BUCKETS, Accounting, FlowTable
+
+TUNNEL_CODES = {name: code for code, name in TUNNEL_NAMES.items()}
+
+
+@njit(cache=True)
+def summarise(rows, n, counts):  # type: ignore[no-untyped-def]
+    """Bucket counts of rows[:n] into ``counts``; returns (fragment rows, tunnelled rows)."""
+    nfrag = 0
+    ntun = 0
+    for i in range(n):
+        b = rows[i, BUCKET]
+        counts[b] += 1
+        if b == BUCKET_ANALYSED:
+            if rows[i, FRAG] != 0:
+                nfrag += 1
+            if rows[i, TDEPTH] != 0:
+                ntun += 1
+    return nfrag, ntun
+
+
+class FlowIngest:
+    """Builds the flow table of one file from chunks of decoded rows."""
+
+    def __init__(self, path: str, chunk_records: int) -> None:
+        self.path = path
+        self.cand = np.zeros((max(1, chunk_records), 3), dtype=np.int64)
+        self.counts = np.zeros(10, dtype=np.int64)
+        self.state = FlowState()
+        self.acct = Accounting(files=1)
+        self.names: dict[int, list[str]] = {}
+        self.tunnels: dict[int, list[str]] = {}
+        self.first_fragments: dict[tuple[int, ...], tuple[int, int]] = {}
+        self.pending: list[np.ndarray] = []
+        # (flow, direction) → [(sequence number, payload)] and the flow's ports
+        self.segments: dict[tuple[int, int], list[tuple[int, bytes]]] = {}
+        self.seg_ports: dict[int, tuple[int, int]] = {}
+        self.text = AddressText()
+
+    def add(self, rows: np.ndarray, n: int, buf: np.ndarray | bytes | bytearray) -> None:
+        """Aggregate ``rows[:n]``; payload offsets (``PAY_OFF``) index ``buf``."""
+        if n == 0:
+            return
+        if len(self.cand) < n:
+            self.cand = np.zeros((n, 3), dtype=np.int64)
+        self.counts[:] = 0
+        nfrag, ntun = summarise(rows, n, self.counts)
+        self.acct.records += n
+        for b, name in enumerate(BUCKETS):
+            setattr(self.acct, name, getattr(self.acct, name) + int(self.counts[b]))
+        if nfrag:
+            self._fragments(rows[:n])
+        nc = self.state.add(rows, n, self.cand, MAX_NAME_PAYLOADS, REASM_SEGMENTS)
+        if nc:
+            self._names(rows, nc, buf)
+        if ntun:
+            self._tunnels(rows[:n])
+
+    def finish(self) -> FlowTable:
+        """Fragments still waiting for their first fragment, reassembled names; the table."""
+        if self.pending:
+            rows = np.stack(self.pending)
+            for r in rows:
+                ports = self.first_fragments.get(self._frag_key(r))
+                if ports is not None:
+                    r[SPORT], r[DPORT] = ports
+                r[BUCKET] = BUCKET_ANALYSED
+            rows[:, PAY_LEN] = 0
+            cand = np.zeros((len(rows), 3), dtype=np.int64)
+            self.state.add(rows, len(rows), cand, 0, 0)
+            if np.any(rows[:, TDEPTH]):
+                self._tunnels(rows)
+            self.pending = []
+        for (f, _d), segs in self.segments.items():
+            if len(segs) < 2:
+                continue  # one segment: already read as it came
+            sport, dport = self.seg_ports[f]
+            self._add_names(f, extract_names(reassemble(segs), 6, sport, dport))
+        self.segments = {}
+        columns = build_columns(self.state, self.path, self.names, self.tunnels)
+        return FlowTable(accounting=self.acct, columns=columns)
+
+    # -- details ---------------------------------------------------------------------
+    @staticmethod
+    def _frag_key(r: np.ndarray) -> tuple[int, ...]:
+        return (int(r[VER]), int(r[SRC_HI]), int(r[SRC_LO]), int(r[DST_HI]), int(r[DST_LO]),
+                int(r[PROTO]), int(r[IPID]))  # fmt: skip
+
+    def _fragments(self, rows: np.ndarray) -> None:
+        """Give non-first fragments the ports of their first fragment (src, dst, proto, id);
+        those that come before it wait until the end of the file."""
+        idx = np.nonzero((rows[:, BUCKET] == BUCKET_ANALYSED) & (rows[:, FRAG] != 0))[0]
+        for i in idx.tolist():
+            r = rows[i]
+            key = self._frag_key(r)
+            if r[FRAG] == FRAG_FIRST:
+                self.first_fragments[key] = (int(r[SPORT]), int(r[DPORT]))
+                continue
+            ports = self.first_fragments.get(key)
+            if ports is None:
+                self.pending.append(r.copy())
+                r[BUCKET] = BUCKET_PENDING
+            else:
+                r[SPORT], r[DPORT] = ports
+
+    def _add_names(self, f: int, found: Sequence[str]) -> None:
+        if not found:
+            return
+        have = self.names.setdefault(f, [])
+        for name in found:
+            if name not in have and len(have) < MAX_FLOW_NAMES:
+                have.append(name)
+
+    def _names(self, rows: np.ndarray, nc: int, buf: np.ndarray | bytes | bytearray) -> None:
+        for i, f, how in self.cand[:nc].tolist():
+            r = rows[i]
+            off, size = int(r[PAY_OFF]), int(r[PAY_LEN])
+            payload = bytes(buf[off : off + size])
+            sport, dport = int(r[SPORT]), int(r[DPORT])
+            if how & CAND_NAMES:
+                self._add_names(f, extract_names(payload, int(r[PROTO]), sport, dport))
+            if how & CAND_REASM:
+                hdr = int(r[FLAGS]) >> 8
+                seq = int.from_bytes(bytes(buf[off - hdr + 4 : off - hdr + 8]), "big")
+                self.segments.setdefault((f, how & 1), []).append((seq, payload))
+                self.seg_ports.setdefault(f, (sport, dport))
+
+    def _tunnels(self, rows: np.ndarray) -> None:
+        sel = rows[(rows[:, BUCKET] == BUCKET_ANALYSED) & (rows[:, TDEPTH] > 0)]
+        cols = [FLOW, TDEPTH, *range(T1TYPE, T1TYPE + 10)]
+        for u in np.unique(sel[:, cols], axis=0).tolist():
+            f, depth, layers = u[0], u[1], u[2:]
+            have = self.tunnels.setdefault(f, [])
+            for level in range(min(depth, 2)):
+                ttype, shi, slo, dhi, dlo = layers[level * 5 : level * 5 + 5]
+                ver = ttype >> 8
+                src = self.text(packed_address(ver, shi, slo))
+                dst = self.text(packed_address(ver, dhi, dlo))
+                text = f"{TUNNEL_NAMES.get(ttype & 0xFF, 'tunnel')} {src}>{dst}"
+                if text not in have:
+                    have.append(text)
+
+
+def _split(text: str) -> tuple[int, int, int]:
+    addr = ipaddress.ip_address(text)
+    value = int(addr)
+    if addr.version == 4:
+        return 4, 0, value
+    return 6, _signed(value >> 64), _signed(value & ((1 << 64) - 1))
+
+
+def _signed(v: int) -> int:
+    return v - (1 << 64) if v >= 1 << 63 else v
+
+
+class RowWriter:
+    """Rows for :class:`FlowIngest` written one record at a time by a Python decoder
+    (scapy, pyshark): a record is either a bucket name or a decoded IP packet with its
+    transport payload. Payloads are copied into a per-chunk buffer."""
+
+    def __init__(self, ingest: FlowIngest, chunk_records: int = 4096) -> None:
+        self.ingest = ingest
+        self.rows = np.zeros((chunk_records, NCOL), dtype=np.int64)
+        self.buf = bytearray()
+        self.n = 0
+        self._addr: dict[str, tuple[int, int, int]] = {}
+
+    def _row(self, frame: int, ts_ns: int, wirelen: int) -> np.ndarray:
+        if self.n == len(self.rows):
+            self.flush()
+        r = self.rows[self.n]
+        r[:] = 0
+        r[FRAME], r[TS], r[WIRELEN] = frame, ts_ns, wirelen
+        r[VLAN], r[FLOW] = -1, -1
+        self.n += 1
+        return r
+
+    def bucket(self, frame: int, ts_ns: int, wirelen: int, bucket: str) -> None:
+        """A record that is not analysed: ``bucket`` is one of ``BUCKETS``."""
+        self._row(frame, ts_ns, wirelen)[BUCKET] = BUCKETS.index(bucket)
+
+    def addr(self, text: str) -> tuple[int, int, int]:
+        got = self._addr.get(text)
+        if got is None:
+            got = self._addr[text] = _split(text)
+        return got
+
+    def packet(
+        self,
+        frame: int,
+        ts_ns: int,
+        wirelen: int,
+        src: str,
+        dst: str,
+        proto: int,
+        sport: int | None,
+        dport: int | None,
+        *,
+        tcp_flags: int = 0,
+        tcp_header: int = 0,
+        tcp_seq: int = 0,
+        payload: bytes = b"",
+        vlan: int | None = None,
+        frag_id: int | None = None,
+        frag_offset: int = 0,
+        tunnels: Sequence[str] = (),
+    ) -> None:
+        """An analysed record: the innermost IP packet (``tunnels``: the outer layers as
+        ``"gre 192.0.2.1>192.0.2.2"``, outermost first)."""
+        r = self._row(frame, ts_ns, wirelen)
+        ver, shi, slo = self.addr(src)
+        _, dhi, dlo = self.addr(dst)
+        r[BUCKET] = BUCKET_ANALYSED
+        r[VER], r[PROTO] = ver, proto
+        r[SRC_HI], r[SRC_LO], r[DST_HI], r[DST_LO] = shi, slo, dhi, dlo
+        r[SPORT] = -1 if sport is None else sport
+        r[DPORT] = -1 if dport is None else dport
+        r[VLAN] = -1 if vlan is None else vlan
+        if frag_id is not None:
+            r[FRAG] = FRAG_LATER if frag_offset else FRAG_FIRST
+            r[IPID] = frag_id
+        else:
+            r[FRAG] = FRAG_NONE
+        if proto == 6:
+            r[FLAGS] = (tcp_flags & 0xFF) | (tcp_header << 8)
+        if payload and not frag_offset:
+            # the TCP header's sequence number travels in front of the payload (the
+            # fast backend reads it there too)
+            head = b"\0\0\0\0" + (tcp_seq & 0xFFFFFFFF).to_bytes(4, "big")
+            head += b"\0" * max(0, tcp_header - 8)
+            start = len(self.buf) + len(head)
+            self.buf += head
+            self.buf += payload
+            r[PAY_OFF], r[PAY_LEN] = start, len(payload)
+            sp, dp = int(r[SPORT]), int(r[DPORT])
+            r[CAND] = 1 if proto in (6, 17) and may_carry_name(payload, proto, sp, dp) else 0
+        depth = 0
+        for level, text in enumerate(tunnels):
+            kind, _, ends = text.partition(" ")
+            outer_src, _, outer_dst = ends.partition(">")
+            if level < 2:
+                tver, tshi, tslo = self.addr(outer_src)
+                _, tdhi, tdlo = self.addr(outer_dst)
+                base = T1TYPE + 5 * level
+                r[base] = TUNNEL_CODES.get(kind, 0) | (tver << 8)
+                r[base + 1], r[base + 2], r[base + 3], r[base + 4] = tshi, tslo, tdhi, tdlo
+            depth += 1
+        r[TDEPTH] = depth
+
+    def flush(self) -> None:
+        self.ingest.add(self.rows, self.n, self.buf)
+        self.n = 0
+        self.buf = bytearray()
+
+    def finish(self) -> FlowTable:
+        self.flush()
+        return self.ingest.finish()

@@ -1,0 +1,62 @@
+"""Memory per forbidden flow (issue 13, item 8): findings stream, so a scan-like table of
+a million forbidden flows renders as JSON in well under 1 GB. Run in a child process
+under an address-space limit; peak RSS is what the kernel measured."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+from conftest import REPO
+
+CHILD = """
+import json, os, resource, sys, time
+limit = {limit}
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+sys.path.insert(0, {tests!r})
+from flowgen import scan_table
+from segverify.checks.flows import analyse_table
+from segverify.render import pcap_json
+from segverify.topology.loader import load_topology
+
+table = scan_table({n}, forbidden_share=1.0)
+t = time.perf_counter()
+analysis = analyse_table(table, load_topology({topo!r}))
+with open(os.devnull, "wb") as out:
+    pcap_json.write(analysis, out)
+print(json.dumps({{
+    "rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+    "seconds": time.perf_counter() - t,
+    "forbidden": analysis.counts()["forbidden_flows"],
+}}))
+"""
+GB = 1 << 30
+
+
+def measure(n: int, limit: int = 3 * GB, timeout: int = 600) -> dict[str, float]:
+    code = CHILD.format(
+        limit=limit, tests=str(REPO / "tests"), n=n, topo=str(REPO / "topologies" / "alpha.yaml")
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=timeout
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    return json.loads(proc.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def test_memory_does_not_grow_with_the_findings_written() -> None:
+    small = measure(20_000)
+    large = measure(200_000)
+    assert small["forbidden"] == 20_000 and large["forbidden"] == 200_000
+    # ten times the findings: the columns grow (~100 bytes/flow), the output does not stay
+    assert large["rss_mb"] - small["rss_mb"] < 120, (small, large)
+    assert large["rss_mb"] < 1024
+
+
+@pytest.mark.slow
+def test_a_million_forbidden_flows_as_json_under_one_gigabyte() -> None:
+    result = measure(1_000_000)
+    assert result["forbidden"] == 1_000_000
+    assert result["rss_mb"] < 1024, result
