@@ -206,7 +206,9 @@ class _Constructor:
                     if isinstance(key_node, yaml.ScalarNode)
                     else None
                 )
-                if not isinstance(key, (str, int, float, bool)) or key is None:
+                if isinstance(key, (int, float)):  # ints, floats and bools: identifiers are
+                    key = str(key_node.value)  # what was written (`1:` → "1", `on:` → "on")
+                if not isinstance(key, str):
                     raise InputError(
                         f"{format_path(path) or 'document'}: mapping key must be a scalar",
                         self.file,
