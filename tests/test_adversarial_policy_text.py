@@ -64,7 +64,7 @@ def run_policy_mutants(tmp: Path, batch: list[bytes]) -> None:
         assert_fails_closed(outcome, frozenset({0, 1, 2}))
 
 
-@settings(max_examples=2, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=1, deadline=None, suppress_health_check=list(HealthCheck))
 @given(policy_batch(6))
 def test_policy_text_mutants_fail_closed(tmp_path_factory: pytest.TempPathFactory, batch) -> None:  # noqa: ANN001
     run_policy_mutants(tmp_path_factory.mktemp("pt"), batch)

@@ -86,13 +86,13 @@ def value_batch(draw: st.DrawFn, size: int) -> list[bytes]:
 ALL = list(COMMANDS)
 
 
-@settings(max_examples=2, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=1, deadline=None, suppress_health_check=list(HealthCheck))
 @given(byte_batch(8))
 def test_byte_mutants_fail_closed(tmp_path_factory: pytest.TempPathFactory, batch) -> None:  # noqa: ANN001
     run_topology_mutants(tmp_path_factory.mktemp("yb"), batch, ALL)
 
 
-@settings(max_examples=2, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=1, deadline=None, suppress_health_check=list(HealthCheck))
 @given(value_batch(8))
 def test_value_mutants_fail_closed(tmp_path_factory: pytest.TempPathFactory, batch) -> None:  # noqa: ANN001
     run_topology_mutants(tmp_path_factory.mktemp("yv"), batch, ALL)
