@@ -165,3 +165,34 @@ def test_may_wording_unknown_only_for_unrecognised(alpha) -> None:
     msgs = _may_messages(alpha, Rule("accept", all_of(INET, unknown), at("fw.conf", 7)))
     assert msgs and all("did not recognise" in en for en, _ in msgs)
     assert all("未対応" in ja for _, ja in msgs)
+
+
+def test_translated_permit_example_says_where_it_was_sent(alpha) -> None:
+    """A published server (DNAT, policy on original addresses): the finding's example is
+    the packet as it leaves (the real server, which the topology judges) and says which
+    public address it was sent to; nothing claims the server is reachable directly."""
+    from segverify.firewall.ir import DestNat, Interfaces, Ports
+    from segverify.topology.model import PortRange
+
+    public = Addresses("dst", (ipaddress.ip_network("203.0.113.50/32"),))
+    rule = Rule(
+        "accept",
+        all_of(
+            Interfaces("in", ("eth1",)),
+            public,
+            Protocols((6,)),
+            Ports("dport", (PortRange(443, 443),)),
+        ),
+        at("fw.conf", 9, kind="policy", id="3", name="publish"),
+    )
+    dev = device(Stage("policy", (rule,), "drop"))
+    dev.dnat = [DestNat(public, to_address="198.18.30.80", origin=at("fw.conf", 4))]
+    dev.policy_addresses = "original"
+    report = check_firewall(alpha, dev, "fw-inet", shadow=False)
+    permits = [f for f in report.findings if f.kind == "firewall-permit"]
+    assert permits and {f.data["dst_zone"] for f in permits} == {"inet"}
+    for f in permits:
+        ex = f.data["example"]
+        assert ex["dst"] == "198.18.30.80" and ex["translated"] is True
+        assert ex["original_dst"] == "203.0.113.50" and ex["original_dport"] == 443
+        assert "(sent to 203.0.113.50:443, destination NAT)" in f.message

@@ -139,6 +139,7 @@ def forbidden_permits(
             fqdn = gap != sp.false
             example = sp.example(x)
             assert example is not None
+            example = analysis.compiled.arrival(example)
             tier_rule = pp.tier_rule or "default-deny"
             may_en, may_ja = (
                 ("", "")

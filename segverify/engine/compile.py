@@ -13,12 +13,12 @@ intrazone packets (input and output interface in one vendor zone).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from segverify.engine.encode import ExprEncoder
 from segverify.engine.nat import NatImage
-from segverify.engine.space import HeaderSpace
+from segverify.engine.space import HeaderSpace, Packet
 from segverify.firewall.ir import PATHS, UNKNOWN_ACTION, Device, Rule, Stage
 
 
@@ -213,6 +213,30 @@ class CompiledRuleset:
     permit_lower: dict[str, Any]
     nat: NatImage | None = None
     policy_upper: dict[str, Any] = field(default_factory=dict)  # accepted by the stages
+
+    def arrival(self, pkt: Packet, path: str = "forward") -> Packet:
+        """A translated example packet with the destination it was sent to (one the
+        policy may accept, from the first DNAT rule whose image holds the packet);
+        other packets unchanged."""
+        nat = self.nat
+        if not pkt.translated or nat is None or not nat.active:
+            return pkt
+        sp = self.space
+        here = sp.packet_cube(replace(pkt, translated=False))
+        for cn in nat.rules:
+            if (nat.image(cn.nat, cn.may) & here) == sp.false:
+                continue
+            free = list(sp.fields["dst"].vars)
+            if cn.nat.to_port is not None and pkt.has_ports:
+                free += sp.fields["dport"].vars
+            pre = cn.may & sp.bdd.exist(free, here)
+            ex = None
+            if nat.original:  # the policy matched the arrival: prefer one it accepts
+                ex = sp.example(pre & self.policy_upper.get(path, sp.true))
+            ex = ex or sp.example(pre)
+            if ex is not None:
+                return replace(pkt, original_dst=ex.dst, original_dport=ex.dport)
+        return pkt
 
     def to_post(self, s: Any, path: str) -> Any:
         """Packets as the policy matched them → as they leave (destination NAT applied)."""

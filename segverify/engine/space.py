@@ -57,6 +57,8 @@ class Packet:
     out_interface: str = OTHER_IFACE
     tcp_flags: int = 0x02  # SYN: the first packet of a connection
     translated: bool = False  # post-NAT: arrived for another destination, translated
+    original_dst: str | None = None  # when translated: where it was sent (one such address)
+    original_dport: int | None = None
 
     @property
     def version(self) -> int:
@@ -96,6 +98,9 @@ class Packet:
         out["out_interface"] = self.out_interface
         if self.translated:
             out["translated"] = True
+            if self.original_dst is not None:
+                out["original_dst"] = self.original_dst
+                out["original_dport"] = self.original_dport
         return out
 
     def describe(self) -> str:
@@ -103,6 +108,15 @@ class Packet:
 
         name = PROTO_NAMES.get(self.proto, str(self.proto))
         nat = " (after destination NAT)" if self.translated else ""
+        if self.translated and self.original_dst is not None:
+            sent = self.original_dst
+            if self.has_ports and self.original_dport is not None:
+                sent = (
+                    f"[{sent}]:{self.original_dport}"
+                    if ":" in sent
+                    else f"{sent}:{self.original_dport}"
+                )
+            nat = f" (sent to {sent}, destination NAT)"
         if self.has_ports:
             return f"{self.src}:{self.sport} → {self.dst}:{self.dport} {name}{nat}"
         if self.proto in ICMP_PROTOS:
