@@ -89,8 +89,10 @@ class FlowRecords:
         self.state_text = {
             (lang, state): t(f"pcap.state.{state}", lang)
             for lang in LANGS
-            for state in ("leak", "attempt")
+            for state in ("leak", "attempt", "blocked")
         }
+        blocked = getattr(analysis.table, "blocked", None)  # flow logs: the device's word
+        self.blocked = None if blocked is None else np.asarray(blocked, dtype=bool)
         self.fqdn = {lang: t("pcap.finding.fqdn", lang) for lang in LANGS}
         self.unclassified = {lang: t("pcap.finding.unclassified", lang) for lang in LANGS}
         self.verdicts = [
@@ -152,6 +154,7 @@ class FlowRecords:
         d_zone, d_tier, d_node, d_role, d_match = self.zone[dc]
         answered = bool(c["answered"][j])
         state = "leak" if answered else "attempt"
+        blocked = self.blocked is not None and bool(self.blocked[i])
         proto = c["proto"][j]
         sport, dport = c["sport"][j], c["dport"][j]
         sport = None if sport < 0 else sport
@@ -164,8 +167,9 @@ class FlowRecords:
         svc = service_text(proto, sport, dport)
         messages = []
         for lang in LANGS:
+            said = "blocked" if not answered and blocked else state
             text = self.templates[lang].format(
-                state=self.state_text[(lang, state)], rule=rule, src=src,
+                state=self.state_text[(lang, said)], rule=rule, src=src,
                 src_where=self.where[lang][sc], dst=dst, dst_where=self.where[lang][dc],
                 service=svc, packets=pf + pr, conn_state=conn_state, where=where,
             )  # fmt: skip
