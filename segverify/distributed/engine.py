@@ -21,7 +21,7 @@ import os
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 
@@ -153,7 +153,7 @@ def _client(scheduler: str | None, workers: int | None) -> tuple[Any, Any]:
 
     if scheduler:
         try:
-            return Client(scheduler, timeout="30s"), None
+            return Client(scheduler, timeout="10s"), None
         except (OSError, TimeoutError) as exc:
             raise InputError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from None
     cluster = LocalCluster(
@@ -177,12 +177,14 @@ def read_flows_dask(
     chunk_records: int = DEFAULT_CHUNK_RECORDS,
     range_bytes: int = RANGE_BYTES,
     client: Any = None,
+    stream: TextIO | None = None,
 ) -> FlowTable:
     """Read capture files on Dask workers into one flow table, equal to ``read_flows``.
 
     ``client``: an existing ``distributed.Client`` (tests, notebooks); else one to
     ``scheduler``, else a local cluster of ``workers`` processes (default: cores) bound
     to 127.0.0.1 with no dashboard. ``jobs`` is not used (the workers are the parallelism).
+    ``progress`` draws records read by the workers on ``stream`` (stderr) when a terminal.
     """
     del jobs
     paths = list(paths)
@@ -201,7 +203,7 @@ def read_flows_dask(
     try:
         nworkers = max(1, len(client.scheduler_info().get("workers", {})) or (workers or 1))
         tasks = plan(paths, backend, range_bytes, nworkers)
-        bar = Progress(sum(len(t) for t in tasks), progress)
+        bar = Progress(sum(len(t) for t in tasks), progress, stream)
         client.subscribe_topic(PROGRESS_TOPIC, lambda ev: bar.add_records(ev[1]["records"]))
         try:
             parts = _run(client, tasks, backend, chunk_records, bar)
@@ -249,4 +251,6 @@ def _run(
                 raise InputError(part.error[0], part.error[1])
             file_parts = [part]
         out.append([p.table for p in file_parts if p.table is not None])
+    # events may still be in flight: the last line shows the records the tables hold
+    bar.records = max(bar.records, sum(t.accounting.records for ts in out for t in ts))
     return out
