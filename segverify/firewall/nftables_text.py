@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from segverify.errors import InputError
 from segverify.firewall.model import Ruleset
 from segverify.firewall.nftables_common import (
+    INCLUDED,
     VERDICTS,
     Item,
     NftChain,
@@ -317,6 +318,13 @@ class _Reader:
                 and _chain_property(stmt)
             ):
                 continue
+            if head == "include" and stmt[0].kind == "word":
+                # nft reads the file's rules here; segverify does not follow includes
+                line = stmt[0].line
+                text = self.lines[line - 1].strip() if line - 1 < len(self.lines) else "include"
+                loc_i = Location(self.file, line)
+                chain.rules.append(NftRule([NVerdict("queue", INCLUDED)], loc_i, text))
+                continue
             chain.rules.append(self.rule(stmt))
 
     def set(self, name: str, loc: Location, is_map: bool) -> NftSet:
@@ -412,15 +420,16 @@ class _Reader:
                 else:
                     exprs.append(NVerdict(v))
                     i += 1
-                # a comment may follow the verdict
+                # a comment may follow the verdict; nothing else may (nft rejects it)
                 if i < n and toks[i].value == "comment" and i + 1 < n:
                     comment = toks[i + 1].value
                     i += 2
                 if i < n:
-                    j = skip_unknown(i)
-                    if j > i:
-                        exprs.append(NStmt("unknown", _text(toks[i:j])))
-                    i = j
+                    raise InputError(
+                        f"statement after the verdict {v!r}: {_text(toks[i:])!r} (nft rejects it)",
+                        self.file,
+                        toks[i].line,
+                    )
                 continue
             if v == "counter":
                 i += 1
@@ -610,7 +619,45 @@ def _element(g: list[Tok]) -> tuple[Item, NVerdict | None]:
     return make_item(head.value, head.kind == "string"), verdict
 
 
+DEFINE = re.compile(r"^\s*define\s+([A-Za-z_][\w-]*)\s*=\s*(.*?)\s*;?\s*$")
+VARIABLE = re.compile(r"\$([A-Za-z_][\w-]*)")
+MAX_DEFINE_ROUNDS = 16
+
+
+def expand_defines(text: str, file: str) -> str:
+    """``define NAME = value`` lines, then ``$NAME`` replaced by the value (as nft does);
+    the define lines become blank so every line keeps its number. An undefined variable is
+    an error, as in nft."""
+    values: dict[str, str] = {}
+    lines = text.split("\n")
+    for k, line in enumerate(lines):
+        m = DEFINE.match(line)
+        if m:
+            values[m.group(1)] = m.group(2)
+            lines[k] = ""
+    if not values and "$" not in text:
+        return text
+
+    def sub(line: str, n: int) -> str:
+        for _ in range(MAX_DEFINE_ROUNDS):
+            if "$" not in line:
+                return line
+
+            def one(m: re.Match[str]) -> str:
+                if m.group(1) not in values:
+                    raise InputError(f"undefined variable ${m.group(1)}", file, n)
+                return values[m.group(1)]
+
+            new = VARIABLE.sub(one, line)
+            if new == line:
+                return line
+            line = new
+        raise InputError("variables nested too deeply (or defined by themselves)", file, n)
+
+    return "\n".join(sub(line, k + 1) for k, line in enumerate(lines))
+
+
 def parse_nft_text(text: str, file: str = "<string>") -> Ruleset:
-    reader = _Reader(text, file)
+    reader = _Reader(expand_defines(text, file), file)
     tables = reader.read()
     return build_ruleset(tables, file, "nft", reader.warnings)
