@@ -184,6 +184,10 @@ def pcap(
       segverify pcap a.pcapng b.pcap.gz -t city.yaml --format json -o report.json
       segverify pcap scan.pcap -t city.yaml --fail-on attempt --strict
       segverify --lang ja pcap x.pcap -t city.yaml --backend pyshark
+      segverify pcap conn.log -t city.yaml                      (flow logs: docs/flowlogs.md)
+      segverify pcap day/*.pcap -t city.yaml --flows-out day.parquet
+      segverify pcap day.parquet -t city-new.yaml               (stored flows, new topology)
+      segverify pcap day/*.pcap -t city.yaml --engine dask      (docs/scale.md)
     """
     lang = settings().lang
     analysis = analyse(
