@@ -10,6 +10,7 @@ import struct
 import subprocess
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -200,3 +201,24 @@ def test_unreachable_scheduler_is_one_line_exit_2() -> None:
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "tcp://127.0.0.1:9" in proc.stderr
     assert len(proc.stderr.strip().splitlines()) == 1
+
+
+def test_compressed_pcapng_and_other_backends_are_whole_file_tasks(
+    client: object, captures: dict[str, str], tmp_path: Path
+) -> None:
+    import gzip
+
+    from segverify.distributed.engine import plan
+
+    gz = tmp_path / "big.pcap.gz"
+    gz.write_bytes(gzip.compress(Path(captures["big"]).read_bytes(), compresslevel=1))
+    ng = str(CAP / "alpha-violations.pcapng")
+    tasks = plan([str(gz), ng, captures["big"]], "fast", RANGE, 2)
+    assert [len(t) for t in tasks[:2]] == [1, 1] and tasks[0][0].stop == -1
+    assert len(tasks[2]) >= 3
+    assert all(len(t) == 1 for t in plan([captures["big"]], "scapy", RANGE, 2))
+    paths = [str(CAP / "alpha-violations.pcap"), ng]
+    assert_same(
+        read_flows(paths, backend="scapy"),
+        read_flows_dask(paths, client=client, backend="scapy", range_bytes=RANGE),
+    )
