@@ -56,13 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     path = ensure(args.size_gb, args.out or HERE / "out" / f"bench-{args.size_gb:g}g.pcap")
     size = path.stat().st_size
 
-    import logging
-
-    from distributed import Client, LocalCluster
+    from distributed import Client
 
     from segverify.capture import read_flows
     from segverify.capture.progress import Progress
-    from segverify.distributed.engine import _run, combine, plan
+    from segverify.distributed.engine import _run, combine, local_cluster, plan
 
     times = []
     for _ in range(args.runs):
@@ -85,9 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     results = {}
     for w in args.workers:
         t = time.perf_counter()
-        cluster = LocalCluster(n_workers=w, threads_per_worker=1, processes=True,
-                               host="127.0.0.1", dashboard_address=None,
-                               silence_logs=logging.ERROR)  # fmt: skip
+        cluster = local_cluster(w)
         client = Client(cluster)
         start = time.perf_counter() - t
         try:

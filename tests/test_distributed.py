@@ -35,10 +35,10 @@ RANGE = 2 << 20  # ranges of 2 MB: the generated capture (about 12 MB) splits in
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[object]:
-    cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-        dashboard_address=None, silence_logs=40,
-    )  # fmt: skip
+    from segverify.distributed.engine import local_cluster
+
+    cluster = local_cluster(2)  # a real LocalCluster: 2 worker processes, 1 thread each
+    assert len(cluster.workers) == 2
     c = distributed.Client(cluster, timeout="60s")
     try:
         yield c
@@ -222,3 +222,17 @@ def test_compressed_pcapng_and_other_backends_are_whole_file_tasks(
         read_flows(paths, backend="scapy"),
         read_flows_dask(paths, client=client, backend="scapy", range_bytes=RANGE),
     )
+
+
+def test_local_cluster_listens_on_loopback_only(client: object) -> None:
+    import psutil
+
+    procs = [psutil.Process(), *psutil.Process().children(recursive=True)]
+    listening = [
+        c.laddr.ip
+        for p in procs
+        for c in p.net_connections(kind="inet")
+        if c.status == psutil.CONN_LISTEN
+    ]
+    assert listening  # the scheduler and both workers listen somewhere
+    assert set(listening) == {"127.0.0.1"}, listening

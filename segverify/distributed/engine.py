@@ -144,26 +144,37 @@ def _shift_frames(cols: FlowColumns, by: int) -> FlowColumns:
     return FlowColumns.from_arrays(arrays, list(cols.files), cols.names, cols.tunnels)
 
 
-def _client(scheduler: str | None, workers: int | None) -> tuple[Any, Any]:
-    try:
-        from distributed import Client, LocalCluster
-    except ImportError:
-        raise InputError("--engine dask needs Dask: pip install 'segverify[dask]'") from None
+def local_cluster(workers: int | None = None) -> Any:
+    """A ``distributed.LocalCluster`` on this machine: ``workers`` processes (default: the
+    cores), one thread each; scheduler, workers and the scheduler's HTTP endpoint listen on
+    127.0.0.1 only, and no dashboard is served."""
     import logging
 
-    if scheduler:
-        try:
-            return Client(scheduler, timeout="10s"), None
-        except (OSError, TimeoutError) as exc:
-            raise InputError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from None
-    cluster = LocalCluster(
+    from distributed import LocalCluster
+
+    return LocalCluster(
         n_workers=workers or os.cpu_count() or 1,
         threads_per_worker=1,
         processes=True,
         host="127.0.0.1",
         dashboard_address=None,
+        worker_dashboard_address=None,
+        scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
         silence_logs=logging.ERROR,
     )
+
+
+def _client(scheduler: str | None, workers: int | None) -> tuple[Any, Any]:
+    try:
+        from distributed import Client
+    except ImportError:
+        raise InputError("--engine dask needs Dask: pip install 'segverify[dask]'") from None
+    if scheduler:
+        try:
+            return Client(scheduler, timeout="10s"), None
+        except (OSError, TimeoutError) as exc:
+            raise InputError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from None
+    cluster = local_cluster(workers)
     return Client(cluster), cluster
 
 
