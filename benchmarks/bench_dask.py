@@ -27,6 +27,12 @@ TB = 1e12
 
 
 def worker_peak_mb() -> float:
+    """Peak RSS of this process's address space (VmHWM: unlike ru_maxrss it does not carry
+    the parent's peak across fork + exec)."""
+    with open("/proc/self/status", encoding="ascii") as fh:
+        for line in fh:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 

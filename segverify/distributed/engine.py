@@ -160,7 +160,7 @@ def local_cluster(workers: int | None = None) -> Any:
         dashboard_address=None,
         worker_dashboard_address=None,
         scheduler_kwargs={"dashboard": False, "dashboard_address": "127.0.0.1:0"},
-        silence_logs=logging.ERROR,
+        silence_logs=logging.CRITICAL,  # shutdown noise is not the user's business
     )
 
 
