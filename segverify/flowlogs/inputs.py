@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from segverify.errors import InputError
-from segverify.flowlogs.registry import FORMATS, is_capture
+from segverify.flowlogs.registry import FORMATS, is_capture, sniff
 from segverify.flows.model import FlowTable
 
 INPUT_FORMATS = ("auto", "pcap", "parquet", *FORMATS)
@@ -33,11 +33,25 @@ def _is_parquet(path: str) -> bool:
 
 
 def input_kind(path: str) -> str:
-    """``pcap``, ``parquet`` or ``log`` for one file, from its first bytes."""
+    """``pcap``, ``parquet`` or ``log`` for one file, from its first bytes; ``InputError``
+    when the file is missing or none of them."""
+    if not Path(path).exists():
+        raise InputError("no such file", path)
     if _is_parquet(path):
         return "parquet"
     if Path(path).is_file() and is_capture(path):
         return "pcap"
+    try:
+        sniff(path)
+    except InputError as exc:
+        if exc.message.startswith("not a flow log"):
+            raise InputError(
+                "not a pcap or pcapng file, a Parquet flow table (--flows-out) or a flow log"
+                " segverify can read (Zeek conn.log, FortiGate, Palo Alto, NetFlow/IPFIX,"
+                " nfdump CSV); give --input-format to name it",
+                path,
+            ) from None
+        raise
     return "log"
 
 
