@@ -33,6 +33,8 @@ COMMAND_MODULES = (
 COMMAND_NAMES = {
     "pcap": "segverify.cli.pcap_cmd",
     "flows": "segverify.cli.flows_cmd",
+    "diagram": "segverify.cli.diagram_cmd",
+    "report": "segverify.cli.report_cmd",
 }
 
 
