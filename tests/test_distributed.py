@@ -236,3 +236,41 @@ def test_local_cluster_listens_on_loopback_only(client: object) -> None:
     ]
     assert listening  # the scheduler and both workers listen somewhere
     assert set(listening) == {"127.0.0.1"}, listening
+
+
+def tcp_record(ts: int, src: bytes, dst: bytes, sport: int, dport: int, flags: int) -> bytes:
+    tcp = struct.pack("!HHIIBBHHH", sport, dport, 1, 1, 0x50, flags, 65535, 0, 0)
+    ip = struct.pack("!BBHHHBBH", 0x45, 0, 40, 1, 0x4000, 64, 6, 0) + src + dst
+    frame = bytes.fromhex("020000000001020000000002") + b"\x08\x00" + ip + tcp
+    frame += bytes(60 - len(frame))
+    return struct.pack("<IIII", ts, 0, len(frame), len(frame)) + frame
+
+
+def test_flow_oriented_by_a_syn_in_a_later_range(client: object, tmp_path: Path) -> None:
+    """A flow first seen midstream (an ACK, both ports high) whose pure SYN, from the other
+    side, comes ranges later: one process orients it by that SYN; so must the ranges,
+    though the first range alone saw only the ACK."""
+    a, b = bytes([203, 0, 113, 250]), bytes([198, 51, 100, 7])
+    filler = generate(20000, 800, seed=5)
+    data = (
+        filler[:24]
+        + tcp_record(1_699_999_990, a, b, 40000, 50000, 0x10)
+        + filler[24:]
+        + tcp_record(1_700_000_100, b, a, 50000, 40000, 0x02)
+        + tcp_record(1_700_000_101, a, b, 40000, 50000, 0x12)
+    )
+    path = tmp_path / "late-syn.pcap"
+    path.write_bytes(data)
+    ranges = split_pcap(str(path), RANGE)
+    assert len(ranges) >= 3
+
+    def src_of(table: FlowTable) -> str:
+        cols = table.columns
+        row = next(i for i in range(len(cols)) if 40000 in (cols.sport[i], cols.dport[i]))
+        return cols.src_text(row)
+
+    first_range, _ = read_range(str(path), ranges[0].start, ranges[0].stop)
+    assert src_of(first_range) == "203.0.113.250"  # the first range alone: the ACK's sender
+    one = read_flows([str(path)])
+    assert src_of(one) == "198.51.100.7"  # the whole file: the sender of the SYN
+    assert_same(one, read_flows_dask([str(path)], client=client, range_bytes=RANGE))

@@ -222,3 +222,19 @@ def read_range(
     reader = FileReader(path, chunk_records, on_progress, byte_range=(start, stop))
     table = reader.read()
     return table, reader.end_offset
+
+
+def read_range_oriented(
+    path: str,
+    start: int,
+    stop: int,
+    chunk_records: int = DEFAULT_CHUNK_RECORDS,
+    on_progress: Callable[[int], None] | None = None,
+) -> tuple[FlowTable, int, dict[str, np.ndarray]]:
+    """``read_range`` plus each flow's orientation evidence (``flows.build.oriented_frames``,
+    frames within the range), for orienting a flow seen in several ranges as one."""
+    from segverify.flows.build import oriented_frames
+
+    reader = FileReader(path, chunk_records, on_progress, byte_range=(start, stop))
+    table = reader.read()
+    return table, reader.end_offset, oriented_frames(reader.ingest.state)

@@ -10,9 +10,8 @@ renumbered file-wide from the record counts of the ranges before. Workers report
 read as Dask events; the client draws them on stderr.
 
 Known limits of ranges (whole files are exact): an IP datagram whose fragments straddle a
-boundary, a name (DNS/SNI/Host) split over TCP segments on both sides of one, and a flow
-whose first range holds no SYN while a later one does (orientation) can differ from one
-process; docs/scale.md.
+boundary, a name (DNS/SNI/Host) split over TCP segments on both sides of one, and names
+beyond the per-flow bounds can differ from one process; docs/scale.md.
 """
 
 from __future__ import annotations
@@ -30,7 +29,7 @@ from segverify.capture.progress import Progress
 from segverify.distributed.ranges import Range, split_pcap
 from segverify.errors import InputError
 from segverify.flows.columns import COLUMN_NAMES, FlowColumns
-from segverify.flows.merge import merge_columns
+from segverify.flows.merge import merge_columns, merge_groups
 from segverify.flows.model import Accounting, FlowTable
 
 RANGE_BYTES = 256 << 20
@@ -46,6 +45,7 @@ class Part:
     table: FlowTable | None
     error: tuple[str, str | None] | None
     end_offset: int
+    frames: dict[str, np.ndarray] | None = None  # ranges: flows.build.oriented_frames
 
 
 def _report(n: int, state: dict[str, float]) -> None:
@@ -85,13 +85,13 @@ def read_task(task: Range, backend: str, chunk_records: int) -> Part:
                 state["n"] += table.accounting.records
             _send(state)
             return Part(table, None, -1)
-        from segverify.capture.fast import read_range
+        from segverify.capture.fast import read_range_oriented
 
-        table, end = read_range(
+        table, end, frames = read_range_oriented(
             task.path, task.start, task.stop, chunk_records, lambda n: _report(n, state)
         )
         _send(state)
-        return Part(table, None, end)
+        return Part(table, None, end, frames)
     except InputError as exc:
         return Part(None, (exc.message, exc.file), -1)
 
@@ -110,38 +110,87 @@ def plan(paths: Sequence[str], backend: str, range_bytes: int, workers: int) -> 
     return [split_pcap(p, step) for p in paths]
 
 
-def combine(paths: Sequence[str], parts: Sequence[Sequence[FlowTable]]) -> FlowTable:
-    """Partial tables (per input file, its ranges in file order) → the one-process table:
-    frames renumbered file-wide, one merge, one file entry per input."""
-    tables: list[FlowColumns] = []
-    owner: list[int] = []
+def combine(paths: Sequence[str], parts: Sequence[Sequence[Part]]) -> FlowTable:
+    """Partial tables (per input file, its parts in file order) → the one-process table:
+    each file's ranges joined as one file (frames renumbered file-wide, flows oriented
+    from the whole file's evidence), then the files merged as ``read_flows`` merges them."""
     acct = Accounting()
-    for i, file_parts in enumerate(parts):
-        seen = 0
-        for k, t in enumerate(file_parts):
-            cols = t.columns
-            if seen:
-                cols = _shift_frames(cols, seen)
-            seen += t.accounting.records
-            a = t.accounting
-            acct.add(a)
+    per_file: list[FlowColumns] = []
+    for path, file_parts in zip(paths, parts, strict=True):
+        tables = [p.table for p in file_parts if p.table is not None]
+        for k, t in enumerate(tables):
+            acct.add(t.accounting)
             if k:
-                acct.files -= a.files
-            tables.append(cols)
-            owner.extend([i] * len(cols.files))
-    if not tables:
+                acct.files -= t.accounting.files
+        per_file.append(_join_ranges(path, file_parts))
+    if not per_file:
         return FlowTable([], acct)
-    merged = merge_columns(tables) if len(tables) > 1 else tables[0]
+    return FlowTable(accounting=acct, columns=merge_columns(per_file))
+
+
+INT64_MAX = np.iinfo(np.int64).max
+SWAP = (("src_hi", "dst_hi"), ("src_lo", "dst_lo"), ("sport", "dport"),
+        ("pkts_fwd", "pkts_rev"), ("bytes_fwd", "bytes_rev"), ("flags_fwd", "flags_rev"))  # fmt: skip
+
+
+def _join_ranges(path: str, file_parts: Sequence[Part]) -> FlowColumns:
+    """The ranges of one file as the table of the whole file."""
+    tables: list[FlowColumns] = []
+    frames: list[dict[str, np.ndarray]] = []
+    seen = 0
+    for part in file_parts:
+        assert part.table is not None
+        cols = part.table.columns
+        arrays = {name: getattr(cols, name) for name in COLUMN_NAMES}
+        if seen:
+            arrays["first_frame"] = arrays["first_frame"] + seen
+        tables.append(FlowColumns.from_arrays(arrays, [path], cols.names, cols.tunnels))
+        if part.frames is not None:
+            frames.append({k: np.where(v >= 0, v + seen, -1) for k, v in part.frames.items()})
+        seen += part.table.accounting.records
+    if len(tables) == 1:
+        return tables[0]
+    merged, row_group, same = merge_groups(tables)
     arrays = {name: getattr(merged, name) for name in COLUMN_NAMES}
-    arrays["file"] = np.asarray(owner, dtype=np.int32)[merged.file] if len(merged) else merged.file
-    cols = FlowColumns.from_arrays(arrays, list(paths), merged.names, merged.tunnels)
-    return FlowTable(accounting=acct, columns=cols)
+    arrays["file"] = np.zeros(len(merged), dtype=np.int32)
+    if len(frames) == len(tables) and len(merged):
+        flip = ~_initiator_is_src(merged, row_group, same, frames)
+        if flip.any():
+            for a, b in SWAP:
+                arrays[a], arrays[b] = (
+                    np.where(flip, arrays[b], arrays[a]),
+                    np.where(flip, arrays[a], arrays[b]),
+                )
+            del arrays["state"], arrays["answered"]  # recomputed for the new orientation
+    return FlowColumns.from_arrays(arrays, [path], merged.names, merged.tunnels)
 
 
-def _shift_frames(cols: FlowColumns, by: int) -> FlowColumns:
-    arrays = {name: getattr(cols, name) for name in COLUMN_NAMES}
-    arrays["first_frame"] = arrays["first_frame"] + by
-    return FlowColumns.from_arrays(arrays, list(cols.files), cols.names, cols.tunnels)
+def _initiator_is_src(
+    merged: FlowColumns,
+    row_group: np.ndarray,
+    same: np.ndarray,
+    frames: Sequence[dict[str, np.ndarray]],
+) -> np.ndarray:
+    """Per merged flow: does its source initiate it, judged by the one rule
+    (``flows.build.initiator_is_a``) on the evidence of all its ranges?"""
+    from segverify.flows.build import initiator_is_a
+
+    ev = {k: np.concatenate([f[k] for f in frames]) for k in frames[0]}
+    n = len(merged)
+
+    def earliest(at_src: str, at_dst: str) -> np.ndarray:
+        v = np.where(same, ev[at_src], ev[at_dst])
+        out = np.full(n, INT64_MAX, dtype=np.int64)
+        np.minimum.at(out, row_group, np.where(v >= 0, v, INT64_MAX))
+        return np.where(out == INT64_MAX, -1, out)
+
+    return initiator_is_a(  # type: ignore[no-any-return]
+        earliest("syn_fwd", "syn_rev"), earliest("syn_rev", "syn_fwd"),
+        earliest("first_fwd", "first_rev"), earliest("first_rev", "first_fwd"),
+        merged.flags_fwd.astype(np.int64), merged.flags_rev.astype(np.int64),
+        merged.proto.astype(np.int64), merged.sport.astype(np.int64),
+        merged.dport.astype(np.int64),
+    )  # fmt: skip
 
 
 def local_cluster(workers: int | None = None) -> Any:
@@ -231,7 +280,7 @@ def read_flows_dask(
 
 def _run(
     client: Any, tasks: list[list[Range]], backend: str, chunk_records: int, bar: Progress
-) -> list[list[FlowTable]]:
+) -> list[list[Part]]:
     from distributed import as_completed
 
     flat = [(i, k, r) for i, file_tasks in enumerate(tasks) for k, r in enumerate(file_tasks)]
@@ -247,7 +296,7 @@ def _run(
             raise InputError(part.error[0], part.error[1])
         got[futures[fut]] = part
         bar.file_done()
-    out: list[list[FlowTable]] = []
+    out: list[list[Part]] = []
     for i, file_tasks in enumerate(tasks):
         file_parts = [got[(i, k)] for k in range(len(file_tasks))]
         proven = all(
@@ -261,7 +310,8 @@ def _run(
             if part.error is not None:
                 raise InputError(part.error[0], part.error[1])
             file_parts = [part]
-        out.append([p.table for p in file_parts if p.table is not None])
+        out.append(file_parts)
     # events may still be in flight: the last line shows the records the tables hold
-    bar.records = max(bar.records, sum(t.accounting.records for ts in out for t in ts))
+    held = sum(p.table.accounting.records for ps in out for p in ps if p.table is not None)
+    bar.records = max(bar.records, held)
     return out

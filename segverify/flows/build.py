@@ -101,6 +101,29 @@ def initiator_is_a(
     )
 
 
+def oriented_frames(state: FlowState) -> dict[str, np.ndarray]:
+    """Per flow, in the order and orientation of ``build_columns``: the frame of the first
+    pure SYN sent by the source and by the destination (``syn_fwd``, ``syn_rev``) and of
+    the first packet of each (``first_fwd``, ``first_rev``); -1 when none. What
+    ``initiator_is_a`` decided from, kept so that tables of consecutive parts of one file
+    can be oriented again as one (``segverify.distributed``)."""
+    n = state.nflows
+    k = state.keys[:n]
+    st = state.stats[:n]
+    syn_a, syn_b = st[:, S_SYN_FRAME], st[:, S_SYN_FRAME + 1]
+    fa, fb = st[:, S_FIRST_FRAME], st[:, S_FIRST_FRAME + 1]
+    a_init = initiator_is_a(
+        syn_a, syn_b, fa, fb, st[:, S_FLAGS], st[:, S_FLAGS + 1], k[:, K_PROTO],
+        k[:, K_A_PORT], k[:, K_B_PORT],
+    )  # fmt: skip
+    return {
+        "syn_fwd": np.where(a_init, syn_a, syn_b),
+        "syn_rev": np.where(a_init, syn_b, syn_a),
+        "first_fwd": np.where(a_init, fa, fb),
+        "first_rev": np.where(a_init, fb, fa),
+    }
+
+
 def build_columns(
     state: FlowState,
     file: str,
