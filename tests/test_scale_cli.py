@@ -136,3 +136,8 @@ def test_wrong_input_format_is_one_line_exit_2() -> None:
 def test_engine_dask_refuses_flow_logs() -> None:
     proc = run("pcap", str(LOGS / "fortigate-traffic.log"), "-t", ALPHA, "--engine", "dask")
     assert proc.returncode == 2 and "captures only" in proc.stderr
+
+
+def test_dask_options_without_the_dask_engine_are_refused() -> None:
+    proc = run("pcap", str(CAP / "alpha-clean.pcap"), "-t", ALPHA, "--workers", "2")
+    assert proc.returncode == 2 and "--engine dask" in proc.stderr

@@ -70,6 +70,8 @@ def read_inputs(
     cluster at ``scheduler``, else a local one of ``workers`` processes."""
     if engine not in ENGINES:
         raise InputError(f"unknown engine {engine!r} (known: {', '.join(ENGINES)})")
+    if engine != "dask" and (scheduler or workers):
+        raise InputError("--scheduler and --workers are options of --engine dask")
     if fmt not in INPUT_FORMATS:
         raise InputError(f"unknown input format {fmt!r} (known: {', '.join(INPUT_FORMATS)})")
     paths = list(paths)
