@@ -141,3 +141,11 @@ def test_engine_dask_refuses_flow_logs() -> None:
 def test_dask_options_without_the_dask_engine_are_refused() -> None:
     proc = run("pcap", str(CAP / "alpha-clean.pcap"), "-t", ALPHA, "--workers", "2")
     assert proc.returncode == 2 and "--engine dask" in proc.stderr
+
+
+def test_unwritable_flows_out_is_one_line_exit_2(tmp_path: Path) -> None:
+    target = tmp_path / "missing-dir" / "x.parquet"
+    proc = run("pcap", str(CAP / "alpha-clean.pcap"), "-t", ALPHA, "--flows-out", str(target))
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr
+    assert "x.parquet" in proc.stderr and "internal error" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
