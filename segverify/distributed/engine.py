@@ -172,8 +172,8 @@ def _initiator_is_src(
     frames: Sequence[dict[str, np.ndarray]],
 ) -> np.ndarray:
     """Per merged flow: does its source initiate it, judged by the one rule
-    (``flows.build.initiator_is_a``) on the evidence of all its ranges?"""
-    from segverify.flows.build import initiator_is_a
+    (``flows.build.initiator_is_a``, per flow) on the evidence of all its ranges?"""
+    from segverify.flows.build import initiators
 
     ev = {k: np.concatenate([f[k] for f in frames]) for k in frames[0]}
     n = len(merged)
@@ -184,7 +184,7 @@ def _initiator_is_src(
         np.minimum.at(out, row_group, np.where(v >= 0, v, INT64_MAX))
         return np.where(out == INT64_MAX, -1, out)
 
-    return initiator_is_a(  # type: ignore[no-any-return]
+    return initiators(  # type: ignore[no-any-return]
         earliest("syn_fwd", "syn_rev"), earliest("syn_rev", "syn_fwd"),
         earliest("first_fwd", "first_rev"), earliest("first_rev", "first_fwd"),
         merged.flags_fwd.astype(np.int64), merged.flags_rev.astype(np.int64),

@@ -93,6 +93,19 @@ def initiator_is_a(syn_a, syn_b, first_a, first_b, flags_a, flags_b, proto, port
 
 
 @njit(cache=True)
+def initiators(syn_a, syn_b, first_a, first_b, flags_a, flags_b, proto, port_a, port_b):  # type: ignore[no-untyped-def]
+    """``initiator_is_a`` over arrays (one bool per flow)."""
+    n = len(syn_a)
+    out = np.empty(n, dtype=np.bool_)
+    for f in range(n):
+        out[f] = initiator_is_a(
+            syn_a[f], syn_b[f], first_a[f], first_b[f], flags_a[f], flags_b[f], proto[f],
+            port_a[f], port_b[f],
+        )  # fmt: skip
+    return out
+
+
+@njit(cache=True)
 def _orient(keys, stats, n, addr, ints):  # type: ignore[no-untyped-def]
     """One pass over the table: ``addr`` (n, 8) src/dst and tunnel address halves,
     ``ints`` (n, 16) the integer columns of ``INT_COLUMNS``."""
@@ -148,7 +161,7 @@ def oriented_frames(state: FlowState) -> dict[str, np.ndarray]:
     st = state.stats[:n]
     syn_a, syn_b = st[:, S_SYN_FRAME], st[:, S_SYN_FRAME + 1]
     fa, fb = st[:, S_FIRST_FRAME], st[:, S_FIRST_FRAME + 1]
-    a_init = initiator_is_a(
+    a_init = initiators(
         syn_a, syn_b, fa, fb, st[:, S_FLAGS], st[:, S_FLAGS + 1], k[:, K_PROTO],
         k[:, K_A_PORT], k[:, K_B_PORT],
     )  # fmt: skip
