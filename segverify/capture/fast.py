@@ -27,6 +27,7 @@ from segverify.capture.source import (
     sniff,
 )
 from segverify.capture.walk import CONTROL, CORRUPT, FULL, PCAPNG_SHB, walk_pcap, walk_pcapng
+from segverify.errors import InputError
 from segverify.flows.ingest import FlowIngest
 from segverify.flows.model import FlowTable
 
@@ -34,6 +35,11 @@ DEFAULT_CHUNK_RECORDS = 65536
 WINDOW_BYTES = 8 << 20
 MAX_WINDOW_BYTES = 256 << 20
 MAX_CAPLEN = 256 << 10  # larger pcap records mean a corrupt record header
+
+
+def pcap_max_caplen(snaplen: int) -> int:
+    """Captured lengths above this mean a corrupt pcap record header."""
+    return max(MAX_CAPLEN, min(snaplen, MAX_WINDOW_BYTES // 2))
 
 
 class FileReader:
@@ -44,8 +50,11 @@ class FileReader:
         path: str,
         chunk_records: int = DEFAULT_CHUNK_RECORDS,
         on_progress: Callable[[int], None] | None = None,
+        byte_range: tuple[int, int] | None = None,
     ) -> None:
         self.path = path
+        self.byte_range = byte_range
+        self.end_offset = -1  # where the walk stopped (the byte after the last record read)
         self.chunk = max(1, int(chunk_records))
         self.rows = np.zeros((self.chunk, NCOL), dtype=np.int64)
         self.ingest = FlowIngest(path, self.chunk)
@@ -64,6 +73,8 @@ class FileReader:
                     mapped = MappedWindow(stream, WINDOW_BYTES)
                 except (OSError, ValueError):  # not mappable (a device, a pipe): stream it
                     mapped = None
+            if self.byte_range is not None and mapped is None:
+                raise InputError("a byte range needs an uncompressed, mappable pcap", self.path)
             self.win = mapped or Window(stream, WINDOW_BYTES, MAX_WINDOW_BYTES)
             try:
                 self.win.need(PCAP_HEADER_LEN)
@@ -71,8 +82,11 @@ class FileReader:
                 fmt = sniff(head, self.path, self.win.error)
                 if fmt.kind == "pcap":
                     self._read_pcap(fmt)
+                elif self.byte_range is not None:
+                    raise InputError("byte ranges are for plain pcap files only", self.path)
                 else:
                     self._read_pcapng()
+                self.end_offset = self.win.offset(self.win.start)
             finally:
                 self.win = None
                 if mapped is not None:
@@ -104,8 +118,11 @@ class FileReader:
             self._cut(0, "pcap file header cut short")
             return
         link, snaplen = pcap_header(bytes(win.buf[:PCAP_HEADER_LEN]), fmt)
-        max_caplen = max(MAX_CAPLEN, min(snaplen, MAX_WINDOW_BYTES // 2))
+        max_caplen = pcap_max_caplen(snaplen)
         win.start = PCAP_HEADER_LEN
+        if self.byte_range is not None:
+            assert isinstance(win, MappedWindow)
+            win.limit(max(PCAP_HEADER_LEN, self.byte_range[0]), self.byte_range[1])
         while True:
             n, p, outcome = walk_pcap(
                 win.buf, win.start, win.stop, fmt.big, fmt.nsec, fmt.rechdr, max_caplen,
@@ -189,3 +206,35 @@ def read_file(
 ) -> FlowTable:
     """Read one capture (pcap, pcapng, either gzip-compressed) into a flow table."""
     return FileReader(path, chunk_records, on_progress).read()
+
+
+def read_range(
+    path: str,
+    start: int,
+    stop: int,
+    chunk_records: int = DEFAULT_CHUNK_RECORDS,
+    on_progress: Callable[[int], None] | None = None,
+) -> tuple[FlowTable, int]:
+    """Read the records of bytes ``[start, stop)`` of an uncompressed pcap file (``start``
+    a record boundary; frames numbered from 1 within the range) into a flow table; also
+    the offset where the walk stopped: ``stop`` when the range ended on a record boundary,
+    less when a record crossed ``stop`` or a corrupt record stopped it."""
+    reader = FileReader(path, chunk_records, on_progress, byte_range=(start, stop))
+    table = reader.read()
+    return table, reader.end_offset
+
+
+def read_range_oriented(
+    path: str,
+    start: int,
+    stop: int,
+    chunk_records: int = DEFAULT_CHUNK_RECORDS,
+    on_progress: Callable[[int], None] | None = None,
+) -> tuple[FlowTable, int, dict[str, np.ndarray]]:
+    """``read_range`` plus each flow's orientation evidence (``flows.build.oriented_frames``,
+    frames within the range), for orienting a flow seen in several ranges as one."""
+    from segverify.flows.build import oriented_frames
+
+    reader = FileReader(path, chunk_records, on_progress, byte_range=(start, stop))
+    table = reader.read()
+    return table, reader.end_offset, oriented_frames(reader.ingest.state)

@@ -166,6 +166,16 @@ class MappedWindow(_WindowReads):
     def offset(self, i: int) -> int:
         return i
 
+    def limit(self, start: int, stop: int) -> None:
+        """Read only bytes ``[start, stop)`` of the file from now on (a byte range whose
+        ends are record boundaries; the file header before it stays readable)."""
+        self.size = max(0, min(stop, len(self.buf)))
+        self.start = min(start, self.size)
+        self.stop = min(self.start + self.step, self.size)
+        self.eof = self.stop == self.size
+        self._released = (self.start // mmap.PAGESIZE) * mmap.PAGESIZE
+        self._populate(self._released, self.stop)
+
     def fill(self) -> bool:
         if self.stop >= self.size:
             self.eof = True

@@ -99,8 +99,10 @@ class FlowRecords:
         self.state_text = {
             (lang, state): t(f"pcap.state.{state}", lang)
             for lang in LANGS
-            for state in ("leak", "attempt")
+            for state in ("leak", "attempt", "blocked")
         }
+        blocked = getattr(analysis.table, "blocked", None)  # flow logs: the device's word
+        self.blocked = None if blocked is None else np.asarray(blocked, dtype=bool)
         self.fqdn = {lang: t("pcap.finding.fqdn", lang) for lang in LANGS}
         self.unclassified = {lang: t("pcap.finding.unclassified", lang) for lang in LANGS}
         self.verdicts = [
@@ -190,6 +192,7 @@ class FlowRecords:
         d_zone, d_tier, d_node, d_role, d_match = self.zone[dc]
         answered = bool(c["answered"][j])
         state = "leak" if answered else "attempt"
+        blocked = self.blocked is not None and bool(self.blocked[i])
         proto = c["proto"][j]
         sport, dport = c["sport"][j], c["dport"][j]
         sport = None if sport < 0 else sport
@@ -203,10 +206,11 @@ class FlowRecords:
         svc = self._services.get(svc_key)
         if svc is None:
             svc = self._services[svc_key] = service_text(proto, sport, dport)
-        key = (vid, sc, dc, answered)
+        said = "blocked" if not answered and blocked else state  # flow logs: the device's word
+        key = (vid, sc, dc, said)
         partial = self._partial.get(key)
         if partial is None:
-            partial = self._partial[key] = self._partial_templates(vid, sc, dc, state, reason, rule)
+            partial = self._partial[key] = self._partial_templates(vid, sc, dc, said, reason, rule)
         messages = [
             tmpl.format(
                 src=src,

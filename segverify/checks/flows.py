@@ -617,6 +617,13 @@ def _warnings(table: FlowTable, cov: Coverage, strict: bool) -> list[tuple[str, 
         if n:
             out.append((f"pcap.warn.{bucket}", {"n": n}))
     out.extend(("pcap.warn.cut_short", {"note": note}) for note in acct.cut_short)
+    log_warnings = getattr(table, "warning_keys", None)  # flow logs: each unreadable record
+    if log_warnings is not None and (acct.malformed or acct.truncated):
+        out.extend(
+            (key, params)
+            for key, params in log_warnings()
+            if key in ("flowlog.warn.problem", "flowlog.warn.more")
+        )
     if not acct.balanced():
         out.append(("pcap.warn.unbalanced", {"detail": acct.as_dict()}))
     if acct.analysed == 0:

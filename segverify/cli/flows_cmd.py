@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import sys
+from typing import Any
 
 import click
 
@@ -50,6 +52,7 @@ def flows(
     zones: tuple[str, ...],
     unclassified: bool,
     output: str | None,
+    **inputs: Any,
 ) -> None:
     """List every flow of the CAPTURE files, one per line, like Wireshark's Conversations
     or Zeek's conn.log: time, duration, Community ID, both endpoints with zone, node,
@@ -58,6 +61,11 @@ def flows(
     S0, S1, SF, REJ, RSTO, OTH…), evidence names, tunnel, verdict (allowed/forbidden),
     state of a forbidden flow (leak/attempt), the deciding rule (an allow rule id,
     intra-zone, or R1–R5/default-deny) and its reason, file and first frame.
+
+    `segverify flows check FLOWS.parquet -t TOPOLOGY` (or any input with
+    --input-format) lists a stored flow table (--flows-out) judged again against a
+    changed topology, without re-reading the captures. Flow logs (Zeek conn.log,
+    FortiGate, Palo Alto, NetFlow/IPFIX) are read like captures (docs/flowlogs.md).
 
     Flows are in capture order. Fields are documented in docs/pcap.md; the JSON lines
     follow docs/schema/flows.schema.json.
@@ -72,10 +80,20 @@ def flows(
       segverify flows x.pcap -t city.yaml --forbidden --format csv -o forbidden.csv
       segverify flows x.pcap -t city.yaml --zone mynumber --format jsonl
       segverify flows x.pcap -t city.yaml --unclassified
+      segverify flows day/*.pcap -t city.yaml --flows-out day.parquet
+      segverify flows check day.parquet -t city-new.yaml --forbidden
     """
     from segverify.errors import InputError
 
-    analysis = analyse(captures, topology_path, backend, jobs, not no_progress, fail_on, strict)
+    if captures[0] == "check" and not os.path.exists("check"):  # `flows check FLOWS.parquet`
+        captures = captures[1:]
+        if not captures:
+            raise click.UsageError("flows check: give a stored flow table (FLOWS.parquet)")
+        if inputs["input_format"] == "auto":
+            inputs["input_format"] = "parquet"
+    analysis = analyse(
+        captures, topology_path, backend, jobs, not no_progress, fail_on, strict, **inputs
+    )
     unknown = [z for z in zones if z not in analysis.topology.zones]
     if unknown:
         known = ", ".join(sorted(analysis.topology.zones))

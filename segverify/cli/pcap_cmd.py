@@ -26,13 +26,27 @@ if TYPE_CHECKING:
 BACKENDS = ("fast", "scapy", "pyshark")  # the capture registry's names; a test keeps them equal
 FORMATS = REPORT_FORMATS
 FAIL_ON = ("leak", "attempt")  # checks.flows.FAIL_ON; a test keeps them equal
+# segverify.flowlogs.inputs.INPUT_FORMATS and ENGINES; a test keeps them equal
+INPUT_FORMATS = (
+    "auto", "pcap", "parquet", "zeek-tsv", "zeek-json", "fortigate-kv", "fortigate-csv",
+    "paloalto-csv", "netflow", "ipfix", "nfdump-csv",
+)  # fmt: skip
+ENGINES = ("local", "dask")
 
 
 def capture_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     """Options shared by ``pcap`` and ``flows``: how to read and how to judge."""
     options = [
-        click.argument("captures", nargs=-1, required=True, type=click.Path(dir_okay=False)),
+        click.argument("captures", nargs=-1, required=True, type=click.Path()),
         topology_option(),
+        click.option(
+            "--input-format",
+            type=click.Choice(INPUT_FORMATS),
+            default="auto",
+            show_default=True,
+            help="What the input files are: auto (by content), pcap (captures), parquet "
+            "(a stored flow table, see --flows-out) or a flow-log format (docs/flowlogs.md).",
+        ),
         click.option(
             "--backend",
             type=click.Choice(BACKENDS),
@@ -64,6 +78,38 @@ def capture_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             "incomplete (exit 3 when nothing fails).",
         ),
         click.option("--no-progress", is_flag=True, help="Do not show progress on stderr."),
+        click.option(
+            "--flows-out",
+            type=click.Path(writable=True),
+            default=None,
+            metavar="FILE.parquet",
+            help="Also write the flow table as Parquet (schema in docs/flowlogs.md).",
+        ),
+        click.option(
+            "--partition-by-day",
+            is_flag=True,
+            help="With --flows-out: a directory partitioned day=YYYY-MM-DD (first seen, UTC).",
+        ),
+        click.option(
+            "--engine",
+            type=click.Choice(ENGINES),
+            default="local",
+            show_default=True,
+            help="local (this process, -j files in parallel) or dask (capture files and byte "
+            "ranges of large pcap files on Dask workers; needs segverify[dask]; docs/scale.md).",
+        ),
+        click.option(
+            "--scheduler",
+            default=None,
+            metavar="tcp://HOST:8786",
+            help="--engine dask: the Dask scheduler to use (default: a local cluster).",
+        ),
+        click.option(
+            "--workers",
+            type=click.IntRange(min=1),
+            default=None,
+            help="--engine dask without --scheduler: worker processes (default: cores).",
+        ),
     ]
     for option in reversed(options):
         fn = option(fn)
@@ -99,6 +145,7 @@ def pcap(
     fmt: str,
     rows: int,
     output: str | None,
+    **inputs: Any,
 ) -> None:
     """Check the traffic in CAPTURE files (pcap, pcapng, gzip-compressed) against the
     three-tier policy of a topology.
@@ -137,9 +184,15 @@ def pcap(
       segverify pcap a.pcapng b.pcap.gz -t city.yaml --format json -o report.json
       segverify pcap scan.pcap -t city.yaml --fail-on attempt --strict
       segverify --lang ja pcap x.pcap -t city.yaml --backend pyshark
+      segverify pcap conn.log -t city.yaml                      (flow logs: docs/flowlogs.md)
+      segverify pcap day/*.pcap -t city.yaml --flows-out day.parquet
+      segverify pcap day.parquet -t city-new.yaml               (stored flows, new topology)
+      segverify pcap day/*.pcap -t city.yaml --engine dask      (docs/scale.md)
     """
     lang = settings().lang
-    analysis = analyse(captures, topology_path, backend, jobs, not no_progress, fail_on, strict)
+    analysis = analyse(
+        captures, topology_path, backend, jobs, not no_progress, fail_on, strict, **inputs
+    )
     if fmt == "text":
         from segverify.render import pcap_text
 
@@ -189,14 +242,27 @@ def analyse(
     progress: bool = False,
     fail_on: str = "leak",
     strict: bool = False,
+    input_format: str = "auto",
+    flows_out: str | None = None,
+    partition_by_day: bool = False,
+    engine: str = "local",
+    scheduler: str | None = None,
+    workers: int | None = None,
 ) -> FlowAnalysis:
-    """Topology + captures → analysis: the whole of the command without the output."""
-    from segverify.capture import read_flows  # compiled readers load only when needed
+    """Topology + inputs → analysis: the whole of the command without the output."""
     from segverify.checks.flows import analyse_table
+    from segverify.flowlogs.inputs import read_inputs  # readers load only when needed
     from segverify.topology.loader import load_topology
 
     topology = load_topology(topology_path)
-    table = read_flows(list(captures), backend=backend, jobs=jobs, progress=progress)
+    table = read_inputs(
+        list(captures), input_format, backend=backend, jobs=jobs, progress=progress,
+        engine=engine, scheduler=scheduler, workers=workers,
+    )  # fmt: skip
+    if flows_out:
+        from segverify.flowlogs.parquet import write_parquet
+
+        write_parquet(table, flows_out, partition_by_day=partition_by_day)
     return analyse_table(table, topology, backend, tuple(captures), fail_on, strict)
 
 

@@ -14,10 +14,11 @@ from pathlib import Path
 from typing import Any
 
 from segverify.errors import InputError
-from segverify.flowlogs.registry import FORMATS, is_capture
+from segverify.flowlogs.registry import FORMATS, is_capture, sniff
 from segverify.flows.model import FlowTable
 
 INPUT_FORMATS = ("auto", "pcap", "parquet", *FORMATS)
+ENGINES = ("local", "dask")
 
 
 def _is_parquet(path: str) -> bool:
@@ -32,17 +33,45 @@ def _is_parquet(path: str) -> bool:
 
 
 def input_kind(path: str) -> str:
-    """``pcap``, ``parquet`` or ``log`` for one file, from its first bytes."""
+    """``pcap``, ``parquet`` or ``log`` for one file, from its first bytes; ``InputError``
+    when the file is missing or none of them."""
+    if not Path(path).exists():
+        raise InputError("no such file", path)
     if _is_parquet(path):
         return "parquet"
     if Path(path).is_file() and is_capture(path):
         return "pcap"
+    try:
+        sniff(path)
+    except InputError as exc:
+        if exc.message.startswith("not a flow log"):
+            raise InputError(
+                "not a pcap or pcapng file, a Parquet flow table (--flows-out) or a flow log"
+                " segverify can read (Zeek conn.log, FortiGate, Palo Alto, NetFlow/IPFIX,"
+                " nfdump CSV); give --input-format to name it",
+                path,
+            ) from None
+        raise
     return "log"
 
 
-def read_inputs(paths: Sequence[str], fmt: str = "auto", **capture_options: Any) -> FlowTable:
+def read_inputs(
+    paths: Sequence[str],
+    fmt: str = "auto",
+    engine: str = "local",
+    scheduler: str | None = None,
+    workers: int | None = None,
+    **capture_options: Any,
+) -> FlowTable:
     """The flow table of ``paths``: captures (``capture_options``: ``backend``, ``jobs``,
-    ``progress`` of ``read_flows``), flow logs or one stored Parquet table."""
+    ``progress`` of ``read_flows``), flow logs or one stored Parquet table.
+
+    ``engine="dask"`` reads captures on Dask workers (``segverify.distributed``): the
+    cluster at ``scheduler``, else a local one of ``workers`` processes."""
+    if engine not in ENGINES:
+        raise InputError(f"unknown engine {engine!r} (known: {', '.join(ENGINES)})")
+    if engine != "dask" and (scheduler or workers):
+        raise InputError("--scheduler and --workers are options of --engine dask")
     if fmt not in INPUT_FORMATS:
         raise InputError(f"unknown input format {fmt!r} (known: {', '.join(INPUT_FORMATS)})")
     paths = list(paths)
@@ -60,6 +89,12 @@ def read_inputs(paths: Sequence[str], fmt: str = "auto", **capture_options: Any)
         kind = kinds[paths[0]]
     else:
         kind = fmt if fmt in ("pcap", "parquet") else "log"
+    if engine == "dask" and kind != "pcap":
+        raise InputError(f"--engine dask reads packet captures only; this is a {kind} input")
+    if kind == "pcap" and engine == "dask":
+        from segverify.distributed.engine import read_flows_dask
+
+        return read_flows_dask(paths, scheduler=scheduler, workers=workers, **capture_options)
     if kind == "pcap":
         from segverify.capture import read_flows
 

@@ -39,6 +39,7 @@ with the same completeness as the run that wrote it.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -165,7 +166,16 @@ def write_parquet(
     table: FlowTable, path: str, partition_by_day: bool = False, compression: str = "zstd"
 ) -> None:
     """Write ``table`` to ``path``: one Parquet file, or with ``partition_by_day`` a
-    directory partitioned ``day=YYYY-MM-DD`` (first-seen day, UTC)."""
+    directory partitioned ``day=YYYY-MM-DD`` (first-seen day, UTC). A path that cannot be
+    written is an ``InputError`` naming it."""
+    try:
+        _write(table, path, partition_by_day, compression)
+    except OSError as exc:
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise InputError(f"cannot write the Parquet flow table: {reason}", path) from None
+
+
+def _write(table: FlowTable, path: str, partition_by_day: bool, compression: str) -> None:
     pa = _pa()
     import pyarrow.parquet as pq
 

@@ -93,6 +93,19 @@ def initiator_is_a(syn_a, syn_b, first_a, first_b, flags_a, flags_b, proto, port
 
 
 @njit(cache=True)
+def initiators(syn_a, syn_b, first_a, first_b, flags_a, flags_b, proto, port_a, port_b):  # type: ignore[no-untyped-def]
+    """``initiator_is_a`` over arrays (one bool per flow)."""
+    n = len(syn_a)
+    out = np.empty(n, dtype=np.bool_)
+    for f in range(n):
+        out[f] = initiator_is_a(
+            syn_a[f], syn_b[f], first_a[f], first_b[f], flags_a[f], flags_b[f], proto[f],
+            port_a[f], port_b[f],
+        )  # fmt: skip
+    return out
+
+
+@njit(cache=True)
 def _orient(keys, stats, n, addr, ints):  # type: ignore[no-untyped-def]
     """One pass over the table: ``addr`` (n, 8) src/dst and tunnel address halves,
     ``ints`` (n, 16) the integer columns of ``INT_COLUMNS``."""
@@ -135,6 +148,29 @@ ADDR_COLUMNS = ("src_hi", "src_lo", "dst_hi", "dst_lo", "tun_src_hi", "tun_src_l
 INT_COLUMNS = ("ver", "proto", "sport", "dport", "vlan", "pkts_fwd", "pkts_rev", "bytes_fwd",
                "bytes_rev", "first_ns", "last_ns", "first_frame", "flags_fwd", "flags_rev",
                "tun_type", "tun_ver")  # fmt: skip
+
+
+def oriented_frames(state: FlowState) -> dict[str, np.ndarray]:
+    """Per flow, in the order and orientation of ``build_columns``: the frame of the first
+    pure SYN sent by the source and by the destination (``syn_fwd``, ``syn_rev``) and of
+    the first packet of each (``first_fwd``, ``first_rev``); -1 when none. What
+    ``initiator_is_a`` decided from, kept so that tables of consecutive parts of one file
+    can be oriented again as one (``segverify.distributed``)."""
+    n = state.nflows
+    k = state.keys[:n]
+    st = state.stats[:n]
+    syn_a, syn_b = st[:, S_SYN_FRAME], st[:, S_SYN_FRAME + 1]
+    fa, fb = st[:, S_FIRST_FRAME], st[:, S_FIRST_FRAME + 1]
+    a_init = initiators(
+        syn_a, syn_b, fa, fb, st[:, S_FLAGS], st[:, S_FLAGS + 1], k[:, K_PROTO],
+        k[:, K_A_PORT], k[:, K_B_PORT],
+    )  # fmt: skip
+    return {
+        "syn_fwd": np.where(a_init, syn_a, syn_b),
+        "syn_rev": np.where(a_init, syn_b, syn_a),
+        "first_fwd": np.where(a_init, fa, fb),
+        "first_rev": np.where(a_init, fb, fa),
+    }
 
 
 def build_columns(

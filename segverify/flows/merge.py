@@ -47,10 +47,18 @@ def merge_columns(tables: Sequence[FlowColumns]) -> FlowColumns:
         return tables[0]
     if not tables:
         return FlowColumns.empty()
+    return merge_groups(tables)[0]
+
+
+def merge_groups(tables: Sequence[FlowColumns]) -> tuple[FlowColumns, np.ndarray, np.ndarray]:
+    """``merge_columns`` plus, for every input row (tables concatenated in order), the row
+    of the merged table it went into and whether it has that row's orientation (its
+    source is the merged source)."""
     c, files, names, tunnels = _concat(tables)
     n = len(c["proto"])
     if n == 0:
-        return FlowColumns.from_arrays(c, files)
+        empty = np.zeros(0, dtype=np.int64)
+        return FlowColumns.from_arrays(c, files), empty, empty.astype(bool)
     idx = np.arange(n)
     sh, sl, dh, dl = c["src_hi"], c["src_lo"], c["dst_hi"], c["dst_lo"]
     sp, dp = c["sport"], c["dport"]
@@ -112,7 +120,7 @@ def merge_columns(tables: Sequence[FlowColumns]) -> FlowColumns:
     if all(t._cids is not None for t in tables):
         cids = [cid for t in tables for cid in (t._cids or [])]
         cols._cids = [cids[i] for i in first[gorder].tolist()]
-    return cols
+    return cols, row_group, same
 
 
 def _unite(side: dict[int, tuple[str, ...]], row_group: np.ndarray) -> dict[int, tuple[str, ...]]:
