@@ -69,11 +69,14 @@ def run_child(cmd: list[str]) -> tuple[float, float, int]:
 
 def timed(cmd: list[str], runs: int) -> tuple[float, float, int]:
     results = [run_child(cmd) for _ in range(runs)]
-    return (
+    out = (
         statistics.median(r[0] for r in results),
         max(r[1] for r in results),
         results[-1][2],
     )
+    print(f"  {os.path.basename(cmd[0])} {' '.join(cmd[1:4])}…: {out[0]:.3f} s, "
+          f"{out[1]:.0f} MB", flush=True)  # fmt: skip
+    return out
 
 
 def segverify(path: Path, fmt: str = "json", command: str = "pcap") -> list[str]:
@@ -126,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         records = int(stage["records"])
         print(f"\n{name}: {path.name}, {records:,} packets, {int(stage['flows']):,} flows, "
               f"{int(stage['forbidden']):,} forbidden")  # fmt: skip
+        print(flush=True)
         print(f"  in-process: read {stage['read']:.2f} s, analyse {stage['analyse']:.2f} s "
               f"({stage['flows'] / max(stage['analyse'], 1e-9):,.0f} flows/s), JSON "
               f"{stage['render']:.2f} s")  # fmt: skip
@@ -151,11 +155,11 @@ def main(argv: list[str] | None = None) -> int:
             rows.append((name, "NFStream (no statistics, no dissection)", t, rss, records))
         except ImportError:
             print("  nfstream not installed: pip install nfstream")
-    print(f"\n| file | command | median s | packets/s | peak RSS MB | segverify ÷ this (time) |")
+    print("\n| file | command | median s | packets/s | peak RSS MB | segverify's rate ÷ this |")
     print("|---|---|---:|---:|---:|---:|")
     base = {name: t for name, cmd, t, _, _ in rows if cmd.startswith("segverify pcap")}
     for name, cmd, t, rss, n in rows:
-        print(f"| {name} | {cmd} | {t:.3f} | {n / t:,.0f} | {rss:.0f} | {base[name] / t:.2f} |")
+        print(f"| {name} | {cmd} | {t:.3f} | {n / t:,.0f} | {rss:.0f} | {t / base[name]:.2f} |")
     return 0
 
 

@@ -247,3 +247,19 @@ def test_item13_deep_chains_groups_fields_and_json(tmp_path: Path) -> None:
     code, _, err = fw(js)
     assert code == 2
     one_line_error(err, js)
+
+
+@pytest.mark.parametrize(
+    "block",
+    [
+        "map m {\n    type inet_service : verdict\n    elements = {  : accept, 23 : drop }\n  }",
+        "map m {\n    type  : verdict\n    elements = { 25 : accept }\n  }",
+    ],
+)
+def test_adversarial_finds_nft_map_crashes_are_exit_2(tmp_path: Path, block: str) -> None:
+    """Two crashes (IndexError, ValueError) the hypothesis run found in nft map parsing."""
+    p = tmp_path / "m.nft"
+    p.write_text("table inet filter {\n  " + block + "\n" + NFT_HEAD.split("\n", 1)[1] + "  }\n}\n")
+    code, _, err = fw(p)
+    assert code == 2
+    one_line_error(err, p)

@@ -161,3 +161,16 @@ def test_special_ranges_are_labelled() -> None:
         klass = c.classes[cls]
         assert klass.special == label, addr
         assert klass.undeclared_internal == (label is not None), addr
+
+
+def test_records_that_could_not_be_opened_make_the_run_incomplete() -> None:
+    from segverify.checks.flows import analyse_table
+    from segverify.flows.model import Accounting, FlowTable
+
+    table = FlowTable([], Accounting(records=7, analysed=0, opaque=7, files=1))
+    analysis = analyse_table(table, load_topology(TOPOLOGIES / "alpha.yaml"))
+    assert analysis.exit_code() == 3
+    texts = analysis.warning_texts("en")
+    assert "7 record(s) may carry IP but could not be opened" in texts[0]
+    assert any("no packet was analysed" in w for w in texts)
+    assert "開けませんでした" in analysis.warning_texts("ja")[0]

@@ -140,3 +140,40 @@ def test_findings_are_grouped_by_rule_zone_pair_and_service(tmp_path: Path) -> N
     assert "inet → internet  tcp/445  12 flow(s) (leaks 3, attempts 9)" in text
     assert "top sources: 198.18.30.101 (12)" in text
     assert "… 12 more forbidden flow(s) not listed" in text
+
+
+def test_undeclared_tunnel_endpoints_are_not_silent(tmp_path: Path) -> None:
+    # the GRE endpoints are undeclared RFC 1918 hosts; the inner flow is declared
+    inner = tcp_flow("198.18.20.150", "198.18.20.25", 40000, 25)
+    pcap = write_pcap(tmp_path / "gre.pcap", gre("10.7.7.1", "10.7.7.2", inner))
+    proc = run(pcap, "-t", ALPHA, "--format", "json")
+    assert proc.returncode == 3, proc.stdout + proc.stderr
+    doc = json.loads(proc.stdout)
+    cov = doc["summary"]["coverage"]
+    assert cov["flows"]["total"] == 1 and cov["flows"]["unclassified"] == 0
+    assert cov["addresses"]["undeclared_internal"] == 2
+    [finding] = [f for f in doc["findings"] if f["kind"] == "coverage"]
+    assert finding["examples"] == ["10.7.7.1", "10.7.7.2"]
+    assert finding["evidence"][0].endswith("gre.pcap#1")
+
+
+@pytest.mark.parametrize("backend", ["fast", "scapy"])
+def test_6in4_crossing_zones_is_judged_on_the_outer_flow(tmp_path: Path, backend: str) -> None:
+    # the inner IPv6 flow stays inside the LGWAN zone; its IPv4 carrier (protocol 41)
+    # goes from the My Number zone to the internet
+    from scapy.layers.inet import IP
+
+    inner = tcp_flow("2001:db8:20::5", "2001:db8:20::6", 40000, 25)
+    packets = [
+        (IP(src="198.18.10.50", dst="192.0.2.80") if p.src == "2001:db8:20::5"
+         else IP(src="192.0.2.80", dst="198.18.10.50")) / p
+        for p in inner
+    ]  # fmt: skip
+    pcap = write_pcap(tmp_path / "6in4.pcap", packets)
+    proc = run(pcap, "-t", ALPHA, "--format", "json", "--backend", backend)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    [outer] = json.loads(proc.stdout)["findings"]
+    assert (outer["src"], outer["dst"], outer["proto"], outer["proto_number"]) == (
+        "198.18.10.50", "192.0.2.80", "ipv6", 41,
+    )  # fmt: skip
+    assert outer["tunnel_outer"] is True and outer["rule"] == "R1"

@@ -94,10 +94,18 @@ def coverage(
     dst_cls: np.ndarray,
     first: np.ndarray,
     address_text: object,
+    n_flows: int | None = None,
+    row_of: np.ndarray | None = None,
 ) -> Coverage:
     """Counts for every address and flow of a table. ``first`` comes from
-    :func:`address_ids`; ``address_text(ver, hi, lo)`` spells an address (examples only)."""
+    :func:`address_ids`; ``address_text(ver, hi, lo)`` spells an address (examples only).
+
+    Rows past ``n_flows`` (tunnel outer flows) count for addresses and undeclared ranges
+    but not in ``flows``; ``row_of`` maps every row to the table row whose frame is its
+    evidence."""
     n = len(src_cls)
+    n_flows = n if n_flows is None else n_flows
+    row_of = np.arange(n) if row_of is None else row_of
     match = np.array([c.match for c in classes] or [MATCH_NONE])
     internal = np.array([c.undeclared_internal for c in classes] or [False], dtype=bool)
     labels = [c.special for c in classes]
@@ -116,16 +124,16 @@ def coverage(
         MATCH_NONE: int(np.count_nonzero(umatch == MATCH_NONE)),
         "undeclared_internal": int(np.count_nonzero(internal[ucls])) if len(ucls) else 0,
     }
-    if n:
-        s_none = match[src_cls] == MATCH_NONE
-        d_none = match[dst_cls] == MATCH_NONE
-        s_int, d_int = internal[src_cls], internal[dst_cls]
+    if n_flows:
+        s_none = match[src_cls[:n_flows]] == MATCH_NONE
+        d_none = match[dst_cls[:n_flows]] == MATCH_NONE
+        s_int, d_int = internal[src_cls[:n_flows]], internal[dst_cls[:n_flows]]
     else:
         s_none = d_none = s_int = d_int = np.zeros(0, dtype=bool)
     unclassified = s_none | d_none
     flows = {
-        "total": n,
-        "declared": int(n - np.count_nonzero(unclassified)),
+        "total": n_flows,
+        "declared": int(n_flows - np.count_nonzero(unclassified)),
         "unclassified": int(np.count_nonzero(unclassified)),
         "undeclared_internal": int(np.count_nonzero(s_int | d_int)),
     }
@@ -145,7 +153,7 @@ def coverage(
         examples = tuple(
             (
                 address_text(int(all_ver[p]), int(all_hi[p]), int(all_lo[p])),  # type: ignore[operator]
-                int(p % n),
+                int(row_of[p % n]),
             )
             for p in first_pos.tolist()
         )

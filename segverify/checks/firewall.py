@@ -206,6 +206,28 @@ def forbidden_permits(
     return findings
 
 
+def group_by_pair(findings: list[Finding]) -> list[Finding]:
+    """Forbidden permits ordered by zone pair, then by rule position: a large ruleset's
+    report reads pair by pair."""
+
+    def key(f: Finding) -> tuple:
+        r = f.data.get("firewall_rule", {})
+        return (f.data["src_zone"], f.data["dst_zone"], r.get("file") or "", r.get("line") or 0)
+
+    return sorted(findings, key=key)
+
+
+def pairs_line(findings: list[Finding]) -> str:
+    """``inet → internet: 12; …``: forbidden permits counted per zone pair (a scalar, so every
+    output format prints it)."""
+    counts: dict[tuple[str, str], int] = {}
+    for f in findings:
+        if f.kind == "firewall-permit":
+            k = (f.data["src_zone"], f.data["dst_zone"])
+            counts[k] = counts.get(k, 0) + 1
+    return "; ".join(f"{a} → {b}: {n}" for (a, b), n in sorted(counts.items())) or "none"
+
+
 def _cover(
     cs: CompiledStage, i: int, target: Any, cache: dict[Any, list[int]]
 ) -> list[dict[str, Any]]:
@@ -361,7 +383,7 @@ def check_firewall(
     analysis = build_analysis(topology, ruleset, device, backend=backend, order=order)
     t1 = time.perf_counter()
     fs = forbidden_space(analysis)
-    findings = forbidden_permits(analysis, fs)
+    findings = group_by_pair(forbidden_permits(analysis, fs))
     findings += device_exposure(analysis)
     t2 = time.perf_counter()
     if shadow:
@@ -375,6 +397,7 @@ def check_firewall(
         {
             "forbidden_permits": sum(1 for f in findings if f.kind == "firewall-permit"),
             "device_exposures": sum(1 for f in findings if f.kind == "device-exposure"),
+            "forbidden_permits_by_pair": pairs_line(findings),
             "shadowed": sum(1 for f in findings if f.kind == "shadowed"),
             "redundant": sum(1 for f in findings if f.kind == "redundant"),
             "unused_objects": sum(1 for f in findings if f.kind == "unused-object"),

@@ -27,6 +27,16 @@ if TYPE_CHECKING:
     from segverify.checks.flows import FlowAnalysis
 
 LANGS = ("en", "ja")
+# IANA keywords for protocols the policy has no name for but tunnels carry
+EXTRA_PROTO_NAMES = {4: "ipv4", 41: "ipv6"}
+
+
+def proto_text(proto: int) -> str:
+    """``tcp``, ``udp``… (the policy's names), ``ipv4``/``ipv6`` (IP-in-IP, 6in4), or the number."""
+    name = PROTO_NAMES.get(proto)
+    return name if name is not None else EXTRA_PROTO_NAMES.get(proto, str(proto))
+
+
 CHUNK = 4096
 
 
@@ -52,7 +62,7 @@ def iso_array(ns: np.ndarray) -> list[str]:
 
 
 def service_text(proto: int, sport: int | None, dport: int | None) -> str:
-    name = PROTO_NAMES.get(proto, str(proto))
+    name = proto_text(proto)
     if dport is None:
         return name
     if proto in (1, 58):
@@ -103,6 +113,8 @@ class FlowRecords:
             )
             for v in analysis.verdicts.rows
         ]
+        self._partial: dict[tuple[int, int, int, bool], tuple[str, str]] = {}
+        self._services: dict[tuple[int, int | None, int | None], str] = {}
         self.zone = [(c.zone, c.tier, c.node, c.role, c.match) for c in classes]
 
     def records(self, rows: np.ndarray) -> Iterator[dict[str, Any]]:
@@ -130,6 +142,32 @@ class FlowRecords:
             for j, i in enumerate(part.tolist()):
                 yield self._record(i, j, c, first_seen, last_seen, sc[j], dc[j], vid[j],
                                    cids[j], files, fail_attempt)  # fmt: skip
+
+    def _partial_templates(
+        self, vid: int, sc: int, dc: int, state: str, reason: str, rule: str
+    ) -> tuple[str, str]:
+        """The message templates with everything fixed for (verdict, classes, state)
+        filled in; the per-flow fields stay placeholders."""
+
+        def lit(text: str) -> str:  # a literal inside a format template
+            return text.replace("{", "{{").replace("}", "}}")
+
+        out = []
+        for lang in LANGS:
+            text = self.templates[lang].format(
+                state=lit(self.state_text[(lang, state)]), rule=lit(rule), src="{src}",
+                src_where=lit(self.where[lang][sc]), dst="{dst}",
+                dst_where=lit(self.where[lang][dc]), service="{service}", packets="{packets}",
+                conn_state="{conn_state}", where="{where}",
+            )  # fmt: skip
+            if reason == "fqdn-not-allowed":
+                text += lit(self.fqdn[lang])
+            if self.guess[sc]:
+                text += self.unclassified[lang].format(address="{src}", zone=lit(self.zone[sc][0]))
+            if self.guess[dc]:
+                text += self.unclassified[lang].format(address="{dst}", zone=lit(self.zone[dc][0]))
+            out.append(text)
+        return out[0], out[1]
 
     def _record(
         self,
@@ -161,21 +199,25 @@ class FlowRecords:
         where = f"{file}#{frame}"
         pf, pr = c["pkts_fwd"][j], c["pkts_rev"][j]
         conn_state = CONN_STATES[c["state"][j]]
-        svc = service_text(proto, sport, dport)
-        messages = []
-        for lang in LANGS:
-            text = self.templates[lang].format(
-                state=self.state_text[(lang, state)], rule=rule, src=src,
-                src_where=self.where[lang][sc], dst=dst, dst_where=self.where[lang][dc],
-                service=svc, packets=pf + pr, conn_state=conn_state, where=where,
+        svc_key = (proto, sport if proto in (1, 58) else None, dport)
+        svc = self._services.get(svc_key)
+        if svc is None:
+            svc = self._services[svc_key] = service_text(proto, sport, dport)
+        key = (vid, sc, dc, answered)
+        partial = self._partial.get(key)
+        if partial is None:
+            partial = self._partial[key] = self._partial_templates(vid, sc, dc, state, reason, rule)
+        messages = [
+            tmpl.format(
+                src=src,
+                dst=dst,
+                service=svc,
+                packets=pf + pr,
+                conn_state=conn_state,
+                where=where,
             )  # fmt: skip
-            if reason == "fqdn-not-allowed":
-                text += self.fqdn[lang]
-            if self.guess[sc]:
-                text += self.unclassified[lang].format(address=src, zone=s_zone)
-            if self.guess[dc]:
-                text += self.unclassified[lang].format(address=dst, zone=d_zone)
-            messages.append(text)
+            for tmpl in partial
+        ]
         vlan = c["vlan"][j]
         ff, fr = c["flags_fwd"][j], c["flags_rev"][j]
         return {
@@ -201,7 +243,7 @@ class FlowRecords:
             "dst_role": d_role,
             "src_match": s_match,
             "dst_match": d_match,
-            "proto": PROTO_NAMES.get(proto, str(proto)),
+            "proto": proto_text(proto),
             "proto_number": proto,
             "sport": sport,
             "dport": dport,

@@ -27,16 +27,22 @@ import numpy as np
 from segverify.checks.addrclass import MATCH_NONE, AddressClass, AddressClassifier
 from segverify.checks.coverage import Coverage, address_ids, coverage
 from segverify.checks.flow_groups import FlowGroup, group_flows
-from segverify.checks.flow_records import FlowRecords, record_finding, remedy, where_text
+from segverify.checks.flow_records import (
+    FlowRecords,
+    proto_text,
+    record_finding,
+    remedy,
+    where_text,
+)
 from segverify.checks.flow_verdicts import VerdictRow, VerdictTable, evaluate_table
 from segverify.checks.policy import Endpoint, PolicyEvaluator
 from segverify.findings.model import Finding, InputWarning, Report
 from segverify.flows.model import BUCKETS, FlowTable
 from segverify.i18n import t
-from segverify.topology.model import PROTO_NAMES, Topology
+from segverify.topology.model import Topology
 
 # buckets that mean some traffic was not analysed (fail closed: the report is incomplete)
-INCOMPLETE_BUCKETS = ("malformed", "unsupported_link", "truncated")
+INCOMPLETE_BUCKETS = ("malformed", "unsupported_link", "truncated", "opaque")
 FAIL_ON = ("leak", "attempt")
 STATE_LEAK, STATE_ATTEMPT = "leak", "attempt"
 # outer protocol and port of each tunnel kind (capture/columns.py TUNNEL_NAMES)
@@ -52,7 +58,7 @@ OUTER: dict[str, tuple[int, int | None]] = {
 
 
 def proto_name(proto: int) -> str:
-    return PROTO_NAMES.get(proto, str(proto))
+    return proto_text(proto)
 
 
 def iso_ns(ns: int) -> str:
@@ -562,24 +568,26 @@ def analyse_table(
             outer.dport,
             lambda i: (),
         )
-    src_addr, dst_addr, first = address_ids(
-        cols.ver, cols.src_hi, cols.src_lo, cols.dst_hi, cols.dst_lo
-    )
+    # coverage counts the addresses of tunnel outer flows too (rows after the table's)
+    n = len(cols)
+    ver, shi, slo, dhi, dlo = cols.ver, cols.src_hi, cols.src_lo, cols.dst_hi, cols.dst_lo
+    s_all, d_all, row_of = src_cls, dst_cls, np.arange(n)
+    if len(outer):
+        ver = np.concatenate([ver, outer.ver])
+        shi, slo = np.concatenate([shi, outer.src_hi]), np.concatenate([slo, outer.src_lo])
+        dhi, dlo = np.concatenate([dhi, outer.dst_hi]), np.concatenate([dlo, outer.dst_lo])
+        s_all = np.concatenate([src_cls, outer.src_cls])
+        d_all = np.concatenate([dst_cls, outer.dst_cls])
+        row_of = np.concatenate([row_of, [int(rows[0]) for rows in outer.inner]])
+    src_ids, dst_ids, first = address_ids(ver, shi, slo, dhi, dlo)
+    src_addr, dst_addr = src_ids[:n], dst_ids[:n]
     from segverify.flows.columns import address_text
 
     cache: dict[tuple[int, int, int], str] = {}
     cov = coverage(
-        classifier.classes,
-        cols.ver,
-        cols.src_hi,
-        cols.src_lo,
-        cols.dst_hi,
-        cols.dst_lo,
-        src_cls,
-        dst_cls,
-        first,
-        lambda v, h, lo: address_text(v, h, lo, cache),
-    )
+        classifier.classes, ver, shi, slo, dhi, dlo, s_all, d_all, first,
+        lambda v, h, lo: address_text(v, h, lo, cache), n_flows=n, row_of=row_of,
+    )  # fmt: skip
     warnings = _warnings(table, cov, strict)
     return FlowAnalysis(
         table=table,

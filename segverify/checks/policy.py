@@ -26,9 +26,17 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 def check_same_family(src: IPAddress, dst: IPAddress) -> None:
     """A flow has one address family (after unmapping): mixing them is bad input."""
     if src.version != dst.version:
+        params = {
+            "src": str(src),
+            "dst": str(dst),
+            "src_version": src.version,
+            "dst_version": dst.version,
+        }
         raise InputError(
             f"source {src} is IPv{src.version} but destination {dst} is IPv{dst.version}:"
-            " a flow has one address family"
+            " a flow has one address family",
+            key="error.mixed_families",
+            params=params,
         )
 
 

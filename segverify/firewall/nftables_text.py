@@ -346,8 +346,10 @@ class _Reader:
             if words[0] in ("type", "typeof"):
                 text = " ".join(words[1:])
                 if is_map and " : " in f" {text} ":
-                    k, v = text.split(" : ", 1)
-                    s.type, s.map_type = k, v
+                    k, _, v = f" {text} ".partition(" : ")
+                    if not k.strip() or not v.strip():
+                        raise InputError(f"bad map type {text!r}", self.file, stmt[0].line)
+                    s.type, s.map_type = k.strip(), v.strip()
                 else:
                     s.type = text
             elif words[0] == "flags":
@@ -358,7 +360,9 @@ class _Reader:
                     stmt[j + 1 : -1] if stmt and stmt[-1].kind == "}" else stmt[j + 1 :]
                 )
                 for g in groups:
-                    item, verdict = _element(g)
+                    if not g:
+                        raise InputError("empty set element", self.file, stmt[0].line)
+                    item, verdict = _element(g, self.file, stmt[0].line)
                     if is_map:
                         if verdict is None:
                             raise InputError("map element without ':'", self.file, g[0].line)
@@ -499,7 +503,7 @@ class _Reader:
                         j = _close(toks, i)
                         entries = []
                         for g in _split_items(toks[i + 1 : j]):
-                            item, verdict = _element(g)
+                            item, verdict = _element(g, self.file, toks[i].line)
                             if verdict is None:
                                 raise InputError("vmap element without ':'", self.file, g[0].line)
                             entries.append(([item], verdict))
@@ -537,7 +541,7 @@ class _Reader:
         t = toks[i]
         if t.kind == "{":
             j = _close(toks, i)
-            items = [_element(g)[0] for g in _split_items(toks[i + 1 : j])]
+            items = [_element(g, self.file, t.line)[0] for g in _split_items(toks[i + 1 : j])]
             return items, j + 1
         items = [make_item(t.value, t.kind == "string")]
         i += 1
@@ -600,7 +604,9 @@ def _split_items(toks: list[Tok]) -> list[list[Tok]]:
     return [g for g in groups if g]
 
 
-def _element(g: list[Tok]) -> tuple[Item, NVerdict | None]:
+def _element(
+    g: list[Tok], file: str = "<string>", line: int | None = None
+) -> tuple[Item, NVerdict | None]:
     """One set/map element: ``value`` | ``value : verdict`` | ``a . b`` | with ``timeout …``."""
     verdict = None
     words = [t.value for t in g]
@@ -615,6 +621,8 @@ def _element(g: list[Tok]) -> tuple[Item, NVerdict | None]:
         words = words[:k]
     if "." in words:
         return Item("other", " ".join(words)), verdict
+    if not g:
+        raise InputError("set element without a value", file, line)
     head = g[0]
     return make_item(head.value, head.kind == "string"), verdict
 

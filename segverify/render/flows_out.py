@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterator
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any, BinaryIO, TextIO
 
 import numpy as np
@@ -77,68 +78,84 @@ def select_rows(
     return rows[order]
 
 
-def iter_records(
+def _opt_list(values: list[int]) -> list[int | None]:
+    return [None if v < 0 else v for v in values]
+
+
+def iter_columns(
     analysis: FlowAnalysis, rows: np.ndarray, chunk: int = 65536
-) -> Iterator[list[Any]]:
-    """One list of values (in :data:`FIELDS` order, ``None`` for unset) per row."""
+) -> Iterator[list[list[Any]]]:
+    """Per chunk of ``rows``: one list of values per field (in :data:`FIELDS` order,
+    ``None`` for unset), built column by column."""
+    from segverify.checks.flow_records import community_ids
     from segverify.checks.flows import proto_name
+    from segverify.flows.state import CONN_STATES
 
     cols = analysis.cols
     classes = analysis.classes
-    verdict_rows = analysis.verdicts.rows
-    files = cols.files
+    verdicts = analysis.verdicts.rows
+    files = list(cols.files) or [""]
+    zone = np.array([c.zone for c in classes] or [""], dtype=object)
+    node = np.array([c.node for c in classes] or [None], dtype=object)
+    role = np.array([c.role for c in classes] or [None], dtype=object)
+    match = np.array([c.match for c in classes] or [""], dtype=object)
+    v_forbidden = np.array([not v.allowed for v in verdicts] or [False], dtype=bool)
+    v_rule = np.array([v.decided_by for v in verdicts] or [""], dtype=object)
+    v_reason = np.array([v.reason for v in verdicts] or [""], dtype=object)
+    proto_names = np.array([proto_name(p) for p in range(256)], dtype=object)
+    state_names = np.array(CONN_STATES, dtype=object)
     for start in range(0, len(rows), chunk):
-        part = rows[start : start + chunk]
-        first = cols.first_ns[part].tolist()
-        last = cols.last_ns[part].tolist()
-        sport = cols.sport[part].tolist()
-        dport = cols.dport[part].tolist()
-        proto = cols.proto[part].tolist()
-        vlan = cols.vlan[part].tolist()
-        pf, pr = cols.pkts_fwd[part].tolist(), cols.pkts_rev[part].tolist()
-        bf, br = cols.bytes_fwd[part].tolist(), cols.bytes_rev[part].tolist()
-        answered = np.asarray(cols.answered)[part].tolist()
-        sc, dc = analysis.src_cls[part].tolist(), analysis.dst_cls[part].tolist()
-        vid = analysis.verdicts.verdict[part].tolist()
-        fidx, frame = cols.file[part].tolist(), cols.first_frame[part].tolist()
-        for j, i in enumerate(part.tolist()):
-            s, d = classes[sc[j]], classes[dc[j]]
-            v = verdict_rows[vid[j]]
-            forbidden = not v.allowed
-            yield [
-                round(first[j] / 1e9, 6),
-                round((last[j] - first[j]) / 1e9, 6),
-                cols.community_id(i),
-                cols.src_text(i),
-                None if sport[j] < 0 else sport[j],
-                s.zone,
-                s.node,
-                s.role,
-                s.match,
-                cols.dst_text(i),
-                None if dport[j] < 0 else dport[j],
-                d.zone,
-                d.node,
-                d.role,
-                d.match,
-                proto_name(proto[j]),
-                None if vlan[j] < 0 else vlan[j],
-                pf[j],
-                bf[j],
-                pr[j],
-                br[j],
-                cols.state_name(i),
-                list(cols.names.get(i, ())),
-                list(cols.tunnels.get(i, ())),
-                "forbidden" if forbidden else "allowed",
-                ("leak" if answered[j] else "attempt") if forbidden else None,
-                v.decided_by,
-                v.reason,
-                files[fidx[j]] if files else "",
-                frame[j],
-            ]
+        part = np.asarray(rows[start : start + chunk])
+        idx = part.tolist()
+        first = cols.first_ns[part]
+        sc, dc = analysis.src_cls[part], analysis.dst_cls[part]
+        vid = analysis.verdicts.verdict[part]
+        forbidden = v_forbidden[vid]
+        answered = np.asarray(cols.answered)[part]
+        state = np.where(forbidden, np.where(answered, "leak", "attempt"), None).tolist()
+        names, tunnels = cols.names, cols.tunnels
+        yield [
+            np.round(first / 1e9, 6).tolist(),
+            np.round((cols.last_ns[part] - first) / 1e9, 6).tolist(),
+            community_ids(cols, part),
+            [cols.src_text(i) for i in idx],
+            _opt_list(cols.sport[part].tolist()),
+            zone[sc].tolist(),
+            node[sc].tolist(),
+            role[sc].tolist(),
+            match[sc].tolist(),
+            [cols.dst_text(i) for i in idx],
+            _opt_list(cols.dport[part].tolist()),
+            zone[dc].tolist(),
+            node[dc].tolist(),
+            role[dc].tolist(),
+            match[dc].tolist(),
+            proto_names[cols.proto[part]].tolist(),
+            _opt_list(cols.vlan[part].tolist()),
+            cols.pkts_fwd[part].tolist(),
+            cols.bytes_fwd[part].tolist(),
+            cols.pkts_rev[part].tolist(),
+            cols.bytes_rev[part].tolist(),
+            state_names[cols.state[part]].tolist(),
+            [list(names.get(i, ())) for i in idx] if names else [[]] * len(idx),
+            [list(tunnels.get(i, ())) for i in idx] if tunnels else [[]] * len(idx),
+            np.where(forbidden, "forbidden", "allowed").tolist(),
+            state,
+            v_rule[vid].tolist(),
+            v_reason[vid].tolist(),
+            [files[f] for f in cols.file[part].tolist()],
+            cols.first_frame[part].tolist(),
+        ]
 
 
+def iter_records(analysis: FlowAnalysis, rows: np.ndarray) -> Iterator[list[Any]]:
+    """One list of values (in :data:`FIELDS` order, ``None`` for unset) per row."""
+    for columns in iter_columns(analysis, rows):
+        for rec in zip(*columns, strict=True):
+            yield list(rec)
+
+
+@lru_cache(maxsize=1 << 16)
 def tsv_escape(text: str) -> str:
     """Zeek's log escaping: backslash, tab, comma (inside sets) and non-printables as \\xNN."""
     if text.isprintable() and "\\" not in text and "\t" not in text and "," not in text:
@@ -152,16 +169,15 @@ def tsv_escape(text: str) -> str:
     return "".join(out)
 
 
-def _tsv_value(value: Any, kind: str) -> str:
-    if value is None:
-        return "-"
-    if isinstance(value, list):
-        return ",".join(tsv_escape(v) for v in value) if value else "(empty)"
-    if kind == "time" or kind == "interval":
-        return f"{value:.6f}"
-    if isinstance(value, str):
-        return tsv_escape(value) if value else "(empty)"
-    return str(value)
+def _tsv_column(values: list[Any], kind: str) -> list[str]:
+    """One column as TSV cells."""
+    if kind in ("time", "interval"):
+        return [f"{v:.6f}" for v in values]
+    if kind.startswith("set"):
+        return [",".join(tsv_escape(x) for x in v) if v else "(empty)" for v in values]
+    if kind in ("count", "port", "int"):
+        return ["-" if v is None else str(v) for v in values]
+    return ["-" if v is None else (tsv_escape(v) if v else "(empty)") for v in values]
 
 
 def write_tsv(analysis: FlowAnalysis, rows: np.ndarray, out: TextIO) -> None:
@@ -170,16 +186,22 @@ def write_tsv(analysis: FlowAnalysis, rows: np.ndarray, out: TextIO) -> None:
     out.write("#fields\t" + "\t".join(FIELD_NAMES) + "\n")
     out.write("#types\t" + "\t".join(kind for _, kind in FIELDS) + "\n")
     kinds = [kind for _, kind in FIELDS]
-    for rec in iter_records(analysis, rows):
-        out.write("\t".join(_tsv_value(v, k) for v, k in zip(rec, kinds, strict=True)) + "\n")
+    for columns in iter_columns(analysis, rows):
+        cells = [_tsv_column(c, k) for c, k in zip(columns, kinds, strict=True)]
+        out.write("".join("\t".join(row) + "\n" for row in zip(*cells, strict=True)))
 
 
 def write_jsonl(analysis: FlowAnalysis, rows: np.ndarray, out: BinaryIO) -> None:
     from segverify.render.pcap_json import dumps_function
 
     dumps = dumps_function()
-    for rec in iter_records(analysis, rows):
-        out.write(dumps(dict(zip(FIELD_NAMES, rec, strict=True))) + b"\n")
+    for columns in iter_columns(analysis, rows):
+        out.write(
+            b"".join(
+                dumps(dict(zip(FIELD_NAMES, rec, strict=True))) + b"\n"
+                for rec in zip(*columns, strict=True)
+            )
+        )
 
 
 def write_csv(analysis: FlowAnalysis, rows: np.ndarray, out: TextIO) -> None:
@@ -188,5 +210,10 @@ def write_csv(analysis: FlowAnalysis, rows: np.ndarray, out: TextIO) -> None:
 
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(FIELD_NAMES)
-    for rec in iter_records(analysis, rows):
-        writer.writerow([neutralise(v) for v in rec])
+    cached = lru_cache(maxsize=1 << 16)(neutralise)  # columns repeat their values
+    for columns in iter_columns(analysis, rows):
+        cells = [
+            [neutralise(v) for v in c] if c and isinstance(c[0], list) else list(map(cached, c))
+            for c in columns
+        ]
+        writer.writerows(zip(*cells, strict=True))
