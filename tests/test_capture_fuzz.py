@@ -94,3 +94,13 @@ def test_scapy_agrees_with_fast_on_mutants(name: str, data: st.DataObject) -> No
         path = Path(tmp) / "mutant.cap"
         path.write_bytes(bytes(raw[:cut]))
         assert _signature_of(scapy_read, path) == _signature_of(read_file, path)
+
+
+def test_scapy_survives_a_timestamp_beyond_int64(tmp_path: Path) -> None:
+    """Found by the differential fuzzer: a damaged interface block gives a timestamp past
+    int64; the reference decoder wraps it as the compiled reader does (no OverflowError)."""
+    raw = bytearray(_seed("pcapng-multi-interface.pcapng"))
+    raw[132] = 0
+    path = tmp_path / "mutant.pcapng"
+    path.write_bytes(bytes(raw[:674]))
+    assert _signature_of(scapy_read, path) == _signature_of(read_file, path)

@@ -241,7 +241,8 @@ class RowWriter:
             self.flush()
         r = self.rows[self.n]
         r[:] = 0
-        r[FRAME], r[TS], r[WIRELEN] = frame, ts_ns, wirelen
+        # a timestamp beyond int64 (a damaged pcapng block) wraps as the compiled reader's does
+        r[FRAME], r[TS], r[WIRELEN] = frame, _signed(ts_ns & ((1 << 64) - 1)), wirelen
         r[VLAN], r[FLOW] = -1, -1
         self.n += 1
         return r
