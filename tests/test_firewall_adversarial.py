@@ -5,6 +5,7 @@ anything but a one-line ``InputError`` (exit 2); what parses is analysed to an e
 from __future__ import annotations
 
 import contextlib
+import os
 from pathlib import Path
 
 import pytest
@@ -110,7 +111,10 @@ def test_mutated_exports_fail_closed(case: tuple[str, str]) -> None:
     check(*case)
 
 
-@pytest.mark.slow
+@pytest.mark.adversarial_long
+@pytest.mark.skipif(
+    not os.environ.get("SEGVERIFY_LONG"), reason="long adversarial run: set SEGVERIFY_LONG=1"
+)
 @settings(max_examples=2000, deadline=None, suppress_health_check=list(HealthCheck))
 @given(mutated())
 def test_mutated_exports_fail_closed_long(case: tuple[str, str]) -> None:
