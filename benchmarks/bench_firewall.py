@@ -1,6 +1,12 @@
 """Benchmark: parse + full analysis of generated iptables-save exports against alpha/fw-inet.
 
     .venv/bin/python benchmarks/bench_firewall.py [--sizes 1000 10000 50000] [--order grouped]
+    .venv/bin/python benchmarks/bench_firewall.py --generator distinct --sizes 10000 100000 \
+        --before /tmp/fw-old --before-sizes 10000      # before/after in one run (issue 8)
+
+``--generator distinct``: every rule has its own address objects (hosts and small subnets
+from every zone), ~30% multiport, ~8% drops. ``--before TREE``: the same measurement run
+in a subprocess on another checkout (e.g. ``git worktree add --detach /tmp/fw-old <rev>``).
 
 Prints one line per size: rules, parse s, analysis s (compile, permits, shadow/redundant),
 total s, findings by kind, and the BDD node count of the permitted set.
@@ -18,7 +24,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from bench_firewall_gen import generate  # noqa: E402
+from bench_firewall_gen import generate, generate_distinct  # noqa: E402
 
 from segverify.checks.firewall import check_firewall  # noqa: E402
 from segverify.firewall.registry import parse_export  # noqa: E402
@@ -53,13 +59,88 @@ def run(size: int, order: str, backend: str | None, shadow: bool) -> dict:
     }
 
 
+TREE_SCRIPT = """
+import json, sys, time
+sys.path.insert(0, sys.argv[1])
+from segverify.topology.loader import load_topology
+from segverify.firewall.registry import parse_export
+from segverify.checks.firewall import check_firewall
+topology = load_topology(sys.argv[1] + "/topologies/alpha.yaml")
+t0 = time.perf_counter()
+ruleset = parse_export(sys.argv[2], "iptables", topology, "fw-inet")
+t1 = time.perf_counter()
+report = check_firewall(topology, ruleset, "fw-inet", shadow=sys.argv[3] == "1")
+t2 = time.perf_counter()
+kinds = {}
+for f in report.findings:
+    kinds[f.kind] = kinds.get(f.kind, 0) + 1
+s = report.summary
+print(json.dumps({"rules": s["rules"], "parse": t1 - t0, "analysis": t2 - t1,
+    "compile": s["seconds_compile"], "permits": s["seconds_permits"],
+    "shadow": s["seconds_shadow"], "total": t2 - t0, "findings": kinds}))
+"""
+
+
+def run_tree(tree: Path, path: Path, shadow: bool, timeout: float) -> dict | None:
+    """Parse + analysis of one export by the code in ``tree`` (a fresh process)."""
+    import json
+    import os
+    import subprocess
+
+    env = dict(os.environ, PYTHONPATH=str(tree))
+    try:
+        p = subprocess.run(
+            [sys.executable, "-c", TREE_SCRIPT, str(tree), str(path), "1" if shadow else "0"],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        return None
+    if p.returncode != 0:
+        raise RuntimeError(p.stderr[-2000:])
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def main_distinct(args: argparse.Namespace) -> None:
+    print("code    size   rules  parse_s  compile_s  permits_s  shadow_s  total_s  findings")
+    with tempfile.TemporaryDirectory(prefix="svfw-bench-") as tmp:
+        for size in args.sizes:
+            path = Path(tmp) / f"distinct-{size}.rules"
+            path.write_text(generate_distinct(size))
+            trees = [("after", ROOT)]
+            if args.before and size in (args.before_sizes or args.sizes):
+                trees.insert(0, ("before", Path(args.before)))
+            for label, tree in trees:
+                r = run_tree(tree, path, not args.no_shadow, args.timeout)
+                if r is None:
+                    print(
+                        f"{label:6} {size:>6}  did not finish within {args.timeout:.0f} s",
+                        flush=True,
+                    )
+                    continue
+                print(
+                    f"{label:6} {size:>6} {r['rules']:>7} {r['parse']:8.2f} {r['compile']:10.2f}"
+                    f" {r['permits']:10.2f} {r['shadow']:9.2f} {r['total']:8.2f}  {r['findings']}",
+                    flush=True,
+                )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000, 50000])
     ap.add_argument("--order", default="grouped")
     ap.add_argument("--backend", default=None)
     ap.add_argument("--no-shadow", action="store_true")
+    ap.add_argument("--generator", choices=("reuse", "distinct"), default="reuse")
+    ap.add_argument("--before", default=None, help="checkout of the code to compare with")
+    ap.add_argument("--before-sizes", type=int, nargs="+", default=None)
+    ap.add_argument("--timeout", type=float, default=1800.0)
     args = ap.parse_args()
+    if args.generator == "distinct":
+        main_distinct(args)
+        return
     print("size  rules  parse_s  compile_s  permits_s  shadow_s  total_s  findings")
     for size in args.sizes:
         r = run(size, args.order, args.backend, not args.no_shadow)
@@ -95,10 +176,12 @@ def run_vendor(vendor: str, size: int, backend: str | None = None, shadow: bool 
         path = Path(tmp) / f"fw-{size}.{'conf' if vendor == 'fortios' else 'xml'}"
         path.write_text(text)
         t0 = time.perf_counter()
+        c0 = time.process_time()
         device = load_device(str(path), vendor, topology, "fw-inet", None, imap)
         t1 = time.perf_counter()
         report = check_firewall(topology, device, "fw-inet", shadow=shadow, backend=backend)
         t2 = time.perf_counter()
+        c2 = time.process_time()
     kinds: dict[str, int] = {}
     for f in report.findings:
         kinds[f.kind] = kinds.get(f.kind, 0) + 1
@@ -113,5 +196,6 @@ def run_vendor(vendor: str, size: int, backend: str | None = None, shadow: bool 
         "shadow": report.summary["seconds_shadow"],
         "analysis": t2 - t1,
         "total": t2 - t0,
+        "cpu": c2 - c0,
         "findings": kinds,
     }

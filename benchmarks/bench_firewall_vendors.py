@@ -24,7 +24,9 @@ def main() -> None:
     ap.add_argument("--vendors", nargs="+", default=["fortios", "paloalto"])
     ap.add_argument("--runs", type=int, default=3)
     args = ap.parse_args()
-    print("vendor    size  rules  MB   parse_s  compile_s  permits_s  shadow_s  total_s  findings")
+    print(
+        "vendor    size  rules  MB   parse_s  compile_s  permits_s  shadow_s  total_s  cpu_s  findings"
+    )
     for vendor in args.vendors:
         for size in args.sizes:
             runs = [run_vendor(vendor, size) for _ in range(args.runs)]

@@ -4,7 +4,7 @@ the table written as Parquet, and DuckDB queries over the file; peers in the sam
     .venv/bin/python benchmarks/bench_flowlogs.py --rows 200000 --runs 3
 
 Measured (medians of --runs): segverify's conn.log reader (``read_flow_log``: parse,
-aggregate per 5-tuple, columnar table); DuckDB's ``read_csv`` of the same TSV (peer: a
+aggregate per 5-tuple, columnar table), column-wise (pyarrow) and line by line; DuckDB's ``read_csv`` of the same TSV (peer: a
 C++ CSV reader, no flow semantics); ``write_parquet`` of the table; ``read_parquet`` back
 to a flow table; a DuckDB query over the Parquet file (flows and bytes per state and protocol of the
 unanswered or completed flows) and the same query with pyarrow.compute over the table
@@ -101,6 +101,13 @@ def main() -> int:
     rows.append(
         ("segverify read_flow_log (conn.log → flow table)", t_read, args.rows / t_read, "rows/s")
     )
+    from segverify.flowlogs.build import build_table
+    from segverify.flowlogs.zeek_conn import collect_tsv
+
+    t_lines, _ = median_time(
+        lambda: build_table([collect_tsv(str(log), columnar=False)]), args.runs
+    )
+    rows.append(("the same, line reader only (no pyarrow)", t_lines, args.rows / t_lines, "rows/s"))
     con = duckdb.connect()
     t_duck_csv, _ = median_time(
         lambda: con.execute(

@@ -7,7 +7,7 @@ Exit codes (the same for every command):
 from __future__ import annotations
 
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 EXIT_CLEAN = 0
 EXIT_FINDINGS = 1
@@ -41,17 +41,52 @@ def _shorten(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
     return f"{text[: limit - 40]}… ({len(text) - limit + 40} more characters)"
 
 
+@dataclass(frozen=True)
+class Term:
+    """A message parameter that is itself text (``input.topology`` → "topology" /
+    "トポロジー"): rendered in the language of the message around it."""
+
+    key: str
+    english: str
+
+    def __str__(self) -> str:
+        return self.english
+
+    def render(self, lang: str) -> str:
+        from segverify.i18n import t
+
+        text = t(self.key, lang)
+        return self.english if text == self.key else text
+
+
 @dataclass
 class InputError(Exception):
-    """Bad user input: rendered as one line ``file:line:col: message``, exit code 2."""
+    """Bad user input: rendered as one line ``file:line:col: message``, exit code 2.
+
+    ``message`` is English. With ``key`` (a data/messages.yaml entry) and ``params``, the
+    CLI renders it in the user's language (``render(lang)``).
+    """
 
     message: str
     file: str | None = None
     line: int | None = None
     column: int | None = None
+    key: str | None = None
+    params: dict[str, object] = field(default_factory=dict)
 
     def __str__(self) -> str:
+        return self.render("en")
+
+    def render(self, lang: str = "en") -> str:
         """One line: the file name and message are shown with control characters escaped."""
+        message = self.message
+        if self.key and lang != "en":
+            from segverify.i18n import t  # i18n reads the catalogue; keep errors import-light
+
+            params = {
+                k: v.render(lang) if isinstance(v, Term) else v for k, v in self.params.items()
+            }
+            message = t(self.key, lang, **params)
         where = ""
         if self.file:
             where = printable(self.file)
@@ -60,4 +95,4 @@ class InputError(Exception):
                 if self.column is not None:
                     where += f":{self.column}"
             where += ": "
-        return f"{where}{_shorten(printable(self.message))}"
+        return f"{where}{_shorten(printable(message))}"

@@ -7,7 +7,7 @@ topology symlinked to /dev/zero stops after ``TOPOLOGY_MAX_BYTES + 1`` bytes.
 
 from __future__ import annotations
 
-from segverify.errors import InputError
+from segverify.errors import InputError, Term
 
 MiB = 1 << 20
 
@@ -34,10 +34,18 @@ def describe_size(n: int) -> str:
     return f"{n} bytes"
 
 
+def _error(
+    key: str, message: str, path: str, what: str, line: int | None = None, **params: object
+) -> InputError:
+    noun = Term(f"input.{what.replace(' ', '_')}", what)
+    return InputError(message, path, line, key=key, params={"what": noun, **params})
+
+
 def read_bytes_bounded(path: str, limit: int, what: str) -> bytes:
     """The whole file, or ``InputError`` past ``limit`` bytes (reads at most limit + 1).
 
-    Works on pipes, FIFOs and devices too (``/dev/zero`` stops at the limit).
+    Works on pipes, FIFOs and devices too (``/dev/zero`` stops at the limit). ``what`` names
+    the input in messages ("topology", "policy text", "firewall export"…).
     """
     try:
         with open(path, "rb") as fh:
@@ -50,17 +58,24 @@ def read_bytes_bounded(path: str, limit: int, what: str) -> bytes:
                 parts.append(chunk)
                 size += len(chunk)
     except FileNotFoundError:
-        raise InputError("no such file", path) from None
+        raise _error("error.no_such_file", "no such file", path, what) from None
     except IsADirectoryError:
-        raise InputError(f"is a directory, not a {what}", path) from None
+        raise _error("error.is_directory", f"is a directory, not a {what}", path, what) from None
     except PermissionError:
-        raise InputError("cannot read: permission denied", path) from None
+        raise _error("error.permission", "cannot read: permission denied", path, what) from None
     except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror or exc}", path) from None
+        reason = str(exc.strerror or exc)
+        raise _error(
+            "error.cannot_read", f"cannot read: {reason}", path, what, reason=reason
+        ) from None
     if size > limit:
-        raise InputError(
-            f"{what} is larger than the limit of {describe_size(limit)} (see docs/security.md)",
+        text = describe_size(limit)
+        raise _error(
+            "error.too_large",
+            f"{what} is larger than the limit of {text} (see docs/security.md)",
             path,
+            what,
+            limit=text,
         )
     return b"".join(parts)
 
@@ -71,8 +86,14 @@ def decode_text(data: bytes, path: str, what: str) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         line = data.count(b"\n", 0, exc.start) + 1
-        raise InputError(
-            f"{what} is not UTF-8 text ({exc.reason} at byte {exc.start})", path, line
+        raise _error(
+            "error.not_utf8",
+            f"{what} is not UTF-8 text ({exc.reason} at byte {exc.start})",
+            path,
+            what,
+            line,
+            byte=exc.start,
+            reason=exc.reason,
         ) from None
 
 

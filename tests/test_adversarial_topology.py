@@ -29,6 +29,9 @@ SEEDS = sorted(
 )
 LONG = bool(os.environ.get("SEGVERIFY_LONG"))
 long_only = pytest.mark.skipif(not LONG, reason="long adversarial run: set SEGVERIFY_LONG=1")
+# SEGVERIFY_LONG=1 → 150 examples; SEGVERIFY_LONG=N (N > 1) → N examples
+LONG_EXAMPLES = max(int(os.environ.get("SEGVERIFY_LONG") or 0), 0) if LONG else 0
+LONG_EXAMPLES = LONG_EXAMPLES if LONG_EXAMPLES > 1 else 150
 
 # command → the exit codes it documents
 COMMANDS: dict[str, tuple[list[str], frozenset[int]]] = {
@@ -83,13 +86,13 @@ def value_batch(draw: st.DrawFn, size: int) -> list[bytes]:
 ALL = list(COMMANDS)
 
 
-@settings(max_examples=2, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=1, deadline=None, suppress_health_check=list(HealthCheck))
 @given(byte_batch(8))
 def test_byte_mutants_fail_closed(tmp_path_factory: pytest.TempPathFactory, batch) -> None:  # noqa: ANN001
     run_topology_mutants(tmp_path_factory.mktemp("yb"), batch, ALL)
 
 
-@settings(max_examples=2, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=1, deadline=None, suppress_health_check=list(HealthCheck))
 @given(value_batch(8))
 def test_value_mutants_fail_closed(tmp_path_factory: pytest.TempPathFactory, batch) -> None:  # noqa: ANN001
     run_topology_mutants(tmp_path_factory.mktemp("yv"), batch, ALL)
@@ -97,7 +100,7 @@ def test_value_mutants_fail_closed(tmp_path_factory: pytest.TempPathFactory, bat
 
 @pytest.mark.adversarial_long
 @long_only
-@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=LONG_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.one_of(byte_batch(25), value_batch(25)))
 def test_long_topology_mutants(tmp_path_factory: pytest.TempPathFactory, batch) -> None:  # noqa: ANN001
     run_topology_mutants(tmp_path_factory.mktemp("yl"), batch, ALL)

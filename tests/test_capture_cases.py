@@ -108,6 +108,11 @@ def case_nflog() -> tuple[list[bytes], int]:
     return [nflog(bytes(tcp("10.7.0.1", "10.7.0.2")))], 239
 
 
+def case_nflog_bad_tlv() -> tuple[list[bytes], int]:
+    # a TLV claiming 256 bytes in a 12-byte record (zeek-traces/nflog-bad-tlv-len.pcap)
+    return [b"\x02\x00\x00\x00\x00\x01\x01\x00\x00\x00\x00\x00"], 239
+
+
 def case_short_tcp_header() -> tuple[list[bytes], int]:
     good = tcp("10.8.0.1", "10.8.0.2")
     long_offset = IP(bytes(good))
@@ -167,6 +172,7 @@ CASES: dict[str, CaseBuilder] = {
     "mpls-pw-control-word": case_mpls_pw,
     "hdlc-in-null": case_hdlc_in_null,
     "nflog": case_nflog,
+    "nflog-bad-tlv": case_nflog_bad_tlv,
     "tcp-header-short": case_short_tcp_header,
     "early-fragments": case_early_fragments,
     "non-utf8": case_non_utf8,
@@ -230,6 +236,11 @@ def test_ip_inside_is_analysed(tmp_path: Path, name: str) -> None:
     assert (flow.proto, flow.dport) == (6, 443)
 
 
+def test_nflog_tlv_past_the_record_is_malformed(tmp_path: Path) -> None:
+    acct = _read(tmp_path, "nflog-bad-tlv").accounting
+    assert (acct.records, acct.malformed, acct.non_ip) == (1, 1, 0)
+
+
 def test_tcp_header_shorter_than_its_offset_is_malformed(tmp_path: Path) -> None:
     acct = _read(tmp_path, "tcp-header-short").accounting
     assert (acct.records, acct.malformed, acct.analysed) == (3, 2, 1)
@@ -273,3 +284,21 @@ def test_damaged_pcapng_block_is_one_malformed_record_everywhere(tmp_path: Path)
         from segverify.capture.pyshark_backend import read_file as pyshark_read
 
         assert pyshark_read(str(path)).accounting.records == 3
+
+
+@pytest.mark.parametrize("cut", [10, 1000])
+def test_cut_short_file_same_accounting_on_every_backend(tmp_path: Path, cut: int) -> None:
+    """A file cut mid-record: every backend keeps the complete records before the cut, with
+    the same flows and accounting (pyshark: no TSharkCrashException, no traceback)."""
+    data = (Path(__file__).parents[1] / "captures" / "alpha-violations.pcap").read_bytes()
+    path = tmp_path / "cut.pcap"
+    path.write_bytes(data[: len(data) - cut])
+    fast = fast_read(str(path))
+    assert fast.accounting.cut_short and fast.accounting.balanced()
+    assert signature(scapy_read(str(path))) == signature(fast)
+    if shutil.which("tshark"):
+        from segverify.capture.pyshark_backend import read_file as pyshark_read
+
+        table = pyshark_read(str(path))
+        assert signature(table) == signature(fast)
+        assert table.accounting.cut_short

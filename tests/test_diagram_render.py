@@ -23,6 +23,10 @@ TOPOLOGIES = sorted(ROOT.glob("topologies/*.yaml")) + sorted(
     ROOT.glob("topologies/examples/*.yaml")
 )
 FORMATS = ("svg", "dot", "mmd", "html", "png", "pdf")
+TEXT_FORMATS = ("svg", "dot", "mmd", "html")
+# PNG and PDF go through matplotlib (seconds per file): every format on a preset and a seed
+# example, the text formats on every topology.
+RASTER_TOPOLOGIES = [ROOT / "topologies/alpha.yaml", ROOT / "topologies/examples/yokote.yaml"]
 ALPHA = ROOT / "topologies/alpha.yaml"
 CAPTURE = ROOT / "captures/alpha-violations.pcap"
 
@@ -46,35 +50,56 @@ def run(*args: str) -> tuple[int, str]:
     return result.exit_code, result.output
 
 
-def _render_all(out: Path, seed: str) -> dict[str, str]:
-    out.mkdir()
+def _render_jobs(out: Path, seed: str) -> list[tuple[Path, subprocess.Popen[str]]]:
+    """Start the renderings of one seed: text formats of every topology, every format of
+    RASTER_TOPOLOGIES (two processes, so both seeds run side by side)."""
     env = {**os.environ, "PYTHONHASHSEED": seed, "PYTHONPATH": str(ROOT)}
     env.pop("SOURCE_DATE_EPOCH", None)
-    script = RENDER_ALL.format(formats=FORMATS)
-    proc = subprocess.run(
-        [sys.executable, "-c", script, str(out), *map(str, TOPOLOGIES)],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=480,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(out.iterdir())}
+    jobs = []
+    for sub, formats, topologies in (
+        ("text", TEXT_FORMATS, TOPOLOGIES),
+        ("raster", ("png", "pdf"), RASTER_TOPOLOGIES),
+    ):
+        target = out / sub
+        target.mkdir(parents=True)
+        script = RENDER_ALL.format(formats=formats)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", script, str(target), *map(str, topologies)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        jobs.append((target, proc))
+    return jobs
+
+
+def _collect(jobs: list[tuple[Path, subprocess.Popen[str]]]) -> dict[str, str]:
+    hashes: dict[str, str] = {}
+    for target, proc in jobs:
+        _, err = proc.communicate(timeout=480)
+        assert proc.returncode == 0, err[-3000:]
+        for p in sorted(target.iterdir()):
+            hashes[p.name] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return hashes
 
 
 def test_every_preset_and_example_is_byte_identical_across_runs(tmp_path: Path) -> None:
     assert len(TOPOLOGIES) >= 10
-    first = _render_all(tmp_path / "a", "1")
-    second = _render_all(tmp_path / "b", "4242")
-    assert len(first) == len(TOPOLOGIES) * len(FORMATS) * 2
+    jobs_a = _render_jobs(tmp_path / "a", "1")
+    jobs_b = _render_jobs(tmp_path / "b", "4242")
+    first, second = _collect(jobs_a), _collect(jobs_b)
+    expected = len(TOPOLOGIES) * len(TEXT_FORMATS) * 2 + len(RASTER_TOPOLOGIES) * 2 * 2
+    assert len(first) == expected
     assert first == second
     # and every topology draws differently from every other
     svgs = [h for name, h in first.items() if name.endswith(".en.svg")]
     assert len(set(svgs)) == len(TOPOLOGIES)
-    for svg in (tmp_path / "a").glob("*.svg"):
+    for svg in (tmp_path / "a" / "text").glob("*.svg"):
         assert ET.parse(svg).getroot().tag == "{http://www.w3.org/2000/svg}svg"
-    for png in (tmp_path / "a").glob("*.png"):
+    pngs = list((tmp_path / "a" / "raster").glob("*.png"))
+    assert len(pngs) == len(RASTER_TOPOLOGIES) * 2
+    for png in pngs:
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -267,3 +292,50 @@ def test_unanswered_forbidden_flows_are_dashed() -> None:
 
     assert "stroke-dasharray" in arrow_at("forbidden flows 1 (R4×1)")
     assert "stroke-dasharray" not in arrow_at("forbidden flows 2 (R2×2)")
+
+
+def _table_pairs(paths: list[str]) -> tuple[list, list]:
+    from segverify.capture import read_flows
+    from segverify.checks.flows import analyse_table
+    from segverify.checks.observed import observed_from_analysis, observed_pairs
+    from segverify.topology.loader import load_topology
+
+    topo = load_topology(str(ALPHA))
+    table = read_flows(paths)
+    reference = observed_pairs(topo, table.flows)
+    fast = observed_from_analysis(analyse_table(table, topo))
+    return reference, fast
+
+
+def test_observed_layer_columns_equal_the_per_flow_reference() -> None:
+    """The columnar observed layer (used by diagram/report) equals the per-flow one built
+    on the PolicyEvaluator, on every bundled capture."""
+    captures = sorted(
+        str(p)
+        for p in [*ROOT.glob("captures/*.pcap*"), *ROOT.glob("captures/lab/*.pcap")]
+        if not p.name.endswith(".json")
+    )
+    if not captures:
+        pytest.skip("bundled captures missing")
+    reference, fast = _table_pairs(captures)
+    assert reference and fast == reference
+    assert any(p.forbidden for p in fast) and any(p.unanswered for p in fast)
+
+
+def test_many_zones_widen_the_page_instead_of_cramping(tmp_path: Path) -> None:
+    """Sixteen LGWAN-side VLAN zones: every lane keeps at least 150 px, labels stay whole."""
+    text = ALPHA.read_text(encoding="utf-8")
+    extra = "".join(
+        f"  lgwan-v{i}:\n    tier: lgwan\n    name: 業務VLAN{i}\n    prefixes: [198.18.{200 + i}.0/24]\n"
+        for i in range(10)
+    )
+    text = text.replace("\nnodes:\n", "\n" + extra + "\nnodes:\n", 1)
+    path = tmp_path / "zones.yaml"
+    path.write_text(text, encoding="utf-8")
+    code, svg = run("diagram", "-t", str(path), "--format", "svg")
+    assert code == 0
+    root = ET.fromstring(svg.split("\n", 1)[1])
+    width = float(root.get("width"))
+    assert width >= 2 * 16 + 17 * 150
+    labels = {el.text for el in root.iter("{http://www.w3.org/2000/svg}text")}
+    assert all(f"lgwan-v{i} (lgwan)" in labels for i in range(10))

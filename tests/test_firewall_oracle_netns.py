@@ -210,7 +210,7 @@ class Lab:
 
 @dataclass
 class ARule:
-    action: str  # accept | drop | reject
+    action: str  # accept | drop | reject | return | jump (to a user chain holding ``body``)
     iif: str | None = None
     oif: str | None = None
     iif_neg: bool = False
@@ -222,9 +222,23 @@ class ARule:
     dport_list: tuple[int, ...] | None = None
     icmp_echo: bool = False
     ct: str | None = None  # "new" | "established,related"
+    body: list | None = None  # for action "jump": the rules of the called user chain
 
 
 def to_iptables(forward: list[ARule], inp: list[ARule], fwd_policy: str, in_policy: str) -> str:
+    user: list[tuple[str, list[ARule]]] = []
+
+    def lines(chain: str, rules: list[ARule]) -> list[str]:
+        out = []
+        for r in rules:
+            if r.action == "jump":
+                name = f"USR{len(user)}"
+                user.append((name, r.body or []))
+                out.append(line(chain, r).replace("-j JUMP", f"-j {name}"))
+            else:
+                out.append(line(chain, r))
+        return out
+
     def line(chain: str, r: ARule) -> str:
         parts = ["-A", chain]
         if r.iif:
@@ -254,17 +268,35 @@ def to_iptables(forward: list[ARule], inp: list[ARule], fwd_policy: str, in_poli
         parts += ["-j", r.action.upper()]
         return " ".join(parts)
 
+    body = lines("FORWARD", forward) + lines("INPUT", inp)
+    k = 0
+    while k < len(user):  # user chains (their bodies may jump again)
+        name, rules = user[k]
+        body += lines(name, rules)
+        k += 1
     out = [
         "*filter",
         f":INPUT {in_policy.upper()} [0:0]",
         f":FORWARD {fwd_policy.upper()} [0:0]",
         ":OUTPUT ACCEPT [0:0]",
-    ]
-    out += [line("FORWARD", r) for r in forward] + [line("INPUT", r) for r in inp]
-    return "\n".join(out + ["COMMIT", ""])
+    ] + [f":{name} - [0:0]" for name, _ in user]
+    return "\n".join(out + body + ["COMMIT", ""])
 
 
 def to_nft(forward: list[ARule], inp: list[ARule], fwd_policy: str, in_policy: str) -> str:
+    user: list[tuple[str, list[ARule]]] = []
+
+    def lines(rules: list[ARule]) -> list[str]:
+        out = []
+        for r in rules:
+            if r.action == "jump":
+                name = f"usr{len(user)}"
+                user.append((name, r.body or []))
+                out.append(line(r)[: -len("jump")] + f"jump {name}")
+            else:
+                out.append(line(r))
+        return out
+
     def line(r: ARule) -> str:
         parts = []
         if r.iif:
@@ -295,10 +327,16 @@ def to_nft(forward: list[ARule], inp: list[ARule], fwd_policy: str, in_policy: s
         "  chain forward {",
         f"    type filter hook forward priority 0; policy {fwd_policy};",
     ]
-    out += [line(r) for r in forward]
+    out += lines(forward)
     out += ["  }", "  chain input {", f"    type filter hook input priority 0; policy {in_policy};"]
-    out += [line(r) for r in inp]
-    out += ["  }", "}", ""]
+    out += lines(inp)
+    out += ["  }"]
+    k = 0
+    while k < len(user):
+        name, rules = user[k]
+        out += [f"  chain {name} {{"] + lines(rules) + ["  }"]
+        k += 1
+    out += ["}", ""]
     return "\n".join(out)
 
 
@@ -510,11 +548,27 @@ def test_oracle_netfilter_hand_and_random(lab: Lab, tmp_path: Path) -> None:
         forward = [random_rule(rng) for _ in range(rng.randint(4, 14))]
         inp = [random_rule(rng, for_input=True) for _ in range(rng.randint(0, 4))]
         cases.append((forward, inp, rng.choice(("accept", "drop")), rng.choice(("accept", "drop"))))
+    for _ in range(3):  # user chains: guarded jumps, RETURN, a nested jump
+        forward = [random_rule(rng) for _ in range(rng.randint(2, 8))]
+        for _ in range(rng.randint(1, 2)):
+            body = [random_rule(rng) for _ in range(rng.randint(2, 5))]
+            if rng.random() < 0.6:
+                ret = random_rule(rng)
+                ret.action = "return"
+                body.insert(rng.randint(0, len(body)), ret)
+            if rng.random() < 0.4:
+                inner = random_rule(rng)
+                inner.action, inner.body = "jump", [random_rule(rng) for _ in range(2)]
+                body.insert(rng.randint(0, len(body)), inner)
+            guard = random_rule(rng)
+            guard.action, guard.body = "jump", body
+            forward.insert(rng.randint(0, len(forward)), guard)
+        cases.append((forward, [], rng.choice(("accept", "drop")), "accept"))
     for case in cases:
         c, m = _run_case(lab, tmp_path, topo_path, case, rng, 60, counter, verdicts)
         compared += c
         mismatches += m
-    assert compared >= 600
+    assert compared >= 900
     # the probes must exercise both verdicts, or the comparison proves little
     assert sum(verdicts) >= compared // 10 and compared - sum(verdicts) >= compared // 10, sum(
         verdicts

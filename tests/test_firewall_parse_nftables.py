@@ -12,7 +12,7 @@ from conftest import need_root, need_tool
 
 from segverify.errors import InputError
 from segverify.firewall import ir, parse_export, parse_text
-from segverify.firewall.base import match_of
+from segverify.firewall.chains import match_of
 from segverify.firewall.compile_nft import to_nftables
 from segverify.firewall.ir import Packet
 from segverify.firewall.ruleset_ir import lower_ruleset

@@ -142,3 +142,22 @@ def test_paloalto_icmp_has_no_ports_and_ipv6_is_read() -> None:
     assert (flows["198.18.20.25"].proto, flows["198.18.20.25"].sport) == (1, None)
     export = {f.dst: f for f in _read("paloalto-export.csv").flows}
     assert export["2001:db8::80"].packets == 8
+
+
+def test_unreadable_records_as_catalogue_warnings_in_both_languages() -> None:
+    from segverify.i18n import t
+
+    table = _read("fortigate-traffic.log")
+    keys = table.warning_keys(limit=4)
+    assert [k for k, _ in keys] == ["flowlog.warn.problem"] * 4 + [
+        "flowlog.warn.more",
+        "flowlog.warn.superseded",
+    ]
+    en = [t(k, "en", **p) for k, p in keys]
+    ja = [t(k, "ja", **p) for k, p in keys]
+    assert en[0] == f"{DATA / 'fortigate-traffic.log'}:7: traffic line without srcip"
+    assert ja[0].startswith("読めないレコード: ") and ja[0].endswith(
+        ":7: traffic line without srcip"
+    )
+    assert en[4] == "… and 2 more unreadable record(s)" and "2 件" in ja[4]
+    assert "1 record(s) replaced" in en[5] and "置き換え" in ja[5]

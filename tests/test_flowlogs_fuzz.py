@@ -89,3 +89,33 @@ def test_binary_junk_in_every_format(tmp_path: Path, fmt: str) -> None:
     path = tmp_path / "junk"
     path.write_bytes(bytes(range(256)) * 4)
     _check(path, fmt)
+
+
+@settings(
+    max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_zeek_column_reader_equals_line_reader_on_mutations(
+    tmp_path: Path, data: st.DataObject
+) -> None:
+    pytest.importorskip("pyarrow", reason="the column-wise reader needs pyarrow")
+    from segverify.flowlogs.zeek_conn import collect_tsv
+
+    raw = bytearray((DATA / "zeek-conn-malformed.log").read_bytes())
+    for _ in range(data.draw(st.integers(1, 6))):
+        at = data.draw(st.integers(0, len(raw) - 1))
+        raw[at : at + data.draw(st.integers(0, 3))] = data.draw(
+            st.sampled_from(
+                [b"\t", b"0", b"9", b".", b"-", b"\n", b"#", b"\r", b" ", b"\\x41", b"\xff", b":"]
+            )
+        )
+    path = tmp_path / "conn.log"
+    path.write_bytes(bytes(raw))
+    results = []
+    for columnar in (False, True):
+        try:
+            table = build_table([collect_tsv(str(path), columnar=columnar)])
+            results.append((table.accounting.as_dict(), table.stats, table.problems, table.flows))
+        except InputError as exc:
+            results.append(str(exc))
+    assert results[0] == results[1]

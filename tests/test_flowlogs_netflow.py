@@ -148,6 +148,20 @@ def test_nfdump_csv_flows_equal_capture_flows(capture: Path, exports: dict, tmp_
     )
 
 
+@needs_softflowd
+@pytest.mark.parametrize("capture", CAPTURES, ids=[c.name for c in CAPTURES])
+def test_ipfix_biflows_equal_capture_flows(capture: Path, tmp_path: Path) -> None:
+    """softflowd -b: one IPFIX record per connection with RFC 5103 reverse counters.
+    softflowd puts the lower address first, not the initiator: the reader turns such
+    records around (first side silent, answering ICMP, or the only port below 1024)."""
+    table = build_table([read_datagrams(softflowd_export(capture, 10, tmp_path, ("-b",)))])
+    cap = read_file(str(capture))
+    assert table.accounting.malformed == 0
+    assert _view(table.flows) == _view(cap.flows)
+    topology = load_topology(str(ALPHA))
+    assert _forbidden(table, topology) == _forbidden(cap, topology)
+
+
 # --- damaged exports: every unreadable unit counted with its byte offset -------------------
 
 
@@ -230,3 +244,13 @@ def test_lab_export_tells_attempts_from_leaks_like_the_capture(entry, tmp_path: 
         assert (src, dst, dport) in named and reasons[(src, dst, dport)] == "fqdn-not-allowed"
     if "prime" not in entry.name:
         assert exported == captured
+
+
+def test_ipfix_counter_beyond_int64_is_malformed() -> None:
+    template = struct.pack("!HHHHHHHHHHHH", 2, 24, 300, 4, 8, 4, 12, 4, 4, 1, 1, 8)
+    record = bytes([198, 18, 20, 10, 192, 0, 2, 1, 6]) + (2**64 - 1).to_bytes(8, "big")
+    data = struct.pack("!HH", 300, 4 + len(record)) + record
+    body = template + data
+    msg = struct.pack("!HHIII", 10, 16 + len(body), 1775034000, 1, 0) + body
+    table = build_table([read_datagrams([msg])])
+    assert table.accounting.malformed == 1 and "bytes fwd out of range" in table.problems[0].message

@@ -12,6 +12,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -23,8 +24,11 @@ NFCAPD = shutil.which("nfcapd")
 NFDUMP = shutil.which("nfdump")
 
 
-def softflowd_export(capture: Path, version: int, workdir: Path) -> list[bytes]:
-    """The export datagrams softflowd sends for ``capture`` (NetFlow v5, v9 or IPFIX=10).
+def softflowd_export(
+    capture: Path, version: int, workdir: Path, extra: tuple[str, ...] = ()
+) -> list[bytes]:
+    """The export datagrams softflowd sends for ``capture`` (NetFlow v5, v9 or IPFIX=10;
+    ``extra`` options such as ``-b``, IPFIX biflows).
 
     softflowd 1.1.0 in ``-r`` mode waits for a control-socket connection before each
     read pass; a ``statistics`` request lets it go on until the file's end, where it
@@ -34,10 +38,11 @@ def softflowd_export(capture: Path, version: int, workdir: Path) -> list[bytes]:
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.bind(("127.0.0.1", 0))
     sock.settimeout(1.0)
-    ctl = workdir / f"softflowd-{version}.ctl"
+    # a control socket path must stay under 108 bytes, whatever pytest's temp dir is
+    ctl = Path(tempfile.mkdtemp(prefix="sf", dir="/tmp")) / "ctl"
     cmd = [SOFTFLOWD, "-r", str(capture), "-n", f"127.0.0.1:{sock.getsockname()[1]}",
            "-v", str(version), "-6", "-d", "-p", str(workdir / f"softflowd-{version}.pid"),
-           "-c", str(ctl)]  # fmt: skip
+           "-c", str(ctl), *extra]  # fmt: skip
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 30
@@ -56,6 +61,8 @@ def softflowd_export(capture: Path, version: int, workdir: Path) -> list[bytes]:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+    ctl.unlink(missing_ok=True)
+    ctl.parent.rmdir()
     datagrams = []
     try:
         while True:

@@ -100,3 +100,17 @@ def test_utf8_bom_is_accepted(tmp_path: Path) -> None:
     out = run_limited(["topology", "check", str(path)], cpu=30)
     assert_fails_closed(out)
     assert out.code in (0, 1)
+
+
+def test_security_doc_lists_every_limit() -> None:
+    """docs/security.md's table names each constant of segverify/limits.py with its value."""
+    from segverify import limits
+    from tests.conftest import REPO
+
+    doc = (REPO / "docs" / "security.md").read_text(encoding="utf-8")
+    names = [n for n in dir(limits) if n.isupper() and n[0] != "_" and n != "MiB"]
+    assert names
+    for name in names:
+        value = getattr(limits, name)
+        shown = describe_size(value) if name.endswith("_BYTES") else str(value)
+        assert f"| `{name}` | {shown} |" in doc, name

@@ -142,3 +142,20 @@ def test_huge_value_in_an_error_message_is_shortened(tmp_path: Path) -> None:
     assert out.code == 2
     line = _one_line(out.stderr)
     assert len(line) < 600 and "more characters)" in line
+
+
+def test_integer_and_string_unknown_keys(tmp_path: Path) -> None:
+    """Found by the adversarial suite: unknown keys of mixed types (1: and x:) made the
+    error message sort fail ("internal error: TypeError")."""
+    text = ALPHA.replace("segverify: 1\n", "segverify: 1\n1: a\nx: b\n", 1)
+    f = _write(tmp_path, "keys.yaml", text)
+    out = run_limited(["topology", "check", f], cpu=20)
+    assert_fails_closed(out)
+    assert out.code == 2 and _one_line(out.stderr).endswith("document: unknown key(s): 1, x")
+
+
+def test_non_string_keys_are_the_text_written() -> None:
+    from segverify.topology.yamlsrc import load_located
+
+    doc = load_located('1: a\non: b\n1.50: c\n"2": d\n', "k.yaml").data
+    assert doc == {"1": "a", "on": "b", "1.50": "c", "2": "d"}

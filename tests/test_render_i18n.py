@@ -37,3 +37,32 @@ def test_every_key_in_both_languages(key: str) -> None:
 
 def test_unknown_key_falls_back_to_the_key() -> None:
     assert t("no.such.key", "ja") == "no.such.key"
+
+
+@pytest.mark.parametrize("model", ["alpha", "alpha-prime", "beta", "beta-prime", "two-tier"])
+def test_init_comments_follow_the_language(model: str, tmp_path: Path) -> None:
+    """`init`'s comments come from the catalogue: Japanese with --lang ja, and the file
+    stays a valid topology in both languages."""
+    from click.testing import CliRunner
+
+    from segverify.cli.main import cli
+    from segverify.topology.loader import load_topology
+
+    runner = CliRunner()
+    for lang in LANGS:
+        out = tmp_path / f"{lang}.yaml"
+        assert (
+            runner.invoke(cli, ["--lang", lang, "init", "--model", model, "-o", str(out)]).exit_code
+            == 0
+        )
+        load_topology(str(out))
+        comments = [
+            line.split("#", 1)[1] for line in out.read_text("utf-8").splitlines() if "#" in line
+        ]
+        assert comments and "#%" not in out.read_text("utf-8")
+        english = [c for c in comments if re.search(r"\b(the|is|are|with|your)\b", c)]
+        if lang == "ja":
+            assert not english, english
+            assert any("マイナンバー利用事務系" in c for c in comments)
+        else:
+            assert english

@@ -186,3 +186,32 @@ def test_junit_one_case_per_rule_per_zone_pair(tmp_path: Path) -> None:
         ]
         r2 = next(c for s in suites for c in s if c.name == "R2 lgwan→inet")
         assert "2 finding(s)" in r2.result[0].message
+
+
+@pytest.mark.parametrize("layers", ["design", "capture", "firewall+capture"])
+def test_audit_json_validates_and_agrees_with_the_html(layers: str) -> None:
+    lab_capture = ROOT / "captures/lab/alpha-violations-leaky.pcap"
+    args = ["report", "-t", str(LAB / "topology.yaml"), "--date", "2026-04-01"]
+    if layers != "design":
+        if not lab_capture.exists():
+            pytest.skip("lab capture missing")
+        args += ["--capture", str(lab_capture)]
+    if layers == "firewall+capture":
+        args += ["--firewall", str(LAB / "compliant.iptables")]
+    code_json, out = run(*args, "--format", "json")
+    doc = json.loads(out)
+    validate(doc, "audit")
+    code_html, page = run(*args)
+    assert code_json == code_html == doc["exit_code"]
+    for rule in doc["rules"]:
+        for layer, n in rule["errors"].items():
+            if n is not None:
+                assert f'data-rule="{rule["id"]}" data-layer="{layer}">{n}<' in page
+    cmp = doc["layers"]
+    if layers == "design":
+        assert cmp["forbidden_seen"] is None and cmp["permits_unseen"] is None
+    if layers == "firewall+capture":
+        # the compliant export does not permit the leaked inet → internet flow: stale/bypassed
+        assert [(p["src"], p["dst"]) for p in cmp["answered_not_permitted"]] == [
+            ("inet", "internet")
+        ]

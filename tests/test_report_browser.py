@@ -251,3 +251,16 @@ def test_hostile_capture_runs_no_script_and_spreadsheets_stay_inert(
         assert len(p.column("findings-table", 0)) == len(HOSTILE_NAMES) * 2
         assert body
         p.page.close()
+
+
+def test_diagram_html_page_in_browser(browser: Any, tmp_path: Path) -> None:
+    out = tmp_path / "diagram.html"
+    code, _ = run("--lang", "ja", "diagram", "-t", str(ALPHA), "-o", str(out))
+    assert code == 0
+    p = Page(browser, out)
+    p.assert_clean()
+    for fig in ("#diagram-lanes svg", "#diagram-matrix svg"):
+        box = p.page.locator(fig).bounding_box()
+        assert box and box["width"] > 600 and box["height"] > 300
+    assert p.page.locator("#diagram-lanes svg text", has_text="凡例").count() == 1
+    p.page.close()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import html
+import json
 import os
 import re
 from pathlib import Path
@@ -131,10 +132,11 @@ def test_japanese_report_has_no_english_catalogue_text() -> None:
     if CAPTURE.exists():
         args += ["--capture", str(CAPTURE)]
     _, page = run(*args)
-    # file paths, hashes and locations (<code>) are data; so are input warnings, which their
-    # producers (capture, firewall parsers) still write in English only: a known gap
+    # file paths, hashes and locations (<code>) are data; input warnings are checked
+    # separately below (capture warnings have Japanese text; not every producer does yet)
+    warnings = re.search(r'<ul class="plain" id="warnings-list">(.*?)</ul>', page, flags=re.S)
+    assert warnings and "未定義の内部アドレス" in html.unescape(warnings.group(1))
     page = re.sub(r"<code>.*?</code>", " ", page, flags=re.S)
-    page = re.sub(r'<ul class="plain" id="warnings-list">.*?</ul>', " ", page, flags=re.S)
     text = visible_text(page)
     assert "監査報告書" in text and "規則ごとの判定" in text and "確認対象外" in text
     # identifiers are data: zone, node, tier, service and allow-rule names stay as written
@@ -174,7 +176,8 @@ LEAKY_CAPTURE = ROOT / "captures/lab/alpha-violations-leaky.pcap"
 
 def _layer_list(page: str, title: str) -> list[str]:
     start = page.index(f"<h3>{title}</h3>") + len(f"<h3>{title}</h3>")
-    end = page.index("<h3>", start) if "<h3>" in page[start:] else len(page)
+    ends = [page.find(tag, start) for tag in ("<h3>", "</section>")]
+    end = min(e for e in ends if e >= 0)
     block = page[start:end]
     return [html.unescape(x) for x in re.findall(r"<li>(.*?)</li>", block)]
 
@@ -188,7 +191,7 @@ def test_design_configuration_observation(ruleset: str) -> None:
     export = LAB / f"{ruleset}.iptables"
     if not (export.exists() and LEAKY_CAPTURE.exists()):
         pytest.skip("lab rulesets/captures missing")
-    code, page = run(
+    args = (
         "report",
         "-t",
         str(LAB / "topology.yaml"),
@@ -199,6 +202,7 @@ def test_design_configuration_observation(ruleset: str) -> None:
         "--date",
         "2026-04-01",
     )
+    code, page = run(*args)
     assert code == 1
     config = dict(re.findall(r'data-rule="(R\d)" data-layer="config">(\d+)<', page))
     should_block = _layer_list(
@@ -206,6 +210,15 @@ def test_design_configuration_observation(ruleset: str) -> None:
         "Forbidden flows answered although no firewall export permits them (a bypass or a stale export)",
     )
     unseen = _layer_list(page, "Forbidden permits never seen in traffic")
+    blocked = _layer_list(page, "Sanctioned paths a firewall blocks")
+    # the whole-network check's network-blocked findings, one per sanctioned pair
+    network = json.loads(run(*args, "--format", "json")[1])
+    expected = sorted(
+        f"{f['src_zone']} → {f['dst_zone']}"
+        for f in network["findings"]
+        if f["kind"] == "network-blocked"
+    )
+    assert sorted(b.split(":")[0] for b in blocked) == expected
     if ruleset == "leaky":
         assert config["R3"] == "2" and all(config[r] == "0" for r in ("R1", "R2", "R4", "R5"))
         assert should_block == []
@@ -263,3 +276,21 @@ def test_topology_check_html_has_provenance(tmp_path: Path) -> None:
     assert f"<code>{hashlib.sha256(ALPHA.read_bytes()).hexdigest()}</code>" in page
     assert "segverify topology check" in html.unescape(page)
     assert "No findings: every check below ran and found nothing." in page
+
+
+def test_findings_table_is_bounded_but_counts_are_complete() -> None:
+    from segverify.findings.model import Finding
+    from segverify.render.html_findings import findings_block
+
+    many = [
+        (
+            "observed",
+            Finding("flow", "R3", f"flow {i}", data={"src_zone": "inet", "dst_zone": "internet"}),
+        )
+        for i in range(450)
+    ] + [("observed", Finding("flow", "R2", "one", data={"src_zone": "lgwan", "dst_zone": "inet"}))]
+    block = findings_block(many, "en", per_group=200)
+    assert block.count('<tr class="finding') == 201
+    assert '<td class="num" data-sort="450">450</td>' in block  # the group count is complete
+    assert "Listing 201 of 451 findings" in block
+    assert 'data-rule="R2"' in block

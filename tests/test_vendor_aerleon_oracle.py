@@ -5,11 +5,13 @@ Three-tier policies are written once in aerleon's policy format and rendered by 
 aerleon emits policy sections only, so each fragment is wrapped into a whole export the
 way the device shows it (interfaces, zones, predefined objects). segverify must then
 give the same verdicts for every rendering: the same forbidden permits (rule name and
-zone pair) and the same shadowed rules. The iptables rendering is itself checked against
-the kernel by tests/test_firewall_oracle_netns.py.
+zone pair) and the same shadowed rules. (segverify's reading of iptables-save is itself
+checked against the kernel by tests/test_firewall_oracle_netns.py.)
 
-aerleon has no SRX-style zone wrapper for FortiOS VIPs or PAN App-ID, so those are not
-covered here (see the trap tests).
+Cases: security-cloud egress (clean, and with a leak and a shadowed rule) on alpha's
+fw-inet; My Number exceptions with a leak on fw-mynumber; the sanitiser exceptions with a
+leak on a firewall between the LGWAN and internet zones (alpha plus fw-split). aerleon
+does not render FortiOS VIPs or PAN-OS App-ID, so those are covered by the trap tests.
 """
 
 from __future__ import annotations
@@ -42,6 +44,9 @@ NETWORKS = {
     "MYNUMBER_NET": "198.18.10.0/24",
     "CHUKAN": "198.19.100.50/32",
     "JUKI_SERVER": "198.19.110.10/32",
+    "LGWAN_NET": "198.18.20.0/24",
+    "LGWAN_MAIL": "198.18.20.25/32",
+    "SANITISER_IN": "198.18.30.30/32",
 }
 SERVICES = {
     "PROXY": [{"port": 8080, "protocol": "tcp"}],
@@ -49,6 +54,7 @@ SERVICES = {
     "DNS": [{"port": 53, "protocol": "udp"}],
     "HTTPS": [{"port": 443, "protocol": "tcp"}],
     "JUKI": [{"port": "700-701", "protocol": "tcp"}],
+    "MAIL": [{"port": 25, "protocol": "tcp"}, {"port": 587, "protocol": "tcp"}],
 }
 
 
@@ -105,6 +111,37 @@ POLICIES = {
         set(),
         set(),
     ),
+    # alpha with a firewall between the LGWAN and internet zones (fw-split): only the
+    # sanitised mail path (SMTP to and from the sanitiser host) may cross it
+    "sanitiser-exceptions-and-leak": (
+        "fw-split",
+        [
+            (
+                "eth0",
+                "eth1",
+                [
+                    _term(
+                        "mail-to-sanitiser", "accept", "tcp", "LGWAN_MAIL", "SANITISER_IN", "MAIL"
+                    ),
+                    _term("lgwan-web", "accept", "tcp", "LGWAN_NET", "INET_NET", "HTTPS"),
+                    _term("smtp-again", "accept", "tcp", "LGWAN_MAIL", "SANITISER_IN", "SMTP"),
+                    _term("deny-out", "deny"),
+                ],
+            ),
+            (
+                "eth1",
+                "eth0",
+                [
+                    _term(
+                        "sanitiser-to-mail", "accept", "tcp", "SANITISER_IN", "LGWAN_MAIL", "SMTP"
+                    ),
+                    _term("deny-in", "deny"),
+                ],
+            ),
+        ],
+        {"lgwan-web"},
+        {"smtp-again"},
+    ),
     "mynumber-exceptions-and-leak": (
         "fw-mynumber",
         [
@@ -141,6 +178,7 @@ NODE_ADDR = {
         "eth1": "198.19.100.254/24",
         "eth2": "198.19.110.254/24",
     },
+    "fw-split": {"eth0": "198.18.20.2/24", "eth1": "198.18.30.2/24"},
 }
 
 
@@ -255,13 +293,33 @@ def _term_name(rule: dict, vendor: str) -> str:
     return rule.get("name", "")
 
 
+def _topology(node: str, tmp: Path) -> str:
+    """alpha, plus fw-split between the LGWAN and internet zones when the case needs it."""
+    if node != "fw-split":
+        return ALPHA
+    import yaml
+
+    d = yaml.safe_load(Path(ALPHA).read_text(encoding="utf-8"))
+    d["name"] = "alpha-split"
+    d["nodes"]["fw-split"] = {
+        "role": "firewall",
+        "interfaces": {
+            "eth0": {"zone": "lgwan", "addresses": ["198.18.20.2/24"]},
+            "eth1": {"zone": "inet", "addresses": ["198.18.30.2/24"]},
+        },
+    }
+    path = tmp / "alpha-split.yaml"
+    path.write_text(yaml.safe_dump(d, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    return str(path)
+
+
 def _verdicts(path: Path, vendor: str, node: str) -> tuple[set, set, int]:
     imap = {"fortios": PORTS, "paloalto": PAN_IF}.get(vendor)
     args = [
         "firewall",
         str(path),
         "-t",
-        ALPHA,
+        _topology(node, path.parent),
         "--device",
         node,
         "--vendor",
@@ -312,16 +370,7 @@ def test_iptables_rendering_gives_the_expected_verdicts(policy: str, rendered) -
     assert code == (1 if forbidden else 0)
 
 
-ENGINE_INTRAZONE_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="engine: a stage default 'drop' with intrazone_default 'accept' (PAN-OS) is blamed "
-    "for permitting interzone traffic (checks/firewall.py _permit_sources); reported to fw",
-)
-
-
-@pytest.mark.parametrize(
-    "vendor", ["fortios", pytest.param("paloalto", marks=ENGINE_INTRAZONE_BUG)]
-)
+@pytest.mark.parametrize("vendor", ["fortios", "paloalto"])
 @pytest.mark.parametrize("policy", sorted(POLICIES))
 def test_vendor_rendering_agrees_with_iptables(policy: str, vendor: str, rendered) -> None:
     node = POLICIES[policy][0]

@@ -55,9 +55,7 @@ def test_sniffed_and_named(fw: Device) -> None:
 def test_post_83_acl_matches_the_real_address(fw: Device) -> None:
     # outside → mapped 203.0.113.80:80 is translated to 198.18.30.80 before the ACL:
     # line 70 (real address) permits it; line 71 names the mapped address and matches nothing
-    v = evaluate(
-        fw, Packet("192.0.2.99", "203.0.113.80", TCP, 40000, 80, iif="outside", oif="dmz")
-    )
+    v = evaluate(fw, Packet("192.0.2.99", "203.0.113.80", TCP, 40000, 80, iif="outside", oif="dmz"))
     assert v.possible == {"accept"}
     assert v.packet is not None and v.nat is not None and v.nat.to_address == "198.18.30.80"
     deciding = [s for s in v.steps if s.rule is not None and s.rule.action == "accept"]

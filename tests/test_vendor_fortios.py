@@ -63,9 +63,9 @@ def test_all_is_an_ordinary_object(traps: Device) -> None:
     assert v.possible == {"drop"} and v.deciding.rule is None
     v = evaluate(traps, pkt("198.18.20.1", "198.18.10.9", dport=22, iif="port3", oif="port1"))
     assert v.possible == {"accept"} and v.deciding.rule.origin.id == "80"
-    # "ALL" is tcp/1-1024 here: the VIP policy does not take tcp/8443
-    rule70 = next(r for r in traps.rules if r.origin.id == "70")
-    assert "service 'ALL'=(proto{6} and dport{1-1024})" in render_expr(rule70.match)
+    # "ALL" is tcp/1-1024 here (policy 20 names it)
+    rule20 = next(r for r in traps.rules if r.origin.id == "20")
+    assert "service 'ALL'=(proto{6} and dport{1-1024})" in render_expr(rule20.match)
 
 
 def test_status_disable_is_skipped(traps: Device) -> None:
@@ -139,6 +139,22 @@ def test_vip_policy_matches_external_address_and_forwards_to_mapped(traps: Devic
     # the mapped address itself is not published
     v = evaluate(traps, pkt("192.0.2.9", "198.18.20.80", dport=8443, iif="port2", oif="port3"))
     assert v.possible == {"drop"}
+
+
+def test_vip_policy_service_is_matched_on_the_mapped_port() -> None:
+    # Fortinet KB 262988: a VIP policy allowing the external port (443) matches nothing;
+    # the traffic falls to the implicit deny
+    text = (DATA / "traps.conf").read_text(encoding="utf-8")
+    text = text.replace('        set service "WEB-8443"', '        set service "HTTPS"')
+    dev = parse_fortios(text, "vip443.conf")
+    v = evaluate(dev, pkt("192.0.2.9", "203.0.113.80", dport=443, iif="port2", oif="port3"))
+    assert v.possible == {"drop"} and v.deciding.rule is None
+
+
+def test_vip_translates_only_when_a_policy_uses_it() -> None:
+    text = (DATA / "traps.conf").read_text(encoding="utf-8")
+    text = text.replace('        set dstaddr "vip-web"\n', '        set dstaddr "web-srv"\n')
+    assert parse_fortios(text, "novip.conf").dnat == []
 
 
 def test_zone_intrazone_allow_and_deny(traps: Device) -> None:
@@ -284,10 +300,32 @@ def test_unknown_policy_setting_is_reported_with_its_line_and_may_match() -> Non
 
 
 def test_unmodelled_filtering_table_makes_the_analysis_incomplete() -> None:
-    text = "config firewall local-in-policy\n    edit 1\n        set intf port1\n    next\nend\n"
-    dev = parse_fortios(text, "lip.conf")
+    text = "config firewall DoS-policy\n    edit 1\n        set interface port1\n    next\nend\n"
+    dev = parse_fortios(text, "dos.conf")
     assert dev.incomplete and dev.warnings[0][0].line == 1
-    assert "local-in policy" in dev.warnings[0][1]
+    assert "DoS policy" in dev.warnings[0][1]
+
+
+def test_local_in_policy_deny_restricts_management() -> None:
+    # allowaccess admits https/ssh on port1; a local-in deny for everyone but admin-pc
+    text = (DATA / "traps.conf").read_text(encoding="utf-8") + (
+        'config firewall local-in-policy\n    edit 1\n        set intf "port1"\n'
+        '        set srcaddr "admin-pc"\n        set srcaddr-negate enable\n'
+        '        set dstaddr "everywhere"\n        set action deny\n        set service "HTTPS"\n'
+        '        set schedule "always"\n    next\nend\n'
+    )
+    dev = parse_fortios(text, "lip.conf")
+    assert not dev.incomplete
+    https = evaluate(dev, pkt("198.18.10.5", "198.18.10.1", dport=443, iif="port1"), "input")
+    assert https.possible == {"drop"} and https.deciding.rule.origin.kind == "local-in-policy"
+    admin = evaluate(dev, pkt("198.18.10.105", "198.18.10.1", dport=443, iif="port1"), "input")
+    assert admin.possible == {"accept"}  # allowaccess https
+    ssh = evaluate(dev, pkt("198.18.10.5", "198.18.10.1", dport=22, iif="port1"), "input")
+    assert ssh.possible == {"accept"}  # the deny is for HTTPS only
+    # an accept entry opens nothing that allowaccess does not
+    opened = text.replace("        set action deny\n", "        set action accept\n")
+    telnet = pkt("198.18.10.5", "198.18.10.1", dport=23, iif="port1")
+    assert evaluate(parse_fortios(opened, "lip2.conf"), telnet, "input").possible == {"drop"}
 
 
 def test_garbage_line_is_reported_not_dropped() -> None:
@@ -541,3 +579,101 @@ def test_sdwan_zone_in_policies(sdwan: str) -> None:
     assert evaluate(dev, pkt("198.18.2.5", "192.0.2.1", iif="port2", oif="port3")).possible == {
         "drop"
     }
+
+
+def test_interfaces_nothing_refers_to_need_no_binding() -> None:
+    # a full configuration lists every port; only the ones a policy, zone, VIP or
+    # allowaccess uses are in the model (and must map onto the topology)
+    text = (
+        (DATA / "traps.conf")
+        .read_text(encoding="utf-8")
+        .replace(
+            "config system interface\n",
+            'config system interface\n    edit "port9"\n        set vdom "root"\n        set type physical\n    next\n'
+            '    edit "port10"\n        set vdom "root"\n        set ip 192.0.2.1 255.255.255.0\n    next\n',
+        )
+    )
+    dev = parse_fortios(text, "unused.conf")
+    assert set(dev.interfaces) == {"port1", "port2", "port3", "port4"}
+
+
+def test_cli_maps_only_used_interfaces(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from segverify.cli.main import cli
+
+    text = (GOLDEN / "fgt-inet.conf").read_text(encoding="utf-8")
+    unused = '    edit "port9"\n        set vdom "root"\n        set type physical\n    next\n'
+    path = tmp_path / "fgt.conf"
+    path.write_text(text.replace("config system interface\n", "config system interface\n" + unused))
+    args = [
+        "firewall",
+        str(path),
+        "-t",
+        ALPHA,
+        "--device",
+        "fw-inet",
+        "--interface-map",
+        "port1=eth0,port2=eth1",
+    ]
+    assert CliRunner().invoke(cli, args).exit_code == 1
+    # an addressed interface with management access must be bound: exit 2, named
+    mgmt = '    edit "mgmt"\n        set ip 198.18.99.1 255.255.255.0\n        set allowaccess https ssh\n    next\n'
+    path.write_text(text.replace("config system interface\n", "config system interface\n" + mgmt))
+    res = CliRunner().invoke(cli, args)
+    assert res.exit_code == 2 and "mgmt" in res.output
+
+
+def test_unknown_object_setting_is_reported_with_its_line() -> None:
+    text = (
+        (DATA / "traps.conf")
+        .read_text(encoding="utf-8")
+        .replace(
+            "        set subnet 198.18.20.25 255.255.255.255\n",
+            "        set subnet 198.18.20.25 255.255.255.255\n        set frobnicate on\n",
+        )
+    )
+    dev = parse_fortios(text, "obj.conf")
+    line = text[: text.index("set frobnicate")].count("\n") + 1
+    assert dev.incomplete and [loc.line for loc, _ in dev.warnings] == [line]
+
+
+def test_vip_src_filter_limits_the_translation() -> None:
+    text = (
+        (DATA / "traps.conf")
+        .read_text(encoding="utf-8")
+        .replace(
+            '        set extintf "port2"\n',
+            '        set extintf "port2"\n        set src-filter "192.0.2.0/28"\n',
+        )
+    )
+    dev = parse_fortios(text, "srcf.conf")
+    inside = evaluate(dev, pkt("192.0.2.9", "203.0.113.80", dport=443, iif="port2", oif="port3"))
+    assert inside.possible == {"accept"} and inside.packet.dst == "198.18.20.80"
+    outside = evaluate(dev, pkt("192.0.2.99", "203.0.113.80", dport=443, iif="port2", oif="port3"))
+    assert outside.possible == {"drop"}
+
+
+def test_full_configuration_defaults_are_understood() -> None:
+    # `show full-configuration` lists every setting with its default: none of them may
+    # make the analysis incomplete or the policy "may match"
+    path = DATA / "full-policy.conf"
+    dev = parse_fortios(path.read_text(encoding="utf-8"), str(path))
+    assert not dev.incomplete and not dev.warnings
+    [rule] = dev.stages[0].rules
+    assert rule.exact
+    assert evaluate(dev, pkt("198.18.30.5", "192.0.2.1", iif="port1", oif="port2")).possible == {
+        "accept"
+    }
+    assert evaluate(
+        dev, pkt("2001:db8::5", "2001:db8:1::1", iif="port1", oif="port2")
+    ).possible == {"accept"}
+    on = path.read_text(encoding="utf-8").replace(
+        "set internet-service6 disable", "set internet-service6 enable"
+    )
+    dev = parse_fortios(on, "isdb6.conf")
+    assert any("internet service" in a.text for a in dev.stages[0].rules[0].opaque)
+    learning = path.read_text(encoding="utf-8").replace(
+        "set sgt-check disable", "set learning-mode enable"
+    )
+    assert parse_fortios(learning, "lm.conf").incomplete

@@ -241,3 +241,79 @@ def test_top_level_groups_are_expanded() -> None:
         "drop"
     }  # 'unused' not applied
     assert not dev.warnings  # node0 is not applied: nothing to report
+
+
+def test_logical_systems_are_reported_once_not_ignored() -> None:
+    dev = parse(
+        "set security zones security-zone a interfaces ge-0/0/0.0\n"
+        "set logical-systems ls1 security zones security-zone x interfaces ge-0/0/5.0\n"
+        "set logical-systems ls1 security policies default-policy permit-all\n"
+    )
+    assert [(loc.line, m.split(":")[0]) for loc, m in dev.warnings] == [(2, "logical-systems ls1")]
+
+
+HIER_EDGE = """/* multi-line
+   comment { not a block } */
+## Last changed: 2026-11-30
+security {
+    # a comment line
+    address-book {
+        global {
+            address "a b" 198.18.20.0/24;   # quoted name with a space
+            address c 198.18.21.0/24;
+        }
+    }
+    protect: zones {
+        security-zone x { interfaces { ge-0/0/0.0; } }
+        security-zone y { interfaces { ge-0/0/1.0; } }
+    }
+    policies {
+        from-zone x to-zone y {
+            policy p1 {
+                description "allow { braces } in text; ok";
+                match { source-address [ "a b" c ]; destination-address any; application [ junos-http junos-https ]; }
+                then { permit; }
+            }
+            policy p2 {
+                match { source-address any; destination-address any; application any; }
+                then { inactive: permit; deny; }
+            }
+        }
+    }
+}
+"""
+
+
+def test_hierarchical_syntax_edge_cases() -> None:
+    dev = parse(HIER_EDGE, "edge.conf")
+    p1 = next(r for r in dev.rules if r.origin.name == "p1")
+    assert p1.origin.location.line == 18 and p1.action == "accept"
+    assert verdict(
+        dev, "198.18.21.5", "192.0.2.1", TCP, 443, iif="ge-0/0/0.0", oif="ge-0/0/1.0"
+    ) == {"accept"}
+    # p2's "permit" is inactive: only "deny" applies
+    assert verdict(
+        dev, "198.18.22.5", "192.0.2.1", TCP, 443, iif="ge-0/0/0.0", oif="ge-0/0/1.0"
+    ) == {"drop"}
+    assert next(r for r in dev.rules if r.origin.name == "p2").action == "drop"
+    assert not dev.warnings
+
+
+def test_static_nat_by_address_book_names() -> None:
+    dev = parse(
+        "set security address-book global address pub 203.0.113.80/32\n"
+        "set security address-book global address web 198.18.30.80/32\n"
+        "set security zones security-zone untrust interfaces ge-0/0/1.0\n"
+        "set security zones security-zone dmz interfaces ge-0/0/3.0\n"
+        "set security nat static rule-set s from zone untrust\n"
+        "set security nat static rule-set s rule r match destination-address-name pub\n"
+        "set security nat static rule-set s rule r then static-nat prefix-name web\n"
+        "set security nat static rule-set s rule r then static-nat prefix-name routing-instance default\n"
+        "set security policies from-zone untrust to-zone dmz policy p match source-address any\n"
+        "set security policies from-zone untrust to-zone dmz policy p match destination-address web\n"
+        "set security policies from-zone untrust to-zone dmz policy p match application junos-https\n"
+        "set security policies from-zone untrust to-zone dmz policy p then permit\n"
+    )
+    assert not dev.warnings
+    v = evaluate(dev, Packet("192.0.2.7", "203.0.113.80", TCP, 40000, 443, iif=UNTRUST, oif=DMZ))
+    assert v.possible == {"accept"} and v.nat is not None and v.nat.to_address == "198.18.30.80"

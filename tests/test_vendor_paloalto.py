@@ -11,7 +11,7 @@ import pytest
 from segverify.errors import InputError
 from segverify.firewall.formats import get_format, sniff_format
 from segverify.firewall.ir import Device, Packet, evaluate
-from segverify.firewall.ir.dump import dump_device
+from segverify.firewall.ir.dump import dump_device, render_expr
 from segverify.firewall.paloalto import parse_paloalto
 
 DATA = Path(__file__).parent / "data" / "vendors" / "paloalto"
@@ -76,12 +76,33 @@ def test_pre_local_post_rulebase_order() -> None:
     assert rule_of(evaluate(dev, pkt("198.18.30.5", "203.0.113.9", 1003, out, into))) == "ALLOW-23"
 
 
-def test_panorama_rules_do_not_see_device_local_objects() -> None:
+def test_panorama_rules_resolve_panorama_then_device_objects() -> None:
+    # as Batfish resolves them: the Panorama namespace first, then the vsys, then shared
     text = (DATA / "panorama.set").read_text(encoding="utf-8")
-    text = text.replace("set policy panorama address inet-net", "set address inet-net")
+    local = text.replace("set policy panorama address inet-net", "set address inet-net")
+    dev = parse_paloalto(local, "p.set")
+    assert "198.18.30.0/24" in render_expr(dev.rules[0].match)
+    both = local + "set policy panorama address inet-net ip-netmask 198.18.31.0/24\n"
+    dev = parse_paloalto(both, "p.set")
+    assert "198.18.31.0/24" in render_expr(dev.rules[0].match)
+    gone = text.replace("set policy panorama address inet-net ip-netmask 198.18.30.0/24\n", "")
     with pytest.raises(InputError, match="address 'inet-net' is not defined") as exc:
-        parse_paloalto(text, "p.set")
-    assert exc.value.line == text[: text.index("ALLOW-1 source inet-net")].count("\n") + 1
+        parse_paloalto(gone, "p.set")
+    assert exc.value.line == gone[: gone.index("ALLOW-1 source inet-net")].count("\n") + 1
+
+
+def test_panorama_pre_nat_before_vsys_nat_before_post_nat() -> None:
+    text = (DATA / "panorama.set").read_text(encoding="utf-8")
+    for where, name, to in (
+        ("policy panorama post-rulebase", "post", "203.0.113.3"),
+        ("rulebase", "local", "203.0.113.2"),
+        ("policy panorama pre-rulebase", "pre", "203.0.113.1"),
+    ):
+        text += f"set {where} nat rules {name} from any\nset {where} nat rules {name} to any\n"
+        text += f"set {where} nat rules {name} source any\nset {where} nat rules {name} destination 192.0.2.80\n"
+        text += f"set {where} nat rules {name} destination-translation translated-address {to}\n"
+    dev = parse_paloalto(text, "nat.set")
+    assert [n.origin.name for n in dev.dnat] == ["pre", "local", "post"]
 
 
 def test_rule_types_intrazone_and_interzone(traps: Device) -> None:
@@ -275,11 +296,6 @@ def test_traffic_to_the_firewall_needs_an_interface_management_profile() -> None
     assert to_fw("198.18.21.5", "198.18.21.1", 22, DMZ_A) == {"drop"}  # no profile
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine: a stage with default drop and intrazone_default accept reports its default "
-    "as permitting interzone traffic (the evaluator drops it); reported to fw in IR-REQUESTS",
-)
 def test_cli_end_to_end_on_the_alpha_preset() -> None:
     import json
 
@@ -306,3 +322,77 @@ def test_cli_end_to_end_on_the_alpha_preset() -> None:
     assert {f["firewall_rule"].get("name") for f in permits} == {"direct-web"}
     assert all(f["certain"] is False for f in permits)
     assert {f["dst_zone"] for f in permits} == {"internet", "security-cloud"}
+
+
+def test_interfaces_in_no_zone_need_no_binding() -> None:
+    text = MGMT + "set network interface ethernet ethernet1/9 layer3 ip 192.0.2.1/24\n"
+    dev = parse_paloalto(text, "z.set")
+    assert set(dev.interfaces) == {TRUST, UNTRUST, DMZ_A}
+
+
+@pytest.mark.parametrize(
+    "prefix",
+    ["", "vsys vsys1 ", "config devices localhost.localdomain vsys vsys1 ", "config "],
+)
+def test_set_spellings_of_the_vsys_level_are_one_model(prefix: str) -> None:
+    # `set zone …`, `set vsys vsys1 zone …` and `set config devices … vsys vsys1 zone …`
+    # say the same on a single-vsys firewall
+    body = [
+        "zone a network layer3 ethernet1/1",
+        "zone b network layer3 ethernet1/2",
+        "rulebase security rules r from a",
+        "rulebase security rules r to b",
+        "rulebase security rules r source 192.0.2.0/24",
+        "rulebase security rules r destination any",
+        "rulebase security rules r application any",
+        "rulebase security rules r service any",
+        "rulebase security rules r action allow",
+    ]
+    net = "set network interface ethernet ethernet1/1 layer3 ip 192.0.2.1/24\n"
+    net += "set network interface ethernet ethernet1/2 layer3 ip 198.51.100.1/24\n"
+    dev = parse_paloalto(net + "".join(f"set {prefix}{b}\n" for b in body), "s.set")
+    assert set(dev.zones) == {"a", "b"}
+    assert [r.origin.name for r in dev.rules] == ["r"]
+    v = evaluate(dev, pkt("192.0.2.9", "198.51.100.9", 22, "ethernet1/1", "ethernet1/2"))
+    assert v.possible == {"accept"}
+
+
+def test_unknown_object_key_is_reported_with_its_line() -> None:
+    text = (DATA / "traps.set").read_text(encoding="utf-8") + "set address lan frobnicate yes\n"
+    dev = parse_paloalto(text, "k.set")
+    assert dev.incomplete
+    assert [loc.line for loc, _ in dev.warnings] == [text.count("\n")]
+
+
+@pytest.mark.parametrize("directory,vendor", [("palo_alto", "paloalto"), ("fortios", "fortios")])
+def test_every_batfish_config_is_sniffed_as_its_vendor(
+    fixtures_dir: Path, directory: str, vendor: str
+) -> None:
+    d = fixtures_dir / "firewall" / "batfish" / directory
+    if not d.is_dir():
+        pytest.skip(f"no Batfish fixtures at {d}")
+    wrong = []
+    for f in sorted(d.iterdir()):
+        if f.name == "BUILD.bazel":
+            continue
+        try:
+            got = sniff_format(f.read_text(encoding="utf-8", errors="replace")).name
+        except InputError:
+            got = "none"
+        if got != vendor:
+            wrong.append((f.name, got))
+    assert not wrong
+
+
+def test_empty_zone_matches_nothing_even_when_named_like_a_topology_zone() -> None:
+    text = MGMT + "set zone inet network layer3\n"
+    for k, v in (("from", "inet"), ("to", "any"), ("source", "any"), ("destination", "any")):
+        text += f"set rulebase security rules r {k} {v}\n"
+    text += (
+        "set rulebase security rules r application any\nset rulebase security rules r service any\n"
+    )
+    text += "set rulebase security rules r action allow\n"
+    dev = parse_paloalto(text, "e.set")
+    assert "inet" not in dev.zones
+    v = evaluate(dev, pkt("198.18.20.5", "203.0.113.5", 80, TRUST, UNTRUST))
+    assert v.possible == {"drop"}

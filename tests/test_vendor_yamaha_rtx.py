@@ -199,3 +199,28 @@ def test_unknown_command_is_reported() -> None:
         (2, "not understood"),
         (3, "filter set not modelled"),
     ]
+
+
+def test_protocol_and_port_forms() -> None:
+    dev = parse(
+        "ip lan1 address 198.18.10.1/24\n"
+        "ip lan1 secure filter in 1 2 3 4 5 6 9\n"
+        "ip filter 1 reject * * tcpsyn * 23\n"
+        "ip filter 2 pass * * icmp-error\n"
+        "ip filter 3 pass * 198.18.20.10-198.18.20.20 tcp,udp -1023 1024-\n"
+        "ip filter 4 pass 198.18.10.0/255.255.255.0 * tcp * www,https,8000-8080\n"
+        "ip filter 5 pass * * 47\n"
+        "ip filter 6 pass * *.example.jp tcp * 443\n"
+        "ip filter 9 reject * * * * *\n"
+    )
+    v = lambda *a, **k: verdict(dev, *a, iif="lan1", oif="lan2", **k)  # noqa: E731
+    assert v("198.18.10.7", "192.0.2.1", TCP, 23) == {"drop"}  # SYN to telnet
+    assert v("198.18.10.7", "192.0.2.1", ICMP, 0, icmp_type=3) == {"accept"}  # icmp-error
+    assert v("198.18.10.7", "192.0.2.1", ICMP, 0, icmp_type=8) == {"drop"}
+    assert v("198.18.10.7", "198.18.20.15", UDP, 5000, sport=1000) == {"accept"}  # ranges
+    assert v("198.18.10.7", "198.18.20.15", UDP, 5000, sport=2000) == {"drop"}
+    assert v("198.18.10.7", "192.0.2.1", TCP, 8080) == {"accept"}  # list with a range
+    assert v("198.18.11.7", "192.0.2.1", TCP, 8080) == {"drop"}  # dotted mask
+    assert v("198.18.10.7", "192.0.2.1", 47, 0) == {"accept"}  # protocol number
+    # a name as destination: may match (decided by DNS, not by the header)
+    assert v("198.18.11.7", "192.0.2.1", TCP, 443) == {"accept", "drop"}

@@ -14,6 +14,7 @@ from numba import njit
 from segverify.capture.ethernet import ethernet, ethertype_payload, llc_snap
 from segverify.capture.ieee80211 import ieee80211, radiotap
 from segverify.capture.status import (
+    BAD,
     KIND_IP_BY_VERSION,
     KIND_IPV4,
     KIND_IPV6,
@@ -86,14 +87,16 @@ def _nflog(buf, p, end):  # type: ignore[no-untyped-def]
     while p + 4 <= end:
         tlv_len = le16(buf, p)
         tlv_type = le16(buf, p + 2) & 0x7FFF
-        if tlv_len < 4:
-            return NON_IP, KIND_NONE, p
+        if tlv_len < 4:  # an impossible TLV: the record is malformed, not "not IP"
+            return BAD, KIND_NONE, p
         if tlv_type == NFULA_PAYLOAD:
             if fam == 2:
                 return OK, KIND_IPV4, p + 4
             if fam == 10:
                 return OK, KIND_IPV6, p + 4
             return OK, KIND_IP_BY_VERSION, p + 4
+        if p + tlv_len > end:  # another TLV running past the record
+            return SHORT, KIND_NONE, p
         p += (tlv_len + 3) & ~3
     if p < end:
         return SHORT, KIND_NONE, p

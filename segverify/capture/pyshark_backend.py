@@ -19,7 +19,13 @@ import shutil
 from collections.abc import Iterator
 from typing import Any
 
-from segverify.capture.scapy_backend import ROWS_PER_CHUNK, Decoded, icmp_ports, iter_records
+from segverify.capture.scapy_backend import (
+    MAX_TUNNELS,
+    ROWS_PER_CHUNK,
+    Decoded,
+    icmp_ports,
+    iter_records,
+)
 from segverify.errors import InputError
 from segverify.flows.ingest import FlowIngest, RowWriter
 from segverify.flows.model import Accounting, FlowTable
@@ -221,19 +227,21 @@ def decode_frame(frame: dict[str, Any]) -> Decoded | str:
     vlan_layer = f.layer(protos.index("vlan")) if "vlan" in protos[:ip_at] else None
     vlan = _int(_find(vlan_layer, "vlan.id")) if vlan_layer else None
     tunnel: list[str] = []
-    for _ in range(5):
+    outer: Decoded | None = None
+    for _ in range(MAX_TUNNELS + 1):
         pkt = _ip(f, ip_at, vlan, tuple(tunnel))
-        if isinstance(pkt, str):
-            return pkt
+        if isinstance(pkt, str):  # an inner packet that cannot be decoded: the outer flow
+            return pkt if outer is None else outer
         inner = _tunnel_inner(f, ip_at, pkt)
         if inner is None:
             return pkt
         kind, next_at = inner
         if next_at is None:  # the tunnel carries no IP packet: keep the outer one
             return pkt
-        tunnel.append(f"{kind} {pkt.src}>{pkt.dst}")
-        ip_at = next_at
-    return "malformed"
+        if len(tunnel) < 2:  # the outer two layers are recorded, as the fast backend does
+            tunnel.append(f"{kind} {pkt.src}>{pkt.dst}")
+        outer, ip_at = pkt, next_at
+    return outer if outer is not None else "malformed"
 
 
 def _ip(f: _Frame, at: int, vlan: int | None, tunnel: tuple[str, ...]) -> Decoded | str:
@@ -247,6 +255,8 @@ def _ip(f: _Frame, at: int, vlan: int | None, tunnel: tuple[str, ...]) -> Decode
         return f.bad()
     frag_id: int | None = None
     frag_offset = 0
+    if v6 and _cut_extension(f, at, layer):
+        return f.bad()
     if v6:
         proto = _int(_find(layer, "ipv6.fraghdr.nxt"))
         if proto is None:
@@ -261,6 +271,14 @@ def _ip(f: _Frame, at: int, vlan: int | None, tunnel: tuple[str, ...]) -> Decode
             frag_offset = off or 0
             frag_id = _int(_find(layer, "ipv6.fraghdr.ident"))
     else:
+        # the header checks of the other backends: version 4, IHL at least 5 words, a total
+        # length (0: segmentation offload) not below the header
+        hdr_len = _int(layer.get("ip.hdr_len"))
+        total = _int(layer.get("ip.len"))
+        if _int(layer.get("ip.version")) != 4 or hdr_len is None or hdr_len < 20:
+            return "malformed"
+        if total is not None and 0 < total < hdr_len:
+            return "malformed"
         proto = _int(layer.get("ip.proto"))
         off = _int(layer.get("ip.frag_offset")) or 0
         more = _int(_find(layer, "ip.flags.mf")) or 0
@@ -282,6 +300,22 @@ def _ip(f: _Frame, at: int, vlan: int | None, tunnel: tuple[str, ...]) -> Decode
     if frag_offset:
         return pkt
     return _transport(f, at, pkt)
+
+
+IPV6_EXTENSIONS = ("ipv6.hopopts", "ipv6.routing", "ipv6.dstopts", "ipv6.fraghdr")
+
+
+def _cut_extension(f: _Frame, at: int, layer: dict[str, Any]) -> bool:
+    """An IPv6 extension header tshark named but could not read (it runs past the packet):
+    named in the protocol list, absent or without its next-header field in the layer."""
+    keys = {k: v for k, v in _walk(layer) if k in IPV6_EXTENSIONS}
+    i = at + 1
+    while i < len(f.protocols) and f.protocols[i] in IPV6_EXTENSIONS:
+        value = keys.get(f.protocols[i])
+        if not isinstance(value, dict) or not any(k.endswith(".nxt") for k in value):
+            return True
+        i += 1
+    return False
 
 
 def _canon(address: str) -> str:

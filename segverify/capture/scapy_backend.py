@@ -450,14 +450,16 @@ def _nflog(ctx: _Ctx) -> Decoded:
     fam, p = d[0], 4
     while p + 4 <= len(d):
         tlv_len, tlv_type = struct.unpack_from("<HH", d, p)
-        if tlv_len < 4:
-            raise _Stop("non_ip")
+        if tlv_len < 4:  # an impossible TLV
+            raise _Stop("malformed")
         if tlv_type & 0x7FFF == 9:  # NFULA_PAYLOAD
             if fam == 2:
                 return _ipv4(ctx, p + 4)
             if fam == 10:
                 return _ipv6(ctx, p + 4)
             return _ip_by_version(ctx, p + 4)
+        if p + tlv_len > len(d):  # another TLV running past the record
+            raise ctx.short()
         p += (tlv_len + 3) & ~3
     if p < len(d):
         raise ctx.short()

@@ -18,6 +18,7 @@ from segverify.checks.firewall_common import (
     zone_label,
 )
 from segverify.checks.firewall_exposure import device_exposure
+from segverify.checks.firewall_objects import unused_objects
 from segverify.engine.analysis import FirewallAnalysis, build_analysis
 from segverify.engine.compile import CompiledStage
 from segverify.findings.model import Finding, Report
@@ -57,10 +58,58 @@ def forbidden_space(analysis: FirewallAnalysis) -> ForbiddenSpace:
     return ForbiddenSpace(pairs, union)
 
 
+OPAQUE_JA = {
+    "schedule": "スケジュール",
+    "application": "アプリケーション",
+    "user": "ユーザ",
+    "url-category": "URLカテゴリ",
+    "fqdn": "FQDN",
+    "geo": "地域",
+    "limit": "レート制限",
+    "mark": "マーク",
+}
+
+
+def may_text(rule: Rule | None) -> tuple[str, str]:
+    """Why a permit only *may* happen, naming the rule's opaque atoms (" (may: …)")."""
+    atoms = rule.opaque if rule is not None else ()
+    known = [a for a in atoms if a.kind != "unknown"]
+    unknown = [a for a in atoms if a.kind == "unknown"]
+    en: list[str] = []
+    ja: list[str] = []
+    by_kind: dict[str, list[str]] = {}
+    for a in known:
+        by_kind.setdefault(a.kind, []).append(a.text)
+    for kind, texts in by_kind.items():
+        en.append(f"{kind} {', '.join(texts)}")
+        ja.append(f"{OPAQUE_JA.get(kind, kind)} {', '.join(texts)}")
+    if known:
+        en_s = f" (may: depends on {'; '.join(en)}, which packet headers cannot decide)"
+        ja_s = f"（{'、'.join(ja)} 次第で許可される可能性。パケットのヘッダでは判定できない）"
+    elif unknown or rule is None or rule.action == "unknown":
+        en_s = " (may: depends on a match segverify did not recognise)"
+        ja_s = "（未対応の条件次第で許可される可能性）"
+    else:
+        en_s = " (may: depends on conditions packet headers cannot decide)"
+        ja_s = "（ヘッダで判定できない条件次第で許可される可能性）"
+    if unknown and known:
+        en_s = en_s[:-1] + " and on a match segverify did not recognise)"
+        ja_s = ja_s[:-1] + "。未対応の条件もある）"
+    return en_s, ja_s
+
+
+NO_STAGE = {
+    "action": "accept",
+    "default": True,
+    "stage": "(no stage applies: nothing filters these packets)",
+}
+
+
 def _permit_sources(
     analysis: FirewallAnalysis,
-) -> list[tuple[CompiledStage, Rule | None, int | None, Any]]:
-    """Every (stage, accepting rule or default, index, packets it lets through the device)."""
+) -> list[tuple[CompiledStage | None, Rule | None, int | None, Any]]:
+    """Every (stage, accepting rule or default, index, packets it lets through the device);
+    stage None: packets no stage applies to."""
     out = []
     comp = analysis.compiled
     sp = analysis.space
@@ -80,6 +129,12 @@ def _permit_sources(
                 out.append((cs, cr.rule, cr.index, leaving(eff)))
         if cs.default_accept and cs.default_eff != sp.false:
             out.append((cs, None, None, leaving(cs.default_eff & cs.default_accepts)))
+    # packets no stage applies to (an interface without an ACL): the device forwards them
+    unfiltered = region
+    for cs in comp.paths[path]:
+        unfiltered = unfiltered & ~cs.family
+    if unfiltered != sp.false:
+        out.append((None, None, None, comp.to_post(unfiltered, path) & region))
     return out
 
 
@@ -95,7 +150,7 @@ def forbidden_permits(
         hit = permits & fs.union
         if hit == sp.false:
             continue
-        ref = rule_ref(rule, cs, index)
+        ref = rule_ref(rule, cs, index) if cs is not None else dict(NO_STAGE)
         for (a, b), f in fs.pairs.items():
             x = hit & f
             if x == sp.false:
@@ -107,8 +162,7 @@ def forbidden_permits(
             example = sp.example(x)
             assert example is not None
             tier_rule = pp.tier_rule or "default-deny"
-            may_en = "" if certain else " (may: depends on a match segverify did not recognise)"
-            may_ja = "" if certain else "（未対応の条件次第で許可される可能性）"
+            may_en, may_ja = ("", "") if certain else may_text(rule)
             fq_en = (
                 " Part of it is allowed only for allow-listed FQDNs, which header filtering cannot enforce: needs FQDN filtering."
                 if fqdn
@@ -137,7 +191,7 @@ def forbidden_permits(
                     evidence=tuple(x for x in (rule.origin.text if rule else "",) if x),
                     remedy="Restrict the rule to the flows the policy allows, or add a drop rule before it.",
                     remedy_ja="ポリシーで許可された通信だけに絞るか、その前に拒否ルールを置く。",
-                    location=stage_location(rule, cs),
+                    location=stage_location(rule, cs) if cs is not None else None,
                     data={
                         "device": analysis.view.node.id,
                         "src_zone": a,
@@ -150,6 +204,28 @@ def forbidden_permits(
                 )
             )
     return findings
+
+
+def group_by_pair(findings: list[Finding]) -> list[Finding]:
+    """Forbidden permits ordered by zone pair, then by rule position: a large ruleset's
+    report reads pair by pair."""
+
+    def key(f: Finding) -> tuple:
+        r = f.data.get("firewall_rule", {})
+        return (f.data["src_zone"], f.data["dst_zone"], r.get("file") or "", r.get("line") or 0)
+
+    return sorted(findings, key=key)
+
+
+def pairs_line(findings: list[Finding]) -> str:
+    """``inet → internet: 12; …``: forbidden permits counted per zone pair (a scalar, so every
+    output format prints it)."""
+    counts: dict[tuple[str, str], int] = {}
+    for f in findings:
+        if f.kind == "firewall-permit":
+            k = (f.data["src_zone"], f.data["dst_zone"])
+            counts[k] = counts.get(k, 0) + 1
+    return "; ".join(f"{a} → {b}: {n}" for (a, b), n in sorted(counts.items())) or "none"
 
 
 def _cover(
@@ -199,7 +275,7 @@ def shadowed_and_redundant(analysis: FirewallAnalysis) -> list[Finding]:
                 suffix[k] = s
         for i, cr in enumerate(cs.rules):
             rule = cr.rule
-            if not rule.enabled:
+            if not rule.enabled or rule.implicit:
                 continue
             ref = rule_ref(rule, cs, i)
             covered = cs.covered_must[i] if cs.covered_must else None
@@ -307,11 +383,12 @@ def check_firewall(
     analysis = build_analysis(topology, ruleset, device, backend=backend, order=order)
     t1 = time.perf_counter()
     fs = forbidden_space(analysis)
-    findings = forbidden_permits(analysis, fs)
+    findings = group_by_pair(forbidden_permits(analysis, fs))
     findings += device_exposure(analysis)
     t2 = time.perf_counter()
     if shadow:
         findings += shadowed_and_redundant(analysis)
+        findings += unused_objects(analysis.device, analysis.view.node.id)
     t3 = time.perf_counter()
     device_model = analysis.device
     warnings = ruleset_warnings(device_model)
@@ -320,8 +397,10 @@ def check_firewall(
         {
             "forbidden_permits": sum(1 for f in findings if f.kind == "firewall-permit"),
             "device_exposures": sum(1 for f in findings if f.kind == "device-exposure"),
+            "forbidden_permits_by_pair": pairs_line(findings),
             "shadowed": sum(1 for f in findings if f.kind == "shadowed"),
             "redundant": sum(1 for f in findings if f.kind == "redundant"),
+            "unused_objects": sum(1 for f in findings if f.kind == "unused-object"),
             "exact": analysis.compiled.exact,
             "seconds_compile": round(t1 - t0, 3),
             "seconds_permits": round(t2 - t1, 3),

@@ -153,6 +153,9 @@ FINDING_KINDS = (
     "unused-object",
     "diff",
     "test-flow",
+    "network-permit",
+    "network-blocked",
+    "network-diff",
 )
 
 

@@ -17,9 +17,9 @@ from segverify.checks.policy import PolicyEvaluator
 from segverify.engine.analysis import Decision, FirewallAnalysis, build_analysis
 from segverify.errors import InputError
 from segverify.findings.model import Finding, Report
-from segverify.firewall.base import PROTOCOLS
 from segverify.firewall.ir import Device
 from segverify.firewall.model import Ruleset
+from segverify.firewall.names import PROTOCOLS
 from segverify.topology.model import Location, Topology
 
 

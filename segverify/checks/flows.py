@@ -432,7 +432,10 @@ class FlowAnalysis:
             yield finding_dict(f)
 
     def input_warnings(self) -> tuple[InputWarning, ...]:
-        return tuple(InputWarning(text) for text in self.warning_texts("en"))
+        return tuple(
+            InputWarning(en, message_ja=ja)
+            for en, ja in zip(self.warning_texts("en"), self.warning_texts("ja"), strict=True)
+        )
 
     def to_report(self) -> Report:
         """All findings materialised (renderers that need the whole list)."""

@@ -11,7 +11,7 @@ import click
 
 from segverify.checks.configured import permit_pairs
 from segverify.checks.matrix import zone_matrix
-from segverify.checks.observed import observed_pairs
+from segverify.checks.observed import observed_from_analysis
 from segverify.checks.topology_check import check_topology
 from segverify.cli.context import emit, settings
 from segverify.cli.options import topology_option
@@ -71,11 +71,12 @@ def load_inputs(
     capture_report = None
     if captures:
         from segverify.capture import read_flows  # compiled readers load only when needed
-        from segverify.checks.flows import flow_findings
+        from segverify.checks.flows import analyse_table
 
         table = read_flows(list(captures), backend=backend)
-        observed = observed_pairs(topo, table.flows)
-        capture_report = flow_findings(table, topo, backend=backend, inputs=captures)
+        analysis = analyse_table(table, topo, backend=backend, inputs=captures)
+        observed = observed_from_analysis(analysis)
+        capture_report = analysis.to_report()
     config_report = firewall_report(topo, firewalls, devices, lang) if firewalls else None
     data = build_diagram(
         topo,
@@ -93,25 +94,34 @@ def load_inputs(
 def firewall_report(
     topo: Topology, exports: tuple[str, ...], devices: tuple[str, ...], lang: str
 ) -> Report:
-    """Every export checked like `segverify firewall` does, merged into one report."""
+    """Every export checked like `segverify firewall` does, plus the whole-network check
+    along the topology's paths (its ``network-blocked`` findings are the sanctioned flows
+    no path carries), merged into one report."""
     from segverify.checks.firewall import check_firewall
-    from segverify.firewall.registry import parse_export
+    from segverify.checks.network import check_network
+    from segverify.firewall.exports import load_exports
 
     if devices and len(devices) != len(exports):
         raise click.UsageError(
             t("error.device_count", lang, devices=len(devices), exports=len(exports))
         )
-    reports = []
-    for i, export in enumerate(exports):
-        device = devices[i] if devices else None
-        ruleset = parse_export(export, None, topo, device)
-        reports.append(check_firewall(topo, ruleset, device))
+    if not devices:
+        if len(topo.firewalls) != 1:
+            raise click.UsageError(t("error.device_count", lang, devices=0, exports=len(exports)))
+        devices = tuple(topo.firewalls) * len(exports)
+    models = load_exports(list(zip(devices, exports, strict=True)), topo)
+    reports = [check_firewall(topo, model, node) for node, model in models.items()]
+    network = check_network(topo, models)
+    blocked = tuple(f for f in network.findings if f.kind == "network-blocked")
     return Report(
         command="firewall",
-        findings=tuple(f for r in reports for f in r.findings),
-        summary={"exports": len(exports)},
+        findings=tuple(f for r in reports for f in r.findings) + blocked,
+        summary={
+            "exports": len(exports),
+            "unverified_paths": network.summary.get("unverified_paths", []),
+        },
         warnings=tuple(w for r in reports for w in r.warnings),
-        incomplete=any(r.incomplete for r in reports),
+        incomplete=any(r.incomplete for r in reports) or network.incomplete,
         inputs=exports,
     )
 
@@ -126,7 +136,12 @@ def format_for(output: str | None, fmt: str | None) -> str:
         if ext in DIAGRAM_FORMATS:
             return ext
         raise click.UsageError(
-            f"cannot tell the format from {output!r}; use --format {{{','.join(DIAGRAM_FORMATS)}}}"
+            t(
+                "error.diagram_format",
+                settings().lang,
+                output=output,
+                formats=",".join(DIAGRAM_FORMATS),
+            )
         )
     return "svg"
 
@@ -134,7 +149,7 @@ def format_for(output: str | None, fmt: str | None) -> str:
 def write_diagram(data: str | bytes, output: str | None) -> None:
     if isinstance(data, bytes):
         if not output or output == "-":
-            raise click.UsageError("png/pdf output needs -o FILE")
+            raise click.UsageError(t("error.binary_stdout", settings().lang))
         with open(output, "wb") as fh:
             fh.write(data)
     else:

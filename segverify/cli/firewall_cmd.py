@@ -10,9 +10,13 @@ from segverify.checks.firewall import check_firewall
 from segverify.checks.firewall_common import exit_code, parse_fail_on
 from segverify.checks.firewall_diff import diff_firewalls
 from segverify.checks.firewall_flow import flow_report
+from segverify.checks.network import check_network
+from segverify.checks.network_diff import diff_network
 from segverify.cli.context import emit, settings
 from segverify.cli.options import format_option, output_option, topology_option
+from segverify.errors import InputError
 from segverify.firewall.bind import parse_interface_map
+from segverify.firewall.exports import load_exports, parse_device_specs
 from segverify.firewall.formats import format_names
 from segverify.firewall.registry import load_device
 from segverify.render import render
@@ -57,9 +61,15 @@ def _device_option():  # noqa: ANN202
 
 
 @click.command("firewall")
-@click.argument("export", type=click.Path(dir_okay=False))
+@click.argument("export", type=click.Path(dir_okay=False), required=False)
 @topology_option()
-@_device_option()
+@click.option(
+    "--device",
+    "devices",
+    multiple=True,
+    help="Firewall node in the topology (optional with one firewall). NODE=EXPORT, repeated: "
+    "check several exports at once along the topology's paths (no EXPORT argument).",
+)
 @_vendor_option()
 @click.option(
     "--ipset",
@@ -81,9 +91,9 @@ def _device_option():  # noqa: ANN202
 @_interface_map_option()
 @_fail_on_option()
 def firewall(
-    export: str,
+    export: str | None,
     topology_path: str,
-    device: str | None,
+    devices: tuple[str, ...],
     vendor: str | None,
     ipset_file: str | None,
     fmt: str,
@@ -95,11 +105,30 @@ def firewall(
 ) -> None:
     """Check a firewall EXPORT against the topology's three-tier policy (exact, on BDDs).
 
+    With --device NODE=EXPORT for several firewalls, check the whole network: forbidden zone
+    pairs some path lets through end to end, and sanctioned flows no path carries.
+
     Exit codes: 0 clean, 1 a finding of a --fail-on severity or kind (default: errors, e.g.
     a forbidden flow permitted), 2 bad input, 3 incomplete.
     """
     fails = parse_fail_on(fail_on)
     topology = load_topology(topology_path)
+    if any("=" in d for d in devices):
+        if export or flow or ipset_file:
+            raise InputError(
+                "--device NODE=EXPORT replaces the EXPORT argument, --test-flow and --ipset"
+            )
+        models = load_exports(
+            parse_device_specs(devices), topology, vendor, parse_interface_map(interface_map)
+        )
+        report = check_network(topology, models)
+        emit(render(report, fmt, settings().lang), output)
+        sys.exit(exit_code(report, fails))
+    if export is None:
+        raise InputError("give the EXPORT file, or --device NODE=EXPORT for each firewall")
+    if len(devices) > 1:
+        raise InputError("--device names one node, unless each is given as NODE=EXPORT")
+    device = devices[0] if devices else None
     model = load_device(
         export, vendor, topology, device, ipset_file, parse_interface_map(interface_map)
     )
@@ -112,8 +141,8 @@ def firewall(
 
 
 @click.command("diff")
-@click.argument("old", type=click.Path(dir_okay=False))
-@click.argument("new", type=click.Path(dir_okay=False))
+@click.argument("old", type=click.Path(dir_okay=False), required=False)
+@click.argument("new", type=click.Path(dir_okay=False), required=False)
 @topology_option()
 @_device_option()
 @_vendor_option()
@@ -121,9 +150,23 @@ def firewall(
 @output_option()
 @_interface_map_option()
 @_fail_on_option()
+@click.option(
+    "--old",
+    "old_specs",
+    multiple=True,
+    metavar="NODE=EXPORT",
+    help="Whole network: a firewall's export before the change (repeat per node).",
+)
+@click.option(
+    "--new",
+    "new_specs",
+    multiple=True,
+    metavar="NODE=EXPORT",
+    help="Whole network: a firewall's export after the change (repeat per node).",
+)
 def diff(
-    old: str,
-    new: str,
+    old: str | None,
+    new: str | None,
     topology_path: str,
     device: str | None,
     vendor: str | None,
@@ -131,14 +174,31 @@ def diff(
     output: str | None,
     interface_map: str | None,
     fail_on: str,
+    old_specs: tuple[str, ...],
+    new_specs: tuple[str, ...],
 ) -> None:
     """Compare two exports of one firewall: packets newly permitted and newly blocked.
+
+    With --old/--new NODE=EXPORT for several firewalls, compare the whole network along the
+    topology's paths.
 
     Exit codes: 0 no forbidden flow newly permitted, 1 one is, 2 bad input, 3 incomplete.
     """
     fails = parse_fail_on(fail_on)
     topology = load_topology(topology_path)
     imap = parse_interface_map(interface_map)
+    if old_specs or new_specs:
+        if old or new or device:
+            raise InputError(
+                "--old/--new NODE=EXPORT replace the OLD and NEW arguments and --device"
+            )
+        before_set = load_exports(parse_device_specs(old_specs), topology, vendor, imap)
+        after_set = load_exports(parse_device_specs(new_specs), topology, vendor, imap)
+        report = diff_network(topology, before_set, after_set)
+        emit(render(report, fmt, settings().lang), output)
+        sys.exit(exit_code(report, fails))
+    if old is None or new is None:
+        raise InputError("give OLD and NEW exports, or --old/--new NODE=EXPORT for each firewall")
     before = load_device(old, vendor, topology, device, None, imap)
     after = load_device(new, vendor, topology, device, None, imap)
     report = diff_firewalls(topology, before, after, after.name)

@@ -6,7 +6,7 @@ import os
 
 import click
 
-from segverify.cli.context import emit
+from segverify.cli.context import emit, settings
 from segverify.topology.model import MODELS
 from segverify.topology.starter import starter_text
 
@@ -27,7 +27,7 @@ def init(model: str, output: str | None, force: bool) -> None:
     """Write a commented starter topology file for MODEL."""
     if output and not force and os.path.exists(output):
         raise click.UsageError(f"{output} exists (use --force to overwrite)")
-    emit(starter_text(model), output)
+    emit(starter_text(model, settings().lang), output)
 
 
 def register(group: click.Group) -> None:

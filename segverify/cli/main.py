@@ -8,9 +8,9 @@ import os
 import click
 
 from segverify import __version__
-from segverify.cli.context import Settings, fail
+from segverify.cli.context import Settings, fail, settings
 from segverify.errors import EXIT_BAD_INPUT, InputError
-from segverify.i18n import LANGS, default_lang
+from segverify.i18n import LANGS, default_lang, t
 
 # Each module defines ``register(group)``; one module per command group.
 COMMAND_MODULES = (
@@ -33,6 +33,8 @@ COMMAND_MODULES = (
 COMMAND_NAMES = {
     "pcap": "segverify.cli.pcap_cmd",
     "flows": "segverify.cli.flows_cmd",
+    "diagram": "segverify.cli.diagram_cmd",
+    "report": "segverify.cli.report_cmd",
 }
 
 
@@ -58,7 +60,7 @@ class SegverifyGroup(click.Group):
         try:
             return super().invoke(ctx)
         except InputError as err:
-            click.echo(f"segverify: {err}", err=True)
+            click.echo(f"segverify: {err.render(settings(ctx).lang)}", err=True)
             ctx.exit(EXIT_BAD_INPUT)
         except (
             click.exceptions.Exit,
@@ -71,12 +73,12 @@ class SegverifyGroup(click.Group):
         except (MemoryError, RecursionError) as exc:  # an input past a bound no reader caught
             if os.environ.get("SEGVERIFY_DEBUG"):
                 raise
-            click.echo(f"segverify: {resource_message(exc)}", err=True)
+            click.echo(f"segverify: {resource_message(exc, settings(ctx).lang)}", err=True)
             ctx.exit(EXIT_BAD_INPUT)
         except Exception as exc:  # a bug: still one line, never a traceback
             if os.environ.get("SEGVERIFY_DEBUG"):
                 raise
-            click.echo(f"segverify: {internal_message(exc)}", err=True)
+            click.echo(f"segverify: {internal_message(exc, settings(ctx).lang)}", err=True)
             ctx.exit(EXIT_BAD_INPUT)
 
 
@@ -85,22 +87,15 @@ def _one_line(text: str, limit: int = 300) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def resource_message(exc: BaseException) -> str:
+def resource_message(exc: BaseException, lang: str = "en") -> str:
     """An input too big or too deeply nested for a reader that has no explicit bound."""
     what = "out of memory" if isinstance(exc, MemoryError) else "nested too deeply"
-    return (
-        f"input too large to analyse ({what}); the input limits are in docs/security.md"
-        " (SEGVERIFY_DEBUG=1 shows where)"
-    )
+    return t("error.too_large_input", lang, what=what)
 
 
-def internal_message(exc: BaseException) -> str:
+def internal_message(exc: BaseException, lang: str = "en") -> str:
     """A genuine bug: one line, marked as ours, with how to report it."""
-    return (
-        f"internal error (a bug in segverify, not in your input): {type(exc).__name__}: "
-        f"{_one_line(exc)}; please report it with the output of SEGVERIFY_DEBUG=1"
-        " (docs/security.md)"
-    )
+    return t("error.internal_bug", lang, kind=type(exc).__name__, detail=_one_line(exc))
 
 
 @click.group(cls=SegverifyGroup, context_settings={"help_option_names": ["-h", "--help"]})

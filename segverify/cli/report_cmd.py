@@ -34,6 +34,15 @@ from segverify.render.audit_html import AuditData, render_audit
 )
 @date_option()
 @click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(("html", "json")),
+    default="html",
+    show_default=True,
+    help="html: the self-contained page; json: the same judgements for scripts "
+    "(schema segverify/audit/1, docs/schema/audit.schema.json).",
+)
+@click.option(
     "-o",
     "--output",
     type=click.Path(dir_okay=False, writable=True),
@@ -47,6 +56,7 @@ def report(
     captures: tuple[str, ...],
     policy_path: str | None,
     date: str | None,
+    fmt: str,
     output: str | None,
 ) -> None:
     """Audit report for the audit file (情報セキュリティ監査・自己点検): verdict per rule
@@ -87,7 +97,12 @@ def report(
         policy=policy,
         run=run_info(files, when),
     )
-    emit(render_audit(data, lang), output)
+    if fmt == "json":
+        from segverify.render.audit_json import render_audit_json
+
+        emit(render_audit_json(data), output)
+    else:
+        emit(render_audit(data, lang), output)
     reports = [r for r in (data.design, data.observed, data.config, data.policy) if r is not None]
     if any(r.exit_code() == EXIT_FINDINGS for r in reports):
         sys.exit(EXIT_FINDINGS)

@@ -15,8 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from segverify.checks.policy import AddressIndex, IndexEntry
 from segverify.engine.space import PORT_PROTOS, HeaderSpace
+from segverify.topology.addresses import AddressIndex, IndexEntry
 from segverify.topology.model import INTERNAL_TIERS, AllowRule, Selector, ServiceSpec, Topology
 
 

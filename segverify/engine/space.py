@@ -181,7 +181,12 @@ class HeaderSpace:
         return self.bdd.cube({v: bool((value >> (n - 1 - i)) & 1) for i, v in enumerate(names)})
 
     def value(self, fname: str, value: int) -> Any:
-        return self._bits_cube(self.fields[fname].vars, value)
+        key = ("value", fname, value)
+        hit = self._cache.get(key)
+        if hit is None:
+            hit = self._bits_cube(self.fields[fname].vars, value)
+            self._cache[key] = hit
+        return hit
 
     def _interval_bits(self, names: Sequence[str], lo: int, hi: int) -> Any:
         """``lo <= x <= hi`` over the bit variables ``names`` (MSB first): O(len) nodes."""
@@ -359,6 +364,26 @@ class HeaderSpace:
     def packet_cube(self, pkt: Packet) -> Any:
         return self.bdd.cube(self.assignment(pkt))
 
+    def _walk(self, u: Any, prefer: dict[str, bool]) -> dict[str, bool]:
+        """A satisfying path of ``u`` (non-false) taking the preferred branch wherever it
+        does not lead to false: reduced BDDs have no constant inner nodes, so only a
+        terminal child can be the dead end. Variables not on the path are free."""
+        out: dict[str, bool] = {}
+        neg = False
+        true = self.true
+        while u.var is not None:
+            if u.negated:
+                neg = not neg
+            v = u.var
+            bit = prefer.get(v, False)
+            c = u.high if bit else u.low
+            if c.var is None and (c == true) == neg:  # this branch is constant false
+                bit = not bit
+                c = u.high if bit else u.low
+            out[v] = bit
+            u = c
+        return out
+
     def example(self, u: Any, prefer: dict[str, int] | None = None) -> Packet | None:
         """One packet of ``u`` (None when empty), steered towards readable values: IPv4, NEW,
         TCP/UDP/ICMP, familiar ports, TEST-NET addresses where the set leaves them free."""
@@ -379,17 +404,17 @@ class HeaderSpace:
             return False
 
         def greedy(fname: str, names: Sequence[str], pref: int) -> int:
+            """Bits of ``names`` as close to ``pref`` as ``cur`` allows, most significant
+            first: one walk down the BDD (no BDD operations), then one restriction."""
             nonlocal cur
             n = len(names)
+            want = {v: bool((pref >> (n - 1 - i)) & 1) for i, v in enumerate(names)}
+            path = self._walk(cur, want)
+            bits = {v: path.get(v, want[v]) for v in names}
+            cur = bdd.let(bits, cur)
             result = 0
-            for i, v in enumerate(names):
-                bit = bool((pref >> (n - 1 - i)) & 1)
-                t = bdd.let({v: bit}, cur)
-                if t == self.false:
-                    bit = not bit
-                    t = bdd.let({v: bit}, cur)
-                cur = t
-                result = (result << 1) | int(bit)
+            for v in names:
+                result = (result << 1) | int(bits[v])
             return result
 
         def choose(fname: str, candidates: Sequence[int], pref: int) -> int:
@@ -398,28 +423,58 @@ class HeaderSpace:
                     return c
             return greedy(fname, self.fields[fname].vars, pref)
 
+        # ver, ct, proto and flags have few values: one of the candidates or a walk
+
         ver = choose("ver", (0, 1), 0)
         ct = choose("ct", (0, 1, 2, 3, 4), 0)
         proto = choose("proto", (prefer.get("proto", 6), 6, 17, 1, 58), 6)
         flags = choose("flags", (0x02, 0x10, 0x12), 0x02) if proto == 6 else 0x02
-        iif = choose("iif", (), prefer.get("iif", 0))
-        oif = choose("oif", (), prefer.get("oif", 0))
         version = 4 if ver == 0 else 6
+        # small fields with candidate values first (a few cube operations each) …
+        dport = sport = 0
+        if proto in PORT_PROTOS:
+            for c in (prefer.get("dport", 443), 443, 80, 22, 25, 53, 445, 3389):
+                if try_value("dport", c):
+                    break
+            try_value("sport", 49152)
+        elif proto in ICMP_PROTOS:
+            echo = 8 << 8 if proto == 1 else 128 << 8
+            try_value("dport", echo)
+        # … then one walk down the BDD for everything else (interfaces, addresses, ports
+        # not fixed above), each bit as close to the preferred value as the set allows
         if version == 4:
             src_pref = int(ipaddress.ip_address("198.51.100.10"))
             dst_pref = int(ipaddress.ip_address("203.0.113.200"))
         else:
             src_pref = int(ipaddress.ip_address("2001:db8:ffff::10"))
             dst_pref = int(ipaddress.ip_address("2001:db8:fffe::20"))
-        src = greedy("src", self._addr_vars("src", version), src_pref)
-        dst = greedy("dst", self._addr_vars("dst", version), dst_pref)
-        dport = sport = 0
+        prefs = {
+            "iif": (self.fields["iif"].vars, prefer.get("iif", 0)),
+            "oif": (self.fields["oif"].vars, prefer.get("oif", 0)),
+            "src": (self._addr_vars("src", version), src_pref),
+            "dst": (self._addr_vars("dst", version), dst_pref),
+            "dport": (self.fields["dport"].vars, values.get("dport", 443)),
+            "sport": (self.fields["sport"].vars, values.get("sport", 49152)),
+        }
+        want: dict[str, bool] = {}
+        for names, pref in prefs.values():
+            n = len(names)
+            for i, v in enumerate(names):
+                want[v] = bool((pref >> (n - 1 - i)) & 1)
+        path = self._walk(cur, want)
+
+        def read(fname: str) -> int:
+            names, _ = prefs[fname]
+            out = 0
+            for v in names:
+                out = (out << 1) | int(path.get(v, want[v]))
+            return out
+
+        iif, oif, src, dst = read("iif"), read("oif"), read("src"), read("dst")
         if proto in PORT_PROTOS:
-            dport = choose("dport", (prefer.get("dport", 443), 443, 80, 22, 25, 53, 445, 3389), 443)
-            sport = choose("sport", (49152,), 49152)
+            dport, sport = read("dport"), read("sport")
         elif proto in ICMP_PROTOS:
-            echo = 8 << 8 if proto == 1 else 128 << 8
-            dport = choose("dport", (echo,), echo)
+            dport = read("dport")
         make = ipaddress.IPv4Address if version == 4 else ipaddress.IPv6Address
         return Packet(
             src=str(make(src)),

@@ -46,9 +46,15 @@ class InputWarning:
 
     message: str
     location: Location | None = None
+    message_ja: str = ""  # Japanese text, when the producer has one
 
     def __str__(self) -> str:
         return f"{self.location}: {self.message}" if self.location else self.message
+
+    def text(self, lang: str) -> str:
+        """The warning in ``lang`` (English when no Japanese text was given), with location."""
+        msg = self.message_ja if lang == "ja" and self.message_ja else self.message
+        return f"{self.location}: {msg}" if self.location else msg
 
 
 @dataclass(frozen=True)

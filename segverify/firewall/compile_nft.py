@@ -15,7 +15,12 @@ import itertools
 from dataclasses import replace
 
 from segverify.errors import InputError
-from segverify.firewall.base import _aset_from_intervals, _aset_intervals, merge, port_intervals
+from segverify.firewall.intervals import (
+    _aset_from_intervals,
+    _aset_intervals,
+    merge,
+    port_intervals,
+)
 from segverify.firewall.model import PORT_PROTOCOLS, AddressSet, PortSet, Rule, Ruleset, Stage
 
 TABLE = "segverify"

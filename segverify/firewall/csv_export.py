@@ -14,19 +14,14 @@ import re
 from dataclasses import dataclass, field
 
 from segverify.errors import InputError
-from segverify.firewall.base import (
-    ICMP_TYPES,
-    Match,
-    conj,
-    parse_address,
-    parse_ip,
-    parse_port_range,
-    parse_protocol,
-    rule_from_match,
-)
+from segverify.firewall.chains import rule_from_match
+from segverify.firewall.intervals import parse_address, parse_ip
+from segverify.firewall.match import Match, conj
 from segverify.firewall.model import CT_STATES, HOOKS, AddressSet, PortSet, Rule, Ruleset, Stage
+from segverify.firewall.names import ICMP_TYPES, parse_port_range, parse_protocol
 from segverify.topology.model import Location
 
+MAX_GROUP_DEPTH = 64
 COLUMNS = (
     "kind",
     "device",
@@ -107,6 +102,8 @@ class _Parser:
             if obj is not None:
                 if item in stack:
                     raise self.err(f"address group cycle: {' -> '.join(stack + (item,))}", obj.line)
+                if len(stack) >= MAX_GROUP_DEPTH:
+                    raise self.err(f"groups nested deeper than {MAX_GROUP_DEPTH}", obj.line)
                 p, r = self.addresses(obj.members, obj.line, stack + (item,))
                 prefixes += p
                 ranges += r
@@ -144,6 +141,8 @@ class _Parser:
             if obj is not None:
                 if item in stack:
                     raise self.err(f"service group cycle: {' -> '.join(stack + (item,))}", obj.line)
+                if len(stack) >= MAX_GROUP_DEPTH:
+                    raise self.err(f"groups nested deeper than {MAX_GROUP_DEPTH}", obj.line)
                 out += self.services(obj.members, obj.line, stack + (item,))
                 continue
             if item == "any":
@@ -237,12 +236,22 @@ def parse_csv(text: str, file: str = "<string>", device: str | None = None) -> R
     header: list[str] | None = None
     rows: list[tuple[int, dict[str, str]]] = []
     warnings: list[tuple[Location | None, str]] = []
-    for row in reader:
+    rows_iter = iter(reader)
+    while True:
+        try:
+            row = next(rows_iter)
+        except StopIteration:
+            break
+        except csv.Error as exc:
+            raise InputError(f"bad CSV: {exc}", file, reader.line_num + 1) from None
         line = reader.line_num
         if not row or all(not c.strip() for c in row) or row[0].lstrip().startswith("#"):
             continue
         if header is None:
             header = [c.strip().lower() for c in row]
+            dup = sorted({c for c in header if c and header.count(c) > 1})
+            if dup:
+                raise InputError(f"duplicated column {', '.join(dup)} in the header", file, line)
             unknown = [c for c in header if c not in COLUMNS]
             if "action" not in header:
                 raise InputError(
@@ -251,7 +260,8 @@ def parse_csv(text: str, file: str = "<string>", device: str | None = None) -> R
             for c in unknown:
                 warnings.append((Location(file, line), f"unknown column {c!r} ignored"))
             continue
-        if len(row) > len(header):
+        if len(row) != len(header):
+            # a short row would read its missing fields as "any": refuse, like a long one
             raise InputError(f"{len(row)} fields, header has {len(header)}", file, line)
         rows.append(
             (

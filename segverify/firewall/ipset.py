@@ -13,8 +13,9 @@ import shlex
 from dataclasses import dataclass, field
 
 from segverify.errors import InputError
-from segverify.firewall.base import parse_address, parse_ip, read_text
+from segverify.firewall.intervals import parse_address, parse_ip
 from segverify.firewall.model import AddressSet
+from segverify.firewall.source import read_text
 from segverify.topology.model import Location
 
 ADDRESS_TYPES = ("hash:ip", "hash:net", "bitmap:ip")

@@ -14,24 +14,18 @@ import shlex
 from dataclasses import dataclass, field, replace
 
 from segverify.errors import InputError
-from segverify.firewall.base import (
+from segverify.firewall.chains import BaseChain, ChainProgram, ChainRule
+from segverify.firewall.intervals import parse_address, parse_ip
+from segverify.firewall.ipset import IpSet, resolve
+from segverify.firewall.match import Match, conj, conj_all, flags_negation, normalise
+from segverify.firewall.model import CT_STATES, AddressSet, PortSet, Ruleset, UnknownMatch
+from segverify.firewall.names import (
     ICMP_TYPE_CODES,
     ICMP_TYPES,
     ICMPV6_TYPES,
-    BaseChain,
-    ChainProgram,
-    ChainRule,
-    Match,
-    conj,
-    conj_all,
-    flags_negation,
-    parse_address,
-    parse_ip,
     parse_port_range,
     parse_protocol,
 )
-from segverify.firewall.ipset import IpSet, resolve
-from segverify.firewall.model import CT_STATES, AddressSet, PortSet, Ruleset, UnknownMatch
 from segverify.topology.model import Location
 
 BUILTIN = {
@@ -113,6 +107,7 @@ SYN_ONLY = (0x17, 0x02)  # --syn: SYN set, RST/ACK/FIN clear
 # short options of an iptables rule specification; anything else is rejected by iptables
 SHORT_OPTIONS = {"-s", "-d", "-p", "-i", "-o", "-j", "-g", "-m", "-f", "-c", "-4", "-6"}
 STATE_NAMES = {s.upper(): s for s in CT_STATES}
+QUOTING = re.compile(r"[\"'\\#]")  # lines without these split on whitespace like shlex
 # long options parsed as matches (everything else after the target is a target option)
 MATCH_OPTIONS = {
     "--source",
@@ -236,7 +231,7 @@ def parse_iptables(
                 )
                 continue
             try:
-                tokens = shlex.split(line)
+                tokens = line.split() if not QUOTING.search(line) else shlex.split(line)
             except ValueError as exc:
                 warnings.append((loc, f"unparsable line ({exc}): {line}"))
                 continue
@@ -378,6 +373,9 @@ class _Parser:
 
         def add(**kw: object) -> None:
             nonlocal m
+            if all(getattr(m, k) in (None, (), False) for k in kw):
+                m = replace(m, **kw)  # a field not set yet: normalised once at the end
+                return
             c = conj(m, Match(**kw))  # type: ignore[arg-type]
             if c is None:
                 # contradictory matches: the rule can never match
@@ -615,6 +613,8 @@ class _Parser:
         if unknown or opaque:
             extra = tuple(UnknownMatch(u, loc) for u in unknown) + tuple(opaque)
             m = replace(m, unknown=m.unknown + extra)
+        normal = normalise(m)
+        m = normal if normal is not None else replace(m, protocols=(), protocols_negated=False)
         alts = [m]
         if alts_extra is not None:
             alts = [a for a in (conj(m, x) for x in alts_extra) if a is not None]

@@ -11,21 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from segverify.errors import InputError
-from segverify.firewall.base import (
-    ICMP_TYPES,
-    ICMPV6_TYPES,
-    BaseChain,
-    ChainProgram,
-    ChainRule,
-    Match,
-    conj,
-    conj_all,
-    parse_address,
-    parse_ip,
-    parse_port,
-    parse_protocol,
-)
+from segverify.firewall.chains import BaseChain, ChainProgram, ChainRule
+from segverify.firewall.intervals import parse_address, parse_ip
+from segverify.firewall.match import Match, conj, conj_all
 from segverify.firewall.model import CT_STATES, AddressSet, PortSet, Ruleset, UnknownMatch
+from segverify.firewall.names import ICMP_TYPES, ICMPV6_TYPES, parse_port, parse_protocol
 from segverify.topology.model import Location, PortRange
 
 PRIORITY_NAMES = {
@@ -39,6 +29,7 @@ PRIORITY_NAMES = {
 IP_HOOKS = ("prerouting", "input", "forward", "output", "postrouting")
 FAMILIES = {"ip": 4, "ip6": 6, "inet": None}
 PORT_PROTOS = {"tcp": 6, "udp": 17, "sctp": 132, "dccp": 33, "udplite": 136}
+INCLUDED = "<include>"  # target of the unknown-verdict stand-in for a chain-level include
 VERDICTS = ("accept", "drop", "reject", "return", "jump", "goto", "continue", "queue")
 
 
@@ -342,7 +333,13 @@ class _Converter:
                 else:
                     add(r)
             elif isinstance(ex, NVerdict):
-                if ex.kind == "queue":
+                if ex.kind == "queue" and ex.target == INCLUDED:
+                    self.warn(
+                        loc,
+                        "include inside a chain: the included rules are not read; treated as a rule of unknown verdict",
+                    )
+                    finish("unknown")
+                elif ex.kind == "queue":
                     self.warn(loc, "queue: verdict decided in user space, treated as unknown")
                     finish("unknown")
                 elif ex.kind == "continue":

@@ -96,6 +96,8 @@ class _Reader:
             doc = json.loads(self.text)
         except json.JSONDecodeError as exc:
             raise InputError(f"invalid JSON: {exc.msg}", self.file, exc.lineno, exc.colno) from None
+        except RecursionError:
+            raise InputError("JSON nested too deeply", self.file) from None
         if not isinstance(doc, dict) or not isinstance(doc.get("nftables"), list):
             raise InputError(
                 "not an 'nft -j list ruleset' export (no 'nftables' array)", self.file, 1
@@ -187,7 +189,12 @@ class _Reader:
     def rule(self, body: dict[str, Any], path: str, loc: Location) -> NftRule:
         exprs: list = []
         texts: list[str] = []
-        for k, e in enumerate(body.get("expr", [])):
+        exprs_in = body.get("expr", [])
+        if not isinstance(exprs_in, list):
+            raise InputError(
+                f"{path}.expr is not a list (nft rejects the rule)", loc.file, loc.line
+            )
+        for k, e in enumerate(exprs_in):
             epath = f"{path}.expr[{k}]"
             ex = self.expr(e, epath)
             exprs.append(ex)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from segverify.errors import InputError
 from segverify.firewall.model import Ruleset
 from segverify.firewall.nftables_common import (
+    INCLUDED,
     VERDICTS,
     Item,
     NftChain,
@@ -317,6 +318,13 @@ class _Reader:
                 and _chain_property(stmt)
             ):
                 continue
+            if head == "include" and stmt[0].kind == "word":
+                # nft reads the file's rules here; segverify does not follow includes
+                line = stmt[0].line
+                text = self.lines[line - 1].strip() if line - 1 < len(self.lines) else "include"
+                loc_i = Location(self.file, line)
+                chain.rules.append(NftRule([NVerdict("queue", INCLUDED)], loc_i, text))
+                continue
             chain.rules.append(self.rule(stmt))
 
     def set(self, name: str, loc: Location, is_map: bool) -> NftSet:
@@ -338,8 +346,10 @@ class _Reader:
             if words[0] in ("type", "typeof"):
                 text = " ".join(words[1:])
                 if is_map and " : " in f" {text} ":
-                    k, v = text.split(" : ", 1)
-                    s.type, s.map_type = k, v
+                    k, _, v = f" {text} ".partition(" : ")
+                    if not k.strip() or not v.strip():
+                        raise InputError(f"bad map type {text!r}", self.file, stmt[0].line)
+                    s.type, s.map_type = k.strip(), v.strip()
                 else:
                     s.type = text
             elif words[0] == "flags":
@@ -350,7 +360,9 @@ class _Reader:
                     stmt[j + 1 : -1] if stmt and stmt[-1].kind == "}" else stmt[j + 1 :]
                 )
                 for g in groups:
-                    item, verdict = _element(g)
+                    if not g:
+                        raise InputError("empty set element", self.file, stmt[0].line)
+                    item, verdict = _element(g, self.file, stmt[0].line)
                     if is_map:
                         if verdict is None:
                             raise InputError("map element without ':'", self.file, g[0].line)
@@ -412,15 +424,16 @@ class _Reader:
                 else:
                     exprs.append(NVerdict(v))
                     i += 1
-                # a comment may follow the verdict
+                # a comment may follow the verdict; nothing else may (nft rejects it)
                 if i < n and toks[i].value == "comment" and i + 1 < n:
                     comment = toks[i + 1].value
                     i += 2
                 if i < n:
-                    j = skip_unknown(i)
-                    if j > i:
-                        exprs.append(NStmt("unknown", _text(toks[i:j])))
-                    i = j
+                    raise InputError(
+                        f"statement after the verdict {v!r}: {_text(toks[i:])!r} (nft rejects it)",
+                        self.file,
+                        toks[i].line,
+                    )
                 continue
             if v == "counter":
                 i += 1
@@ -490,7 +503,7 @@ class _Reader:
                         j = _close(toks, i)
                         entries = []
                         for g in _split_items(toks[i + 1 : j]):
-                            item, verdict = _element(g)
+                            item, verdict = _element(g, self.file, toks[i].line)
                             if verdict is None:
                                 raise InputError("vmap element without ':'", self.file, g[0].line)
                             entries.append(([item], verdict))
@@ -528,7 +541,7 @@ class _Reader:
         t = toks[i]
         if t.kind == "{":
             j = _close(toks, i)
-            items = [_element(g)[0] for g in _split_items(toks[i + 1 : j])]
+            items = [_element(g, self.file, t.line)[0] for g in _split_items(toks[i + 1 : j])]
             return items, j + 1
         items = [make_item(t.value, t.kind == "string")]
         i += 1
@@ -591,7 +604,9 @@ def _split_items(toks: list[Tok]) -> list[list[Tok]]:
     return [g for g in groups if g]
 
 
-def _element(g: list[Tok]) -> tuple[Item, NVerdict | None]:
+def _element(
+    g: list[Tok], file: str = "<string>", line: int | None = None
+) -> tuple[Item, NVerdict | None]:
     """One set/map element: ``value`` | ``value : verdict`` | ``a . b`` | with ``timeout …``."""
     verdict = None
     words = [t.value for t in g]
@@ -606,11 +621,51 @@ def _element(g: list[Tok]) -> tuple[Item, NVerdict | None]:
         words = words[:k]
     if "." in words:
         return Item("other", " ".join(words)), verdict
+    if not g:
+        raise InputError("set element without a value", file, line)
     head = g[0]
     return make_item(head.value, head.kind == "string"), verdict
 
 
+DEFINE = re.compile(r"^\s*define\s+([A-Za-z_][\w-]*)\s*=\s*(.*?)\s*;?\s*$")
+VARIABLE = re.compile(r"\$([A-Za-z_][\w-]*)")
+MAX_DEFINE_ROUNDS = 16
+
+
+def expand_defines(text: str, file: str) -> str:
+    """``define NAME = value`` lines, then ``$NAME`` replaced by the value (as nft does);
+    the define lines become blank so every line keeps its number. An undefined variable is
+    an error, as in nft."""
+    values: dict[str, str] = {}
+    lines = text.split("\n")
+    for k, line in enumerate(lines):
+        m = DEFINE.match(line)
+        if m:
+            values[m.group(1)] = m.group(2)
+            lines[k] = ""
+    if not values and "$" not in text:
+        return text
+
+    def sub(line: str, n: int) -> str:
+        for _ in range(MAX_DEFINE_ROUNDS):
+            if "$" not in line:
+                return line
+
+            def one(m: re.Match[str]) -> str:
+                if m.group(1) not in values:
+                    raise InputError(f"undefined variable ${m.group(1)}", file, n)
+                return values[m.group(1)]
+
+            new = VARIABLE.sub(one, line)
+            if new == line:
+                return line
+            line = new
+        raise InputError("variables nested too deeply (or defined by themselves)", file, n)
+
+    return "\n".join(sub(line, k + 1) for k, line in enumerate(lines))
+
+
 def parse_nft_text(text: str, file: str = "<string>") -> Ruleset:
-    reader = _Reader(text, file)
+    reader = _Reader(expand_defines(text, file), file)
     tables = reader.read()
     return build_ruleset(tables, file, "nft", reader.warnings)

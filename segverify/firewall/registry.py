@@ -10,11 +10,12 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from segverify.errors import InputError
-from segverify.firewall.base import iface_matches, read_text
-from segverify.firewall.bind import bind_device
+from segverify.firewall.bind import bind_device, firewall_node
 from segverify.firewall.ipset import IpSet, parse_ipset_file
 from segverify.firewall.ir import Device, ParseContext
+from segverify.firewall.match import iface_matches
 from segverify.firewall.model import Rule, Ruleset
+from segverify.firewall.source import read_text
 from segverify.topology.model import Location, Node, Topology
 
 VENDORS = ("iptables", "ip6tables", "nft-json", "nft", "csv")
@@ -44,6 +45,8 @@ def sniff(text: str, file: str = "<string>") -> str:
             doc = json.loads(stripped)
         except json.JSONDecodeError as exc:
             raise InputError(f"looks like JSON but is not ({exc.msg})", file, exc.lineno) from None
+        except RecursionError:
+            raise InputError("JSON nested too deeply", file) from None
         if isinstance(doc, dict) and "nftables" in doc:
             return "nft-json"
         raise InputError(
@@ -110,27 +113,6 @@ def parse_text(
     elif not ruleset.device:
         ruleset.device = os.path.splitext(os.path.basename(file))[0]
     return ruleset
-
-
-def firewall_node(topology: Topology, device: str | None) -> Node:
-    fws = topology.firewalls
-    if device:
-        node = topology.nodes.get(device)
-        if node is None:
-            raise InputError(
-                f"device {device!r} is not a node of topology {topology.name}", topology.source
-            )
-        if node.role != "firewall":
-            raise InputError(f"node {device!r} has role {node.role}, not firewall", topology.source)
-        return node
-    if len(fws) == 1:
-        return next(iter(fws.values()))
-    if not fws:
-        raise InputError(f"topology {topology.name} has no firewall node", topology.source)
-    raise InputError(
-        f"topology {topology.name} has {len(fws)} firewalls ({', '.join(sorted(fws))}): give the device",
-        topology.source,
-    )
 
 
 def _zones(

@@ -12,118 +12,17 @@ shares) makes the table, and the log's own verdicts override the derived ``state
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Sequence
-from dataclasses import dataclass
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
 from segverify.flowlogs.model import FlowLogTable, LogProblem, LogStats
+from segverify.flowlogs.records import ICMP_PROTOS, Collector, LogRecord, RecordBlock
 from segverify.flows.columns import COLUMNS, FlowColumns, split_address
 from segverify.flows.community_id import ICMP4_PAIRS, ICMP6_PAIRS
 from segverify.flows.model import Accounting
 from segverify.flows.state import CONN_STATES
-
-ICMP_PROTOS = (1, 58)
-
-
-class RecordError(ValueError):
-    """A record that cannot be read; the message says which field and why."""
-
-
-@dataclass(slots=True)
-class LogRecord:
-    """One readable record, oriented as the log orients it (originator first).
-
-    For ICMP/ICMPv6, ``sport`` is the type and ``dport`` the code (the builder maps them as
-    the Community ID spec does). ``where`` is the 1-based line number (text logs) or record
-    number (binary exports). ``answered`` None means "unknown: judge by reverse packets".
-    ``session`` (when the log has one) lets a later record of the same firewall session
-    replace an earlier one.
-    """
-
-    src: str
-    dst: str
-    proto: int
-    sport: int | None
-    dport: int | None
-    packets_fwd: int
-    bytes_fwd: int
-    packets_rev: int
-    bytes_rev: int
-    first_ns: int
-    last_ns: int
-    where: int
-    vlan: int | None = None
-    tcp_flags_fwd: int = 0
-    tcp_flags_rev: int = 0
-    state: str = ""  # the log's words for the connection (Zeek conn_state, end reason)
-    conn_state: str | None = None  # a Zeek conn_state the log gives (overrides the derived one)
-    action: str = ""
-    blocked: bool = False
-    answered: bool | None = None
-    names: tuple[str, ...] = ()
-    session: tuple[Any, ...] | None = None
-
-
-@lru_cache(maxsize=1 << 16)
-def _canonical(text: str) -> str | None:
-    try:
-        return str(ipaddress.ip_address(text.strip().strip("[]")))
-    except ValueError:
-        return None
-
-
-def address(text: str, field: str) -> str:
-    """Canonical text of an IP address (as the capture path writes it); logs repeat their
-    addresses, so each distinct text is parsed once (a bounded, pure cache)."""
-    canonical = _canonical(text)
-    if canonical is None:
-        raise RecordError(f"{field} {text!r} is not an IP address")
-    return canonical
-
-
-def number(text: str, field: str, limit: int = 1 << 64) -> int:
-    """A non-negative decimal integer field."""
-    t = text.strip()
-    if not t.isdigit() or int(t) >= limit:
-        raise RecordError(f"{field} {text!r} is not a count")
-    return int(t)
-
-
-def port(text: str, field: str) -> int:
-    return number(text, field, 1 << 16)
-
-
-class Collector:
-    """Accounting and records of one input file, in the order read."""
-
-    def __init__(self, path: str, fmt: str) -> None:
-        self.path = path
-        self.fmt = fmt
-        self.records: list[LogRecord] = []
-        self.problems: list[LogProblem] = []
-        self.stats = LogStats()
-        self.accounting = Accounting(files=1)
-
-    def record(self, rec: LogRecord) -> None:
-        self.records.append(rec)
-
-    def malformed(self, message: str, line: int | None = None, offset: int | None = None) -> None:
-        self.accounting.malformed += 1
-        self.problems.append(LogProblem(self.path, message, line, offset))
-
-    def truncated(self, message: str, offset: int) -> None:
-        self.accounting.truncated += 1
-        self.problems.append(LogProblem(self.path, message, None, offset))
-
-    def cut_short(self, offset: int, reason: str) -> None:
-        self.accounting.cut_short.append(f"{self.path}: stopped at byte {offset} ({reason})")
-
-    def table(self) -> FlowLogTable:
-        return build_table([self])
 
 
 def _latest_per_session(records: list[LogRecord]) -> tuple[list[LogRecord], int]:
@@ -154,6 +53,12 @@ def _join(values: list[str]) -> str:
             if word and word not in out:
                 out.append(word)
     return ",".join(out)
+
+
+def _objects(values: list[Any]) -> np.ndarray:
+    out = np.empty(len(values), dtype=object)
+    out[:] = values
+    return out
 
 
 def _column(values: list[Any], dtype: Any) -> np.ndarray:
@@ -205,6 +110,42 @@ def _record_columns(recs: list[LogRecord], rec_file: list[int]) -> dict[str, np.
     }
 
 
+def _block_columns(block: RecordBlock, file_index: int) -> dict[str, np.ndarray]:
+    """The same arrays as ``_record_columns`` for a columnar block."""
+    n = len(block)
+    proto = np.asarray(block.proto, dtype=np.uint8)
+    sport = np.asarray(block.sport, dtype=np.int32)
+    dport = np.asarray(block.dport, dtype=np.int32)
+    icmp = (proto == 1) | (proto == 58)
+    mapped = dport.copy()
+    for p, pairs in ((1, ICMP4_PAIRS), (58, ICMP6_PAIRS)):
+        for request, reply in pairs.items():
+            mapped[(proto == p) & (sport == request)] = reply
+    mapped[icmp & (sport < 0)] = -1
+    first = np.asarray(block.first_ns, dtype=np.int64)
+    return {
+        "ver": np.asarray(block.ver, dtype=np.uint8),
+        "src_hi": np.asarray(block.src_hi, dtype=np.uint64),
+        "src_lo": np.asarray(block.src_lo, dtype=np.uint64),
+        "dst_hi": np.asarray(block.dst_hi, dtype=np.uint64),
+        "dst_lo": np.asarray(block.dst_lo, dtype=np.uint64),
+        "proto": proto, "sport": sport, "dport": np.where(icmp, mapped, dport).astype(np.int32),
+        "vlan": np.full(n, -1, dtype=np.int32),
+        "pkts_fwd": np.asarray(block.packets_fwd, dtype=np.int64),
+        "pkts_rev": np.asarray(block.packets_rev, dtype=np.int64),
+        "bytes_fwd": np.asarray(block.bytes_fwd, dtype=np.int64),
+        "bytes_rev": np.asarray(block.bytes_rev, dtype=np.int64),
+        "first_ns": first, "last_ns": np.maximum(first, np.asarray(block.last_ns, dtype=np.int64)),
+        "first_frame": np.asarray(block.where, dtype=np.int64),
+        "flags_fwd": np.zeros(n, dtype=np.uint8), "flags_rev": np.zeros(n, dtype=np.uint8),
+        "file": np.full(n, file_index, dtype=np.int32),
+        "said": np.asarray(block.said, dtype=np.int8),
+        "blocked": np.zeros(n, dtype=bool),
+        "given": np.asarray(block.given, dtype=np.int16),
+        "ephemeral": np.where(np.maximum(sport, 0) >= np.maximum(dport, 0), 0, 1).astype(np.int8),
+    }  # fmt: skip
+
+
 FIRST_ROW = ("ver", "src_hi", "src_lo", "dst_hi", "dst_lo", "proto", "sport", "dport", "vlan",
              "first_frame", "file")  # fmt: skip
 
@@ -220,10 +161,12 @@ def build_table(cols: Sequence[Collector]) -> FlowLogTable:
     problems: list[LogProblem] = []
     recs: list[LogRecord] = []
     rec_file: list[int] = []
+    parts: list[dict[str, np.ndarray]] = []
+    block_states: list[np.ndarray] = []
     for index, col in enumerate(cols):
         records, superseded = _latest_per_session(col.records)
         col.stats.superseded = superseded
-        col.accounting.analysed = len(col.records)
+        col.accounting.analysed = len(col.records) + sum(len(b) for b in col.blocks)
         col.accounting.records = (
             col.accounting.analysed + col.accounting.malformed + col.accounting.truncated
         )
@@ -232,12 +175,26 @@ def build_table(cols: Sequence[Collector]) -> FlowLogTable:
         problems.extend(col.problems)
         recs.extend(records)
         rec_file.extend([index] * len(records))
-    n = len(recs)
-    raw = _record_columns(recs, rec_file)
-    # time order: earliest first; at equal times the ephemeral (higher) port's side first
-    t = np.lexsort((np.arange(n), raw["first_frame"], raw["ephemeral"], raw["first_ns"]))
+        for block in col.blocks:
+            parts.append(_block_columns(block, index))
+            block_states.append(np.asarray(block.state, dtype=object))
+    blocks = [_record_columns(recs, rec_file), *parts]
+    raw = {name: np.concatenate([b[name] for b in blocks]) for name in blocks[0]}
+    n = len(raw["proto"])
+    # the log's words per row (object arrays); names only for the records that have some
+    nb = n - len(recs)
+    raw_actions = np.concatenate(
+        [_objects([r.action for r in recs]), np.full(nb, "", dtype=object)]
+    )
+    raw_states = np.concatenate([_objects([r.state for r in recs]), *block_states])
+    raw_names = {i: r.names for i, r in enumerate(recs) if r.names}
+    # time order: earliest first; at equal times the ephemeral (higher) port's side first,
+    # then by file and line (unique), whichever reader made the row
+    t = np.lexsort((raw["first_frame"], raw["file"], raw["ephemeral"], raw["first_ns"]))
     c = {name: col[t] for name, col in raw.items()}
-    recs = [recs[i] for i in t.tolist()]
+    actions_t, states_t = raw_actions[t], raw_states[t]
+    rank = np.empty(n, dtype=np.int64)
+    rank[t] = np.arange(n)  # original row → time position
     sh, sl, sp, dh, dl, dp = (
         c[k] for k in ("src_hi", "src_lo", "sport", "dst_hi", "dst_lo", "dport")
     )
@@ -285,27 +242,22 @@ def build_table(cols: Sequence[Collector]) -> FlowLogTable:
     blocked, any_yes, all_said, state_given = (
         a[gorder] for a in (blocked, any_yes, all_said, state_given)
     )
-    sizes = np.diff(np.append(starts, n))[gorder]
-    members = [
-        order[s : s + z] for s, z in zip(starts[gorder].tolist(), sizes.tolist(), strict=True)
-    ]
+    final = np.empty(len(gorder), dtype=np.int64)
+    final[gorder] = np.arange(len(gorder))  # group (key order) → flow index
+    actions = actions_t[first][gorder]
+    log_states = states_t[first][gorder]
+    sizes = np.diff(np.append(starts, n))
+    for g in np.flatnonzero(sizes > 1).tolist():  # merged flows: join their words
+        rows = order[starts[g] : starts[g] + sizes[g]]
+        actions[final[g]] = _join(actions_t[rows].tolist())
+        log_states[final[g]] = _join(states_t[rows].tolist())
     names: dict[int, tuple[str, ...]] = {}
-    actions, log_states, formats = [], [], []
-    for g, rows in enumerate(members):
-        group = [recs[i] for i in rows.tolist()]
-        if len(group) == 1:
-            rec = group[0]
-            actions.append(rec.action)
-            log_states.append(rec.state)
-            if rec.names:
-                names[g] = rec.names
-        else:
-            actions.append(_join([r.action for r in group]))
-            log_states.append(_join([r.state for r in group]))
-            united = list(dict.fromkeys(nm for r in group for nm in r.names))
-            if united:
-                names[g] = tuple(united)
-        formats.append(cols[int(out["file"][g])].fmt)
+    for pos_t in sorted(rank[r] for r in raw_names):  # in time order
+        flow = int(final[gid[pos_t]])
+        got = raw_names[int(t[pos_t])]
+        have = names.get(flow, ())
+        names[flow] = have + tuple(nm for nm in got if nm not in have)
+    formats = [cols[i].fmt for i in out["file"].tolist()]
     for name, dt in COLUMNS:  # no tunnels in logs
         if name.startswith("tun_"):
             out[name] = np.zeros(len(gorder), dtype=dt)
@@ -320,8 +272,8 @@ def build_table(cols: Sequence[Collector]) -> FlowLogTable:
         columns,
         acct,
         blocked=np.asarray(blocked, dtype=bool),
-        actions=tuple(actions),
-        log_states=tuple(log_states),
+        actions=tuple(actions.tolist()),
+        log_states=tuple(log_states.tolist()),
         log_formats=tuple(formats),
         problems=problems,
         stats=stats,

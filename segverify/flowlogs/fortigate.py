@@ -25,7 +25,15 @@ import csv
 import re
 from datetime import datetime, timedelta, timezone
 
-from segverify.flowlogs.build import Collector, LogRecord, RecordError, address, number, port
+from segverify.flowlogs.records import (
+    Collector,
+    LogRecord,
+    RecordError,
+    address,
+    checked,
+    number,
+    port,
+)
 from segverify.flowlogs.textio import numbered_lines, read_bytes
 
 PAIR = re.compile(r'([A-Za-z_][\w.-]*)=("(?:[^"\\]|\\.)*"|[^\s"]*)')
@@ -114,25 +122,27 @@ def record_from_fields(f: dict[str, str], where: int, col: Collector) -> LogReco
     session = f.get("sessionid", "")
     device = f.get("devid") or f.get("devname") or ""
     host = f.get("hostname", "").strip()
-    return LogRecord(
-        src=src,
-        dst=dst,
-        proto=proto,
-        sport=sport,
-        dport=dport,
-        packets_fwd=count("sentpkt"),
-        bytes_fwd=count("sentbyte"),
-        packets_rev=count("rcvdpkt"),
-        bytes_rev=count("rcvdbyte"),
-        first_ns=max(logged - duration, 0),
-        last_ns=logged,
-        where=where,
-        action=action,
-        blocked=action in BLOCKED_ACTIONS,
-        names=(host,) if host else (),
-        session=("fortigate", device, f.get("vd", ""), session)
-        if session.isdigit() and session != "0"
-        else None,
+    return checked(
+        LogRecord(
+            src=src,
+            dst=dst,
+            proto=proto,
+            sport=sport,
+            dport=dport,
+            packets_fwd=count("sentpkt"),
+            bytes_fwd=count("sentbyte"),
+            packets_rev=count("rcvdpkt"),
+            bytes_rev=count("rcvdbyte"),
+            first_ns=max(logged - duration, 0),
+            last_ns=logged,
+            where=where,
+            action=action,
+            blocked=action in BLOCKED_ACTIONS,
+            names=(host,) if host else (),
+            session=("fortigate", device, f.get("vd", ""), session)
+            if session.isdigit() and session != "0"
+            else None,
+        )
     )
 
 

@@ -20,8 +20,10 @@ from __future__ import annotations
 import ipaddress
 import struct
 from collections.abc import Iterator
+from dataclasses import replace
 
-from segverify.flowlogs.build import LogRecord, RecordError
+from segverify.flowlogs.records import LogRecord, RecordError, checked
+from segverify.flows.community_id import ICMP4_PAIRS, ICMP6_PAIRS
 
 REVERSE_PEN = 29305
 NTP_EPOCH = 2_208_988_800  # seconds from 1900-01-01 to 1970-01-01
@@ -181,6 +183,33 @@ def _times(v: dict[str, int | bytes], base: dict[str, int]) -> tuple[int | None,
     return None, None
 
 
+ICMP_REPLIES = {1: {0, 14, 16, 18, 9}, 58: {129, 131, 134, 136, 140, 145}}
+
+
+def _initiator_first(rec: LogRecord) -> LogRecord:
+    """A biflow record (RFC 5103) oriented initiator first. Exporters do not all put the
+    initiator first (softflowd orders the two endpoints by address), so a record whose
+    first side sent nothing, whose first side answers an ICMP request, or whose first side
+    alone has a port below 1024 (the server) is turned around."""
+    flip = rec.packets_fwd == 0 and rec.packets_rev > 0
+    if rec.proto in ICMP_REPLIES and rec.sport is not None:
+        flip = flip or rec.sport in ICMP_REPLIES[rec.proto]
+    elif rec.sport is not None and rec.dport is not None:
+        flip = flip or (rec.sport < 1024 <= rec.dport)
+    if not flip:
+        return rec
+    sport, dport = rec.dport, rec.sport
+    if rec.proto in ICMP_REPLIES and rec.sport is not None:
+        pairs = ICMP4_PAIRS if rec.proto == 1 else ICMP6_PAIRS
+        sport, dport = pairs.get(rec.sport, rec.sport), rec.dport  # the request's type
+    return replace(
+        rec, src=rec.dst, dst=rec.src, sport=sport, dport=dport,
+        packets_fwd=rec.packets_rev, packets_rev=rec.packets_fwd,
+        bytes_fwd=rec.bytes_rev, bytes_rev=rec.bytes_fwd,
+        tcp_flags_fwd=rec.tcp_flags_rev, tcp_flags_rev=rec.tcp_flags_fwd,
+    )  # fmt: skip
+
+
 def fields_to_record(
     v: dict[str, int | bytes], base: dict[str, int], where: int
 ) -> LogRecord | None:
@@ -209,22 +238,26 @@ def fields_to_record(
     elif proto not in (6, 17, 132):
         sport = dport = None
     first, last = _times(v, base)
-    return LogRecord(
-        src=src,
-        dst=dst,
-        proto=proto,
-        sport=sport,
-        dport=dport,
-        packets_fwd=int(v.get("packets", 0)),
-        bytes_fwd=int(v.get("bytes", 0)),
-        packets_rev=int(v.get("rev_packets", 0)),
-        bytes_rev=int(v.get("rev_bytes", 0)),
-        first_ns=first or 0,
-        last_ns=last or first or 0,
-        where=where,
-        vlan=int(v["vlan"]) if "vlan" in v else None,
-        tcp_flags_fwd=int(v.get("flags", 0)) & 0xFF if proto == 6 else 0,
-        tcp_flags_rev=int(v.get("rev_flags", 0)) & 0xFF if proto == 6 else 0,
-        blocked=v.get("fw_event") == FW_EVENT_DENIED,
-        action="denied" if v.get("fw_event") == FW_EVENT_DENIED else "",
+    rec = checked(
+        LogRecord(
+            src=src,
+            dst=dst,
+            proto=proto,
+            sport=sport,
+            dport=dport,
+            packets_fwd=int(v.get("packets", 0)),
+            bytes_fwd=int(v.get("bytes", 0)),
+            packets_rev=int(v.get("rev_packets", 0)),
+            bytes_rev=int(v.get("rev_bytes", 0)),
+            first_ns=first or 0,
+            last_ns=last or first or 0,
+            where=where,
+            vlan=int(v["vlan"]) if "vlan" in v else None,
+            tcp_flags_fwd=int(v.get("flags", 0)) & 0xFF if proto == 6 else 0,
+            tcp_flags_rev=int(v.get("rev_flags", 0)) & 0xFF if proto == 6 else 0,
+            blocked=v.get("fw_event") == FW_EVENT_DENIED,
+            action="denied" if v.get("fw_event") == FW_EVENT_DENIED else "",
+        )
     )
+    biflow = "rev_packets" in v or "rev_bytes" in v
+    return _initiator_first(rec) if biflow else rec

@@ -150,3 +150,18 @@ class FlowLogTable(FlowTable):
         if len(self.problems) > limit:
             out.append(f"… and {len(self.problems) - limit} more unreadable record(s)")
         return out
+
+    def warning_keys(self, limit: int = 20) -> list[tuple[str, dict[str, object]]]:
+        """The same as message-catalogue keys with parameters (the verdict stage's form of
+        warnings): each unreadable record (first ``limit``), how many more, and the notes
+        on superseded and untimed records."""
+        out: list[tuple[str, dict[str, object]]] = [
+            ("flowlog.warn.problem", {"problem": str(p)}) for p in self.problems[:limit]
+        ]
+        if len(self.problems) > limit:
+            out.append(("flowlog.warn.more", {"n": len(self.problems) - limit}))
+        if self.stats.superseded:
+            out.append(("flowlog.warn.superseded", {"n": self.stats.superseded}))
+        if self.stats.untimed:
+            out.append(("flowlog.warn.untimed", {"n": self.stats.untimed}))
+        return out

@@ -21,9 +21,9 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterable
 
-from segverify.flowlogs.build import Collector, RecordError
 from segverify.flowlogs.ipfix import Templates, decode_set, fields_to_record
 from segverify.flowlogs.model import LogProblem
+from segverify.flowlogs.records import Collector, RecordError
 from segverify.flowlogs.textio import read_bytes
 
 V5_HEADER = struct.Struct("!HHIIIIBBH")

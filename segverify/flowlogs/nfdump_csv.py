@@ -15,7 +15,15 @@ import csv
 from datetime import datetime, timezone
 
 from segverify.errors import InputError
-from segverify.flowlogs.build import Collector, LogRecord, RecordError, address, number, port
+from segverify.flowlogs.records import (
+    Collector,
+    LogRecord,
+    RecordError,
+    address,
+    checked,
+    number,
+    port,
+)
 from segverify.flowlogs.textio import numbered_lines, read_bytes
 
 NEED = ("ts", "sa", "da", "sp", "dp", "pr", "ipkt", "ibyt")
@@ -66,21 +74,23 @@ def _row(row: dict[str, str], where: int) -> LogRecord:
         return number(value, name)
 
     vlan = (row.get("svln") or "0").strip()
-    return LogRecord(
-        src=src,
-        dst=dst,
-        proto=proto,
-        sport=sport,
-        dport=dport,
-        packets_fwd=count("ipkt"),
-        bytes_fwd=count("ibyt"),
-        packets_rev=count("opkt"),
-        bytes_rev=count("obyt"),
-        first_ns=first,
-        last_ns=last,
-        where=where,
-        vlan=int(vlan) if vlan.isdigit() and vlan != "0" else None,
-        tcp_flags_fwd=_flags(row.get("flg") or "") if proto == 6 else 0,
+    return checked(
+        LogRecord(
+            src=src,
+            dst=dst,
+            proto=proto,
+            sport=sport,
+            dport=dport,
+            packets_fwd=count("ipkt"),
+            bytes_fwd=count("ibyt"),
+            packets_rev=count("opkt"),
+            bytes_rev=count("obyt"),
+            first_ns=first,
+            last_ns=last,
+            where=where,
+            vlan=int(vlan) if vlan.isdigit() and vlan != "0" else None,
+            tcp_flags_fwd=_flags(row.get("flg") or "") if proto == 6 else 0,
+        )
     )
 
 

@@ -22,7 +22,15 @@ import csv
 import re
 from datetime import datetime, timezone
 
-from segverify.flowlogs.build import Collector, LogRecord, RecordError, address, number, port
+from segverify.flowlogs.records import (
+    Collector,
+    LogRecord,
+    RecordError,
+    address,
+    checked,
+    number,
+    port,
+)
 from segverify.flowlogs.textio import numbered_lines, read_bytes
 
 POSITIONS = {
@@ -101,25 +109,27 @@ def record_from_fields(f: dict[str, str], where: int, col: Collector) -> LogReco
 
     action = f.get("action", "").strip().lower()
     session = f.get("session_id", "").strip()
-    return LogRecord(
-        src=src,
-        dst=dst,
-        proto=proto,
-        sport=sport,
-        dport=dport,
-        packets_fwd=count("packets_sent") if f.get("packets_sent") else count("packets"),
-        bytes_fwd=count("bytes_sent"),
-        packets_rev=count("packets_received"),
-        bytes_rev=count("bytes_received"),
-        first_ns=first,
-        last_ns=first + elapsed * 1_000_000_000,
-        where=where,
-        state=f.get("end_reason", "").strip(),
-        action=action,
-        blocked=action in BLOCKING,
-        session=("paloalto", f.get("serial", "").strip(), session)
-        if session.isdigit() and session != "0"
-        else None,
+    return checked(
+        LogRecord(
+            src=src,
+            dst=dst,
+            proto=proto,
+            sport=sport,
+            dport=dport,
+            packets_fwd=count("packets_sent") if f.get("packets_sent") else count("packets"),
+            bytes_fwd=count("bytes_sent"),
+            packets_rev=count("packets_received"),
+            bytes_rev=count("bytes_received"),
+            first_ns=first,
+            last_ns=first + elapsed * 1_000_000_000,
+            where=where,
+            state=f.get("end_reason", "").strip(),
+            action=action,
+            blocked=action in BLOCKING,
+            session=("paloalto", f.get("serial", "").strip(), session)
+            if session.isdigit() and session != "0"
+            else None,
+        )
     )
 
 

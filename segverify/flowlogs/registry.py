@@ -12,7 +12,7 @@ import json
 from collections.abc import Callable
 
 from segverify.errors import InputError
-from segverify.flowlogs.build import Collector
+from segverify.flowlogs.records import Collector
 
 # name → (module, function)
 FORMATS: dict[str, tuple[str, str]] = {

@@ -16,7 +16,16 @@ from datetime import datetime
 from typing import Any
 
 from segverify.errors import InputError
-from segverify.flowlogs.build import Collector, LogRecord, RecordError, address, number, port
+from segverify.flowlogs.records import (
+    LIMIT_NS,
+    Collector,
+    LogRecord,
+    RecordError,
+    address,
+    checked,
+    number,
+    port,
+)
 from segverify.flowlogs.textio import numbered_lines, read_bytes
 
 PROTOS = {"tcp": 6, "udp": 17, "icmp": 1}
@@ -43,7 +52,13 @@ def _field(row: dict[str, Any], name: str) -> Any:
 
 
 def _time_ns(value: Any) -> int | None:
-    """Epoch seconds (number or text) or ISO 8601 text → ns; None when unreadable."""
+    """Epoch seconds (number or text) or ISO 8601 text → ns; None when unreadable or out
+    of range."""
+    ns = _any_time_ns(value)
+    return ns if ns is not None and 0 <= ns < LIMIT_NS else None
+
+
+def _any_time_ns(value: Any) -> int | None:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return round(value * 1e9) if math.isfinite(value) else None
     if not isinstance(value, str):
@@ -70,6 +85,8 @@ def _seconds_ns(value: Any) -> int:
         raise RecordError(f"duration {value!r} is not a number") from None
     if not math.isfinite(seconds) or seconds < 0:
         raise RecordError(f"duration {value!r} is not a number")
+    if seconds * 1e9 >= LIMIT_NS:
+        raise RecordError(f"duration {value!r} out of range")
     return round(seconds * 1e9)
 
 
@@ -111,23 +128,25 @@ def record_from_row(row: dict[str, Any], where: int, col: Collector) -> LogRecor
         return 0 if value in (None, "-") else number(str(value), name)
 
     vlan = _field(row, "vlan")
-    return LogRecord(
-        src=src,
-        dst=dst,
-        proto=proto,
-        sport=sport,
-        dport=dport,
-        packets_fwd=count("orig_pkts"),
-        bytes_fwd=count("orig_ip_bytes"),
-        packets_rev=count("resp_pkts"),
-        bytes_rev=count("resp_ip_bytes"),
-        first_ns=first,
-        last_ns=first + duration,
-        where=where,
-        vlan=None if vlan in (None, "-") else number(str(vlan), "vlan", 4096),
-        state=state,
-        conn_state=state if state in ANSWERED else None,
-        answered=ANSWERED.get(state),
+    return checked(
+        LogRecord(
+            src=src,
+            dst=dst,
+            proto=proto,
+            sport=sport,
+            dport=dport,
+            packets_fwd=count("orig_pkts"),
+            bytes_fwd=count("orig_ip_bytes"),
+            packets_rev=count("resp_pkts"),
+            bytes_rev=count("resp_ip_bytes"),
+            first_ns=first,
+            last_ns=first + duration,
+            where=where,
+            vlan=None if vlan in (None, "-") else number(str(vlan), "vlan", 4096),
+            state=state,
+            conn_state=state if state in ANSWERED else None,
+            answered=ANSWERED.get(state),
+        )
     )
 
 
@@ -141,44 +160,48 @@ def _unescape(text: str) -> str:
         return text
 
 
-def collect_tsv(path: str) -> Collector:
-    """A conn.log in Zeek's ASCII format (``#separator``, ``#fields`` … headers)."""
-    col = Collector(path, "zeek-tsv")
-    sep = "\t"
-    unset = "-"
-    empty = "(empty)"
-    fields: list[str] = []
-    used: list[tuple[str, int]] = []  # (field, position) of the fields read
-    for lineno, line in numbered_lines(read_bytes(path)):
-        col.stats.lines += 1
-        if not line.strip():
-            col.stats.blank_lines += 1
-            continue
-        if line.startswith("#"):
-            col.stats.header_lines += 1
-            key, _, value = line[1:].partition(sep if not line.startswith("#separator") else " ")
-            if key == "separator":
-                sep = _unescape(value.strip())
-            elif key == "unset_field":
-                unset = value
-            elif key == "empty_field":
-                empty = value
-            elif key == "fields":
-                fields = [SCOPED.get(n, n) for n in value.split(sep)]
-                used = [(n, i) for i, n in enumerate(fields) if n in READ]
-                missing = [n for n in NEED if n not in fields]
-                if missing:
-                    raise InputError(f"conn.log #fields lacks {', '.join(missing)}", path, lineno)
-            continue
-        if not fields:
+class Header:
+    """The ``#`` lines of an ASCII log: separator, unset and empty markers, field names."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.sep = "\t"
+        self.unset = "-"
+        self.empty = "(empty)"
+        self.fields: list[str] = []
+        self.used: list[tuple[str, int]] = []  # (field, position) of the fields read
+
+    def line(self, lineno: int, line: str) -> None:
+        key, _, value = line[1:].partition(self.sep if not line.startswith("#separator") else " ")
+        if key == "separator":
+            self.sep = _unescape(value.strip())
+            if not self.sep:
+                raise InputError("conn.log #separator names no separator", self.path, lineno)
+        elif key == "unset_field":
+            self.unset = value
+        elif key == "empty_field":
+            self.empty = value
+        elif key == "fields":
+            self.fields = [SCOPED.get(n, n) for n in value.split(self.sep)]
+            self.used = [(n, i) for i, n in enumerate(self.fields) if n in READ]
+            missing = [n for n in NEED if n not in self.fields]
+            if missing:
+                raise InputError(f"conn.log #fields lacks {', '.join(missing)}", self.path, lineno)
+
+    def data(self, col: Collector, lineno: int, line: str) -> None:
+        """One line that is not a header: a record, or malformed with its number."""
+        if not self.fields:
             col.malformed("data before the #fields header", line=lineno)
-            continue
-        values = line.split(sep)
-        if len(values) != len(fields):
-            col.malformed(f"{len(values)} fields where #fields names {len(fields)}", line=lineno)
-            continue
+            return
+        values = line.split(self.sep)
+        if len(values) != len(self.fields):
+            col.malformed(
+                f"{len(values)} fields where #fields names {len(self.fields)}", line=lineno
+            )
+            return
+        unset, empty = self.unset, self.empty
         row = {}
-        for name, i in used:
+        for name, i in self.used:
             v = values[i]
             row[name] = (
                 None if v == unset else "" if v == empty else (_unescape(v) if "\\x" in v else v)
@@ -187,6 +210,37 @@ def collect_tsv(path: str) -> Collector:
             col.record(record_from_row(row, lineno, col))
         except RecordError as exc:
             col.malformed(str(exc), line=lineno)
+
+
+def any_line(col: Collector, header: Header, lineno: int, line: str) -> None:
+    """Any line of an ASCII conn.log, counted in ``col.stats``."""
+    col.stats.lines += 1
+    if not line.strip():
+        col.stats.blank_lines += 1
+    elif line.startswith("#"):
+        col.stats.header_lines += 1
+        header.line(lineno, line)
+    else:
+        header.data(col, lineno, line)
+
+
+def collect_tsv(path: str, columnar: bool = True) -> Collector:
+    """A conn.log in Zeek's ASCII format (``#separator``, ``#fields`` … headers).
+
+    With ``columnar`` (and pyarrow installed) the common layout — headers, then data,
+    then ``#close`` — is read column-wise (``zeek_columns``) with the same results; any
+    other layout, and every row that fails a check there, goes line by line here."""
+    data = read_bytes(path)
+    if columnar:
+        from segverify.flowlogs.zeek_columns import collect_columnar
+
+        col = collect_columnar(path, data)
+        if col is not None:
+            return col
+    col = Collector(path, "zeek-tsv")
+    header = Header(path)
+    for lineno, line in numbered_lines(data):
+        any_line(col, header, lineno, line)
     return col
 
 

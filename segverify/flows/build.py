@@ -10,7 +10,9 @@ import socket
 from collections.abc import Mapping, Sequence
 
 import numpy as np
+from numba import njit
 
+import segverify.jit  # noqa: F401  (numba cache location, before the decorators run)
 from segverify.flows.aggregate import (
     K_A_HI,
     K_A_LO,
@@ -65,18 +67,9 @@ class AddressText:
 SERVER_PORT_BELOW = 1024  # well-known ports: the responder's side of a midstream flow
 
 
-def initiator_is_a(
-    syn_a: np.ndarray,
-    syn_b: np.ndarray,
-    first_a: np.ndarray,
-    first_b: np.ndarray,
-    flags_a: np.ndarray,
-    flags_b: np.ndarray,
-    proto: np.ndarray,
-    port_a: np.ndarray,
-    port_b: np.ndarray,
-) -> np.ndarray:
-    """True where endpoint ``a`` initiated the flow (frames are -1 when absent), deciding
+@njit(cache=True)
+def initiator_is_a(syn_a, syn_b, first_a, first_b, flags_a, flags_b, proto, port_a, port_b):  # type: ignore[no-untyped-def]
+    """True when endpoint ``a`` initiated the flow (frames are -1 when absent), deciding
     by the first rule that applies, as Zeek orients connections:
 
     1. the sender of the first pure SYN (SYN without ACK);
@@ -85,20 +78,63 @@ def initiator_is_a(
        capture that starts with the server's packet);
     4. the sender of the first packet.
     """
-    any_syn = (syn_a >= 0) | (syn_b >= 0)
-    by_syn = (syn_b < 0) | ((syn_a >= 0) & (syn_a < syn_b))
+    if syn_a >= 0 or syn_b >= 0:
+        return syn_b < 0 or (syn_a >= 0 and syn_a < syn_b)
     sa = (flags_a & 0x02) != 0
     sb = (flags_b & 0x02) != 0
-    ported = ((proto == 6) | (proto == 17)) & (port_a >= 0) & (port_b >= 0)
-    low_a = port_a < SERVER_PORT_BELOW
-    low_b = port_b < SERVER_PORT_BELOW
-    by_port = ported & (low_a != low_b)
-    by_first = (first_b < 0) | ((first_a >= 0) & (first_a < first_b))
-    return np.where(
-        any_syn,
-        by_syn,
-        np.where(sa != sb, sb, np.where(by_port, low_b, by_first)),
-    )
+    if sa != sb:
+        return sb
+    if (proto == 6 or proto == 17) and port_a >= 0 and port_b >= 0:
+        low_a = port_a < SERVER_PORT_BELOW
+        low_b = port_b < SERVER_PORT_BELOW
+        if low_a != low_b:
+            return low_b
+    return first_b < 0 or (first_a >= 0 and first_a < first_b)
+
+
+@njit(cache=True)
+def _orient(keys, stats, n, addr, ints):  # type: ignore[no-untyped-def]
+    """One pass over the table: ``addr`` (n, 8) src/dst and tunnel address halves,
+    ``ints`` (n, 16) the integer columns of ``INT_COLUMNS``."""
+    for f in range(n):
+        fa = stats[f, S_FIRST_FRAME]
+        fb = stats[f, S_FIRST_FRAME + 1]
+        a = initiator_is_a(
+            stats[f, S_SYN_FRAME], stats[f, S_SYN_FRAME + 1], fa, fb, stats[f, S_FLAGS],
+            stats[f, S_FLAGS + 1], keys[f, K_PROTO], keys[f, K_A_PORT], keys[f, K_B_PORT],
+        )  # fmt: skip
+        i, r = (0, 1) if a else (1, 0)
+        if a:
+            addr[f, 0], addr[f, 1] = keys[f, K_A_HI], keys[f, K_A_LO]
+            addr[f, 2], addr[f, 3] = keys[f, K_B_HI], keys[f, K_B_LO]
+            ints[f, 2], ints[f, 3] = keys[f, K_A_PORT], keys[f, K_B_PORT]
+        else:
+            addr[f, 0], addr[f, 1] = keys[f, K_B_HI], keys[f, K_B_LO]
+            addr[f, 2], addr[f, 3] = keys[f, K_A_HI], keys[f, K_A_LO]
+            ints[f, 2], ints[f, 3] = keys[f, K_B_PORT], keys[f, K_A_PORT]
+        for c in range(4):
+            addr[f, 4 + c] = stats[f, S_TUN + 1 + c]
+        ints[f, 0] = keys[f, K_VER]
+        ints[f, 1] = keys[f, K_PROTO]
+        ints[f, 4] = stats[f, S_VLAN]
+        ints[f, 5] = stats[f, S_PKTS + i]
+        ints[f, 6] = stats[f, S_PKTS + r]
+        ints[f, 7] = stats[f, S_BYTES + i]
+        ints[f, 8] = stats[f, S_BYTES + r]
+        ints[f, 9] = stats[f, S_FIRST_NS]
+        ints[f, 10] = stats[f, S_LAST_NS]
+        ints[f, 11] = fa if fb < 0 or (0 <= fa < fb) else fb
+        ints[f, 12] = stats[f, S_FLAGS + i] & 0xFF
+        ints[f, 13] = stats[f, S_FLAGS + r] & 0xFF
+        ints[f, 14] = stats[f, S_TUN] & 0xFF
+        ints[f, 15] = stats[f, S_TUN] >> 8
+
+
+ADDR_COLUMNS = ("src_hi", "src_lo", "dst_hi", "dst_lo", "tun_src_hi", "tun_src_lo",
+                "tun_dst_hi", "tun_dst_lo")  # fmt: skip
+INT_COLUMNS = ("ver", "proto", "sport", "dport", "vlan", "pkts_fwd", "pkts_rev", "bytes_fwd",
+               "bytes_rev", "first_ns", "last_ns", "first_frame", "flags_fwd", "flags_rev",
+               "tun_type", "tun_ver")  # fmt: skip
 
 
 def build_columns(
@@ -107,50 +143,13 @@ def build_columns(
     names: Mapping[int, Sequence[str]],
     tunnels: Mapping[int, Sequence[str]],
 ) -> FlowColumns:
-    """The compiled table as columns, oriented initiator → responder (no per-flow loop)."""
+    """The compiled table as columns, oriented initiator → responder, in one compiled pass."""
     n = state.nflows
-    k = state.keys[:n]
-    st = state.stats[:n]
-    syn_a, syn_b = st[:, S_SYN_FRAME], st[:, S_SYN_FRAME + 1]
-    fa, fb = st[:, S_FIRST_FRAME], st[:, S_FIRST_FRAME + 1]
-    a_init = initiator_is_a(
-        syn_a, syn_b, fa, fb, st[:, S_FLAGS], st[:, S_FLAGS + 1], k[:, K_PROTO],
-        k[:, K_A_PORT], k[:, K_B_PORT],
-    )  # fmt: skip
-    fwd = np.where(a_init, 0, 1)
-    rev = 1 - fwd
-    rows = np.arange(n)
-
-    def pick(col_a: int, col_b: int, initiator: bool) -> np.ndarray:
-        cond = a_init if initiator else ~a_init
-        return np.where(cond, k[:, col_a], k[:, col_b])
-
-    tun = st[:, S_TUN : S_TUN + 5]
-    arrays = {
-        "ver": k[:, K_VER],
-        "src_hi": pick(K_A_HI, K_B_HI, True).view(np.uint64),
-        "src_lo": pick(K_A_LO, K_B_LO, True).view(np.uint64),
-        "dst_hi": pick(K_A_HI, K_B_HI, False).view(np.uint64),
-        "dst_lo": pick(K_A_LO, K_B_LO, False).view(np.uint64),
-        "proto": k[:, K_PROTO],
-        "sport": pick(K_A_PORT, K_B_PORT, True),
-        "dport": pick(K_A_PORT, K_B_PORT, False),
-        "vlan": st[:, S_VLAN],
-        "pkts_fwd": st[rows, S_PKTS + fwd],
-        "pkts_rev": st[rows, S_PKTS + rev],
-        "bytes_fwd": st[rows, S_BYTES + fwd],
-        "bytes_rev": st[rows, S_BYTES + rev],
-        "first_ns": st[:, S_FIRST_NS],
-        "last_ns": st[:, S_LAST_NS],
-        "first_frame": np.where((fb < 0) | ((fa >= 0) & (fa < fb)), fa, fb),
-        "flags_fwd": st[rows, S_FLAGS + fwd] & 0xFF,
-        "flags_rev": st[rows, S_FLAGS + rev] & 0xFF,
-        "tun_type": tun[:, 0] & 0xFF,
-        "tun_ver": tun[:, 0] >> 8,
-        "tun_src_hi": tun[:, 1].view(np.uint64),
-        "tun_src_lo": tun[:, 2].view(np.uint64),
-        "tun_dst_hi": tun[:, 3].view(np.uint64),
-        "tun_dst_lo": tun[:, 4].view(np.uint64),
-        "file": np.zeros(n, dtype=np.int32),
-    }
+    addr = np.empty((n, len(ADDR_COLUMNS)), dtype=np.int64)
+    ints = np.empty((n, len(INT_COLUMNS)), dtype=np.int64)
+    _orient(state.keys, state.stats, n, addr, ints)
+    addr_u = addr.view(np.uint64)
+    arrays: dict[str, np.ndarray] = {name: addr_u[:, c] for c, name in enumerate(ADDR_COLUMNS)}
+    arrays.update({name: ints[:, c] for c, name in enumerate(INT_COLUMNS)})
+    arrays["file"] = np.zeros(n, dtype=np.int32)
     return FlowColumns.from_arrays(arrays, [file], names, tunnels)

@@ -22,7 +22,7 @@ import numpy as np
 from segverify.capture.columns import TUNNEL_NAMES
 from segverify.flows.community_id import community_id_packed
 from segverify.flows.model import Flow
-from segverify.flows.state import CONN_STATES, answered, conn_states
+from segverify.flows.state import CONN_STATES, states_and_answered
 
 MASK32 = np.uint64(0xFFFFFFFF)
 TUNNEL_CODES = {name: code for code, name in TUNNEL_NAMES.items()}
@@ -143,15 +143,13 @@ class FlowColumns:
         """Columns from arrays (cast to their dtypes); ``state`` and ``answered`` are
         computed from proto, packets and flags when not given."""
         cols = {name: np.asarray(arrays[name], dtype=dt) for name, dt in COLUMNS if name in arrays}
-        if "state" not in cols:
-            cols["state"] = conn_states(
+        if "state" not in cols or "answered" not in cols:
+            state, ans = states_and_answered(
                 cols["proto"], cols["pkts_fwd"], cols["pkts_rev"], cols["flags_fwd"],
                 cols["flags_rev"],
             )  # fmt: skip
-        if "answered" not in cols:
-            cols["answered"] = answered(
-                cols["proto"], cols["pkts_rev"], cols["flags_fwd"], cols["flags_rev"]
-            )
+            cols.setdefault("state", state)
+            cols.setdefault("answered", ans)
         return cls(
             **cols,
             files=tuple(files),

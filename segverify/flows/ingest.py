@@ -94,6 +94,7 @@ class FlowIngest:
         # (flow, direction) → [(sequence number, payload)] and the flow's ports
         self.segments: dict[tuple[int, int], list[tuple[int, bytes]]] = {}
         self.seg_ports: dict[int, tuple[int, int]] = {}
+        self.reasm_done: set[tuple[int, int]] = set()  # directions whose name was found
         self.text = AddressText()
 
     def add(self, rows: np.ndarray, n: int, buf: np.ndarray | bytes | bytearray) -> None:
@@ -130,8 +131,8 @@ class FlowIngest:
             if np.any(rows[:, TDEPTH]):
                 self._tunnels(rows)
             self.pending = []
-        for (f, _d), segs in self.segments.items():
-            if len(segs) < 2:
+        for (f, d), segs in self.segments.items():
+            if len(segs) < 2 or (f, d) in self.reasm_done:
                 continue  # one segment: already read as it came
             sport, dport = self.seg_ports[f]
             self._add_names(f, extract_names(reassemble(segs), 6, sport, dport))
@@ -171,17 +172,28 @@ class FlowIngest:
                 have.append(name)
 
     def _names(self, rows: np.ndarray, nc: int, buf: np.ndarray | bytes | bytearray) -> None:
-        for i, f, how in self.cand[:nc].tolist():
-            r = rows[i]
-            off, size = int(r[PAY_OFF]), int(r[PAY_LEN])
+        cand = self.cand[:nc]
+        fields = rows[cand[:, 0]][:, [PAY_OFF, PAY_LEN, PROTO, SPORT, DPORT, FLAGS]].tolist()
+        names, segments, done = self.names, self.segments, self.reasm_done
+        for (_i, f, how), (off, size, proto, sport, dport, flags) in zip(
+            cand.tolist(), fields, strict=True
+        ):
+            side = (f, how & 1)
+            reasm = how & CAND_REASM and side not in done
+            full = len(names.get(f, ())) >= MAX_FLOW_NAMES
+            if full or not (how & CAND_NAMES or reasm):
+                continue
             payload = bytes(buf[off : off + size])
-            sport, dport = int(r[SPORT]), int(r[DPORT])
             if how & CAND_NAMES:
-                self._add_names(f, extract_names(payload, int(r[PROTO]), sport, dport))
-            if how & CAND_REASM:
-                hdr = int(r[FLAGS]) >> 8
+                found = extract_names(payload, proto, sport, dport)
+                self._add_names(f, found)
+                if found and reasm and side not in segments:
+                    done.add(side)  # the first segment held the name: nothing to reassemble
+                    continue
+            if reasm:
+                hdr = flags >> 8
                 seq = int.from_bytes(bytes(buf[off - hdr + 4 : off - hdr + 8]), "big")
-                self.segments.setdefault((f, how & 1), []).append((seq, payload))
+                segments.setdefault(side, []).append((seq, payload))
                 self.seg_ports.setdefault(f, (sport, dport))
 
     def _tunnels(self, rows: np.ndarray) -> None:

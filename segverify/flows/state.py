@@ -1,6 +1,7 @@
 """Connection state in Zeek's ``conn_state`` vocabulary, from per-direction TCP flags.
 
-Vectorised (numpy): one call classifies every flow of a table. Zeek keeps a state machine
+Compiled (numba): one call classifies every flow of a table; the scalar functions are the
+same code. Zeek keeps a state machine
 per endpoint; the flow table keeps, per direction, the packet count and the OR of every
 TCP flag byte, from which each endpoint's final state is derived:
 
@@ -20,6 +21,9 @@ says whether the other side replied for every protocol.
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
+
+import segverify.jit  # noqa: F401  (numba cache location, before the decorators run)
 
 CONN_STATES = (
     "S0",
@@ -44,26 +48,91 @@ FIN, SYN, RST, ACK = 0x01, 0x02, 0x04, 0x10
 TCP, UDP = 6, 17
 
 
-def _endpoint(
-    pkts: np.ndarray, flags: np.ndarray, peer_pkts: np.ndarray, peer_flags: np.ndarray
-) -> np.ndarray:
+@njit(cache=True)
+def _endpoint(pkts, flags, peer_pkts, peer_flags):  # type: ignore[no-untyped-def]
+    if pkts == 0:
+        return INACTIVE
+    fin = (flags & FIN) != 0
+    if (flags & RST) != 0 and not (fin and (peer_flags & FIN) != 0):
+        return RESET  # a RST after both FINs changes nothing
+    if fin:
+        return CLOSED
     syn = (flags & SYN) != 0
     ack = (flags & ACK) != 0
     peer_syn = (peer_flags & SYN) != 0
-    peer_synack = peer_syn & ((peer_flags & ACK) != 0)
-    out = np.full(len(pkts), PARTIAL, dtype=np.uint8)
-    out[syn & ack] = SYN_ACK_SENT
-    out[syn & ~ack] = SYN_SENT
-    out[syn & peer_syn] = ESTABLISHED
-    # a SYN+ACK answered by the peer, and the peer that answers it without its SYN seen
-    out[syn & ack & ~peer_syn & (peer_pkts > 0)] = ESTABLISHED
-    out[~syn & peer_synack & ack] = ESTABLISHED
-    fin = (flags & FIN) != 0
-    both_fin = fin & ((peer_flags & FIN) != 0)
-    out[fin] = CLOSED
-    out[((flags & RST) != 0) & ~both_fin] = RESET  # a RST after both FINs changes nothing
-    out[pkts == 0] = INACTIVE
-    return out
+    if syn:
+        if peer_syn or (ack and peer_pkts > 0):  # handshake, or a SYN+ACK answered
+            return ESTABLISHED
+        return SYN_ACK_SENT if ack else SYN_SENT
+    if peer_syn and (peer_flags & ACK) != 0 and ack:  # answers the peer's SYN+ACK
+        return ESTABLISHED
+    return PARTIAL
+
+
+@njit(cache=True)
+def _state(proto, pkts_fwd, pkts_rev, flags_fwd, flags_rev):  # type: ignore[no-untyped-def]
+    if proto == UDP:
+        if pkts_fwd > 0:
+            return SF if pkts_rev > 0 else S0
+        return SHR if pkts_rev > 0 else OTH
+    if proto != TCP:
+        return OTH
+    os_ = _endpoint(pkts_fwd, flags_fwd, pkts_rev, flags_rev)
+    rs = _endpoint(pkts_rev, flags_rev, pkts_fwd, flags_fwd)
+    o_inactive = os_ in (INACTIVE, PARTIAL)
+    r_inactive = rs in (INACTIVE, PARTIAL)
+    if rs == RESET:  # Zeek's if/else chain, literally
+        if os_ in (SYN_SENT, SYN_ACK_SENT):
+            return REJ
+        return RSTRH if o_inactive else RSTR
+    if os_ == RESET:
+        if r_inactive and ((flags_fwd | flags_rev) & SYN) != 0:
+            return RSTOS0
+        return RSTO
+    if rs == CLOSED and os_ == CLOSED:
+        return SF
+    if os_ == CLOSED:
+        return SH if r_inactive else S2
+    if rs == CLOSED:
+        return SHR if o_inactive else S3
+    if os_ == SYN_SENT and rs == INACTIVE:
+        return S0
+    if os_ == ESTABLISHED and rs == ESTABLISHED:
+        return S1
+    return OTH
+
+
+@njit(cache=True)
+def _answered(proto, pkts_rev, flags_fwd, flags_rev):  # type: ignore[no-untyped-def]
+    if proto != TCP:
+        return pkts_rev > 0
+    if (flags_rev & (SYN | ACK)) == (SYN | ACK):
+        return True
+    lone_rst = (flags_rev & RST) != 0 and pkts_rev <= 1
+    return (flags_fwd & SYN) == 0 and pkts_rev > 0 and not lone_rst
+
+
+@njit(cache=True)
+def _states(proto, pkts_fwd, pkts_rev, flags_fwd, flags_rev, out_state, out_answered):  # type: ignore[no-untyped-def]
+    for i in range(len(proto)):
+        out_state[i] = _state(proto[i], pkts_fwd[i], pkts_rev[i], flags_fwd[i], flags_rev[i])
+        out_answered[i] = _answered(proto[i], pkts_rev[i], flags_fwd[i], flags_rev[i])
+
+
+def states_and_answered(
+    proto: np.ndarray,
+    pkts_fwd: np.ndarray,
+    pkts_rev: np.ndarray,
+    flags_fwd: np.ndarray,
+    flags_rev: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    n = len(proto)
+    state = np.empty(n, dtype=np.uint8)
+    ans = np.empty(n, dtype=np.bool_)
+    as64 = [np.ascontiguousarray(a, dtype=np.int64) for a in (proto, pkts_fwd, pkts_rev)]
+    flags = [np.ascontiguousarray(a, dtype=np.int64) for a in (flags_fwd, flags_rev)]
+    _states(*as64, *flags, state, ans)
+    return state, ans
 
 
 def conn_states(
@@ -74,40 +143,7 @@ def conn_states(
     flags_rev: np.ndarray,
 ) -> np.ndarray:
     """``uint8`` codes into :data:`CONN_STATES`, one per flow (fwd = originator)."""
-    n = len(proto)
-    state = np.full(n, OTH, dtype=np.uint8)
-    fl_o = flags_fwd.astype(np.int64)
-    fl_r = flags_rev.astype(np.int64)
-    os_ = _endpoint(pkts_fwd, fl_o, pkts_rev, fl_r)
-    rs = _endpoint(pkts_rev, fl_r, pkts_fwd, fl_o)
-    o_inactive = (os_ == INACTIVE) | (os_ == PARTIAL)
-    r_inactive = (rs == INACTIVE) | (rs == PARTIAL)
-    any_syn = ((fl_o | fl_r) & SYN) != 0
-    # Zeek's if/else chain, applied from the last branch to the first so the first wins
-    tcp = proto == TCP
-    choices = [
-        (rs == RESET, np.where((os_ == SYN_SENT) | (os_ == SYN_ACK_SENT), REJ,
-                               np.where(o_inactive, RSTRH, RSTR))),
-        (os_ == RESET, np.where(r_inactive & any_syn, RSTOS0, RSTO)),
-        ((rs == CLOSED) & (os_ == CLOSED), SF),
-        (os_ == CLOSED, np.where(r_inactive, SH, S2)),
-        (rs == CLOSED, np.where(o_inactive, SHR, S3)),
-        ((os_ == SYN_SENT) & (rs == INACTIVE), S0),
-        ((os_ == ESTABLISHED) & (rs == ESTABLISHED), S1),
-    ]  # fmt: skip
-    tcp_state = np.full(n, OTH, dtype=np.uint8)
-    decided = np.zeros(n, dtype=bool)
-    for cond, value in choices:
-        take = cond & ~decided
-        tcp_state[take] = value[take] if isinstance(value, np.ndarray) else value
-        decided |= cond
-    state[tcp] = tcp_state[tcp]
-    udp = proto == UDP
-    o_act = pkts_fwd > 0
-    r_act = pkts_rev > 0
-    udp_state = np.where(o_act, np.where(r_act, SF, S0), np.where(r_act, SHR, OTH))
-    state[udp] = udp_state[udp]
-    return state
+    return states_and_answered(proto, pkts_fwd, pkts_rev, flags_fwd, flags_rev)[0]
 
 
 def answered(
@@ -120,22 +156,10 @@ def answered(
     SYN from the originator: midstream) responder packets that are not a lone RST; for
     every other protocol any packet from the responder. An ICMP error about a UDP flow is
     a flow of its own and does not answer it."""
-    fl_o = flags_fwd.astype(np.int64)
-    fl_r = flags_rev.astype(np.int64)
-    synack = (fl_r & (SYN | ACK)) == (SYN | ACK)
-    midstream = (fl_o & SYN) == 0
-    lone_rst = ((fl_r & RST) != 0) & (pkts_rev <= 1)
-    tcp_ok = synack | (midstream & (pkts_rev > 0) & ~lone_rst)
-    return np.where(proto == TCP, tcp_ok, pkts_rev > 0)
+    zeros = np.zeros(len(proto), dtype=np.int64)
+    return states_and_answered(proto, zeros, pkts_rev, flags_fwd, flags_rev)[1]
 
 
 def conn_state(proto: int, pkts_fwd: int, pkts_rev: int, flags_fwd: int, flags_rev: int) -> str:
-    """One flow's state name (the vectorised function on one row)."""
-    code = conn_states(
-        np.array([proto]),
-        np.array([pkts_fwd]),
-        np.array([pkts_rev]),
-        np.array([flags_fwd]),
-        np.array([flags_rev]),
-    )[0]
-    return CONN_STATES[int(code)]
+    """One flow's state name."""
+    return CONN_STATES[int(_state(proto, pkts_fwd, pkts_rev, flags_fwd, flags_rev))]

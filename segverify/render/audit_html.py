@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from segverify.checks.audit import LAYERS, LayerComparison, compare_layers, rule_verdicts
 from segverify.checks.configured import PermitPair
 from segverify.checks.matrix import Cell
 from segverify.checks.observed import PairTraffic
@@ -38,7 +39,7 @@ class AuditData:
     run: RunInfo | None = None
 
 
-def _entries(a: AuditData) -> list[tuple[str, Finding]]:
+def layer_entries(a: AuditData) -> list[tuple[str, Finding]]:
     out: list[tuple[str, Finding]] = [("design", f) for f in a.design.findings]
     for src, rep in (("config", a.config), ("observed", a.observed), ("policy", a.policy)):
         if rep is not None:
@@ -50,53 +51,47 @@ def _reports(a: AuditData) -> list[Report]:
     return [r for r in (a.design, a.config, a.observed, a.policy) if r is not None]
 
 
+def layer_reports(a: AuditData) -> dict[str, Report | None]:
+    return {"design": a.design, "config": a.config, "observed": a.observed}
+
+
+VERDICT_CLASS = {"pass": "v-pass", "fail": "v-fail", "na": "v-na", "incomplete": "v-incomplete"}
+
+
 def rules_block(a: AuditData, lang: str) -> str:
-    entries = _entries(a)
-    layers = [("design", a.design), ("config", a.config), ("observed", a.observed)]
     heads = [
         t("report.col.rule_title", lang),
         t("report.col.guideline", lang),
         t("report.col.own_clause", lang),
-        *(t(f"report.col.{k}", lang) for k, _ in layers),
+        *(t(f"report.col.{k}", lang) for k in LAYERS),
         t("report.col.verdict", lang),
     ]
     out = ['<table id="rules-table"><thead><tr>']
     out.extend(f"<th>{h(x)}</th>" for x in heads)
     out.append("</tr></thead><tbody>")
-    for rid, rule in a.topology.policy.rules.items():
-        title = rule.title_ja if lang == "ja" else rule.title_en
+    for v in rule_verdicts(a.topology, layer_reports(a), layer_entries(a)):
+        title = v.title_ja if lang == "ja" else v.title_en
         cells = []
-        errors = 0
-        incomplete = False
-        for key, rep in layers:
-            if rep is None:
+        for layer in LAYERS:
+            n, warned = v.errors[layer], v.warnings[layer]
+            if n is None:
                 cells.append('<td class="muted">—</td>')
                 continue
-            mine = [f for src, f in entries if src == key and f.rule == rid]
-            n = sum(1 for f in mine if f.severity == "error")
-            warned = len(mine) - n
-            errors += n
-            incomplete = incomplete or rep.incomplete
             extra = (
                 f'<span class="muted"> ({h(t("report.warnings_count", lang, count=warned))})</span>'
                 if warned
                 else ""
             )
-            cells.append(f'<td class="num" data-rule="{h(rid)}" data-layer="{key}">{n}{extra}</td>')
-        if not rule.enforced:
-            verdict, cls = t("report.verdict.na", lang), "v-na"
-        elif errors:
-            verdict, cls = t("report.verdict.fail", lang), "v-fail"
-        elif incomplete:
-            verdict, cls = t("report.verdict.incomplete", lang), "v-incomplete"
-        else:
-            verdict, cls = t("report.verdict.pass", lang), "v-pass"
+            cells.append(
+                f'<td class="num" data-rule="{h(v.id)}" data-layer="{layer}">{n}{extra}</td>'
+            )
+        verdict = t(f"report.verdict.{v.verdict}", lang)
         out.append(
-            f'<tr id="rule-{h(rid)}"><td><b>{h(rid)}</b> {h(title)}</td>'
-            f"<td>{'<br>'.join(h(c) for c in rule.guideline) or '—'}</td>"
-            f"<td>{'<br>'.join(h(c) for c in rule.clauses) or '—'}</td>"
+            f'<tr id="rule-{h(v.id)}"><td><b>{h(v.id)}</b> {h(title)}</td>'
+            f"<td>{'<br>'.join(h(c) for c in v.guideline) or '—'}</td>"
+            f"<td>{'<br>'.join(h(c) for c in v.clauses) or '—'}</td>"
             + "".join(cells)
-            + f'<td><span class="verdict {cls}">{h(verdict)}</span></td></tr>'
+            + f'<td><span class="verdict {VERDICT_CLASS[v.verdict]}">{h(verdict)}</span></td></tr>'
         )
     out.append("</tbody></table>")
     return "".join(out)
@@ -142,10 +137,8 @@ def _pair_rows(
     return rows
 
 
-def _permitted(permits: dict, src: str, dst: str) -> bool:
-    """True when a firewall export permits something forbidden from ``src`` to ``dst``."""
-    p = permits.get((src, dst))
-    return bool(p and p.forbidden)
+def _rules(counts: dict[str, int]) -> str:
+    return ", ".join(f"{r}×{n}" for r, n in sorted(counts.items()))
 
 
 def layers_block(a: AuditData, lang: str) -> str:
@@ -163,52 +156,67 @@ def layers_block(a: AuditData, lang: str) -> str:
     )
     out.extend(_pair_rows(d.cells, traffic, permits, d.has_permits, lang))
     out.append("</tbody></table>")
+    cmp = comparison(a)
 
-    def listing(key: str, items: list[str] | None, needs: str | None) -> None:
+    def listing(key: str, name: str, items: list[str] | None) -> None:
         out.append(f"<h3>{h(t(key, lang))}</h3>")
-        if needs:
-            out.append(f'<p class="muted">{h(t(needs, lang))}</p>')
+        if items is None:
+            out.append(
+                f'<p class="muted">{h(t("report.layers.needs_" + cmp.needs[name], lang))}</p>'
+            )
         elif not items:
             out.append(f"<p>{h(t('report.layers.none', lang))}</p>")
         else:
             out.append('<ul class="plain">' + "".join(f"<li>{h(x)}</li>" for x in items) + "</ul>")
 
-    no_cap = "report.layers.needs_capture" if not d.has_observed else None
-    no_fw = "report.layers.needs_firewall" if not d.has_permits else None
-    seen_bad = [
-        f"{o.src} → {o.dst}: "
-        + t(
-            "diagram.observed.forbidden",
-            lang,
-            count=o.forbidden,
-            rules=", ".join(f"{r}×{n}" for r, n in sorted(o.rules.items())),
-        )
-        for o in d.observed
-        if o.forbidden
-    ]
-    listing("report.layers.forbidden_seen", seen_bad, no_cap)
-    unused = [
-        f"{p.src} → {p.dst}: {', '.join(p.services) or 'any'} [{', '.join(p.rules)}]"
-        for p in d.paths
-        if (p.src, p.dst) not in traffic
-    ]
-    listing("report.layers.unused", unused, no_cap)
-    # forbidden flows that were answered (so got through) where no export permits them
-    fw_should = [
-        f"{o.src} → {o.dst}: {o.forbidden - o.forbidden_unanswered}"
-        for o in d.observed
-        if o.forbidden > o.forbidden_unanswered and not _permitted(permits, o.src, o.dst)
-    ]
-    listing("report.layers.fw_should_block", fw_should, no_fw or no_cap)
-    unseen = [
-        f"{p.src} → {p.dst}: {p.forbidden} ({', '.join(p.rules[:6])})"
-        for p in d.permits
-        if p.forbidden and (p.src, p.dst) not in traffic
-    ]
-    listing("report.layers.permit_unseen", unseen, no_fw or no_cap)
-    # needs the permitted space per zone pair from the firewall engine (model v2)
-    listing("report.layers.blocked_sanctioned", None, "report.layers.needs_engine")
+    def pairs(items: list | None, text) -> list[str] | None:  # noqa: ANN001
+        return None if items is None else [f"{x.src} → {x.dst}: {text(x)}" for x in items]
+
+    listing(
+        "report.layers.forbidden_seen",
+        "forbidden_seen",
+        pairs(
+            cmp.forbidden_seen,
+            lambda o: t(
+                "diagram.observed.forbidden", lang, count=o.forbidden, rules=_rules(o.rules)
+            ),
+        ),
+    )
+    listing(
+        "report.layers.unused",
+        "unused_paths",
+        pairs(
+            cmp.unused_paths,
+            lambda c: f"{', '.join(c.services) or 'any'} [{', '.join(c.allow_rules)}]",
+        ),
+    )
+    listing(
+        "report.layers.fw_should_block",
+        "answered_not_permitted",
+        pairs(cmp.answered_not_permitted, lambda o: str(o.forbidden - o.forbidden_unanswered)),
+    )
+    listing(
+        "report.layers.permit_unseen",
+        "permits_unseen",
+        pairs(cmp.permits_unseen, lambda p: f"{p.forbidden} ({', '.join(p.rules[:6])})"),
+    )
+    listing(
+        "report.layers.blocked_sanctioned",
+        "blocked_sanctioned",
+        pairs(cmp.blocked_sanctioned, lambda b: f"[{b.allow_rules}] {b.example}".strip()),
+    )
     return "\n".join(out)
+
+
+def comparison(a: AuditData) -> LayerComparison:
+    d = a.diagram
+    return compare_layers(
+        d.cells,
+        list(d.observed) if d.has_observed else None,
+        list(d.permits) if d.has_permits else None,
+        a.topology,
+        a.config,
+    )
 
 
 def render_audit(a: AuditData, lang: str = "en") -> str:
@@ -228,7 +236,7 @@ def render_audit(a: AuditData, lang: str = "en") -> str:
         + " · ".join(f"{h(k)}: {h(v)}" for k, v in meta)
         + "</p>"
     )
-    entries = _entries(a)
+    entries = layer_entries(a)
     errors = sum(1 for _, f in entries if f.severity == "error")
     incomplete = any(r.incomplete for r in _reports(a))
     body = [banner(errors, incomplete, lang)]

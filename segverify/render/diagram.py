@@ -38,25 +38,25 @@ def render_diagram(data: DiagramData, fmt: str, view: str = "lanes") -> str | by
     if fmt in ("png", "pdf"):
         from segverify.render.scene_raster import render_raster  # matplotlib loads lazily
 
-        return render_raster(scene_for(data, view), fmt)
+        return render_raster(scene_for(data, view), fmt, data.lang)
     if fmt == "html":
         return diagram_page(data)
     raise ValueError(f"unknown diagram format {fmt!r} (known: {', '.join(DIAGRAM_FORMATS)})")
 
 
 def diagram_page(data: DiagramData) -> str:
-    """Both views inline in one page: no script, no external resource."""
-    title = safe.html(" — ".join(x for x in (data.organisation, data.title) if x))
-    return (
-        "<!DOCTYPE html>\n"
-        f'<html lang="{safe.html(data.lang)}"><head><meta charset="utf-8">\n'
-        '<meta http-equiv="Content-Security-Policy" content="default-src \'none\'; '
-        "style-src 'unsafe-inline'; img-src data:\">\n"
-        f"<title>{title}</title>"
-        "<style>body{margin:1em;font-family:sans-serif}svg{max-width:100%;height:auto;"
-        "display:block;margin:0 auto 2em}@page{size:A4 landscape}"
-        "figure{break-inside:avoid;margin:0}</style></head><body>\n"
-        f"<figure>{to_svg(scene_for(data, 'lanes'), standalone=False)}</figure>\n"
-        f"<figure>{to_svg(scene_for(data, 'matrix'), standalone=False)}</figure>\n"
-        "</body></html>\n"
+    """Both views inline in one page (the report's shell: strict CSP, print CSS)."""
+    from segverify.i18n import t
+    from segverify.render.html_page import page
+
+    title = " — ".join(x for x in (data.organisation, data.title) if x)
+    body = (
+        f'<section class="first" id="diagram-lanes"><figure>'
+        f"{to_svg(scene_for(data, 'lanes'), standalone=False)}"
+        f"<figcaption>{safe.html(t('report.diagram.lanes', data.lang))}</figcaption></figure>"
+        f'</section><section id="diagram-matrix"><figure>'
+        f"{to_svg(scene_for(data, 'matrix'), standalone=False)}"
+        f"<figcaption>{safe.html(t('report.diagram.matrix', data.lang))}</figcaption></figure>"
+        "</section>"
     )
+    return page(title, data.lang, f"<h1>{safe.html(title)}</h1>", body)

@@ -37,6 +37,8 @@ GREY = "#666666"
 ROW = 22.0
 NODE_H = 34.0
 LABEL = 10.5  # arrow label size
+MIN_LANE = 150.0  # narrowest lane before the page grows wider
+HOSTS_PER_COLUMN = 8  # more hosts in one lane: two columns
 MAX_LABEL = 520.0  # widest arrow label
 
 
@@ -54,10 +56,11 @@ def _title(scene: Scene, d: DiagramData) -> float:
 
 def lanes_scene(d: DiagramData) -> Scene:
     """The lane diagram of ``d``."""
-    scene = Scene(WIDTH, 0, title=d.title)
-    top = _title(scene, d)
     n = max(1, len(d.lanes))
-    lane_w = (WIDTH - 2 * MARGIN) / n
+    page_w = max(WIDTH, 2 * MARGIN + n * MIN_LANE)  # many zones: wider, never cramped
+    scene = Scene(page_w, 0, title=d.title)
+    top = _title(scene, d)
+    lane_w = (page_w - 2 * MARGIN) / n
     index = d.lane_index()
 
     def cx(zone: str) -> float:
@@ -93,13 +96,24 @@ def lanes_scene(d: DiagramData) -> Scene:
     node_x: dict[str, float] = {}
     body: list = []
     hosts = [nb for nb in d.nodes if not (len(nb.zones) > 1)]
+    per_lane: dict[str, int] = {}
+    for nb in hosts:
+        per_lane[nb.zones[0]] = per_lane.get(nb.zones[0], 0) + 1
+    # a crowded lane holds its hosts in two columns, so 60 nodes stay near A4 landscape
+    ncols = {
+        z: 2 if n > HOSTS_PER_COLUMN and lane_w * 0.46 >= 70 else 1 for z, n in per_lane.items()
+    }
     stacks: dict[str, int] = {}
+    rows_used: dict[str, int] = {}
     for nb in hosts:
         zone = nb.zones[0]
-        row = stacks.get(zone, 0)
-        stacks[zone] = row + 1
-        w = lane_w * 0.84
-        x = cx(zone) - w / 2
+        k = stacks.get(zone, 0)
+        stacks[zone] = k + 1
+        cols = ncols[zone]
+        row, col = divmod(k, cols)
+        rows_used[zone] = row + 1
+        w = lane_w * (0.84 if cols == 1 else 0.46)
+        x = cx(zone) - w / 2 if cols == 1 else cx(zone) - lane_w * 0.47 + col * lane_w * 0.48
         ny = y + row * (NODE_H + 6)
         gw = nb.gateway
         body.append(
@@ -125,8 +139,8 @@ def lanes_scene(d: DiagramData) -> Scene:
                 colour=GREY,
             )
         )
-        node_x[nb.id] = cx(zone)
-    y += max(stacks.values(), default=0) * (NODE_H + 6) + 6
+        node_x[nb.id] = x + w / 2
+    y += max(rows_used.values(), default=0) * (NODE_H + 6) + 6
 
     # gateways: on the boundary between the lanes they join, packed into rows
     gateways = [nb for nb in d.nodes if len(nb.zones) > 1]
@@ -186,7 +200,7 @@ def lanes_scene(d: DiagramData) -> Scene:
             label += " [" + ", ".join(p.rules) + "]"
         colour = GREEN if p.verdict == "allowed" else AMBER
         items.append(Arrow(cx(p.src), cx(p.dst), colour, 1.6, p.verdict == "restricted", label))
-    y = _pack(body, y, items, d.lang)
+    y = _pack(body, y, items, d.lang, page_w)
 
     # structural findings
     if d.findings:
@@ -202,7 +216,7 @@ def lanes_scene(d: DiagramData) -> Scene:
                 items.append(
                     Arrow(MARGIN + 8, MARGIN + 8, RED, 0, False, f"[{f.number}] {f.rule}: {f.text}")
                 )
-        y = _pack(body, y, items, d.lang)
+        y = _pack(body, y, items, d.lang, page_w)
 
     # configuration layer: firewall permits between zones
     if d.has_permits:
@@ -218,7 +232,7 @@ def lanes_scene(d: DiagramData) -> Scene:
                 rules=", ".join(pp.rules[:4]) + (" …" if len(pp.rules) > 4 else ""),
             )
             items.append(Arrow(cx(pp.src), cx(pp.dst), RED, 2.2, True, label))
-        y = _pack(body, y, items, d.lang)
+        y = _pack(body, y, items, d.lang, page_w)
 
     # observed layer: flows seen in captures
     if d.has_observed:
@@ -239,7 +253,7 @@ def lanes_scene(d: DiagramData) -> Scene:
                 dashed = (o.unanswered - o.forbidden_unanswered) == allowed
                 label = t("diagram.observed.flows", d.lang, flows=allowed, packets=packets)
                 items.append(Arrow(x1, x2, BLUE, _volume(packets), dashed, label))
-        y = _pack(body, y, items, d.lang)
+        y = _pack(body, y, items, d.lang, page_w)
 
     lanes_bottom = y + 4
     for i, lane in enumerate(d.lanes):
@@ -255,7 +269,7 @@ def lanes_scene(d: DiagramData) -> Scene:
                 1.0,
             )
         )
-    y = _legend(body, lanes_bottom + 10, d)
+    y = _legend(body, lanes_bottom + 10, d, page_w)
     scene.shapes = [*scene.shapes, *background, *head_shapes, *body]
     scene.height = math.ceil(y + MARGIN)
     return scene
@@ -283,32 +297,32 @@ class Arrow:
     label: str
     dots: tuple[float, ...] = ()  # gateway/node positions on a finding's path
 
-    def label_box(self) -> tuple[str, float, float]:
-        """The fitted label and its left and right x."""
+    def label_box(self, page_w: float = WIDTH) -> tuple[str, float, float]:
+        """The fitted label and its left and right x on a page ``page_w`` wide."""
         lo, hi = min(self.x1, self.x2), max(self.x1, self.x2)
         if self.width == 0:
-            text = fit(self.label, LABEL, WIDTH - 2 * MARGIN - 16)
+            text = fit(self.label, LABEL, page_w - 2 * MARGIN - 16)
             return text, lo, lo + text_width(text, LABEL)
         text = fit(self.label, LABEL, max(hi - lo - 12, MAX_LABEL))
         tw = text_width(text, LABEL)
-        mid = min(max((lo + hi) / 2, MARGIN + tw / 2 + 2), WIDTH - MARGIN - tw / 2 - 2)
+        mid = min(max((lo + hi) / 2, MARGIN + tw / 2 + 2), page_w - MARGIN - tw / 2 - 2)
         return text, mid - tw / 2, mid + tw / 2
 
-    def extent(self) -> tuple[float, float]:
-        _, a, b = self.label_box()
+    def extent(self, page_w: float = WIDTH) -> tuple[float, float]:
+        _, a, b = self.label_box(page_w)
         return min(self.x1, self.x2, a) - 10, max(self.x1, self.x2, b) + 10
 
 
-def _pack(body: list, y: float, items: list[Arrow], lang: str) -> float:
+def _pack(body: list, y: float, items: list[Arrow], lang: str, page_w: float = WIDTH) -> float:
     """Draw ``items`` in as few rows as possible (leftmost first); return the new y."""
     if not items:
         body.append(Text(MARGIN + 12, y + 14, t("diagram.none", lang), 11, colour=GREY))
         return y + ROW + 4
     rows: list[list[tuple[float, float]]] = []
-    order = sorted(range(len(items)), key=lambda i: (*items[i].extent(), i))
+    order = sorted(range(len(items)), key=lambda i: (*items[i].extent(page_w), i))
     for i in order:
         a = items[i]
-        lo, hi = a.extent()
+        lo, hi = a.extent(page_w)
         r = 0
         while r < len(rows) and any(not (hi <= l0 or lo >= h0) for l0, h0 in rows[r]):
             r += 1
@@ -316,7 +330,7 @@ def _pack(body: list, y: float, items: list[Arrow], lang: str) -> float:
             rows.append([])
         rows[r].append((lo, hi))
         ay = y + r * ROW + ROW - 5
-        text, left, right = a.label_box()
+        text, left, right = a.label_box(page_w)
         if a.width == 0:
             body.append(Text(left, ay, text, LABEL, colour=a.colour))
             continue
@@ -328,7 +342,7 @@ def _pack(body: list, y: float, items: list[Arrow], lang: str) -> float:
     return y + len(rows) * ROW + 4
 
 
-def _legend(body: list, y: float, d: DiagramData) -> float:
+def _legend(body: list, y: float, d: DiagramData, page_w: float = WIDTH) -> float:
     body.append(Text(MARGIN, y + 14, t("diagram.legend", d.lang), 12, bold=True))
     y += 20
     entries: list[tuple[str, str, float, bool]] = [
@@ -344,7 +358,7 @@ def _legend(body: list, y: float, d: DiagramData) -> float:
             ("diagram.legend.forbidden_flow", RED, 3.0, False),
             ("diagram.legend.unanswered", GREY, 1.6, True),
         ]
-    col_w = (WIDTH - 2 * MARGIN) / 2
+    col_w = (page_w - 2 * MARGIN) / 2
     for i, (key, colour, width, dash) in enumerate(entries):
         x = MARGIN + (i % 2) * col_w
         ly = y + (i // 2) * 18 + 6

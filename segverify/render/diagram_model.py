@@ -9,7 +9,8 @@ between zones. Observed layer: flows seen in captures. Both extra layers are opt
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, field
+import re
+from dataclasses import dataclass
 
 from segverify.checks.configured import PermitPair
 from segverify.checks.matrix import Cell
@@ -93,7 +94,6 @@ class DiagramData:
     permits: tuple[PermitPair, ...] = ()
     has_observed: bool = False
     has_permits: bool = False
-    tiers: tuple[str, ...] = field(default=())
 
     def lane_index(self) -> dict[str, int]:
         return {lane.zone: i for i, lane in enumerate(self.lanes)}
@@ -104,10 +104,19 @@ def topology_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:12]
 
 
+CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff\uff00-\uffef]")
+
+
 def zone_label(topology: Topology, zone_id: str, lang: str) -> str:
+    """The lane's headline: the zone's own name (Japanese names only on Japanese pages),
+    else the official name of its tier."""
     z = topology.zones[zone_id]
     official = t(f"tier.{z.tier}", lang)
-    return (z.name or official) if lang == "ja" else official
+    if not z.name:
+        return official
+    if lang == "ja":
+        return z.name
+    return official if CJK.search(z.name) else z.name
 
 
 def build_diagram(
@@ -165,5 +174,4 @@ def build_diagram(
         permits=tuple(permits or ()),
         has_observed=observed is not None,
         has_permits=permits is not None,
-        tiers=tuple(lane.tier for lane in lanes),
     )

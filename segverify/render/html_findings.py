@@ -60,11 +60,25 @@ def _details(f: Finding, lang: str) -> str:
     )
 
 
-def findings_block(entries: Sequence[tuple[str, Finding]], lang: str) -> str:
-    """Groups (rule × zone pair, with counts) and the findings table."""
+ROWS_PER_GROUP = 200  # findings listed per (rule, zone pair, source); counts stay complete
+
+
+def findings_block(
+    entries: Sequence[tuple[str, Finding]], lang: str, per_group: int = ROWS_PER_GROUP
+) -> str:
+    """Groups (rule × zone pair, with counts) and the findings table, listing at most
+    ``per_group`` findings of each group (a scan-like capture must not make a page of
+    millions of rows; every finding is in the JSON/CSV output)."""
     if not entries:
         return f"<p>{h(t('report.no_findings', lang))}</p>"
     groups = Counter((f.rule, zone_pair(f), src) for src, f in entries)
+    listed: Counter[tuple[str, str, str]] = Counter()
+    rows: list[tuple[int, str, Finding]] = []
+    for i, (src, f) in enumerate(entries, 1):
+        key = (f.rule, zone_pair(f), src)
+        if listed[key] < per_group:
+            listed[key] += 1
+            rows.append((i, src, f))
     rules = sorted({f.rule for _, f in entries})
     pairs = sorted({zone_pair(f) for _, f in entries})
     sources = sorted({src for src, _ in entries})
@@ -104,9 +118,14 @@ def findings_block(entries: Sequence[tuple[str, Finding]], lang: str) -> str:
             "source", sources, t("report.col.source", lang), lambda s: t("report.source." + s, lang)
         )
         + f'<button type="button" id="filter-reset">{h(t("report.reset", lang))}</button>'
-        f'<span>{h(t("report.shown", lang))}: <b id="shown-count">{len(entries)}</b> / {len(entries)}</span>'
+        f'<span>{h(t("report.shown", lang))}: <b id="shown-count">{len(rows)}</b> / {len(rows)}</span>'
         "</div>"
     )
+    if len(rows) < len(entries):
+        out.append(
+            f'<p class="muted" id="rows-limited">'
+            f"{h(t('report.rows_limited', lang, shown=len(rows), total=len(entries), per_group=per_group))}</p>"
+        )
     heads = [
         ("#", "num"),
         (t("report.col.source", lang), ""),
@@ -120,7 +139,7 @@ def findings_block(entries: Sequence[tuple[str, Finding]], lang: str) -> str:
     out.append('<table class="sortable" id="findings-table"><thead><tr>')
     out.extend(f'<th class="sortable {cls}">{h(text)}</th>' for text, cls in heads)
     out.append(f"<th>{h(t('report.details', lang))}</th></tr></thead><tbody>")
-    for i, (src, f) in enumerate(entries, 1):
+    for i, src, f in rows:
         pair = zone_pair(f)
         where = str(f.location) if f.location else _frame(f)
         out.append(
@@ -147,7 +166,7 @@ def _frame(f: Finding) -> str:
 def warnings_block(warnings: Sequence[InputWarning], lang: str) -> str:
     if not warnings:
         return ""
-    items = "".join(f"<li><code>{h(w)}</code></li>" for w in warnings)
+    items = "".join(f"<li><code>{h(w.text(lang))}</code></li>" for w in warnings)
     return (
         f'<h3>{h(t("report.warnings", lang))}</h3><ul class="plain" id="warnings-list">{items}</ul>'
     )

@@ -85,5 +85,5 @@ def render(report: Report, lang: str = "en") -> str:
             name=xml_text(t("junit.complete", lang)),
         )
         err = ET.SubElement(case, "error", message=xml_text(t("text.incomplete", lang)))
-        err.text = xml_text("\n".join(str(w) for w in report.warnings), keep_newlines=True)
+        err.text = xml_text("\n".join(w.text(lang) for w in report.warnings), keep_newlines=True)
     return ET.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"

@@ -14,24 +14,22 @@ from functools import lru_cache
 from pathlib import Path
 
 from segverify.errors import InputError
+from segverify.i18n import t
 from segverify.render.scene import Line, Polygon, Rect, Scene, Text
 
 A4_LANDSCAPE_WIDTH_IN = 11.69
 PNG_SCALE = 1.5  # PNG pixels per scene pixel
 
 
-@lru_cache(maxsize=1)
-def font_path() -> str:
+@lru_cache(maxsize=2)
+def font_path(lang: str = "en") -> str:
     """The bundled Japanese font (IPAexGothic from japanize-matplotlib)."""
     spec = importlib.util.find_spec("japanize_matplotlib")
     if spec is None or not spec.submodule_search_locations:
-        raise InputError(
-            "png/pdf output needs the Python packages matplotlib and japanize-matplotlib "
-            "(pip install segverify installs them); use svg, dot or mmd"
-        )
+        raise InputError(t("error.raster_packages", lang))
     path = Path(next(iter(spec.submodule_search_locations))) / "fonts" / "ipaexg.ttf"
     if not path.is_file():
-        raise InputError(f"bundled font missing: {path}")
+        raise InputError(t("error.raster_packages", lang), file=str(path))
     return str(path)
 
 
@@ -46,7 +44,7 @@ def _families(fname: str) -> list[str]:
     return [name, "DejaVu Sans"]
 
 
-def render_raster(scene: Scene, fmt: str) -> bytes:
+def render_raster(scene: Scene, fmt: str, lang: str = "en") -> bytes:
     """``scene`` as PNG or PDF bytes."""
     try:
         import matplotlib
@@ -55,11 +53,11 @@ def render_raster(scene: Scene, fmt: str) -> bytes:
         from matplotlib.patches import FancyBboxPatch
         from matplotlib.patches import Polygon as MplPolygon
         from matplotlib.patheffects import withStroke as bold
-    except ImportError as exc:  # pragma: no cover - dependency of the package
-        raise InputError(f"png/pdf output needs matplotlib ({exc}); use svg, dot or mmd") from None
+    except ImportError:  # pragma: no cover - dependency of the package
+        raise InputError(t("error.raster_packages", lang)) from None
     if fmt not in ("png", "pdf"):
         raise ValueError(f"unknown raster format {fmt!r}")
-    fname = font_path()
+    fname = font_path(lang)
     width_in = A4_LANDSCAPE_WIDTH_IN
     ppi = scene.width / width_in  # scene pixels per inch
     pt = 72.0 / ppi  # points per scene pixel

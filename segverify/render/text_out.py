@@ -27,7 +27,9 @@ def render(report: Report, lang: str = "en") -> str:
     if report.warnings:
         lines.append("")
         lines.append(t("text.incomplete", lang))
-        lines.extend(f"  {t('text.warning', lang)}: {terminal(w)}" for w in report.warnings)
+        lines.extend(
+            f"  {t('text.warning', lang)}: {terminal(w.text(lang))}" for w in report.warnings
+        )
     if report.manual_items:
         lines.append("")
         lines.append(t("manual.header", lang))

@@ -112,7 +112,7 @@ def _describe_schema_error(err: jsonschema.ValidationError) -> str:
     if err.validator == "required":
         return err.message.replace("is a required property", "is required")
     if err.validator == "additionalProperties":
-        extra = sorted(set(value) - set(err.schema.get("properties", {})))
+        extra = sorted(set(value) - set(err.schema.get("properties", {})), key=str)
         return f"unknown key(s): {', '.join(map(str, extra))}"
     if err.validator == "type":
         return f"{value!r} is not of type {err.validator_value}"

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from segverify.checks.selectors import selector_nodes, selector_zones
 from segverify.topology.model import Selector, Topology
+from segverify.topology.selectors import selector_nodes, selector_zones
 
 SCHEMA = "segverify/topology/1"
 

@@ -80,6 +80,8 @@ def check_printable(text: str, file: str) -> None:
         file,
         line,
         col,
+        key="error.yaml_character",
+        params={"code": f"U+{code:04X}", "name": name},
     )
 
 
@@ -130,6 +132,8 @@ def _count_values(text: str, file: str) -> None:
                         file,
                         mark.line + 1,
                         mark.column + 1,
+                        key="error.yaml_values",
+                        params={"limit": YAML_MAX_VALUES},
                     )
     finally:
         parser.dispose()
@@ -152,12 +156,14 @@ class _Constructor:
     def build(self, root: yaml.Node) -> Any:
         return self._construct(root, (), None)
 
-    def _refuse(self, node: yaml.Node, message: str) -> InputError:
+    def _refuse(self, node: yaml.Node, message: str, key: str, limit: int) -> InputError:
         return InputError(
             f"invalid YAML: {message}",
             self.file,
             node.start_mark.line + 1,
             node.start_mark.column + 1,
+            key=key,
+            params={"limit": limit},
         )
 
     def _construct(
@@ -169,7 +175,12 @@ class _Constructor:
     ) -> Any:
         """``alias_site``: the collection holding the alias this value was copied through."""
         if len(path) > YAML_MAX_DEPTH:
-            raise self._refuse(node, f"nested deeper than {YAML_MAX_DEPTH} levels")
+            raise self._refuse(
+                node,
+                f"nested deeper than {YAML_MAX_DEPTH} levels",
+                "error.yaml_depth",
+                YAML_MAX_DEPTH,
+            )
         # The composer hands back the anchored node itself for every alias: a node met twice
         # is an alias use, and everything under it is a copy.
         if alias_site is None and id(node) in self.seen and isinstance(node, yaml.CollectionNode):
@@ -181,6 +192,8 @@ class _Constructor:
                 raise self._refuse(
                     alias_site,
                     f"aliases expand to more than {YAML_MAX_ALIAS_VALUES} values (write the values out)",
+                    "error.yaml_aliases",
+                    YAML_MAX_ALIAS_VALUES,
                 )
         self.marks[path] = (node.start_mark.line + 1, node.start_mark.column + 1)
         if isinstance(node, yaml.MappingNode):
@@ -193,7 +206,9 @@ class _Constructor:
                     if isinstance(key_node, yaml.ScalarNode)
                     else None
                 )
-                if not isinstance(key, (str, int, float, bool)) or key is None:
+                if isinstance(key, (int, float)):  # ints, floats and bools: identifiers are
+                    key = str(key_node.value)  # what was written (`1:` → "1", `on:` → "on")
+                if not isinstance(key, str):
                     raise InputError(
                         f"{format_path(path) or 'document'}: mapping key must be a scalar",
                         self.file,

@@ -2,11 +2,12 @@
 
 Stages, in order, for transit traffic (path ``forward``):
 
-1. One inbound stage per interface. It first drops what no ACL can open: traffic to an
-   interface of the same security level unless ``same-security-traffic permit
-   inter-interface``, back out of the same interface unless ``… intra-interface``, and to a
-   management-only interface. Then its ``access-group … in`` ACL followed by the
+1. One inbound stage per interface: its ``access-group … in`` ACL followed by the
    ``global`` ACL's entries (interface rules first, then global, then the implicit deny).
+   No entry can open what the ASA never forwards, so every permitting entry also requires
+   the egress not to be an interface of the same security level (unless
+   ``same-security-traffic permit inter-interface``), the ingress itself (unless
+   ``… intra-interface``) or a management-only interface.
    With neither ACL, the security levels decide: the packet may leave by an interface of
    a lower (or, when permitted, equal) level. A management-only interface passes nothing.
 2. One outbound stage per ``access-group … out``, with its implicit deny.
@@ -20,6 +21,7 @@ the policy (``policy_addresses="translated"``).
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import replace
 from functools import lru_cache
 
 from segverify.errors import InputError
@@ -58,6 +60,7 @@ from segverify.firewall.ir import (
     any_of,
     at,
     named,
+    negate,
 )
 from segverify.topology.model import Location, PortRange
 
@@ -574,15 +577,6 @@ class _Lower:
         blocked = self._blocked(name, levels)
         if acl is not None or glob is not None:
             rules: list[Rule] = []
-            if blocked:
-                text = f"security-level {lvl} ({name}): no traffic to {', '.join(blocked)} (same level, same interface or management-only)"
-                rules.append(
-                    Rule(
-                        "drop",
-                        Interfaces("out", blocked),
-                        _at(where, text, kind="security-level", name=name),
-                    )
-                )
             title = []
             if acl is not None:
                 rules += self.acl_rules(acl)
@@ -590,6 +584,16 @@ class _Lower:
             if glob is not None:
                 rules += self.acl_rules(glob)
                 title.append(f"access-group {glob.acl} global")
+            if blocked:  # what no ACL can open: no entry of this stage permits it
+                text = f"security-level {lvl} ({name}): no traffic to {', '.join(blocked)} (same level, same interface or management-only)"
+                guard = named(
+                    negate(Interfaces("out", blocked)),
+                    _at(where, text, kind="security-level", name=name),
+                )
+                rules = [
+                    replace(r, match=all_of(r.match, guard)) if r.action == "accept" else r
+                    for r in rules
+                ]
             b = acl or glob
             assert b is not None
             return Stage(
@@ -637,32 +641,22 @@ class _Lower:
                 )
             action = "accept" if m.action == "permit" else "drop"
             rules.append(Rule(action, all_of(Interfaces("in", (m.interface,)), src, own, svc), o))
-        for name in icmp_ifaces:
-            o = _at(
-                self.nameifs[name].location,
-                f"implicit deny after 'icmp … {name}' rules",
-                kind="icmp",
-                name=name,
-            )
-            rules.append(Rule("drop", all_of(Interfaces("in", (name,)), Protocols((1,))), o))
         for name, itf in self.nameifs.items():
+            if name in icmp_ifaces:
+                continue  # its icmp rules decide; then the implicit deny (the stage default)
             o = _at(
                 itf.location,
                 f"ICMP to interface {name} (default: permitted)",
                 kind="icmp",
                 name=name,
             )
-            rules.append(
-                Rule(
-                    "accept",
-                    all_of(
-                        Interfaces("in", (name,)),
-                        Addresses("dst", tuple(itf.addresses)),
-                        Protocols((1, 58)),
-                    ),
-                    o,
-                )
+            v4 = tuple(a for a in itf.addresses if a.version == 4)
+            v6 = tuple(a for a in itf.addresses if a.version == 6)
+            own_icmp = any_of(
+                all_of(Addresses("dst", v4), Protocols((1,))) if v4 else FALSE,
+                all_of(Addresses("dst", v6), Protocols((58,))) if v6 else FALSE,
             )
+            rules.append(Rule("accept", all_of(Interfaces("in", (name,)), own_icmp), o))
         return Stage("to-the-box", tuple(rules), "drop", Scope(paths=("input",), hook="input"))
 
 

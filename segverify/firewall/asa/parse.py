@@ -233,12 +233,11 @@ class _Parser:
                     raise self.L.error(cn, f"security-level {c[1]} is not 0-100")
                 itf.security_level, itf.level_location = int(c[1]), self.L.loc(cn)
             elif c[:2] == ["ip", "address"] and len(c) >= 4 and c[2] not in ("dhcp", "pppoe"):
-                itf.addresses.append(ipaddress.ip_network(str(_ip(c[2], {}, self.L, cn)) + "/32"))
-                _net(c[2], c[3], {}, self.L, cn)
+                _net(c[2], c[3], {}, self.L, cn)  # the mask must be valid too
+                itf.addresses.append(ipaddress.ip_network(_ip(c[2], {}, self.L, cn)))
             elif c[:2] == ["ipv6", "address"] and len(c) >= 3 and "/" in c[2]:
-                addr = _net(c[2], None, {}, self.L, cn)
-                itf.addresses.append(ipaddress.ip_network(c[2].split("/")[0] + "/128"))
-                del addr
+                _net(c[2], None, {}, self.L, cn)
+                itf.addresses.append(ipaddress.ip_network(_ip(c[2].split("/")[0], {}, self.L, cn)))
             elif c == ["shutdown"]:
                 itf.shutdown = True
             elif c == ["management-only"]:

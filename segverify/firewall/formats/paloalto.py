@@ -10,9 +10,11 @@ from segverify.firewall.paloalto import parse_paloalto
 
 _XML = re.compile(r"<config\b[^>]*>|<devices>\s*<entry name=\"localhost\.localdomain\"", re.S)
 _SET = re.compile(
-    r"^set (deviceconfig|network interface|zone|rulebase security|address|service|vsys|shared|device-group) ",
+    r"^set (config )?(deviceconfig|network interface|zone|rulebase security|address|service"
+    r"|vsys|shared|device-group|devices localhost\.localdomain|policy panorama) ",
     re.M,
 )
+
 _BRACE = re.compile(r"^\s*(deviceconfig|rulebase|devices|vsys|config|policy)\s*\{", re.M)
 
 

@@ -11,17 +11,21 @@ Semantics (FortiOS 6.x/7.x):
   FQDN/geography addresses cannot be decided from headers: the policy *may* match;
 - a VIP in ``dstaddr`` matches the VIP's external address (and port); the packet is
   forwarded to the mapped address (``Device.dnat``, policies see the original address);
+  with port forwarding the policy's service is matched against the mapped port; a VIP
+  no enabled policy uses translates nothing;
 - a zone with ``intrazone allow`` passes traffic between its member interfaces when no
   policy decides it (a deny policy for the zone still blocks);
 - each VDOM is its own policy table over its own interfaces;
 - ``allowaccess`` on an interface admits those management services to that interface's
-  address (a ``local-in`` stage on the input path).
+  address (a ``local-in`` stage on the input path); ``local-in-policy`` deny entries
+  come before it (accept entries open nothing allowaccess does not).
 """
 
 from __future__ import annotations
 
 import ipaddress
 from collections.abc import Callable
+from dataclasses import replace
 
 from segverify.errors import InputError
 from segverify.firewall.fortios.model import FgConfig, FgPolicy, FgVdom, FgVip
@@ -30,6 +34,7 @@ from segverify.firewall.ir import (
     FALSE,
     TRUE,
     Addresses,
+    And,
     DestNat,
     Device,
     Expr,
@@ -37,8 +42,11 @@ from segverify.firewall.ir import (
     Icmp,
     Interface,
     Interfaces,
+    Named,
+    Not,
     ObjectDef,
     Opaque,
+    Or,
     Origin,
     Ports,
     Protocols,
@@ -82,6 +90,7 @@ class _Vdom:
         self.cfg, self.v, self.file, self.multi = cfg, v, file, multi
         self.cache: dict[tuple[str, str, str], Expr] = {}
         self.context = f"vdom {v.name}" if multi else "firewall policy"
+        self.vdom_used = tuple(sorted(used_interfaces(cfg, v, multi)))
 
     def _o(self, line: int, text: str, kind: str, name: str = "", id: str = "") -> Origin:
         return Origin(Location(self.file, line), text, kind, id, name, (), self.context)
@@ -138,10 +147,31 @@ class _Vdom:
         self.cache[key] = e
         return e
 
+    def vips_of(self, name: str) -> list[FgVip]:
+        """The VIPs a dstaddr name stands for (a VIP or a VIP group), else []."""
+        if name in self.v.vips and name not in self.v.addresses:
+            return [self.v.vips[name]]
+        if name in self.v.vipgrps and name not in self.v.addrgrps:
+            return [self.v.vips[m] for m in self.v.vipgrps[name].members if m in self.v.vips]
+        return []
+
+    def vip_filters(self, vip: FgVip) -> list[Expr]:
+        """``src-filter`` and the ``service`` filter: the VIP applies only to those."""
+        out: list[Expr] = []
+        if vip.src_filter:
+            rs = tuple(
+                (ipaddress.ip_address(a), ipaddress.ip_address(b)) for a, b in vip.src_filter
+            )
+            out.append(Addresses("src", (), rs))
+        if vip.services:
+            out.append(any_of(*(self.service(n, vip.src.line) for n in vip.services)))
+        return out
+
     def vip_match(self, vip: FgVip) -> Expr:
         o = self._o(vip.src.line, vip.src.text, "vip", vip.name)
         lo, hi = (ipaddress.ip_address(x) for x in vip.extip)
         parts: list[Expr] = [Addresses("dst", (), ((lo, hi),), o)]
+        parts += self.vip_filters(vip)
         if vip.extintf != "any":
             parts.append(self.intf_side("in", (vip.extintf,), vip.src.line))
         if vip.proto is not None:
@@ -155,7 +185,7 @@ class _Vdom:
         lo, hi = (ipaddress.ip_address(x) for x in vip.extip)
         mlo, mhi = (ipaddress.ip_address(x) for x in vip.mapped)
         n_ext, n_map = int(hi) - int(lo) + 1, int(mhi) - int(mlo) + 1
-        extra: list[Expr] = []
+        extra: list[Expr] = self.vip_filters(vip)
         if vip.extintf != "any":
             extra.append(self.intf_side("in", (vip.extintf,), vip.src.line))
         if vip.proto is not None:
@@ -241,8 +271,8 @@ class _Vdom:
     # -- interfaces -----------------------------------------------------------------
     def intf_side(self, side: str, names: tuple[str, ...], line: int) -> Expr:
         if "any" in names:
-            if self.multi:
-                return Interfaces(side, tuple(sorted(self.v.interfaces)))
+            if self.multi:  # this VDOM's interfaces only
+                return Interfaces(side, self.vdom_used or tuple(sorted(self.v.interfaces)))
             return TRUE
         zones, ifaces = [], []
         for n in names:
@@ -271,7 +301,7 @@ class _Vdom:
         line = p.lines.get(f"{field}addr", p.lines.get(f"{field}addr6", p.src)).line
         parts: list[Expr] = []
         negs = {4: getattr(p, f"{field}addr_negate"), 6: getattr(p, f"{field}addr6_negate")}
-        if p.table == "policy6":
+        if p.table in ("policy6", "local-in6"):
             negs[6] = negs[4]
         if not v4 and not v6:  # replaced by an internet service (an opaque atom)
             return TRUE
@@ -285,8 +315,12 @@ class _Vdom:
 
     def policy(self, p: FgPolicy, warn: Callable[[int, str], None]) -> Rule:
         f = self.file
-        origin = self._o(p.src.line, _summary(p), "policy", p.name, p.id)
+        local_in = p.table.startswith("local-in")
+        kind = "local-in-policy" if local_in else "policy"
+        origin = self._o(p.src.line, _summary(p), kind, p.name, p.id)
         missing = [k for k in ("srcintf", "dstintf") if not getattr(p, k)]
+        if local_in:
+            missing = ["intf"] if not p.srcintf else []
         if not (p.service or p.isdb_dst):
             missing.append("service")
         if not (p.srcaddr or p.srcaddr6 or p.isdb_src):
@@ -300,14 +334,33 @@ class _Vdom:
             )
             return Rule(self.action(p), FALSE, origin, p.enabled)
         parts: list[Expr] = [
-            self.intf_side("in", p.srcintf, p.lines["srcintf"].line),
-            self.intf_side("out", p.dstintf, p.lines["dstintf"].line),
+            self.intf_side("in", p.srcintf, p.lines["intf" if local_in else "srcintf"].line),
+            TRUE if local_in else self.intf_side("out", p.dstintf, p.lines["dstintf"].line),
             self._addr_side(p, "src"),
-            self._addr_side(p, "dst"),
         ]
+        svc: Expr = TRUE
         if p.service:
             svc = any_of(*(self.service(n, p.lines["service"].line) for n in p.service))
-            parts.append(negate(svc) if p.service_negate else svc)
+            svc = negate(svc) if p.service_negate else svc
+        forwarded = [v for n in p.dstaddr for v in self.vips_of(n) if v.extports]
+        if forwarded and not p.dstaddr_negate:
+            # port-forwarding VIPs: the policy's service is matched against the mapped
+            # port (Fortinet KB 262988), while the policy sees the external address
+            plain = [n for n in p.dstaddr if not self.vips_of(n)]
+            line = p.lines["dstaddr"].line
+            branches = [
+                all_of(any_of(*(self.address(n, "dst", line) for n in plain)), svc)
+                if plain
+                else FALSE
+            ]
+            if p.dstaddr6:
+                branches.append(all_of(self._addr_side(replace(p, dstaddr=()), "dst"), svc))
+            for n in p.dstaddr:
+                for v in self.vips_of(n):
+                    branches.append(all_of(self.vip_match(v), _service_on_mapped_port(svc, v)))
+            parts.append(any_of(*branches))
+        else:
+            parts += [self._addr_side(p, "dst"), svc]
         if p.schedule != "always":
             s = p.lines["schedule"]
             if p.schedule not in self.v.schedules:
@@ -353,7 +406,8 @@ def _summary(p: FgPolicy) -> str:
     for key in ("srcintf", "dstintf", "srcaddr", "dstaddr", "srcaddr6", "dstaddr6", "service"):
         vals = getattr(p, key)
         if vals:
-            bits.append(f"{key} {' '.join(vals)}")
+            shown = "intf" if key == "srcintf" and p.table.startswith("local-in") else key
+            bits.append(f"{shown} {' '.join(vals)}")
     if p.schedule != "always":
         bits.append(f"schedule {p.schedule}")
     bits.append(f"action {p.action}")
@@ -386,16 +440,87 @@ def _local_in(cfg: FgConfig, file: str) -> Stage:
     return Stage("local-in", tuple(rules), "drop", Scope(paths=("input",), hook="input"))
 
 
+def _service_on_mapped_port(svc: Expr, vip: FgVip) -> Expr:
+    """``svc`` evaluated on the port the VIP maps the destination port to, written as a
+    condition on the external port the policy sees."""
+    ext = vip.extports[0]
+    mapped = vip.mappedport or ext
+    one_to_one = mapped.hi - mapped.lo == ext.hi - ext.lo
+
+    def ranges(rs: tuple[PortRange, ...]) -> tuple[PortRange, ...]:
+        if not one_to_one:  # every external port maps to mapped.lo
+            return (ext,) if any(r.lo <= mapped.lo <= r.hi for r in rs) else ()
+        shift = ext.lo - mapped.lo
+        out = []
+        for r in rs:
+            lo, hi = max(r.lo + shift, ext.lo), min(r.hi + shift, ext.hi)
+            if lo <= hi:
+                out.append(PortRange(lo, hi))
+        return tuple(out)
+
+    def walk(e: Expr) -> Expr:
+        if isinstance(e, Ports) and e.field == "dport":
+            rs = ranges(e.ranges)
+            return Ports("dport", rs, e.origin) if rs else FALSE
+        if isinstance(e, And):
+            return all_of(*(walk(i) for i in e.items))
+        if isinstance(e, Or):
+            return any_of(*(walk(i) for i in e.items))
+        if isinstance(e, Not):
+            return negate(walk(e.item))
+        if isinstance(e, Named):
+            return Named(walk(e.item), e.origin)
+        return e
+
+    o = Origin(None, vip.src.text, "port-map", "", f"{vip.name} {ext}->{mapped}", (), "mapped port")
+    return named(walk(svc), o) if svc != TRUE else TRUE
+
+
+def used_interfaces(cfg: FgConfig, v: FgVdom, multi: bool) -> set[str]:
+    """The VDOM's interfaces that something refers to: a policy (directly or through a
+    zone), a zone with intrazone allow, a VIP's extintf, or allowaccess on an addressed
+    interface. Only these are put in the model (and need a topology binding): an
+    interface nothing refers to passes no traffic and accepts no management."""
+    used: set[str] = set()
+
+    def add(name: str) -> None:
+        if name in v.zones:
+            used.update(v.zones[name].interfaces)
+        elif name in v.interfaces:
+            used.add(name)
+
+    for p in v.policies:
+        for n in (*p.srcintf, *p.dstintf):
+            if n == "any" and multi:  # "any" stands for every interface of the VDOM
+                used.update(v.interfaces)
+            add(n)
+    for z in v.zones.values():
+        if z.intrazone == "allow" and len(z.interfaces) > 1:
+            used.update(z.interfaces)
+    for vip in v.vips.values():
+        add(vip.extintf)
+    for name, i in v.interfaces.items():
+        if i.allowaccess and i.ip is not None:
+            used.add(name)
+    return used
+
+
 def lower_fortios(cfg: FgConfig, file: str) -> Device:
     dev = Device(name=cfg.hostname or "fortigate", vendor="fortios", source=file)
     for line, msg in cfg.warnings:
         dev.warn(Location(file, line), msg)
+    used: set[str] = set()
+    for v in cfg.vdoms.values():
+        used |= used_interfaces(cfg, v, len(cfg.vdoms) > 1)
     for name, i in cfg.interfaces.items():
+        if name not in used:
+            continue
         o = Origin(Location(file, i.src.line), i.src.text, "interface", "", name)
         dev.interfaces[name] = Interface(name, None, (i.ip,) if i.ip else (), False, o)
     multi = len(cfg.vdoms) > 1
     rules: list[Rule] = []
     rules6: list[Rule] = []
+    local_rules: list[Rule] = []
     has_policy6 = False
     for v in cfg.vdoms.values():
         lv = _Vdom(cfg, v, file, multi)
@@ -414,17 +539,25 @@ def lower_fortios(cfg: FgConfig, file: str) -> Device:
                         file,
                         z.src.line,
                     )
+            if not set(z.interfaces) & used:
+                continue  # nothing refers to the zone or its members
             zn = lv.zone_name(z.name)
             dev.zones[zn] = VendorZone(
                 zn, z.interfaces, Origin(Location(file, z.src.line), z.src.text, "zone", "", z.name)
             )
-        for vip in v.vips.values():
-            dev.dnat.extend(lv.dnat(vip))
+        applied = {
+            vip.name for p in v.policies if p.enabled for n in p.dstaddr for vip in lv.vips_of(n)
+        }
+        for vip in v.vips.values():  # a VIP translates only when a policy uses it
+            if vip.name in applied:
+                dev.dnat.extend(lv.dnat(vip))
         for p in v.policies:
             rule = lv.policy(p, lambda line, msg: dev.warn(Location(file, line), msg))
             if p.table == "policy6":
                 has_policy6 = True
                 rules6.append(rule)
+            elif p.table.startswith("local-in"):
+                local_rules.append(rule)
             else:
                 rules.append(rule)
         rules.extend(lv.intrazone_rules())
@@ -463,6 +596,15 @@ def lower_fortios(cfg: FgConfig, file: str) -> Device:
     )
     if has_policy6:
         dev.stages.append(Stage("policy6", tuple(rules6), "drop", Scope(family=6), None, implicit))
+    if local_rules:  # deny entries drop; accept and no match go on to allowaccess
+        dev.stages.append(
+            Stage(
+                "local-in-policy",
+                tuple(local_rules),
+                "accept",
+                Scope(paths=("input",), hook="input"),
+            )
+        )
     dev.stages.append(_local_in(cfg, file))
     return dev
 

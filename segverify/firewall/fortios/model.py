@@ -87,13 +87,15 @@ class FgVip:
     extports: tuple[PortRange, ...] = ()
     mappedport: PortRange | None = None
     family: int = 4
+    src_filter: tuple[tuple[str, str], ...] = ()  # (first, last) source ranges; () = any
+    services: tuple[str, ...] = ()  # service filter (names); () = any
 
 
 @dataclass
 class FgPolicy:
     id: str
     src: Src
-    table: str = "policy"  # or "policy6" (FortiOS before 6.4)
+    table: str = "policy"  # "policy6" (FortiOS before 6.4), "local-in", "local-in6"
     name: str = ""
     action: str = "deny"
     enabled: bool = True

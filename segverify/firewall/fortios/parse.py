@@ -30,8 +30,6 @@ from segverify.topology.model import IPNetwork, PortRange
 
 # Firewall tables that decide what passes and are not modelled: reported when non-empty.
 UNMODELLED_FILTERS = {
-    "firewall local-in-policy": "local-in policy (traffic to the FortiGate itself)",
-    "firewall local-in-policy6": "IPv6 local-in policy",
     "firewall DoS-policy": "DoS policy",
     "firewall DoS-policy6": "IPv6 DoS policy",
     "firewall multicast-policy": "multicast policy",
@@ -53,6 +51,33 @@ UNMODELLED_FILTERS = {
 # Policy settings that do not change which packets a policy matches or its verdict.
 POLICY_IRRELEVANT = frozenset(
     [
+        "diffserv-copy",
+        "dsri",
+        "vlan-filter",
+        "firewall-session-dirty",
+        "http-policy-redirect",
+        "ssh-policy-redirect",
+        "pcp-outbound",
+        "pcp-inbound",
+        "pcp-poolname",
+        "port-preserve",
+        "port-random",
+        "fec",
+        "app-monitor",
+        "nat-source-vip",
+        "tcp-timeout-pid",
+        "udp-timeout-pid",
+        "ips-voip-filter",
+        "virtual-patch-profile",
+        "diameter-filter-profile",
+        "cgn-session-quota",
+        "cgn-resource-quota",
+        "cgn-log-server-grp",
+        "cgn-eif",
+        "cgn-eim",
+        "policyid",
+        "emailfilter-profile",
+        "dnsfilter-profile",
         "name",
         "uuid",
         "comments",
@@ -168,6 +193,14 @@ POLICY_IRRELEVANT = frozenset(
         "log-http-transaction",
     ]
 )
+ISDB_SWITCHES = (
+    "internet-service",
+    "internet-service-src",
+    "internet-service6",
+    "internet-service6-src",
+)
+# values with which a setting the parser does not know is off (not a match condition)
+OFF_VALUES = frozenset({"disable", "", "0", "0x00", "none"})
 POLICY_OPAQUE = {
     "users": "user",
     "groups": "user",
@@ -183,14 +216,61 @@ POLICY_OPAQUE = {
 }
 PROTO_NAMES = {"TCP": 6, "UDP": 17, "SCTP": 132}
 
+# settings of objects that segverify reads or that do not change what they match; any
+# other setting is reported (it may change the object's meaning)
+_COMMON = "uuid comment comments color visibility fabric-object tagging global-object dirty"
+KNOWN_SETTINGS = {
+    "address": frozenset(
+        (
+            _COMMON
+            + " type sub-type subnet start-ip end-ip fqdn country wildcard wildcard-fqdn ip6"
+            " associated-interface allow-routing cache-ttl interface sdn list obj-type"
+            " clearpass-spt macaddr start-mac end-mac template host host-type tenant"
+            " epg-name policy-group sdn-tag filter node-ip-only obj-id route-tag fsso-group"
+            " hw-vendor hw-model os sw-version organization obj-tag sdn-addr-type"
+        ).split()
+    ),
+    "group": frozenset(
+        (_COMMON + " member exclude exclude-member type category allow-routing").split()
+    ),
+    "vip": frozenset(
+        (
+            _COMMON
+            + " id type extip mappedip extintf arp-reply nat-source-vip portforward protocol"
+            " extport mappedport src-filter service srcintf-filter portmapping-type"
+            " gratuitous-arp-interval dns-mapping-ttl ldb-method server-type persistence"
+            " http-cookie-domain-from-host http-cookie-share http-cookie-age http-cookie-path"
+            " http-cookie-generation http-cookie-domain http-multiplex http-ip-header"
+            " http-ip-header-name http-redirect https-cookie-secure outlook-web-access"
+            " weblogic-server websphere-server h2-support h3-support max-embryonic-connections"
+            " monitor user-agent-detect client-cert empty-cert-action nat44 nat46"
+            " add-nat46-route ipv6-mappedip status"
+        ).split()
+    ),
+    "service": frozenset(
+        (
+            _COMMON + " proxy category protocol helper fqdn iprange tcp-portrange udp-portrange"
+            " sctp-portrange tcp-halfclose-timer tcp-halfopen-timer tcp-timewait-timer"
+            " tcp-rst-timer udp-idle-timer session-ttl check-reset-range app-service-type"
+            " app-category application icmptype icmpcode protocol-number"
+        ).split()
+    ),
+}
+
 
 def _src(b: Block) -> Src:
     return Src(b.line, b.text)
 
 
+def _dotted(text: str) -> bool:
+    """Plain dotted-quad decimal (what inet_aton reads the same way as ipaddress)."""
+    parts = text.split(".")
+    return len(parts) == 4 and all(p.isdigit() and (p == "0" or p[0] != "0") for p in parts)
+
+
 def _net(words: list[str], file: str, line: int) -> IPNetwork:
     """``a.b.c.d m.m.m.m``, ``a.b.c.d/len`` or an IPv6 prefix."""
-    if len(words) >= 2 and "/" not in words[0]:
+    if len(words) >= 2 and "/" not in words[0] and _dotted(words[0]) and _dotted(words[1]):
         try:  # the common case, without ipaddress's string parsing
             addr = int.from_bytes(socket.inet_aton(words[0]), "big")
             mask = int.from_bytes(socket.inet_aton(words[1]), "big")
@@ -198,7 +278,7 @@ def _net(words: list[str], file: str, line: int) -> IPNetwork:
             pass
         else:
             plen = bin(mask).count("1")
-            if mask == (0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF and words[0].count(".") == 3:
+            if mask == (0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF:
                 return ipaddress.IPv4Network((addr & mask, plen))
     text = "/".join(words[:2]) if len(words) >= 2 else (words[0] if words else "")
     try:
@@ -231,6 +311,11 @@ class _Reader:
 
     def warn(self, line: int, msg: str) -> None:
         self.warnings.append((line, msg))
+
+    def check_settings(self, e: Block, what: str, kind: str) -> None:
+        for key, st in e.settings.items():
+            if key not in KNOWN_SETTINGS[kind]:
+                self.warn(st.line, f"{what} '{e.name}': setting not understood: '{st.text}'")
 
     # -- interfaces and zones -------------------------------------------------------
     def interfaces(self, blk: Block, into: dict[str, FgInterface]) -> None:
@@ -279,6 +364,7 @@ class _Reader:
     # -- addresses ------------------------------------------------------------------
     def addresses(self, blk: Block, v: FgVdom, family: int) -> None:
         for name, e in blk.edits.items():
+            self.check_settings(e, "address" if family == 4 else "address6", "address")
             kind = e.value("type", "ipmask" if family == 4 else "ipprefix")
             a = FgAddress(name, _src(e), family, kind)
             if kind in ("ipmask", "ipprefix", "interface-subnet"):
@@ -311,12 +397,14 @@ class _Reader:
 
     def groups(self, blk: Block, into: dict[str, FgGroup], family: int = 4) -> None:
         for name, e in blk.edits.items():
+            self.check_settings(e, "group", "group")
             excl = tuple(e.values("exclude-member")) if e.value("exclude") == "enable" else ()
             into[name] = FgGroup(name, _src(e), tuple(e.values("member")), excl, family)
 
     # -- services -------------------------------------------------------------------
     def services(self, blk: Block, v: FgVdom) -> None:
         for name, e in blk.edits.items():
+            self.check_settings(e, "service", "service")
             proto = e.value("protocol", "TCP/UDP/SCTP").upper()
             svc = FgService(name, _src(e))
             entries: list[FgServiceEntry] = []
@@ -330,6 +418,8 @@ class _Reader:
                     if s is None:
                         continue
                     for spec in s.values:
+                        if not spec:
+                            continue  # `set udp-portrange ''`: none
                         d, sp = _ports(spec, self.file, s.line)
                         entries.append(FgServiceEntry(num, (d,), (sp,) if sp else ()))
             elif proto in ("ICMP", "ICMP6"):
@@ -370,9 +460,25 @@ class _Reader:
             mapped = e.values("mappedip")
             if not ext or not mapped:
                 raise InputError(f"VIP '{name}' needs extip and mappedip", self.file, e.line)
+            self.check_settings(e, "VIP", "vip")
             lo, _, hi = ext.partition("-")
             mlo, _, mhi = mapped[0].partition("-")
             vip = FgVip(name, _src(e), (lo, hi or lo), (mlo, mhi or mlo), e.value("extintf", "any"))
+            filters = []
+            for item in e.values("src-filter"):
+                if "-" in item:
+                    a, _, b = item.partition("-")
+                else:
+                    net = _net([item], self.file, e.settings["src-filter"].line)
+                    a, b = str(net.network_address), str(net.broadcast_address)
+                filters.append((a, b))
+            vip.src_filter = tuple(filters)
+            vip.services = tuple(e.values("service"))
+            if e.values("srcintf-filter"):
+                self.warn(
+                    e.settings["srcintf-filter"].line,
+                    f"VIP '{name}': srcintf-filter is not modelled",
+                )
             if e.value("portforward") == "enable":
                 proto = e.value("protocol", "tcp").lower()
                 vip.proto = {"tcp": 6, "udp": 17, "sctp": 132, "icmp": 1}.get(proto)
@@ -392,9 +498,10 @@ class _Reader:
             v.vips[name] = vip
 
     # -- policies -------------------------------------------------------------------
-    def policies(self, blk: Block, v: FgVdom, v6: bool = False) -> None:
+    def policies(self, blk: Block, v: FgVdom, v6: bool = False, local_in: bool = False) -> None:
+        table = ("local-in" if local_in else "policy") + ("6" if v6 else "")
         for pid, e in blk.edits.items():
-            p = FgPolicy(pid, _src(e), "policy6" if v6 else "policy")
+            p = FgPolicy(pid, _src(e), table)
             p.lines = {k: Src(s.line, s.text) for k, s in e.settings.items()}
             for key, s in e.settings.items():
                 vals = tuple(s.values)
@@ -406,6 +513,8 @@ class _Reader:
                     p.enabled = not (s.values and s.values[0] == "disable")
                 elif key in ("srcintf", "dstintf", "service"):
                     setattr(p, key, vals)
+                elif key == "intf" and local_in:
+                    p.srcintf = vals
                 elif key in ("srcaddr", "dstaddr"):
                     setattr(p, key + ("6" if v6 else ""), vals)
                 elif key in ("srcaddr6", "dstaddr6"):
@@ -428,26 +537,30 @@ class _Reader:
                     p.schedule = s.values[0] if s.values else "always"
                 elif key == "send-deny-packet":
                     p.send_deny_packet = bool(s.values) and s.values[0] == "enable"
-                elif key in ("internet-service", "internet-service-src"):
+                elif key in ISDB_SWITCHES:
                     if s.values and s.values[0] == "enable":
-                        src = key == "internet-service-src"
+                        src = key.endswith("-src")
                         names = [
                             " ".join(x.values)
                             for k, x in e.settings.items()
-                            if k.startswith(key + "-") and x.values
+                            if k.startswith(key + "-")
+                            and x.values
+                            and (src or not k.startswith(key + "-src"))
                         ]
                         which = "source" if src else "destination"
                         what = f"internet service ({which}): {' '.join(names) or '?'}"
                         p.opaque.append(("other", what, s.line))
                         p.isdb_src, p.isdb_dst = p.isdb_src or src, p.isdb_dst or not src
-                elif key.startswith("internet-service-"):
-                    continue  # read with internet-service / internet-service-src
+                elif key.startswith(("internet-service-", "internet-service6-")):
+                    continue  # read with the internet-service switches
                 elif key in POLICY_OPAQUE:
                     if s.values:
                         what = f"{key} {' '.join(s.values)}"
                         p.opaque.append((POLICY_OPAQUE[key], what, s.line))
                 elif key in POLICY_IRRELEVANT:
                     continue
+                elif not s.values or s.values[0] in OFF_VALUES:
+                    continue  # a feature left off (full-configuration lists every default)
                 else:
                     p.unknown.append((s.text, s.line))
             if p.action not in ("accept", "deny", "ipsec"):
@@ -528,6 +641,8 @@ def read_fortios(text: str, file: str) -> FgConfig:
                     v.schedules[name] = _src(e)
             elif n in ("firewall policy", "firewall policy6"):
                 r.policies(c, v, v6=n.endswith("6"))
+            elif n in ("firewall local-in-policy", "firewall local-in-policy6"):
+                r.policies(c, v, v6=n.endswith("6"), local_in=True)
             elif n == "system settings":
                 if c.value("opmode") == "transparent":
                     s = c.settings["opmode"]

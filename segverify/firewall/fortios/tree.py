@@ -200,6 +200,9 @@ def parse_tree(text: str) -> Tree:
     for line, tok, src in _statements(text):
         kind, cur = stack[-1]
         verb = tok[0]
+        if verb == "set" and len(tok) > 1 and kind != "root":  # the common case first
+            cur.settings[tok[1]] = Setting(tok[2:], line, src)
+            continue
         args = tok[1:]
         if verb == "config" and args:
             blk = Block(" ".join(args), line, src)

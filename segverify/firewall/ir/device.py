@@ -114,6 +114,9 @@ class Rule:
     origin: Origin = NO_ORIGIN
     enabled: bool = True
     comment: str = ""
+    # a vendor built-in behaviour modelled as a rule (ASA security levels, SRX null zone):
+    # the user cannot delete it, so it is never reported shadowed or redundant
+    implicit: bool = False
 
     @property
     def opaque(self) -> tuple[Opaque, ...]:

@@ -446,10 +446,25 @@ class _Lower:
 
     # ------------------------------------------------------------------ NAT
 
+    def _named_prefix(self, name: str, loc: Location) -> IPNetwork:
+        """A NAT rule's address-book name: a prefix address of the global book."""
+        book = self.cfg.books.get("global")
+        a = book.addresses.get(name) if book else None
+        if a is None:
+            raise self.err(loc, f"address {name!r} is not defined in the global address book")
+        if a.kind != "prefix":
+            raise self.err(loc, f"address {name!r} is not a prefix (NAT needs one)")
+        return a.value  # type: ignore[return-value]
+
     def dnat(self, dev: Device) -> None:
         for r in self.cfg.dnat_rules:
             if r.off:
                 continue
+            r.destinations += [self._named_prefix(n, loc) for n, loc in r.destination_names]
+            r.destination_names = []
+            if r.static_prefix_name is not None:
+                r.static_prefix = self._named_prefix(*r.static_prefix_name)
+                r.static_prefix_name = None
             o = _at(r.location, r.text, kind="nat rule", name=r.name, context=r.rule_set)
             parts: list[Expr] = []
             if r.from_kind == "zone":

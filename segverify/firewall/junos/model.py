@@ -122,8 +122,10 @@ class DnatRule:
     ports: list[tuple[int, int]] = field(default_factory=list)
     protocols: list[str] = field(default_factory=list)
     sources: list[IPNetwork] = field(default_factory=list)
+    destination_names: list[tuple[str, Location]] = field(default_factory=list)
     pool: str | None = None
     static_prefix: IPNetwork | None = None
+    static_prefix_name: tuple[str, Location] | None = None
     off: bool = False
 
 

@@ -32,7 +32,7 @@ _NOT_FILTERING = {
     ("class-of-service",), ("event-options",), ("access",), ("forwarding-options",),
     ("vlans",), ("poe",), ("ethernet-switching-options",), ("routing-instances",),
     ("bridge-domains",), ("switch-options",), ("services",), ("multi-chassis",),
-    ("snmp",), ("access-profile",), ("virtual-chassis",), ("fabric",), ("logical-systems",),
+    ("snmp",), ("access-profile",), ("virtual-chassis",), ("fabric",),
     ("security", "ike"), ("security", "ipsec"), ("security", "screen"), ("security", "log"),
     ("security", "flow"), ("security", "alg"), ("security", "pki"), ("security", "idp"),
     ("security", "ssh-known-hosts"), ("security", "authentication-key-chains"),
@@ -90,6 +90,7 @@ class _Parser:
         self.policies: dict[tuple[str, str], Policy] = {}
         self.dnat: dict[tuple[str, str], DnatRule] = {}
         self.rule_sets: dict[str, tuple[str, list[str]]] = {}
+        self.logical_systems: set[str] = set()
 
     def loc(self, sl: SetLine) -> Location:
         return Location(self.file, sl.line)
@@ -151,6 +152,14 @@ class _Parser:
             return
         elif head in ("groups", "apply-groups"):
             return  # expanded in _expand_groups
+        elif head in ("logical-systems", "tenants"):
+            name = w[1] if len(w) > 1 else ""
+            if name not in self.logical_systems:
+                self.logical_systems.add(name)
+                self.warn(
+                    sl,
+                    f"{head} {name}: its own zones and policies are not analysed (export it separately)",
+                )
         elif head == "interfaces":
             self.interface(sl, w)
         elif w[:3] == ("security", "zones", "security-zone") and len(w) >= 5:
@@ -300,7 +309,7 @@ class _Parser:
             p = Policy(
                 name,
                 ctx,
-                self.loc(sl),
+                Location(self.file, sl.line_of(plen)),
                 f"{'set security policies ' + ctx if ctx != 'global' else 'set security policies global'} policy {name}",
             )
             if ctx != "global":
@@ -482,6 +491,8 @@ class _Parser:
             k, v = body[1], body[2:]
             if k == "destination-address" and len(v) == 1:
                 r.destinations.append(_net(v[0], sl, self.file))
+            elif k == "destination-address-name" and len(v) == 1:
+                r.destination_names.append((v[0], self.loc(sl)))
             elif k == "source-address" and len(v) == 1:
                 r.sources.append(_net(v[0], sl, self.file))
             elif k == "destination-port" and v[0].isdigit():
@@ -498,6 +509,10 @@ class _Parser:
                 r.pool = body[3]
             elif body[1:3] == ("static-nat", "prefix") and len(body) == 4:
                 r.static_prefix = _net(body[3], sl, self.file)
+            elif body[1:2] == ("static-nat",) and "routing-instance" in body[2:4]:
+                return  # the routing instance of the translated address: not a filter
+            elif body[1:3] == ("static-nat", "prefix-name") and len(body) == 4:
+                r.static_prefix_name = (body[3], self.loc(sl))
             elif body[1] in ("rule-session-count-alarm",):
                 return
             else:

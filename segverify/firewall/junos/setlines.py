@@ -23,6 +23,15 @@ class SetLine:
     line: int
     text: str
     inactive_at: int | None = None  # the deactivated prefix length, None when active
+    blocks: tuple[tuple[int, int], ...] = ()  # hierarchical: (path length, line) per open block
+
+    def line_of(self, prefix_len: int) -> int:
+        """The line of the block whose path is the first ``prefix_len`` words (hierarchical
+        syntax), else this statement's line."""
+        for n, line in self.blocks:
+            if n == prefix_len:
+                return line
+        return self.line
 
     def startswith(self, *prefix: str) -> bool:
         return self.words[: len(prefix)] == prefix
@@ -127,9 +136,12 @@ def from_hierarchy(text: str, file: str) -> list[SetLine]:
             if inact is None and inactive_here:
                 inact = len(words) if not listed else len(words) + 1
             values = listed or [None]
+            blocks = tuple(zip(_cumulative(path), opened, strict=True))
             for v in values:
                 full = words + ((v,) if v is not None else ())
-                out.append(SetLine(full, stmt_line, "set " + " ".join(_q(w) for w in full), inact))
+                out.append(
+                    SetLine(full, stmt_line, "set " + " ".join(_q(w) for w in full), inact, blocks)
+                )
             stmt, listed, inactive_here = [], [], False
             continue
         if tok == "}":
@@ -147,6 +159,14 @@ def from_hierarchy(text: str, file: str) -> list[SetLine]:
         raise InputError(f"missing '}}' for {' '.join(path[-1][0])!r}", file, opened[-1])
     if stmt:
         raise InputError(f"statement {' '.join(stmt)!r} not ended by ';'", file, stmt_line)
+    return out
+
+
+def _cumulative(path: list[tuple[tuple[str, ...], int | None]]) -> list[int]:
+    out, n = [], 0
+    for words, _ in path:
+        n += len(words)
+        out.append(n)
     return out
 
 

@@ -25,6 +25,7 @@ Semantics (PAN-OS 9–11):
 from __future__ import annotations
 
 import ipaddress
+import socket
 
 from segverify.errors import InputError
 from segverify.firewall.ir import (
@@ -59,6 +60,16 @@ from segverify.firewall.paloalto.tree import Node
 from segverify.topology.model import Location, PortRange
 
 MAX_DEPTH = 16
+# object keys read here or that do not change what the object matches
+OBJECT_KEYS = {
+    "address": frozenset(
+        {"ip-netmask", "ip-range", "fqdn", "ip-wildcard", "description", "tag", "disable-override"}
+    ),
+    "address-group": frozenset({"static", "dynamic", "description", "tag", "disable-override"}),
+    "service": frozenset({"protocol", "description", "tag", "disable-override"}),
+    "service-group": frozenset({"members", "tag", "disable-override"}),
+}
+PROTOCOL_KEYS = frozenset({"port", "source-port", "override"})
 PROTOCOLS = {"tcp": 6, "udp": 17, "sctp": 132}
 PREDEFINED_SERVICES = {
     "service-http": ((6, "80,8080"),),
@@ -130,7 +141,27 @@ def _ports(spec: str, file: str, line: int) -> tuple[PortRange, ...]:
     return tuple(out)
 
 
+def _fast_v4(text: str) -> ipaddress.IPv4Network | None:
+    """``a.b.c.d`` or ``a.b.c.d/len`` without ipaddress's string parsing (the common case)."""
+    addr, _, plen_s = text.partition("/")
+    parts = addr.split(".")
+    if len(parts) != 4 or not all(p.isdigit() and (p == "0" or p[0] != "0") for p in parts):
+        return None  # let ipaddress judge (and reject octal-looking or short forms)
+    try:
+        a = int.from_bytes(socket.inet_aton(addr), "big")
+        plen = int(plen_s) if plen_s else 32
+    except (OSError, ValueError):
+        return None
+    if not 0 <= plen <= 32:
+        return None
+    mask = (0xFFFFFFFF << (32 - plen)) & 0xFFFFFFFF
+    return ipaddress.IPv4Network((a & mask, plen))
+
+
 def _literal_address(text: str, field: str) -> Expr | None:
+    net = _fast_v4(text) if "-" not in text else None
+    if net is not None:
+        return Addresses(field, (net,))
     try:
         if "-" in text:
             lo, hi = (ipaddress.ip_address(x) for x in text.split("-", 1))
@@ -146,28 +177,48 @@ class _Lower:
         self.cache: dict[tuple, Expr] = {}
         self.multi = len(cfg.vsys) > 1
         self.warnings: list[tuple[int, str]] = []
+        self._scope_keys: dict[int, tuple[tuple[ObjScope, ...], tuple[str, ...]]] = {}
 
     def warn(self, line: int, msg: str) -> None:
-        self.warnings.append((line, msg))
+        if (line, msg) not in self.warnings:
+            self.warnings.append((line, msg))
+
+    def check_keys(self, kind: str, name: str, n: Node) -> None:
+        for key, c in n.children.items():
+            if kind in OBJECT_KEYS and key not in OBJECT_KEYS[kind]:
+                self.warn(c.line, f"{kind} '{name}': '{key}' is not understood")
 
     def _o(self, n: Node, kind: str, name: str = "", id: str = "", context: str = "") -> Origin:
         return Origin(Location(self.file, n.line), n.text, kind, id, name, (), context)
+
+    def _skey(self, scopes: tuple[ObjScope, ...]) -> tuple[str, ...]:
+        """A hashable key for a lookup chain (the same tuple object serves many rules)."""
+        got = self._scope_keys.get(id(scopes))
+        if got is None or got[0] is not scopes:
+            got = (scopes, tuple(s.name for s in scopes))
+            self._scope_keys[id(scopes)] = got
+        return got[1]
 
     def _find(
         self, scopes: tuple[ObjScope, ...], kinds: tuple[str, ...], name: str
     ) -> tuple[str, Node] | None:
         for sc in scopes:
+            node = sc.node
+            if node is None:
+                continue
             for k in kinds:
-                t = sc.table(k)
-                if t is not None and name in t.children:
-                    return k, t.children[name]
+                t = node.children.get(k)
+                if t is not None:
+                    hit = t.children.get(name)
+                    if hit is not None:
+                        return k, hit
         return None
 
     # -- addresses ------------------------------------------------------------------
     def address(
         self, name: str, field: str, scopes: tuple[ObjScope, ...], line: int, depth: int = 0
     ) -> Expr:
-        key = ("addr", name, field, tuple(s.name for s in scopes))
+        key = ("addr", name, field, self._skey(scopes))
         if key in self.cache:
             return self.cache[key]
         if depth > MAX_DEPTH:
@@ -181,6 +232,7 @@ class _Lower:
                 return Opaque("geo", f"region {name}")
             raise InputError(f"address '{name}' is not defined", self.file, line)
         kind, n = found
+        self.check_keys(kind, name, n)
         if kind == "address":
             o = self._o(n, "address", name)
             if n.child("ip-netmask") is not None:
@@ -244,7 +296,7 @@ class _Lower:
         return any_of(*alts)
 
     def service(self, name: str, scopes, line: int, depth: int = 0) -> Expr:
-        key = ("svc", name, tuple(s.name for s in scopes))
+        key = ("svc", name, self._skey(scopes))
         if key in self.cache:
             return self.cache[key]
         if depth > MAX_DEPTH:
@@ -260,6 +312,7 @@ class _Lower:
                 return e
             raise InputError(f"service '{name}' is not defined", self.file, line)
         kind, n = found
+        self.check_keys(kind, name, n)
         if kind == "service":
             proto_node = n.child("protocol")
             alts = []
@@ -268,6 +321,9 @@ class _Lower:
                     raise InputError(
                         f"service '{name}': unknown protocol '{pname}'", self.file, pn.line
                     )
+                for key, c in pn.children.items():
+                    if key not in PROTOCOL_KEYS:
+                        self.warn(c.line, f"service '{name}': '{key}' is not understood")
                 parts: list[Expr] = [Protocols((PROTOCOLS[pname],))]
                 if pn.child("port") is not None:
                     parts.append(
@@ -542,7 +598,19 @@ def lower_paloalto(cfg: PanConfig, file: str) -> Device:
     dev = Device(name=cfg.hostname or "panos", vendor="paloalto", source=file)
     for line, msg in cfg.warnings:
         dev.warn(Location(file, line), msg)
+    in_zones = {
+        m
+        for v in cfg.vsys.values()
+        for zn in v.zones.values()
+        for kind, members in ((zn.child("network") or Node("", 0)).children.items())
+        for m in members.values + list(members.children)
+    }
     for name, (n, addrs) in cfg.interfaces.items():
+        managed = n.value("layer3", "interface-management-profile") or n.value(
+            "interface-management-profile"
+        )
+        if name not in in_zones and not managed:
+            continue  # in no zone and no management profile: it passes nothing
         own = []
         for a in addrs:
             try:
@@ -569,6 +637,8 @@ def lower_paloalto(cfg: PanConfig, file: str) -> Device:
                     dev.interfaces[m] = Interface(
                         m, origin=Origin(Location(file, zn.line), zn.text, "interface", "", m)
                     )
+            if not members:
+                continue  # an empty zone matches no packet (and must not be bound by name)
             name = low.zone(v.name, z)
             dev.zones[name] = VendorZone(
                 name, tuple(members), Origin(Location(file, zn.line), zn.text, "zone", "", z)

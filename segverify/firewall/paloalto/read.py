@@ -129,35 +129,89 @@ def _nat(rb: Node | None) -> list[tuple[str, Node]]:
     return list(rules.children.items()) if rules is not None else []
 
 
+# keys of the device (not of a vsys); any other key at device level belongs to vsys1
+# (a single-vsys firewall shows `set zone …` for `set vsys vsys1 zone …`)
+DEVICE_LEVEL = frozenset(
+    {
+        "deviceconfig",
+        "network",
+        "vsys",
+        "shared",
+        "mgt-config",
+        "device-group",
+        "template",
+        "template-stack",
+        "policy",
+        "readonly",
+        "panorama",
+        "devices",
+        "log-collector",
+        "log-collector-group",
+        "plugins",
+        "config",
+        "predefined",
+    }
+)
+
+
+def _merge(dst: Node, src: Node) -> None:
+    for k, c in src.children.items():
+        if k in dst.children:
+            _merge(dst.children[k], c)
+        else:
+            dst.children[k] = c
+    dst.values.extend(v for v in src.values if v not in dst.values)
+
+
+def _device(root: Node) -> Node:
+    """The device node with every vsys-level key under ``vsys``: the forms differ in
+    which levels they spell out (`config`, `devices localhost.localdomain`, `vsys vsys1`)."""
+    top = root.children.get("config")
+    if top is not None:
+        for k, c in root.children.items():
+            if k != "config":
+                top.children.setdefault(k, c)
+        root = top
+    devices = root.child("devices")
+    if devices is not None and devices.children:
+        dev = next(iter(devices.children.values()))
+        for k, c in root.children.items():
+            if k not in ("devices", "mgt-config"):
+                if k in dev.children:
+                    _merge(dev.children[k], c)
+                else:
+                    dev.children[k] = c
+    else:
+        dev = root
+    local = [k for k in dev.children if k not in DEVICE_LEVEL]
+    if local:
+        v1 = dev.add("vsys", dev.line).add("vsys1", dev.line)
+        for k in local:
+            c = dev.children.pop(k)
+            if k in v1.children:
+                _merge(v1.children[k], c)
+            else:
+                v1.children[k] = c
+    return dev
+
+
 def read_paloalto(text: str) -> PanConfig:
     tree: Tree = parse_any(text)
-    root = tree.root
+    root = _device(tree.root)
     warnings = list(tree.problems)
     shared = Scope("shared", root.child("shared"))
     panorama = Scope("panorama", root.child("policy", "panorama") or root.child("panorama"))
-    device = root.child("devices")
-    dev = next(iter(device.children.values())) if device is not None and device.children else None
     interfaces: dict[str, tuple[Node, list[str]]] = {}
     vsys: dict[str, PanVsys] = {}
-    net = dev.child("network") if dev is not None else root.child("network")
+    net = root.child("network")
     profiles = net.child("profiles", "interface-management-profile") if net is not None else None
     mgmt = dict(profiles.children) if profiles is not None else {}
-    if dev is not None:
-        _interfaces(dev.child("network"), interfaces)
-        hostname = dev.value("deviceconfig", "system", "hostname")
-        vs = dev.child("vsys")
-        for name, n in vs.children.items() if vs is not None else []:
-            vsys[name] = PanVsys(name, n)
-        dgs = dev.child("device-group")
-    else:
-        _interfaces(root.child("network"), interfaces)
-        hostname = root.value("deviceconfig", "system", "hostname")
-        vs = root.child("vsys")
-        for name, n in vs.children.items() if vs is not None else []:
-            vsys[name] = PanVsys(name, n)
-        if not vsys or root.child("zone") is not None or root.child("rulebase") is not None:
-            vsys.setdefault("vsys1", PanVsys("vsys1", root))
-        dgs = root.child("device-group")
+    _interfaces(net, interfaces)
+    hostname = root.value("deviceconfig", "system", "hostname")
+    vs = root.child("vsys")
+    for name, n in vs.children.items() if vs is not None else []:
+        vsys[name] = PanVsys(name, n)
+    dgs = root.child("device-group")
     for v in vsys.values():
         zn = v.node.child("zone") if v.node is not None else None
         if zn is not None:
@@ -175,12 +229,13 @@ def read_paloalto(text: str) -> PanConfig:
         dg_scopes = [Scope(f"device-group {names[0]}", dg_node)]
         if len(names) > 1:
             warnings.append(
-                (
-                    dgs.line,
-                    f"{len(names)} device groups ({', '.join(names)}): only '{names[0]}' is evaluated",
-                )
+                (dgs.line, f"several device groups: only the first ('{names[0]}') is evaluated")
             )
-    pano_chain = (*dg_scopes, panorama, shared)
+    # Panorama rules resolve names in the device group / Panorama namespace, then (as
+    # Batfish does) in the vsys they are pushed to, then in shared
+    first_vsys = next(iter(vsys.values()), None)
+    local = [Scope(first_vsys.name, first_vsys.node)] if first_vsys is not None else []
+    pano_chain = (*dg_scopes, panorama, *local, shared)
     pre: list[tuple[str, Node]] = _rules(shared.table("pre-rulebase")) + _rules(
         panorama.table("pre-rulebase")
     )
@@ -192,9 +247,16 @@ def read_paloalto(text: str) -> PanConfig:
         post = _rules(dg_node.child("post-rulebase")) + post
     for name, n in pre:
         rules.append(PanRule(name, n, "pre", first, pano_chain))
+    pre_nat = _nat(shared.table("pre-rulebase")) + _nat(panorama.table("pre-rulebase"))
+    post_nat = _nat(panorama.table("post-rulebase")) + _nat(shared.table("post-rulebase"))
+    if dg_node is not None:
+        pre_nat += _nat(dg_node.child("pre-rulebase"))
+        post_nat = _nat(dg_node.child("post-rulebase")) + post_nat
+    for name, n in pre_nat:  # NAT rules: Panorama pre, vsys, Panorama post
+        nat.append(PanNat(name, n, first, pano_chain))
     for v in vsys.values():
         rb = v.node.child("rulebase") if v.node is not None else None
-        chain = (Scope(v.name, v.node), shared)
+        chain = (Scope(v.name, v.node), panorama, shared)  # pushed objects are visible too
         for name, n in _rules(rb):
             rules.append(PanRule(name, n, "local", v.name, chain))
         for name, n in _nat(rb):
@@ -215,11 +277,9 @@ def read_paloalto(text: str) -> PanConfig:
                 warnings.append((sect.line, f"rulebase section '{key}' is not understood"))
     for name, n in post:
         rules.append(PanRule(name, n, "post", first, pano_chain))
+    for name, n in post_nat:
+        nat.append(PanNat(name, n, first, pano_chain))
     for src in (shared, panorama):
-        for sect in ("pre-rulebase", "post-rulebase"):
-            rb = src.table(sect)
-            for name, n in _nat(rb):
-                nat.append(PanNat(name, n, first, pano_chain))
         d = src.table("post-rulebase")
         d = d.child("default-security-rules", "rules") if d is not None else None
         if d is not None:

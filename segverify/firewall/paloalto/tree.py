@@ -183,6 +183,8 @@ def parse_set(text: str) -> Tree:
     for ln, words in stmts:
         src = lines[ln - 1].strip()
         verb, rest = words[0], words[1:]
+        if rest and rest[0] == "config":  # `set config …` = `set …`
+            rest = rest[1:]
         if verb == "set" and len(rest) >= 2:
             path, vals = _split_value(rest)
             node = root

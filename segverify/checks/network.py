@@ -1,0 +1,378 @@
+"""The whole network in one run: several firewall exports, each bound to its node.
+
+For every pair of zones the topology's paths connect through routing nodes (firewalls,
+local-breakout gateways), the packets that cross a path are those *every* device on it
+lets through, from the interface facing the previous zone to the one facing the next.
+Computed exactly on one shared BDD header space: each device's permitted forward set,
+restricted to that interface pair with the interface bits then quantified away, is
+intersected along the path.
+
+- ``network-permit`` (error): a forbidden zone pair some path lets through end to end, with
+  one example packet and the rule that permits it on each device (a leak that needs several
+  devices to line up is found here even when no single device is wrong on its own terms).
+- ``network-blocked`` (warning): packets of a pair the policy explicitly allows (its allow
+  rules) that no path carries, with the device and rule that stop the example on each path
+  (a change that breaks a sanctioned flow, such as mail to the sanitiser).
+
+Paths through a firewall without an export are not judged: they are listed in the summary
+and the report is incomplete. Destination NAT on one device is not followed into the next
+(each device's sets are in the addresses it sees); a device with NAT is named in the summary.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import networkx as nx
+
+from segverify.checks.firewall_common import ruleset_warnings, zone_label
+from segverify.engine.analysis import (
+    FirewallAnalysis,
+    as_device,
+    build_analysis,
+    interface_names,
+    to_ir_packet,
+)
+from segverify.engine.device import ROUTING_ROLES, device_view
+from segverify.engine.space import HeaderSpace, Packet
+from segverify.errors import InputError
+from segverify.findings.model import Finding, Report
+from segverify.firewall import ir
+from segverify.firewall.ir import Device
+from segverify.topology.graph import build_graph, zone_v
+from segverify.topology.model import Location, Topology
+
+MAX_PATH = 8  # vertices on a zone path (zones and routing nodes)
+
+
+@dataclass(frozen=True)
+class Hop:
+    node: str
+    in_zone: str
+    out_zone: str
+    iif: str
+    oif: str
+
+    def label(self) -> str:
+        return f"{self.node} ({self.iif}→{self.oif})"
+
+
+def zone_paths(topology: Topology, a: str, b: str) -> list[tuple[Hop, ...]]:
+    """Simple paths from zone ``a`` to zone ``b`` through zones, links and routing nodes,
+    as the routing nodes they cross (an empty tuple: a path without any)."""
+    g = build_graph(topology)
+    passable = {
+        v
+        for v, d in g.nodes(data=True)
+        if d.get("kind") == "zone" or d.get("role") in ROUTING_ROLES
+    }
+    sub = g.subgraph(passable)
+    if zone_v(a) not in sub or zone_v(b) not in sub:
+        return []
+    out: list[tuple[Hop, ...]] = []
+    for path in nx.all_simple_paths(sub, zone_v(a), zone_v(b), cutoff=MAX_PATH):
+        hops: list[Hop] = []
+        for k, v in enumerate(path):
+            d = g.nodes[v]
+            if d.get("kind") != "node":
+                continue
+            prev, nxt = g.nodes[path[k - 1]], g.nodes[path[k + 1]]
+            node = topology.nodes[d["id"]]
+            iif = next((i.name for i in node.interfaces if i.zone == prev.get("id")), None)
+            oif = next((i.name for i in node.interfaces if i.zone == nxt.get("id")), None)
+            if iif is None or oif is None or iif == oif:
+                break  # node to node without a zone between: not a forwarding hop here
+            hops.append(Hop(node.id, prev["id"], nxt["id"], iif, oif))
+        else:
+            out.append(tuple(hops))
+    return out
+
+
+def shared_space(
+    topology: Topology, *device_sets: dict[str, Device], backend: str | None = None
+) -> tuple[HeaderSpace, list[dict[str, Device]]]:
+    """One header space for every device of every set, and the sets bound to their nodes."""
+    names: set[str] = set()
+    bound_sets: list[dict[str, Device]] = []
+    for devices in device_sets:
+        bound = {node: as_device(topology, dev, node) for node, dev in devices.items()}
+        for node, dev in bound.items():
+            names |= interface_names(device_view(topology, topology.nodes[node]), dev)
+        bound_sets.append(bound)
+    return HeaderSpace(names, backend=backend), bound_sets
+
+
+class Network:
+    def __init__(
+        self,
+        topology: Topology,
+        devices: dict[str, Device],
+        backend: str | None = None,
+        space: HeaderSpace | None = None,
+    ) -> None:
+        self.topology = topology
+        if space is None:
+            space, (devices,) = shared_space(topology, devices, backend=backend)
+        self.space = space
+        self.analyses: dict[str, FirewallAnalysis] = {
+            node: build_analysis(topology, dev, node, space=space) for node, dev in devices.items()
+        }
+        first = next(iter(self.analyses.values()))
+        self.policy = first.policy
+        sp = self.space
+        self.new = sp.ct(["new"]) & (~sp.protos((6,)) | sp.tcp_flags(0x17, 0x02))
+        self.iface_vars = set(sp.fields["iif"].vars) | set(sp.fields["oif"].vars)
+        self._hop_cache: dict[tuple[Hop, bool], Any] = {}
+
+    def transit(self, hops: tuple[Hop, ...]) -> Any:
+        """Packets to or from no device of the path (what a path forwards at all)."""
+        u = self.space.true
+        for h in hops:
+            u = u & self.analyses[h.node].regions["forward"]
+        return u
+
+    def hop_set(self, hop: Hop, upper: bool) -> Any:
+        """Packets the hop's device lets from ``iif`` to ``oif`` (interface bits removed)."""
+        key = (hop, upper)
+        if key not in self._hop_cache:
+            an = self.analyses[hop.node]
+            sp = self.space
+            perm = (an.compiled.permit_upper if upper else an.compiled.permit_lower)["forward"]
+            u = an.regions["forward"] & perm & sp.iface("iif", hop.iif) & sp.iface("oif", hop.oif)
+            self._hop_cache[key] = sp.bdd.exist(self.iface_vars, u)
+        return self._hop_cache[key]
+
+    def through(self, hops: tuple[Hop, ...], upper: bool) -> Any:
+        u = self.space.true
+        for h in hops:
+            u = u & self.hop_set(h, upper)
+        return u
+
+    def decide(self, hop: Hop, pkt: Packet) -> ir.Verdict:
+        at_hop = Packet(
+            pkt.src,
+            pkt.dst,
+            pkt.proto,
+            pkt.sport,
+            pkt.dport,
+            pkt.ct_state,
+            hop.iif,
+            hop.oif,
+            pkt.tcp_flags,
+        )
+        return ir.evaluate(self.analyses[hop.node].device, to_ir_packet(at_hop), "forward")
+
+
+def step_ref(v: ir.Verdict, want_accept: bool) -> dict[str, Any]:
+    """The rule (or stage default) that accepted / refused the packet on a device."""
+    steps = [s for s in v.steps if (s.action == "accept") == want_accept]
+    if not steps:
+        return {}
+    s = steps[-1] if want_accept else steps[0]
+    if s.rule is None:
+        loc = s.stage.origin.location
+        return {"stage": s.stage.name, "action": s.action, "default": True,
+                "file": loc.file if loc else None, "line": loc.line if loc else None}  # fmt: skip
+    o = s.rule.origin
+    ref = {"stage": s.stage.name, "action": s.action, "text": o.text, "label": o.label(),
+           "file": o.location.file if o.location else None, "line": o.location.line if o.location else None}  # fmt: skip
+    return ref
+
+
+def describe_ref(ref: dict[str, Any]) -> str:
+    if not ref:
+        return "?"
+    where = f" ({ref['file']}:{ref['line']})" if ref.get("file") else ""
+    if ref.get("default"):
+        return f"default {ref['action']} of {ref['stage']}{where}"
+    return f"{ref.get('label') or ref.get('stage')}{where}"
+
+
+def check_network(
+    topology: Topology, devices: dict[str, Device], *, backend: str | None = None
+) -> Report:
+    """Network-wide answers for several devices at once (see the module docstring)."""
+    if not devices:
+        raise InputError("no firewall export given (--device NODE=EXPORT)")
+    t0 = time.perf_counter()
+    net = Network(topology, devices, backend)
+    sp = net.space
+    findings: list[Finding] = []
+    unverified: list[str] = []
+    zones = list(topology.zones)
+    for a in zones:
+        for b in zones:
+            if a == b:
+                continue
+            pp = net.policy.pair(a, b)
+            forbidden = pp.forbidden & net.new
+            sanctioned = pp.allowed & net.new if pp.tier_rule and pp.allow_rules else sp.false
+            if forbidden == sp.false and sanctioned == sp.false:
+                continue
+            carried = sp.false
+            routed = sp.false  # transit packets (not to or from a device itself) on a path
+            judged = 0
+            for hops in zone_paths(topology, a, b):
+                if not hops:
+                    continue  # no routing node: the structural check (topology check) covers it
+                missing = sorted({h.node for h in hops if h.node not in net.analyses})
+                if missing:
+                    unverified.append(
+                        f"{a} → {b} via {' → '.join(h.node for h in hops)} (no export for {', '.join(missing)})"
+                    )
+                    continue
+                judged += 1
+                routed = routed | net.transit(hops)
+                upper = net.through(hops, True)
+                carried = carried | net.through(hops, False)
+                leak = forbidden & upper
+                if leak != sp.false:
+                    findings.append(_permit(net, topology, pp, a, b, hops, leak))
+            if judged and sanctioned != sp.false:
+                blocked = sanctioned & routed & ~carried
+                if blocked != sp.false:
+                    findings.append(_blocked(net, topology, pp, a, b, blocked))
+    t1 = time.perf_counter()
+    warnings = [w for an in net.analyses.values() for w in ruleset_warnings(an.device)]
+    incomplete = bool(unverified) or any(an.device.incomplete for an in net.analyses.values())
+    summary: dict[str, Any] = {
+        "devices": {n: an.device.source for n, an in net.analyses.items()},
+        "vendors": {n: an.device.vendor for n, an in net.analyses.items()},
+        "network_permits": sum(1 for f in findings if f.kind == "network-permit"),
+        "network_blocked": sum(1 for f in findings if f.kind == "network-blocked"),
+        "unverified_paths": unverified,
+        "nat_not_followed": sorted(n for n, an in net.analyses.items() if an.device.dnat) or "none",
+        "backend": sp.backend,
+        "seconds": round(t1 - t0, 3),
+    }
+    return Report(
+        command="firewall",
+        findings=tuple(findings),
+        summary=summary,
+        warnings=tuple(warnings),
+        incomplete=incomplete,
+        manual_items=topology.manual_items,
+        inputs=(topology.source, *(an.device.source for an in net.analyses.values())),
+    )
+
+
+def _permit(
+    net: Network, topology: Topology, pp: Any, a: str, b: str, hops: tuple[Hop, ...], leak: Any
+) -> Finding:
+    sp = net.space
+    lower = net.through(hops, False)
+    certain = (leak & lower) != sp.false
+    example = sp.example(leak)
+    assert example is not None
+    path = []
+    for h in hops:
+        v = net.decide(h, example)
+        path.append(
+            {
+                "device": h.node,
+                "in_interface": h.iif,
+                "out_interface": h.oif,
+                "firewall_rule": step_ref(v, True),
+            }
+        )
+    rule = pp.tier_rule or "default-deny"
+    chain = "; ".join(
+        f"{p['device']} {p['in_interface']}→{p['out_interface']}: {describe_ref(p['firewall_rule'])}"
+        for p in path
+    )
+    may_en = "" if certain else " (may: depends on a match segverify did not recognise)"
+    may_ja = "" if certain else "（未対応の条件次第で許可される可能性）"
+    first = path[0]["firewall_rule"]
+    return Finding(
+        kind="network-permit",
+        rule=rule,
+        message=(
+            f"{a} → {b}: every firewall on the path {' → '.join(h.label() for h in hops)} permits new "
+            f"connections the policy forbids ({rule}){may_en}, e.g. {example.describe()}. Permitted by: {chain}."
+        ),
+        message_ja=(
+            f"{zone_label(topology, a, 'ja')} → {zone_label(topology, b, 'ja')}: 経路上のすべてのファイアウォール"
+            f"（{' → '.join(h.label() for h in hops)}）が、ポリシーで禁止されている新規通信を許可している（{rule}）{may_ja}。"
+            f"例: {example.describe()}。許可しているルール: {chain}。"
+        ),
+        severity="error",
+        clauses=pp.clauses,
+        evidence=tuple(
+            p["firewall_rule"].get("text", "") for p in path if p["firewall_rule"].get("text")
+        ),
+        remedy="Block the flow on at least one firewall of the path.",
+        remedy_ja="経路上の少なくとも1台のファイアウォールで遮断する。",
+        location=ref_location(first),
+        data={
+            "src_zone": a,
+            "dst_zone": b,
+            "path": path,
+            "example": example.as_dict(),
+            "certain": certain,
+        },
+    )
+
+
+def _blocked(net: Network, topology: Topology, pp: Any, a: str, b: str, blocked: Any) -> Finding:
+    sp = net.space
+    example = sp.example(blocked)
+    assert example is not None
+    stops = []
+    for hops in zone_paths(topology, a, b):
+        if not hops or any(h.node not in net.analyses for h in hops):
+            continue
+        for h in hops:
+            v = net.decide(h, example)
+            if v.possible != {"accept"}:
+                stops.append(
+                    {
+                        "device": h.node,
+                        "in_interface": h.iif,
+                        "out_interface": h.oif,
+                        "firewall_rule": step_ref(v, False),
+                    }
+                )
+                break
+    allow = ", ".join(r.id for r in pp.allow_rules)
+    chain = "; ".join(
+        f"{s['device']} {s['in_interface']}→{s['out_interface']}: {describe_ref(s['firewall_rule'])}"
+        for s in stops
+    )
+    return Finding(
+        kind="network-blocked",
+        rule=allow or (pp.tier_rule or ""),
+        message=(
+            f"{a} → {b}: traffic the policy allows ({allow}) crosses no path, e.g. {example.describe()}. "
+            f"Stopped by: {chain or 'no path carries it'}."
+        ),
+        message_ja=(
+            f"{zone_label(topology, a, 'ja')} → {zone_label(topology, b, 'ja')}: ポリシーで許可された通信（{allow}）が"
+            f"どの経路でも通らない。例: {example.describe()}。遮断しているルール: {chain or 'なし'}。"
+        ),
+        severity="warning",
+        clauses=pp.clauses,
+        evidence=tuple(
+            s["firewall_rule"].get("text", "") for s in stops if s["firewall_rule"].get("text")
+        ),
+        remedy="Permit the sanctioned flow on every firewall of its path.",
+        remedy_ja="許可された通信を経路上のすべてのファイアウォールで許可する。",
+        location=ref_location(stops[0]["firewall_rule"]) if stops else None,
+        data={
+            "src_zone": a,
+            "dst_zone": b,
+            "stopped_by": stops,
+            "example": example.as_dict(),
+            "allow_rules": [r.id for r in pp.allow_rules],
+        },
+    )
+
+
+def ref_location(ref: dict[str, Any]) -> Location | None:
+    if ref.get("file") and ref.get("line"):
+        return Location(ref["file"], ref["line"])
+    return None
+
+
+__all__ = ["Hop", "check_network", "shared_space", "zone_paths"]
