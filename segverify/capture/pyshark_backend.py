@@ -136,6 +136,20 @@ def _frames(file: str, tshark: str) -> Iterator[dict[str, Any]]:
         with contextlib.suppress(TSharkCrashException):  # the same exit, seen again
             cap.close()
         cap._running_processes.clear()  # nothing left for pyshark's destructor to raise
+        _restore_asyncio(cap)
+
+
+def _restore_asyncio(cap: Any) -> None:
+    """pyshark installs its own event loop and a SafeChildWatcher attached to it as
+    process-wide asyncio state; once its loop is closed, any later asyncio subprocess in the
+    same process (Playwright, another tool) fails, and the watcher may reap children that
+    are not its own. Close the loop and put the defaults back."""
+    import asyncio
+
+    loop = getattr(cap, "eventloop", None)
+    if loop is not None and not loop.is_closed():
+        loop.close()
+    asyncio.set_event_loop_policy(None)  # a fresh default policy: no loop, no watcher
 
 
 def _epoch_ns(text: str) -> int:
