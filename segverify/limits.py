@@ -16,6 +16,9 @@ TOPOLOGY_MAX_BYTES = 16 * MiB  # the largest real topology is a few hundred KiB
 POLICY_TEXT_MAX_BYTES = 16 * MiB  # a published 情報セキュリティ基本方針 is tens of KiB
 FIREWALL_EXPORT_MAX_BYTES = 256 * MiB  # 1M iptables rules are ~100 MiB
 IPSET_MAX_BYTES = 256 * MiB
+# The scapy and pyshark reference backends hold one whole (decompressed) capture in memory;
+# the fast backend streams and has no such bound.
+REFERENCE_CAPTURE_MAX_BYTES = 1024 * MiB
 
 # Structure of YAML (and JSON, which the YAML reader also takes) documents.
 YAML_MAX_DEPTH = 64  # nesting of mappings/sequences; a topology uses about 6

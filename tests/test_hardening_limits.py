@@ -114,3 +114,25 @@ def test_security_doc_lists_every_limit() -> None:
         value = getattr(limits, name)
         shown = describe_size(value) if name.endswith("_BYTES") else str(value)
         assert f"| `{name}` | {shown} |" in doc, name
+
+
+def test_gzip_bomb_stops_at_the_reference_backend_limit(tmp_path: Path) -> None:
+    """Issue 13 item 10: the scapy backend used to gunzip a whole capture into memory."""
+    import gzip
+
+    from segverify.capture.scapy_backend import read_bytes
+
+    bomb = tmp_path / "bomb.pcap.gz"
+    bomb.write_bytes(gzip.compress(b"\0" * (4 << 20)))  # 4 MiB of zeros, ~4 KiB on disk
+    with pytest.raises(InputError, match="larger than the limit of 1 MiB once decompressed"):
+        read_bytes(str(bomb), limit=1 << 20)
+    assert len(read_bytes(str(bomb), limit=8 << 20)) == 4 << 20  # under the limit: whole
+
+
+def test_firewall_exports_use_the_documented_limit(tmp_path: Path) -> None:
+    from segverify.firewall.source import read_text
+    from segverify.limits import FIREWALL_EXPORT_MAX_BYTES
+
+    assert read_text.__defaults__ == (FIREWALL_EXPORT_MAX_BYTES, "firewall export")
+    with pytest.raises(InputError, match="firewall export is larger than the limit of 1 KiB"):
+        read_text("/dev/zero", limit=1024)

@@ -16,6 +16,7 @@ from segverify.errors import InputError
 from segverify.firewall.intervals import parse_address, parse_ip
 from segverify.firewall.model import AddressSet
 from segverify.firewall.source import read_text
+from segverify.limits import IPSET_MAX_BYTES
 from segverify.topology.model import Location
 
 ADDRESS_TYPES = ("hash:ip", "hash:net", "bitmap:ip")
@@ -32,7 +33,7 @@ class IpSet:
 
 
 def parse_ipset_file(path: str) -> dict[str, IpSet]:
-    return parse_ipset(read_text(path), path)
+    return parse_ipset(read_text(path, IPSET_MAX_BYTES, "ipset save file"), path)
 
 
 def parse_ipset(text: str, file: str = "<string>") -> dict[str, IpSet]:

@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 from segverify.errors import InputError
-
-MAX_EXPORT_BYTES = 64 * 1024 * 1024  # an export (or ipset file) larger than this is refused
-
+from segverify.limits import FIREWALL_EXPORT_MAX_BYTES, read_bytes_bounded
 
 # ---------------------------------------------------------------- input
 
 
-def read_text(path: str, limit: int = MAX_EXPORT_BYTES) -> str:
+def read_text(
+    path: str, limit: int = FIREWALL_EXPORT_MAX_BYTES, what: str = "firewall export"
+) -> str:
     """The file as text; refused past ``limit`` bytes (read at most limit + 1, so a device
     or a FIFO such as /dev/zero cannot exhaust memory), when binary or not UTF-8."""
-    try:
-        with open(path, "rb") as f:
-            data = f.read(limit + 1)
-    except FileNotFoundError:
-        raise InputError("no such file", path) from None
-    except IsADirectoryError:
-        raise InputError("is a directory, not a firewall export", path) from None
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror}", path) from None
-    if len(data) > limit:
-        raise InputError(f"larger than {limit // (1024 * 1024)} MiB: refused (input limit)", path)
+    data = read_bytes_bounded(path, limit, what)
     if b"\0" in data[:4096]:
         raise InputError("binary file, not a firewall export", path)
     try:
