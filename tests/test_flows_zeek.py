@@ -29,22 +29,54 @@ def fin_both_and_reset(history: str) -> bool:
     return "F" in history and "f" in history and ("R" in history or "r" in history)
 
 
+def _comparable(baseline: str) -> bool:
+    """Collected: not a documented flow difference (test_capture_zeek proves each still
+    differs), a conn_state column, and at least one connection Zeek logged once."""
+    if baseline in KNOWN:
+        return False
+    conns = [c for c in _conns(BASELINES / f"{baseline}.conn.log") if c.get("proto") in PROTOS]
+    if not conns or "conn_state" not in conns[0]:
+        return False
+    per_tuple: dict[tuple, int] = defaultdict(int)
+    for c in conns:
+        per_tuple[(c["proto"], c["id.orig_h"], c["id.orig_p"], c["id.resp_h"], c["id.resp_p"])] += 1
+    return 1 in per_tuple.values()
+
+
+COMPARABLE = [b for b in BASES if _comparable(b[0])]
+# Traces where no connection that Zeek logs once appears in our listing with the same
+# endpoints, ports and orientation (not investigated further this session); the test
+# checks that this is still so, so the entry cannot go stale.
+NOTHING_IN_COMMON = {"core.tunnels.vxlan-unknown-internal-packet", "core.vntag-in-vlan"}
+
+
+def test_uncollected_baselines_have_nothing_to_compare() -> None:
+    """What is left out at collection is left out for a reason a reader can check."""
+    for baseline, _, _ in BASES:
+        if baseline in KNOWN or _comparable(baseline):
+            continue
+        conns = [c for c in _conns(BASELINES / f"{baseline}.conn.log") if c.get("proto") in PROTOS]
+        if conns and "conn_state" in conns[0]:
+            counts = defaultdict(int)
+            for c in conns:
+                counts[(c["id.orig_h"], c["id.orig_p"], c["id.resp_h"], c["id.resp_p"])] += 1
+            assert 1 not in counts.values(), baseline
+
+
 def test_the_comparison_is_not_vacuous() -> None:
     if not BASES:
         pytest.skip("Zeek baselines not found (SEGVERIFY_FIXTURES)")
     assert len(BASES) > 50
 
 
-@pytest.mark.parametrize(("baseline", "trace", "command"), BASES, ids=[b[0] for b in BASES])
+@pytest.mark.parametrize(
+    ("baseline", "trace", "command"), COMPARABLE, ids=[b[0] for b in COMPARABLE]
+)
 def test_flows_listing_matches_zeek(baseline: str, trace: str, command: str) -> None:
     log, path = BASELINES / f"{baseline}.conn.log", CORPUS / trace
     if not log.is_file() or not path.is_file():
         pytest.skip(f"baseline {log.name} or trace {trace} not found")
-    if baseline in KNOWN:
-        pytest.skip(f"documented in test_capture_zeek: {KNOWN[baseline]}")
     conns = [c for c in _conns(log) if c.get("proto") in PROTOS]
-    if not conns or "conn_state" not in conns[0]:
-        pytest.skip("this conn.log has no conn_state column")
     zeek = defaultdict(list)
     for c in conns:
         key = (PROTOS[c["proto"]], c["id.orig_h"], int(c["id.orig_p"]), c["id.resp_h"],
@@ -75,5 +107,7 @@ def test_flows_listing_matches_zeek(baseline: str, trace: str, command: str) -> 
                 problems.append(("conn_state", r["src"], r["dst"], z["conn_state"], r["conn_state"],
                                  z.get("history")))  # fmt: skip
     assert not problems, problems[:5]
-    if compared == 0:
-        pytest.skip("no connection Zeek logged once in our orientation")
+    if baseline in NOTHING_IN_COMMON:
+        assert compared == 0, f"{baseline}: listed in NOTHING_IN_COMMON but now compared"
+    else:
+        assert compared > 0, "Zeek logged a connection once, but not in our orientation"
