@@ -21,7 +21,6 @@ FortiAnalyzer's CSV export has a header row of the same field names.
 
 from __future__ import annotations
 
-import csv
 import re
 from datetime import datetime, timedelta, timezone
 
@@ -34,7 +33,7 @@ from segverify.flowlogs.records import (
     number,
     port,
 )
-from segverify.flowlogs.textio import numbered_lines, read_bytes
+from segverify.flowlogs.textio import csv_cells, log_lines
 
 PAIR = re.compile(r'([A-Za-z_][\w.-]*)=("(?:[^"\\]|\\.)*"|[^\s"]*)')
 PRI = re.compile(r"^<\d{1,3}>")
@@ -161,11 +160,7 @@ def _add(col: Collector, fields: dict[str, str], lineno: int) -> None:
 def collect_kv(path: str) -> Collector:
     """FortiOS ``key=value`` log lines (syslog or disk/memory log download)."""
     col = Collector(path, "fortigate-kv")
-    for lineno, line in numbered_lines(read_bytes(path)):
-        col.stats.lines += 1
-        if not line.strip():
-            col.stats.blank_lines += 1
-            continue
+    for lineno, line in log_lines(col):
         try:
             fields = parse_pairs(line)
         except RecordError as exc:
@@ -179,15 +174,9 @@ def collect_csv(path: str) -> Collector:
     """FortiAnalyzer CSV export: a header row of FortiOS field names, one log per row."""
     col = Collector(path, "fortigate-csv")
     header: list[str] = []
-    for lineno, line in numbered_lines(read_bytes(path)):
-        col.stats.lines += 1
-        if not line.strip():
-            col.stats.blank_lines += 1
-            continue
-        try:
-            cells = next(csv.reader([line], strict=True))
-        except csv.Error as exc:
-            col.malformed(f"not a CSV row: {exc}", line=lineno)
+    for lineno, line in log_lines(col):
+        cells = csv_cells(col, lineno, line)
+        if cells is None:
             continue
         if not header:
             header = [c.strip().lstrip("\ufeff") for c in cells]

@@ -24,7 +24,7 @@ from segverify.flowlogs.records import (
     number,
     port,
 )
-from segverify.flowlogs.textio import numbered_lines, read_bytes
+from segverify.flowlogs.textio import log_lines
 
 NEED = ("ts", "sa", "da", "sp", "dp", "pr", "ipkt", "ibyt")
 PROTO_NAMES = {"TCP": 6, "UDP": 17, "ICMP": 1, "ICMP6": 58, "SCTP": 132, "GRE": 47, "ESP": 50}
@@ -98,11 +98,7 @@ def collect_csv(path: str) -> Collector:
     col = Collector(path, "nfdump-csv")
     header: list[str] = []
     in_summary = False
-    for lineno, line in numbered_lines(read_bytes(path)):
-        col.stats.lines += 1
-        if not line.strip():
-            col.stats.blank_lines += 1
-            continue
+    for lineno, line in log_lines(col):
         if in_summary or line.strip() in ("Summary", "No matching flows"):
             in_summary = True
             col.stats.other_records += 1  # nfdump's totals, not traffic

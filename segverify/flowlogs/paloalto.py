@@ -18,7 +18,6 @@ traffic log carries no ICMP type or code: ICMP flows have no ports.
 
 from __future__ import annotations
 
-import csv
 import re
 from datetime import datetime, timezone
 
@@ -31,7 +30,7 @@ from segverify.flowlogs.records import (
     number,
     port,
 )
-from segverify.flowlogs.textio import numbered_lines, read_bytes
+from segverify.flowlogs.textio import csv_cells, log_lines
 
 POSITIONS = {
     "serial": 2, "type": 3, "subtype": 4, "generated": 6, "src": 7, "dst": 8, "session_id": 22,
@@ -141,15 +140,9 @@ def collect_csv(path: str) -> Collector:
     """PAN-OS traffic logs: syslog CSV lines (by position) or a CSV export (by header)."""
     col = Collector(path, "paloalto-csv")
     header: list[str | None] | None = None
-    for lineno, line in numbered_lines(read_bytes(path)):
-        col.stats.lines += 1
-        if not line.strip():
-            col.stats.blank_lines += 1
-            continue
-        try:
-            cells = next(csv.reader([line], strict=True))
-        except csv.Error as exc:
-            col.malformed(f"not a CSV row: {exc}", line=lineno)
+    for lineno, line in log_lines(col):
+        cells = csv_cells(col, lineno, line)
+        if cells is None:
             continue
         if header is None and lineno == 1 + col.stats.blank_lines and _is_header(cells):
             header = [HEADER_NAMES.get(_normal(c)) for c in cells]

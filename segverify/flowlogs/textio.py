@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import csv
 import gzip
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from segverify.errors import InputError
+
+if TYPE_CHECKING:
+    from segverify.flowlogs.records import Collector
 
 
 def read_bytes(path: str) -> bytes:
@@ -31,3 +36,23 @@ def numbered_lines(data: bytes) -> Iterator[tuple[int, str]]:
         lines.pop()
     for number, raw in enumerate(lines, 1):
         yield number, raw.rstrip(b"\r").decode("utf-8", "replace")
+
+
+def log_lines(col: Collector) -> Iterator[tuple[int, str]]:
+    """The non-blank lines of ``col``'s file, numbered; every line is counted in
+    ``col.stats`` (``lines``, and ``blank_lines`` for those not yielded)."""
+    for lineno, line in numbered_lines(read_bytes(col.path)):
+        col.stats.lines += 1
+        if not line.strip():
+            col.stats.blank_lines += 1
+            continue
+        yield lineno, line
+
+
+def csv_cells(col: Collector, lineno: int, line: str) -> list[str] | None:
+    """One line as a strict CSV row, or ``None`` after counting it malformed."""
+    try:
+        return next(csv.reader([line], strict=True))
+    except csv.Error as exc:
+        col.malformed(f"not a CSV row: {exc}", line=lineno)
+        return None
