@@ -7,6 +7,8 @@ topology symlinked to /dev/zero stops after ``TOPOLOGY_MAX_BYTES + 1`` bytes.
 
 from __future__ import annotations
 
+import zlib
+
 from segverify.errors import InputError, Term
 
 MiB = 1 << 20
@@ -19,6 +21,8 @@ IPSET_MAX_BYTES = 256 * MiB
 # The scapy and pyshark reference backends hold one whole (decompressed) capture in memory;
 # the fast backend streams and has no such bound.
 REFERENCE_CAPTURE_MAX_BYTES = 1024 * MiB
+# Flow logs (Zeek conn.log, FortiGate/PAN-OS logs, NetFlow/IPFIX dumps) are read whole.
+FLOW_LOG_MAX_BYTES = 2048 * MiB
 
 # Structure of YAML (and JSON, which the YAML reader also takes) documents.
 YAML_MAX_DEPTH = 64  # nesting of mappings/sequences; a topology uses about 6
@@ -103,3 +107,33 @@ def decode_text(data: bytes, path: str, what: str) -> str:
 def read_text_bounded(path: str, limit: int, what: str) -> str:
     """A UTF-8 text file of at most ``limit`` bytes, or one-line ``InputError``."""
     return decode_text(read_bytes_bounded(path, limit, what), path, what)
+
+
+def read_maybe_gzip_bounded(path: str, limit: int, what: str) -> bytes:
+    """The file's bytes, gunzipped when it starts with the gzip magic; ``InputError`` past
+    ``limit`` bytes before or after decompression (a gzip bomb stops at the limit)."""
+    raw = read_bytes_bounded(path, limit, what)
+    if raw[:2] != b"\x1f\x8b":
+        return raw
+    out = bytearray()
+    data = raw
+    try:
+        while data:  # one gzip member after another, as gzip.decompress reads them
+            inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
+            out += inflate.decompress(data, limit + 1 - len(out))
+            if len(out) > limit or inflate.unconsumed_tail:
+                text = describe_size(limit)
+                raise _error(
+                    "error.too_large_gunzipped",
+                    f"{what} is larger than the limit of {text} once decompressed "
+                    "(see docs/security.md)",
+                    path,
+                    what,
+                    limit=text,
+                )
+            if not inflate.eof:
+                raise EOFError("compressed file ended before the end-of-stream marker")
+            data = inflate.unused_data
+    except (OSError, EOFError, zlib.error) as exc:
+        raise InputError(f"broken gzip data ({exc})", path) from None
+    return bytes(out)

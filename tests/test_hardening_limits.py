@@ -136,3 +136,16 @@ def test_firewall_exports_use_the_documented_limit(tmp_path: Path) -> None:
     assert read_text.__defaults__ == (FIREWALL_EXPORT_MAX_BYTES, "firewall export")
     with pytest.raises(InputError, match="firewall export is larger than the limit of 1 KiB"):
         read_text("/dev/zero", limit=1024)
+
+
+def test_flow_log_gzip_bomb_stops_at_the_limit(tmp_path: Path) -> None:
+    """The flow-log readers gunzipped a whole file into memory without a bound."""
+    import gzip
+
+    from segverify.flowlogs.textio import read_bytes
+
+    bomb = tmp_path / "conn.log.gz"
+    bomb.write_bytes(gzip.compress(b"#" * (4 << 20)))
+    with pytest.raises(InputError, match="flow log is larger than the limit of 1 MiB once"):
+        read_bytes(str(bomb), limit=1 << 20)
+    assert read_bytes(str(bomb), limit=8 << 20) == b"#" * (4 << 20)

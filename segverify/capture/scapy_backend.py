@@ -23,7 +23,6 @@ import base64
 import hashlib
 import ipaddress
 import struct
-import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -34,7 +33,7 @@ from scapy.layers.l2 import CookedLinux, CookedLinuxV2, Dot1Q, Ether
 from segverify.errors import InputError
 from segverify.flows.ingest import FlowIngest, RowWriter
 from segverify.flows.model import Accounting, FlowTable
-from segverify.limits import REFERENCE_CAPTURE_MAX_BYTES, describe_size, read_bytes_bounded
+from segverify.limits import REFERENCE_CAPTURE_MAX_BYTES, read_maybe_gzip_bounded
 
 ROWS_PER_CHUNK = 4096
 
@@ -135,30 +134,8 @@ class Record:
 
 
 def read_bytes(path: str, limit: int = REFERENCE_CAPTURE_MAX_BYTES) -> bytes:
-    """The file's bytes, gunzipped when it starts with the gzip magic; refused past
-    ``limit`` bytes before or after decompression (a gzip bomb stops at the limit)."""
-    raw = read_bytes_bounded(path, limit, "capture")
-    if raw[:2] != b"\x1f\x8b":
-        return raw
-    out = bytearray()
-    data = raw
-    try:
-        while data:  # one gzip member after another, as gzip.decompress reads them
-            inflate = zlib.decompressobj(16 + zlib.MAX_WBITS)
-            out += inflate.decompress(data, limit + 1 - len(out))
-            if len(out) > limit or inflate.unconsumed_tail:
-                raise InputError(
-                    f"capture is larger than the limit of {describe_size(limit)} once "
-                    "decompressed for the reference backends (see docs/security.md; the "
-                    "fast backend streams it)",
-                    path,
-                )
-            if not inflate.eof:
-                raise EOFError("compressed file ended before the end-of-stream marker")
-            data = inflate.unused_data
-    except (OSError, EOFError, zlib.error) as exc:
-        raise InputError(f"broken gzip data ({exc})", path) from None
-    return bytes(out)
+    """The whole capture, gunzipped, bounded (the reference backends hold it in memory)."""
+    return read_maybe_gzip_bounded(path, limit, "capture")
 
 
 def iter_records(path: str, acct: Accounting) -> Iterator[Record]:

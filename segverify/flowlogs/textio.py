@@ -3,29 +3,19 @@
 from __future__ import annotations
 
 import csv
-import gzip
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from segverify.errors import InputError
+from segverify.limits import FLOW_LOG_MAX_BYTES, read_maybe_gzip_bounded
 
 if TYPE_CHECKING:
     from segverify.flowlogs.records import Collector
 
 
-def read_bytes(path: str) -> bytes:
-    """The file's bytes, decompressed when it is gzip; ``InputError`` when unreadable."""
-    try:
-        with open(path, "rb") as fh:
-            data = fh.read()
-    except OSError as exc:
-        raise InputError(f"cannot read: {exc.strerror or exc}", path) from None
-    if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError) as exc:
-            raise InputError(f"broken gzip data: {exc}", path) from None
-    return data
+def read_bytes(path: str, limit: int = FLOW_LOG_MAX_BYTES) -> bytes:
+    """The file's bytes, decompressed when it is gzip, bounded before and after
+    decompression; ``InputError`` when unreadable or too large."""
+    return read_maybe_gzip_bounded(path, limit, "flow log")
 
 
 def numbered_lines(data: bytes) -> Iterator[tuple[int, str]]:
