@@ -9,23 +9,13 @@ from collections.abc import Sequence
 from typing import Any
 
 from segverify.findings.model import Finding, InputWarning
-from segverify.findings.serialise import finding_dict
+from segverify.findings.serialise import RESERVED, finding_dict
 from segverify.i18n import t
 from segverify.render.junit_out import zone_pair
 from segverify.render.safe import html as h
 
-COMMON = {
-    "kind",
-    "rule",
-    "severity",
-    "message",
-    "message_ja",
-    "clauses",
-    "evidence",
-    "remedy",
-    "remedy_ja",
-    "location",
-}
+# the common fields of a finding are shown in the table; the rest in its details
+COMMON = frozenset(RESERVED)
 
 
 def _value(v: Any) -> str:
