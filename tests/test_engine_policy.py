@@ -56,8 +56,11 @@ def test_engine_policy_agrees_with_evaluator(name: str) -> None:
     )
     ports += [p + 1 for p in ports if p < 65535]
     checked = 0
-    for version in (4, 6):
-        addrs = _addresses(topology, rng, version)
+    for version in (4, 6, "mapped"):
+        if version == "mapped":  # ::ffff:a.b.c.d classifies as a.b.c.d (issue 13 item 5)
+            addrs = [f"::ffff:{a}" for a in _addresses(topology, rng, 4)]
+        else:
+            addrs = _addresses(topology, rng, version)
         for _ in range(700):
             src, dst = rng.choice(addrs), rng.choice(addrs)
             proto = rng.choice((6, 6, 17, 1, 58, 47, 132))
@@ -76,7 +79,7 @@ def test_engine_policy_agrees_with_evaluator(name: str) -> None:
                     verdict.reason == "fqdn-not-allowed"
                 ), pkt
             checked += 1
-    assert checked == 1400
+    assert checked == 2100
 
 
 def test_engine_policy_zone_partition_is_exact() -> None:
@@ -89,3 +92,21 @@ def test_engine_policy_zone_partition_is_exact() -> None:
         assert (union & u) == space.false, z
         union = union | u
     assert union == space.true
+
+
+def test_engine_policy_mixed_family_packet_is_no_flow() -> None:
+    """A packet between an IPv4-mapped and a plain IPv6 address mixes families: the evaluator
+    refuses it as bad input, so the header space counts it neither allowed nor forbidden; a
+    sanctioned packet's mapped twin is allowed but no packet a host sends (not sanctioned)."""
+    topology = load_topology(TOPOLOGIES / "alpha.yaml")
+    space = HeaderSpace()
+    policy = PolicySpace(space, topology)
+    mixed = Packet("2001:db8:10::5", "::ffff:203.0.113.77", 6, 40000, 443)
+    twin = Packet("::ffff:198.18.30.10", "::ffff:203.0.113.10", 6, 40000, 443)
+    plain = Packet("198.18.30.10", "203.0.113.10", 6, 40000, 443)
+    pairs = [policy.pair(a, b) for a in topology.zones for b in topology.zones]
+    assert not any(space.contains(p.allowed | p.forbidden, mixed) for p in pairs)
+    inet_sc = policy.pair("inet", "security-cloud")
+    assert space.contains(inet_sc.allowed, twin) and space.contains(inet_sc.allowed, plain)
+    assert space.contains(inet_sc.sanctioned, plain)
+    assert not space.contains(inet_sc.sanctioned, twin)

@@ -119,3 +119,57 @@ def test_evaluator_refuses_mixed_families() -> None:
     ev = PolicyEvaluator(load_topology(ALPHA))
     with pytest.raises(InputError, match="one address family"):
         ev.evaluate("198.18.10.10", "2001:db8:30::5", 6, 443)
+
+
+FW_RULES = """*filter
+:INPUT DROP [0:0]
+:FORWARD DROP [0:0]
+:OUTPUT ACCEPT [0:0]
+-A FORWARD -s {src} -d {dst} -i eth0 -o eth1 -p tcp -m tcp --dport 443 -j ACCEPT
+-A FORWARD -s {src2} -i eth0 -o eth2 -p udp -j ACCEPT
+COMMIT
+"""
+
+
+def _firewall_pairs(tmp_path, vendor: str, **addrs: str) -> tuple[int, set, list[str]]:
+    export = tmp_path / f"{vendor}.rules"
+    export.write_text(FW_RULES.format(**addrs))
+    result = CliRunner().invoke(
+        cli,
+        [
+            "firewall",
+            str(export),
+            "-t",
+            ALPHA,
+            "--device",
+            "fw-mynumber",
+            "--vendor",
+            vendor,
+            "--no-shadow",
+            "--format",
+            "json",
+        ],
+    )
+    doc = json.loads(result.stdout)
+    permits = [f for f in doc["findings"] if f["kind"] == "firewall-permit"]
+    pairs = {(f["src_zone"], f["dst_zone"], f["rule"]) for f in permits}
+    return result.exit_code, pairs, [f["message"] for f in permits]
+
+
+def test_header_space_engine_classifies_mapped_as_ipv4(tmp_path) -> None:
+    """An ip6tables rule over ::ffff:a.b.c.d prefixes is judged as the same rule over a.b.c.d:
+    the engine used to classify the mapped block as the internet zone (no finding)."""
+    code4, v4, _ = _firewall_pairs(
+        tmp_path, "iptables", src="198.18.10.0/24", dst="198.19.100.0/24", src2="198.18.10.0/25"
+    )
+    code6, v6, messages = _firewall_pairs(
+        tmp_path,
+        "ip6tables",
+        src="::ffff:198.18.10.0/120",
+        dst="::ffff:198.19.100.0/120",
+        src2="::ffff:198.18.10.0/121",
+    )
+    assert code4 == code6 == 1
+    assert v4 and v6 == v4
+    assert ("mynumber", "lgwan-wan", "R1") in v6
+    assert any("::ffff:198.18.10." in m for m in messages), messages  # dotted example address

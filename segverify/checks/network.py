@@ -212,7 +212,7 @@ def check_network(
                 continue
             pp = net.policy.pair(a, b)
             forbidden = pp.forbidden & net.new
-            sanctioned = pp.allowed & net.new if pp.tier_rule and pp.allow_rules else sp.false
+            sanctioned = pp.sanctioned & net.new if pp.tier_rule and pp.allow_rules else sp.false
             if forbidden == sp.false and sanctioned == sp.false:
                 continue
             carried = sp.false

@@ -56,7 +56,7 @@ def diff_network(
                 continue
             pp = after.policy.pair(a, b)
             forbidden = pp.forbidden & after.new
-            sanctioned = pp.allowed & after.new if pp.tier_rule and pp.allow_rules else sp.false
+            sanctioned = pp.sanctioned & after.new if pp.tier_rule and pp.allow_rules else sp.false
             if forbidden == sp.false and sanctioned == sp.false:
                 continue
             was_u = now_u = was_l = now_l = routed = sp.false

@@ -95,7 +95,9 @@ class FirewallAnalysis:
         (any conntrack state), restricted to one path or all of them."""
         sp = self.space
         pol = self.policy
-        base = pol.zone_src[a] & pol.zone_dst[b] & self.family_mask & sp.ct_domain()
+        base = (
+            pol.zone_src[a] & pol.zone_dst[b] & pol.same_family & self.family_mask & sp.ct_domain()
+        )
         if base == sp.false:
             return base
         ia, ib = self.view.zone_ifaces[a], self.view.zone_ifaces[b]

@@ -3,7 +3,7 @@
 Mirrors ``checks.policy.PolicyEvaluator`` exactly (a test compares both on random packets):
 addresses are classified by longest prefix over zone prefixes and node addresses (a node
 wins over a zone prefix of the same length; addresses nothing covers are the internet
-zone); then same zone or same tier → allowed, tier rule switched off → allowed, an allow
+zone; an IPv4-mapped IPv6 address is its IPv4 address, as ``canonical_ip`` has it); then same zone or same tier → allowed, tier rule switched off → allowed, an allow
 rule (selectors + services) → allowed, both ends outside the municipality → allowed, else
 forbidden. FQDN-restricted allow rules cannot be decided on packet headers: they allow
 nothing here, and the packets they would allow are kept apart as ``fqdn_gap`` so findings
@@ -12,12 +12,29 @@ can say "needs FQDN filtering".
 
 from __future__ import annotations
 
+import ipaddress
 from dataclasses import dataclass, field
 from typing import Any
 
 from segverify.engine.space import PORT_PROTOS, HeaderSpace
 from segverify.topology.addresses import AddressIndex, IndexEntry
-from segverify.topology.model import INTERNAL_TIERS, AllowRule, Selector, ServiceSpec, Topology
+from segverify.topology.model import (
+    INTERNAL_TIERS,
+    AllowRule,
+    IPNetwork,
+    Selector,
+    ServiceSpec,
+    Topology,
+)
+
+MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")  # IPv4-mapped IPv6 addresses
+
+
+def mapped_network(net: ipaddress.IPv4Network) -> ipaddress.IPv6Network:
+    """``a.b.c.d/n`` as the IPv4-mapped IPv6 prefix ``::ffff:a.b.c.d/(96+n)``."""
+    return ipaddress.IPv6Network(
+        (int(MAPPED.network_address) | int(net.network_address), 96 + net.prefixlen)
+    )
 
 
 @dataclass
@@ -42,6 +59,10 @@ class PairPolicy:
     forbidden: Any  # packets (src in A, dst in B) it forbids
     fqdn_gap: Any  # forbidden packets an FQDN-restricted rule would allow
     allow_rules: list[AllowRule] = field(default_factory=list)  # rules that may apply
+    # allowed packets a host can actually send: no IPv4-mapped address at either end (RFC
+    # 4291 2.5.5.2: those never appear on the wire; Linux drops them on receipt). A sanctioned
+    # flow "blocked" only in its mapped twin is no finding.
+    sanctioned: Any = None
 
 
 class PolicySpace:
@@ -50,6 +71,11 @@ class PolicySpace:
         self.topology = topology
         self.index = AddressIndex(topology)
         self.classes = self._classes()
+        mapped_src, mapped_dst = space.prefix("src", MAPPED), space.prefix("dst", MAPPED)
+        # a packet between an IPv4-mapped and a plain IPv6 address mixes families: the policy
+        # judges no such flow (the evaluator refuses it as bad input)
+        self.same_family = (mapped_src & mapped_dst) | (~mapped_src & ~mapped_dst)
+        self.unmapped = ~mapped_src & ~mapped_dst
         self.zone_src: dict[str, Any] = {}
         self.zone_dst: dict[str, Any] = {}
         for c in self.classes:
@@ -74,8 +100,9 @@ class PolicySpace:
         for key in sorted(winners, key=lambda k: -k[1]):
             e = winners[key]
             v = e.network.version
-            src = sp.prefix("src", e.network) & ~claimed[v]
-            claimed[v] = claimed[v] | sp.prefix("src", e.network)
+            whole = self.family_prefix("src", e.network)
+            src = whole & ~claimed[v]
+            claimed[v] = claimed[v] | whole
             c = by_class.setdefault(
                 (e.zone, e.node), AddrClass(e.zone, e.tier, e.node, e.role, sp.false)
             )
@@ -90,6 +117,21 @@ class PolicySpace:
         for c in out:
             c.dst = self._to_dst(c.src)
         return out
+
+    def family_prefix(self, fname: str, net: IPNetwork) -> Any:
+        """Addresses of ``fname`` in ``net`` as the topology classifies them
+        (``topology.addresses.canonical_ip``): an IPv4 prefix also holds its IPv4-mapped
+        IPv6 twin, and an IPv6 prefix never holds a mapped address (those are IPv4)."""
+        sp = self.space
+        if net.version == 4:
+            return sp.prefix(fname, net) | sp.prefix(fname, mapped_network(net))
+        return sp.prefix(fname, net) & ~sp.prefix(fname, MAPPED)
+
+    def family_addresses(self, fname: str, prefixes: tuple[IPNetwork, ...]) -> Any:
+        u = self.space.false
+        for net in prefixes:
+            u = u | self.family_prefix(fname, net)
+        return u
 
     def _to_dst(self, u: Any) -> Any:
         sp = self.space
@@ -135,16 +177,16 @@ class PolicySpace:
         topo = self.topology
         policy = topo.policy
         za, zb = topo.zones[a], topo.zones[b]
-        region = self.zone_src[a] & self.zone_dst[b]
+        region = self.zone_src[a] & self.zone_dst[b] & self.same_family
         tier_rule = policy.rule_for(za.tier, zb.tier)
         clauses: tuple[str, ...] = ()
         if tier_rule:
             tr = policy.rules[tier_rule]
             clauses = tr.clauses + tr.guideline
         if a == b or za.tier == zb.tier or (tier_rule and not policy.rules[tier_rule].enforced):
-            return PairPolicy(a, b, tier_rule, clauses, region, sp.false, sp.false)
+            return self._pair(a, b, tier_rule, clauses, region, sp.false, sp.false)
         if za.tier not in INTERNAL_TIERS and zb.tier not in INTERNAL_TIERS:
-            return PairPolicy(a, b, tier_rule, clauses, region, sp.false, sp.false)
+            return self._pair(a, b, tier_rule, clauses, region, sp.false, sp.false)
         allowed = sp.false
         gap = sp.false
         used: list[AllowRule] = []
@@ -162,9 +204,9 @@ class PolicySpace:
             for c in rd:
                 d_set = d_set | c.dst
             if rule.src.prefixes:
-                s_set = s_set & sp.addresses("src", rule.src.prefixes)
+                s_set = s_set & self.family_addresses("src", rule.src.prefixes)
             if rule.dst.prefixes:
-                d_set = d_set & sp.addresses("dst", rule.dst.prefixes)
+                d_set = d_set & self.family_addresses("dst", rule.dst.prefixes)
             m = s_set & d_set & self.services(rule.services)
             if m == sp.false:
                 continue
@@ -173,5 +215,21 @@ class PolicySpace:
                 gap = gap | m
             else:
                 allowed = allowed | m
+        allowed = allowed & region
         forbidden = region & ~allowed
-        return PairPolicy(a, b, tier_rule, clauses, allowed, forbidden, gap & forbidden, used)
+        return self._pair(a, b, tier_rule, clauses, allowed, forbidden, gap & forbidden, used)
+
+    def _pair(
+        self,
+        a: str,
+        b: str,
+        tier_rule: str | None,
+        clauses: tuple[str, ...],
+        allowed: Any,
+        forbidden: Any,
+        gap: Any,
+        used: list[AllowRule] | None = None,
+    ) -> PairPolicy:
+        pp = PairPolicy(a, b, tier_rule, clauses, allowed, forbidden, gap, used or [])
+        pp.sanctioned = allowed & self.unmapped
+        return pp

@@ -510,10 +510,9 @@ class HeaderSpace:
             dport, sport = read("dport"), read("sport")
         elif proto in ICMP_PROTOS:
             dport = read("dport")
-        make = ipaddress.IPv4Address if version == 4 else ipaddress.IPv6Address
         return Packet(
-            src=str(make(src)),
-            dst=str(make(dst)),
+            src=address_text(version, src),
+            dst=address_text(version, dst),
             proto=proto,
             sport=sport,
             dport=dport,
@@ -527,3 +526,12 @@ class HeaderSpace:
     def size(self, u: Any) -> int:
         """BDD node count of ``u`` (for benchmarks)."""
         return len(u) if hasattr(u, "__len__") else u.dag_size
+
+
+def address_text(version: int, value: int) -> str:
+    """An example address as a firewall engineer writes it: IPv4-mapped IPv6 addresses in
+    the dotted form ``::ffff:198.18.10.16`` (as Python 3.13 and ip6tables print them)."""
+    if version == 4:
+        return str(ipaddress.IPv4Address(value))
+    ip = ipaddress.IPv6Address(value)
+    return f"::ffff:{ip.ipv4_mapped}" if ip.ipv4_mapped is not None else str(ip)
