@@ -127,6 +127,25 @@ def _named_interfaces(device: Device) -> list[str]:
     return list(names)
 
 
+def _with_aliases(node: Node, m: dict[str, str], topology: Topology) -> dict[str, str]:
+    """``--interface-map`` plus the node's interface ``aliases`` from the topology; the two
+    may agree but never disagree (which one the user meant cannot be guessed)."""
+    out = dict(m)
+    for i in node.interfaces:
+        for alias in i.aliases:
+            if alias == i.name:
+                continue
+            if out.setdefault(alias, i.name) != i.name:
+                raise InputError(
+                    f"--interface-map maps {alias!r} to {out[alias]!r}, the topology's "
+                    f"aliases of {node.id} to {i.name!r}",
+                    topology.source,
+                    key="error.alias_conflict",
+                    params={"name": alias, "cli": out[alias], "node": node.id, "iface": i.name},
+                )
+    return out
+
+
 def bind_device(
     device: Device,
     topology: Topology,
@@ -144,8 +163,8 @@ def bind_device(
             f"export is for device {device.name!r}, topology firewall is {node.id!r}",
             device.source,
         )
-    m = dict(interface_map or {})
     known = {i.name: i for i in node.interfaces if i.name}
+    m = _with_aliases(node, dict(interface_map or {}), topology)
     bad_targets = sorted(t for t in m.values() if t not in known)
     if bad_targets:
         raise InputError(

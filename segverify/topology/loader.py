@@ -223,6 +223,18 @@ class _Builder:
                 raise self.err((*path, i), str(exc)) from None
         return tuple(out)
 
+    def _check_aliases(self, interfaces: list[Interface], base: Path) -> None:
+        """Each name (interface or alias) of a node names one interface."""
+        owner: dict[str, str] = {i.name: i.name for i in interfaces}
+        for i in interfaces:
+            for k, alias in enumerate(i.aliases):
+                if owner.get(alias, i.name) != i.name:
+                    raise self.err(
+                        (*base, "interfaces", i.name, "aliases", k),
+                        f"alias {alias!r} already names interface {owner[alias]!r}",
+                    )
+                owner[alias] = i.name
+
     def _nodes(self, zones: dict[str, Zone]) -> dict[str, Node]:
         nodes: dict[str, Node] = {}
         for nid, raw in (self.data.get("nodes") or {}).items():
@@ -234,7 +246,9 @@ class _Builder:
                     if iraw["zone"] not in zones:
                         raise self.err((*ipath, "zone"), f"unknown zone {iraw['zone']!r}")
                     addrs = self._addresses(iraw.get("addresses", []), (*ipath, "addresses"))
-                    interfaces.append(Interface(str(iname), iraw["zone"], addrs))
+                    aliases = tuple(str(a) for a in iraw.get("aliases", []))
+                    interfaces.append(Interface(str(iname), iraw["zone"], addrs, aliases))
+                self._check_aliases(interfaces, base)
             else:
                 if raw["zone"] not in zones:
                     raise self.err((*base, "zone"), f"unknown zone {raw['zone']!r}")

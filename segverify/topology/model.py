@@ -63,6 +63,9 @@ class Interface:
     name: str
     zone: str
     addresses: tuple[IPNetwork, ...] = ()
+    # other names a firewall export uses for this interface (``port1``, ``ethernet1/1``,
+    # ``outside``): `segverify firewall` maps them here, as ``--interface-map`` does
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
