@@ -76,7 +76,12 @@ def topology_dict(topology: Topology) -> dict[str, Any]:
                 "addresses": [str(a) for a in n.addresses],
                 "mac": n.mac,
                 "interfaces": [
-                    {"name": i.name, "zone": i.zone, "addresses": [str(a) for a in i.addresses]}
+                    {
+                        "name": i.name,
+                        "zone": i.zone,
+                        "addresses": [str(a) for a in i.addresses],
+                        "aliases": list(i.aliases),
+                    }
                     for i in n.interfaces
                 ]
                 if n.multi_zone or n.role == "firewall"
