@@ -19,6 +19,8 @@ import re
 from html import escape
 from typing import Any
 
+from segverify.errors import printable
+
 # bidirectional formatting characters (Unicode TR9): embeddings, overrides, isolates, marks
 BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
@@ -44,9 +46,9 @@ def _hazard(ch: str, keep: str = "") -> bool:
 
 
 def terminal(text: Any) -> str:
-    """Text safe to print on a terminal: every control and bidi character made visible."""
-    s = "" if text is None else str(text)
-    return "".join(_visible(ch) if _hazard(ch) else ch for ch in s)
+    """Text safe to print on a terminal: every control, format (bidi, zero-width) and line
+    separator character made visible — the same rule as the one-line error messages."""
+    return printable("" if text is None else str(text))
 
 
 def xml_text(text: Any, keep_newlines: bool = False) -> str:
