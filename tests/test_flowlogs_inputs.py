@@ -56,3 +56,27 @@ def test_mixed_or_unknown_inputs_are_refused() -> None:
         read_inputs([LOG], "cisco")
     with pytest.raises(InputError, match="no input file"):
         read_inputs([])
+
+
+def test_summary_names_the_log_formats_not_a_capture_backend() -> None:
+    """A flow-log run says which formats it read; no packet backend ran."""
+    import json
+
+    from click.testing import CliRunner
+
+    from segverify.cli.main import cli
+
+    args = [
+        "pcap",
+        LOG,
+        str(DATA / "paloalto-traffic.csv"),
+        "-t",
+        str(REPO / "topologies" / "alpha.yaml"),
+    ]
+    r = CliRunner().invoke(cli, [*args, "--format", "json"])
+    assert r.exit_code in (0, 1, 3), r.stderr
+    assert json.loads(r.stdout)["summary"]["backend"] == "fortigate-kv, paloalto-csv"
+    r = CliRunner().invoke(
+        cli, ["pcap", CAPTURE, "-t", str(REPO / "topologies" / "alpha.yaml"), "--format", "json"]
+    )
+    assert json.loads(r.stdout)["summary"]["backend"] == "fast"

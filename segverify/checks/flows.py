@@ -601,7 +601,8 @@ def analyse_table(
         warnings=warnings,
         fail_on=fail_on,
         strict=strict,
-        backend=backend,
+        # a flow-log table names its formats (zeek-conn, netflow-v9…): no capture backend ran
+        backend=", ".join(getattr(table, "formats", ())) or backend,
         inputs=inputs or tuple(cols.files),
         src_addr=src_addr,
         dst_addr=dst_addr,
