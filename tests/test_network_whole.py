@@ -263,3 +263,51 @@ def test_diff_cli(tmp_path: Path) -> None:
     assert res.exit_code == 1 and "newly blocked on every path" in res.output
     bad = CliRunner().invoke(cli, ["diff", "-t", str(ALPHA), "x.rules", "--old", "fw-inet=a"])
     assert bad.exit_code == 2 and "replace the OLD and NEW" in bad.output
+
+
+NAT = DATA / "nat"
+
+
+def nat_run():
+    topo = load_topology(ALPHA)
+    specs = [
+        ("fw-mynumber", str(NAT / "fw-mynumber.rules")),
+        ("fw-lgwan", str(NAT / "fw-lgwan.rtx")),
+    ]
+    return check_network(topo, load_exports(specs, topo, None, IMAP))
+
+
+def test_destination_nat_is_followed_into_the_next_device() -> None:
+    """fw-mynumber lets mynumber reach fw-lgwan's own address on 8443 (its port forward);
+    fw-lgwan translates that to the LGWAN mail server's port 25 and permits the translated
+    packet. Only following the translation from one device into the next finds the R1 leak
+    mynumber → lgwan (intersecting the devices' sets as they are misses it)."""
+    report = nat_run()
+    leak = next(
+        f
+        for f in report.findings
+        if f.kind == "network-permit"
+        and (f.data["src_zone"], f.data["dst_zone"]) == ("mynumber", "lgwan")
+    )
+    ex = leak.data["example"]
+    assert (ex["dst"], ex["dport"]) == ("198.18.20.25", 25)
+    assert (ex["original_dst"], ex["original_dport"]) == ("198.19.100.1", 8443)
+    assert ex["src"].startswith("198.18.10.")
+    assert [(p["device"], p["firewall_rule"]["line"]) for p in leak.data["path"]] == [
+        ("fw-mynumber", 6),
+        ("fw-lgwan", 10),
+    ]
+    assert "sent to 198.19.100.1:8443" in leak.message and leak.data["certain"]
+    assert report.summary["nat_devices"] == ["fw-lgwan"]
+
+
+def test_ipv4_only_exports_say_nothing_of_ipv6() -> None:
+    """Neither export filters IPv6: no finding rests on an IPv6 packet (those would all be
+    'permitted' by no rule), and the summary says which families were not analysed."""
+    report = nat_run()
+    assert report.summary["not_analysed"] == "fw-mynumber: IPv6; fw-lgwan: IPv6"
+    examples = [f.data["example"] for f in report.findings if "example" in f.data]
+    assert examples and all(":" not in e["src"] for e in examples), examples
+    for f in report.findings:
+        for step in f.data.get("path", []):
+            assert step["firewall_rule"], f.message  # every permit names its rule

@@ -15,19 +15,20 @@ intersected along the path.
   (a change that breaks a sanctioned flow, such as mail to the sanitiser).
 
 Paths through a firewall without an export are not judged: they are listed in the summary
-and the report is incomplete. Destination NAT on one device is not followed into the next
-(each device's sets are in the addresses it sees); a device with NAT is named in the summary.
+and the report is incomplete. Destination NAT is followed from device to device: each device
+sees the packet as the previous one sent it on (translated), and the policy judges it where
+it finally goes; examples give the address it was sent to and the one it reached.
 """
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import networkx as nx
 
-from segverify.checks.firewall_common import ruleset_warnings, zone_label
+from segverify.checks.firewall_common import not_analysed, ruleset_warnings, zone_label
 from segverify.checks.firewall_may import may_text, opaque_behind
 from segverify.engine.analysis import (
     FirewallAnalysis,
@@ -131,28 +132,74 @@ class Network:
         self._hop_cache: dict[tuple[Hop, bool], Any] = {}
 
     def transit(self, hops: tuple[Hop, ...]) -> Any:
-        """Packets to or from no device of the path (what a path forwards at all)."""
+        """Packets to or from no device of the path (what a path forwards at all), of the
+        families every device's export filters."""
         u = self.space.true
         for h in hops:
-            u = u & self.analyses[h.node].regions["forward"]
+            an = self.analyses[h.node]
+            u = u & an.regions["forward"] & an.family_mask
         return u
 
-    def hop_set(self, hop: Hop, upper: bool) -> Any:
-        """Packets the hop's device lets from ``iif`` to ``oif`` (interface bits removed)."""
-        key = (hop, upper)
-        if key not in self._hop_cache:
-            an = self.analyses[hop.node]
-            sp = self.space
-            perm = (an.compiled.permit_upper if upper else an.compiled.permit_lower)["forward"]
-            u = an.regions["forward"] & perm & sp.iface("iif", hop.iif) & sp.iface("oif", hop.oif)
-            self._hop_cache[key] = sp.bdd.exist(self.iface_vars, u)
-        return self._hop_cache[key]
+    def _at_hop(self, hop: Hop, u: Any) -> Any:
+        """``u`` as it arrives at the hop, entering on ``iif`` and routed out of ``oif``, of
+        an address family the device's export filters (an IPv4-only export says nothing of
+        IPv6: not judged, and the summary's ``not_analysed`` says so)."""
+        sp = self.space
+        an = self.analyses[hop.node]
+        u = u & an.family_mask  # families its export filters
+        return u & sp.iface("iif", hop.iif) & sp.iface("oif", hop.oif)
+
+    def step(self, hop: Hop, arriving: Any, upper: bool) -> Any:
+        """The packets of ``arriving`` (as the previous hop sent them on) that the hop's
+        device lets through, as they leave it: its destination NAT applied, so the next
+        device sees the translated packet. Interface and NAT bits are removed."""
+        an = self.analyses[hop.node]
+        out = an.compiled.carry(self._at_hop(hop, arriving), "forward", upper)
+        # forwarded once translated: a port forward of the device's own address is transit
+        return self.space.bdd.exist(self.iface_vars, out & an.regions["forward"])
 
     def through(self, hops: tuple[Hop, ...], upper: bool) -> Any:
-        u = self.space.true
-        for h in hops:
-            u = u & self.hop_set(h, upper)
-        return u
+        """Packets that leave the last hop, having been sent into the first one and let
+        through by every device in turn (destination NAT followed from device to device)."""
+        key = (hops, upper)
+        if key not in self._hop_cache:
+            u = self.space.true
+            for h in hops:
+                u = self.step(h, u, upper)
+            self._hop_cache[key] = u
+        return self._hop_cache[key]
+
+    def walk_back(self, hops: tuple[Hop, ...], leaving: Any, upper: bool = True) -> list[Packet]:
+        """One example for a set of packets leaving the path: the packet as it arrives at
+        each hop, first hop first (they differ where a device translates the destination);
+        the last entry is the packet as it leaves the path."""
+        sp = self.space
+        arriving = [sp.true]
+        for h in hops[:-1]:
+            arriving.append(self.step(h, arriving[-1], upper))
+        want = [leaving]  # want[k]: what hop k must send on, walked back from the end
+        for k in range(len(hops) - 1, 0, -1):
+            an = self.analyses[hops[k].node]
+            pre = an.compiled.carry_back(
+                self._at_hop(hops[k], arriving[k]), "forward", upper,
+                want[0] & an.regions["forward"],
+            )  # fmt: skip
+            want.insert(0, sp.bdd.exist(self.iface_vars, pre))
+        an0 = self.analyses[hops[0].node]
+        pre0 = an0.compiled.carry_back(
+            self._at_hop(hops[0], sp.true), "forward", upper, want[0] & an0.regions["forward"]
+        )
+        pkt = sp.example(sp.bdd.exist(self.iface_vars, pre0))
+        assert pkt is not None
+        out: list[Packet] = []
+        for k, h in enumerate(hops):
+            out.append(pkt)
+            here = sp.bdd.exist(self.iface_vars, sp.packet_cube(pkt))
+            nxt = sp.example(self.step(h, here, upper) & want[k])
+            assert nxt is not None  # pkt lies in the pre-image of want[k]
+            pkt = nxt
+        out.append(pkt)
+        return out
 
     def decide(self, hop: Hop, pkt: Packet) -> ir.Verdict:
         at_hop = Packet(
@@ -247,7 +294,13 @@ def check_network(
         "network_permits": sum(1 for f in findings if f.kind == "network-permit"),
         "network_blocked": sum(1 for f in findings if f.kind == "network-blocked"),
         "unverified_paths": unverified,
-        "nat_not_followed": sorted(n for n, an in net.analyses.items() if an.device.dnat) or "none",
+        "not_analysed": "; ".join(
+            f"{n}: {not_analysed(an)}"
+            for n, an in net.analyses.items()
+            if not_analysed(an) != "none"
+        )
+        or "none",
+        "nat_devices": sorted(n for n, an in net.analyses.items() if an.device.dnat) or "none",
         "backend": sp.backend,
         "seconds": round(t1 - t0, 3),
     }
@@ -268,11 +321,11 @@ def _permit(
     sp = net.space
     lower = net.through(hops, False)
     certain = (leak & lower) != sp.false
-    example = sp.example(leak)
-    assert example is not None
+    chain = net.walk_back(hops, leak)
+    example = sent_and_received(chain)
     path = []
-    for h in hops:
-        v = net.decide(h, example)
+    for h, at_hop in zip(hops, chain, strict=False):
+        v = net.decide(h, at_hop)
         path.append(
             {
                 "device": h.node,
@@ -379,6 +432,15 @@ def _blocked(net: Network, topology: Topology, pp: Any, a: str, b: str, blocked:
             "allow_rules": [r.id for r in pp.allow_rules],
         },
     )
+
+
+def sent_and_received(chain: list[Packet]) -> Packet:
+    """The packet as it leaves the path, with the destination it was sent to when some
+    device on the way translated it."""
+    sent, got = chain[0], chain[-1]
+    if (sent.dst, sent.dport) == (got.dst, got.dport):
+        return replace(got, translated=False, original_dst=None, original_dport=None)
+    return replace(got, translated=True, original_dst=sent.dst, original_dport=sent.dport)
 
 
 def ref_location(ref: dict[str, Any]) -> Location | None:

@@ -213,6 +213,7 @@ class CompiledRuleset:
     permit_lower: dict[str, Any]
     nat: NatImage | None = None
     policy_upper: dict[str, Any] = field(default_factory=dict)  # accepted by the stages
+    policy_lower: dict[str, Any] = field(default_factory=dict)
 
     def arrival(self, pkt: Packet, path: str = "forward") -> Packet:
         """A translated example packet with the destination it was sent to (one the
@@ -237,6 +238,20 @@ class CompiledRuleset:
             if ex is not None:
                 return replace(pkt, original_dst=ex.dst, original_dport=ex.dport)
         return pkt
+
+    def carry(self, arriving: Any, path: str, upper: bool) -> Any:
+        """The post-NAT packets the device lets through of those ``arriving``."""
+        accepted = (self.policy_upper if upper else self.policy_lower)[path]
+        if self.nat is None or path == "output":
+            return arriving & accepted
+        return self.nat.forward(arriving, accepted, upper)
+
+    def carry_back(self, arriving: Any, path: str, upper: bool, leaving: Any) -> Any:
+        """The packets of ``arriving`` that ``carry`` maps into ``leaving``."""
+        accepted = (self.policy_upper if upper else self.policy_lower)[path]
+        if self.nat is None or path == "output":
+            return arriving & accepted & leaving
+        return self.nat.backward(arriving, accepted, upper, leaving)
 
     def to_post(self, s: Any, path: str) -> Any:
         """Packets as the policy matched them → as they leave (destination NAT applied)."""
@@ -274,6 +289,7 @@ def compile_device(space: HeaderSpace, device: Device) -> CompiledRuleset:
     order = [compile_stage(space, encoder, s, device) for s in device.stages]
     nat = NatImage(space, device, encoder)
     policy: dict[str, Any] = {}
+    policy_low: dict[str, Any] = {}
     paths: dict[str, list[CompiledStage]] = {}
     upper: dict[str, Any] = {}
     lower: dict[str, Any] = {}
@@ -284,8 +300,8 @@ def compile_device(space: HeaderSpace, device: Device) -> CompiledRuleset:
         for s in stages:
             up = up & s.accept_upper
             low = low & s.accept_lower
-        policy[path] = up
+        policy[path], policy_low[path] = up, low
         if nat.active and path != "output":
             up, low = nat.post(up, True), nat.post(low, False)
         upper[path], lower[path] = up, low
-    return CompiledRuleset(device, space, order, paths, upper, lower, nat, policy)
+    return CompiledRuleset(device, space, order, paths, upper, lower, nat, policy, policy_low)

@@ -73,19 +73,61 @@ class NatImage:
 
     def post(self, accepted: Any, upper: bool) -> Any:
         """Post-NAT packets the device lets through, from the policy's accepted set."""
+        return self.forward(self.space.true, accepted, upper)
+
+    def forward(self, arriving: Any, accepted: Any, upper: bool) -> Any:
+        """Post-NAT packets the device lets through of those ``arriving`` (as they were
+        sent), given the policy's ``accepted`` set (in the coordinates the policy matches)."""
         if not self.rules:
-            return accepted
+            return arriving & accepted
         sp = self.space
         rest = self.untranslated_upper if upper else self.untranslated_lower
-        out = rest & accepted & sp.value("nat", 0)
+        out = rest & arriving & accepted & sp.value("nat", 0)
         translated = sp.value("nat", 1)
         for cn in self.rules:
-            m = cn.may if upper else cn.must
+            m = (cn.may if upper else cn.must) & arriving
             if self.original:
                 out = out | (self.image(cn.nat, m & accepted) & translated)
             else:
                 out = out | (self.image(cn.nat, m) & accepted & translated)
         return out
+
+    def backward(self, arriving: Any, accepted: Any, upper: bool, leaving: Any) -> Any:
+        """The packets of ``arriving`` that ``forward`` maps into ``leaving`` (post-NAT,
+        ``nat`` bit free): the pre-image, to walk an example back to what was sent."""
+        sp = self.space
+        if not self.rules:
+            return arriving & accepted & leaving
+        rest = self.untranslated_upper if upper else self.untranslated_lower
+        out = rest & arriving & accepted & sp.bdd.exist(sp.fields["nat"].vars, leaving)
+        for cn in self.rules:
+            m = (cn.may if upper else cn.must) & arriving
+            lands = self._lands_in(cn.nat, leaving)
+            if self.original:
+                out = out | (m & accepted & lands)
+            else:
+                out = out | (m & lands & self._lands_in(cn.nat, accepted))
+        return out
+
+    def _lands_in(self, n: DestNat, t: Any) -> Any:
+        """Packets whose translation by ``n`` is in ``t``."""
+        sp = self.space
+        bdd = sp.bdd
+        t = bdd.exist(sp.fields["nat"].vars, t)
+        changed = list(self._dst_vars) if n.to_address is not None else []
+        target = sp.true
+        if n.to_address is not None:
+            addr = ipaddress.ip_address(n.to_address)
+            net = ipaddress.ip_network(f"{addr}/{addr.max_prefixlen}")
+            target = sp.prefix("dst", net)
+        if n.to_port is None:
+            return bdd.exist(changed, t & target) if changed else t
+        ports = sp.port_protos()
+        with_port = bdd.exist(
+            changed + list(self._dport_vars), t & target & sp.value("dport", n.to_port)
+        )
+        without = bdd.exist(changed, t & target) if changed else t
+        return (ports & with_port) | (~ports & without)
 
     def to_post(self, s: Any) -> Any:
         """A set of packets as the policy matched them → the post-NAT packets (upper)."""
