@@ -50,12 +50,17 @@ Semantics the engine relies on (read this before consuming the model):
 * ``chain`` records the chain path the rule was inlined through (``FORWARD>WEB``), and
   ``location``/``text`` the source line of the rule that decided; ``via`` the lines of
   the jump/goto rules that led there.
+* ``call`` (shared chains, see ``chains.py``): when inlining would copy user chains too
+  often, a jump/goto of a base chain is kept as one rule per outcome of the called chain:
+  the rule matches its fields *and* the called chain ending with ``call.outcome``. Only
+  ``ruleset_ir.lower_ruleset`` reads it (into ``ir.ChainVerdict``).
 """
 
 from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
+from typing import Any
 
 from segverify.topology.model import IPNetwork, Location, PortRange
 
@@ -105,6 +110,17 @@ class UnknownMatch:
     kind: str = "unknown"
 
 
+@dataclass(frozen=True, eq=False)
+class ChainCall:
+    """The called user chain ``chain`` of ``program`` (a ``chains.ChainProgram``) ends with
+    ``outcome`` (accept/drop/reject/unknown, or ``return``: the packet comes back)."""
+
+    program: Any
+    chain: str
+    outcome: str
+    incomplete: bool = False  # the called chains hold matches not understood
+
+
 @dataclass(frozen=True)
 class Rule:
     """One ordered rule. Every field that is None matches anything (see module docstring)."""
@@ -140,6 +156,7 @@ class Rule:
     chain: str = ""
     via: tuple[Location, ...] = ()
     tcp_flags: tuple[int, int] | None = None  # (mask, value): TCP and flags & mask == value
+    call: ChainCall | None = None  # shared-chain lowering (module docstring)
 
 
 @dataclass(frozen=True)
@@ -168,7 +185,9 @@ class Ruleset:
     @property
     def incomplete(self) -> bool:
         return bool(self.warnings) or any(
-            u.kind == "unknown" for s in self.stages for r in s.rules for u in r.unknown
+            any(u.kind == "unknown" for u in r.unknown) or (r.call is not None and r.call.incomplete)
+            for s in self.stages
+            for r in s.rules
         )
 
     def stages_for(self, hook: str) -> list[Stage]:
