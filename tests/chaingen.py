@@ -40,7 +40,10 @@ def deep_iptables(depth: int, nets: list[str], accept_net: str, jump_iif: str = 
             else f"-A c{i} -p udp -m udp --dport {2000 + i} -j REJECT",
             f"-A c{i} -p tcp -m tcp --dport {2000 + i} -j ACCEPT",
         ]
-    out += [f"-A c{depth} -d {accept_net} -j ACCEPT", f"-A c{depth} -p udp -m udp --dport 53 -j ACCEPT"]
+    out += [
+        f"-A c{depth} -d {accept_net} -j ACCEPT",
+        f"-A c{depth} -p udp -m udp --dport 53 -j ACCEPT",
+    ]
     return "\n".join(out + ["COMMIT", ""])
 
 

@@ -4,7 +4,6 @@ in time and memory linear in its size, with the same verdicts as the inlined for
 
 from __future__ import annotations
 
-import ipaddress
 import itertools
 import random
 import subprocess
@@ -237,15 +236,25 @@ def test_inlined_and_shared_chains_give_the_same_verdicts(
             assert space.contains(b.permit_upper[path], pkt) == vb.may_accept
 
 
-def test_shared_chain_rules_rename_with_the_interface_map(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_shared_chain_rules_rename_with_the_interface_map(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """--interface-map reaches the rules inside shared chains (renamed once per chain)."""
     from segverify.firewall.bind import rename_interfaces
 
-    text = deep_iptables(3, NETS, ACCEPT_NET, jump_iif="port1").replace("-p tcp -j c1", "-i port2 -j c1")
+    text = deep_iptables(3, NETS, ACCEPT_NET, jump_iif="port1").replace(
+        "-p tcp -j c1", "-i port2 -j c1"
+    )
     p = tmp_path / "m.rules"
     p.write_text(text)
     monkeypatch.setattr(chains_mod, "INLINE_LIMIT", 0)
     dev = rename_interfaces(load_device(str(p)), {"port1": "eth1", "port2": "eth0"})
-    names = {n for r in dev.rules for e in ir.walk(r.match) if isinstance(e, ir.Interfaces) for n in e.names}
+    names = {
+        n
+        for r in dev.rules
+        for e in ir.walk(r.match)
+        if isinstance(e, ir.Interfaces)
+        for n in e.names
+    }
     assert names == {"eth1", "eth0"}
     assert len(_chains(dev)) == 4  # still one object per chain

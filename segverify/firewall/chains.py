@@ -18,8 +18,8 @@ becomes one rule per outcome of the called chain (``Rule.call``, lowered to
 ``ir.ChainVerdict``); every user chain is lowered once into an ``ir.Chain`` whatever the
 number of its callers. Both forms give every packet the same verdict (the differential
 tests check that); the shared form names the base chain's jump line as the deciding rule
-and leaves the rules inside user chains out of the shadowed/redundant check
-(``Device.unjudged``).
+and leaves the rules inside user chains out of the shadowed/redundant check (the
+``firewall`` summary counts them: ``shared_chain_rules_not_judged``).
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ VERDICT_KINDS = ("accept", "drop", "reject", "unknown")
 
 class _TooComplex(Exception):
     """Inlining exploded (RETURN/goto alternatives): use shared chains."""
+
 
 # ---------------------------------------------------------------- chain programs
 
@@ -285,7 +286,10 @@ class ChainProgram:
         if hit is None:
             memo[chain] = False
             hit = any(
-                u.kind == "unknown" for cr in self.chains.get(chain, []) for m in cr.alts for u in m.unknown
+                u.kind == "unknown"
+                for cr in self.chains.get(chain, [])
+                for m in cr.alts
+                for u in m.unknown
             ) or any(
                 self._unknown(cr.target, memo)
                 for cr in self.chains.get(chain, [])

@@ -4,7 +4,8 @@ A ``Ruleset`` is one device's filtering, flattened to an ordered first-match lis
 *stage*. netfilter has several base chains on one hook that run in priority order; each
 is a stage, and a packet must be accepted by every stage it traverses (a later stage's
 drop still drops). Jumps/gotos/RETURN and user chains are inlined by the parser, so the
-engine sees only ordered rules with terminal actions.
+engine sees only ordered rules with terminal actions (or, past the inlining limit, rules
+that ``call`` a shared chain: see ``chains.py``).
 
 Semantics the engine relies on (read this before consuming the model):
 
@@ -185,7 +186,8 @@ class Ruleset:
     @property
     def incomplete(self) -> bool:
         return bool(self.warnings) or any(
-            any(u.kind == "unknown" for u in r.unknown) or (r.call is not None and r.call.incomplete)
+            any(u.kind == "unknown" for u in r.unknown)
+            or (r.call is not None and r.call.incomplete)
             for s in self.stages
             for r in s.rules
         )

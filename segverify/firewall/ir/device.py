@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 
 from segverify.errors import InputError
 from segverify.firewall.ir.atoms import Opaque
-from segverify.firewall.ir.expr import TRUE, Chain, Expr, opaque_atoms
+from segverify.firewall.ir.expr import TRUE, Chain, Expr, chains_in, opaque_atoms
 from segverify.firewall.ir.provenance import NO_ORIGIN, Origin
 from segverify.topology.model import IPNetwork, Location
 
@@ -197,6 +197,14 @@ class Device:
     @property
     def rules(self) -> list[Rule]:
         return [r for s in self.stages for r in s.rules]
+
+    def shared_chains(self) -> tuple[Chain, ...]:
+        """The user chains the stage rules call (``ChainVerdict``), each once."""
+        out: dict[int, Chain] = {}
+        for r in self.rules:
+            for c in chains_in(r.match):
+                out.setdefault(id(c), c)
+        return tuple(out.values())
 
     @property
     def unknown_atoms(self) -> list[Opaque]:

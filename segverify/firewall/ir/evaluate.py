@@ -33,9 +33,9 @@ from segverify.firewall.ir.device import (
     Stage,
 )
 from segverify.firewall.ir.expr import (
+    And,
     Chain,
     ChainVerdict,
-    And,
     Const,
     Expr,
     Named,
