@@ -83,9 +83,9 @@ class ChainProgram:
     file: str = ""
     table: str = ""  # iptables table or nft "family table", for names in messages
 
-    def check_bounds(self) -> int:
+    def check_bounds(self, limit: int = INLINE_LIMIT) -> int:
         """Refuse chains nested deeper than MAX_CHAIN_DEPTH and chain loops; return the
-        number of rules inlining would produce (saturated past INLINE_LIMIT), computed
+        number of rules inlining would produce (saturated past ``limit``), computed
         per chain once (two jumps a level double it a level)."""
         size: dict[str, int] = {}
         depth: dict[str, int] = {}
@@ -130,7 +130,7 @@ class ChainProgram:
                             d = max(d, depth[cr.target] + 1)
                         elif cr.kind not in ("continue",):
                             n += alts
-                    size[chain], depth[chain] = min(n, INLINE_LIMIT + 1), d
+                    size[chain], depth[chain] = min(n, limit + 1), d
                     state[chain] = 2
                     path.pop()
         return sum(size.get(bc.name, 0) for bc in self.base)
@@ -139,7 +139,7 @@ class ChainProgram:
         """One stage per base chain: user chains inlined when that stays within
         ``inline_limit`` (default ``INLINE_LIMIT``) rules, else kept shared."""
         limit = INLINE_LIMIT if inline_limit is None else inline_limit
-        shared = self.check_bounds() > limit
+        shared = self.check_bounds(limit) > limit
         if not shared:
             try:
                 return self._stages(inline=True)
