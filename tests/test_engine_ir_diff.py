@@ -1,6 +1,7 @@
 """Differential test: the BDD engine compiled from random device models = the one concrete
 evaluator, on models with interfaces, vendor zones, zone-pair and interface scopes,
-intrazone defaults, And/Or/Not, opaque atoms, unknown actions and destination NAT."""
+intrazone defaults, And/Or/Not, opaque atoms, unknown actions, destination NAT and shared
+user chains (``ChainVerdict``: jump, goto, return, chains called from several rules)."""
 
 from __future__ import annotations
 
@@ -85,7 +86,24 @@ def expr(rng: random.Random, depth: int = 0) -> ir.Expr:
     return negate(expr(rng, depth + 1))
 
 
-def random_device(rng: random.Random, nat: bool) -> Device:
+def random_chains(rng: random.Random) -> list[ir.Chain]:
+    """User chains built bottom-up: a chain jumps or goes only to chains built before it,
+    often to the same one twice (shared)."""
+    out: list[ir.Chain] = []
+    for k in range(rng.randint(1, 4)):
+        rules = []
+        for _ in range(rng.randint(1, 5)):
+            kinds = ["accept", "drop", "reject", "unknown", "return"]
+            if out:
+                kinds += ["jump", "jump", "goto"]
+            action = rng.choice(kinds)
+            target = rng.choice(out) if action in ("jump", "goto") else None
+            rules.append(Rule(action, expr(rng), enabled=rng.random() > 0.05, target=target))
+        out.append(ir.Chain(f"u{k}", tuple(rules)))
+    return out
+
+
+def random_device(rng: random.Random, nat: bool, chains: bool = False) -> Device:
     dev = Device("fw", "test", "test")
     dev.interfaces = {n: ir.Interface(n) for n in IFACES}
     dev.zones = {z: VendorZone(z, m) for z, m in ZONES.items()}
@@ -96,6 +114,7 @@ def random_device(rng: random.Random, nat: bool) -> Device:
         Scope(paths=("forward",), from_zones=("trust",), to_zones=("untrust", "dmz")),
         Scope(paths=("input",), family=4),
     ]
+    user = random_chains(rng) if chains else []
     for k in range(rng.randint(1, 3)):
         rules = tuple(
             Rule(
@@ -105,6 +124,26 @@ def random_device(rng: random.Random, nat: bool) -> Device:
             )
             for _ in range(rng.randint(1, 7))
         )
+        if user:  # calls: the rule takes the chain's outcome (or returns → its own action)
+            rules = tuple(
+                replace(
+                    r,
+                    match=ir.And(
+                        (
+                            r.match,
+                            ir.ChainVerdict(
+                                rng.choice(user),
+                                rng.choice((r.action, r.action, "return"))
+                                if r.action != "unknown"
+                                else "unknown",
+                            ),
+                        ),
+                    ),
+                )
+                if i == 0 or rng.random() < 0.6
+                else r
+                for i, r in enumerate(rules)
+            )
         dev.stages.append(
             Stage(
                 f"s{k}",
@@ -158,6 +197,23 @@ def universe(v6: bool = False) -> list[SpacePacket]:
 def test_engine_equals_evaluator_on_random_models(seed: int) -> None:
     rng = random.Random(seed)
     dev = random_device(rng, nat=False)
+    space = HeaderSpace(IFACES)
+    comp = compile_device(space, dev)
+    pkts = rng.sample(universe(), 800) + rng.sample(universe(v6=True), 100)
+    for pkt in pkts:
+        for path in ("forward", "input", "output"):
+            v = ir.evaluate(dev, to_ir_packet(pkt), path)
+            up = space.contains(comp.permit_upper[path], pkt)
+            low = space.contains(comp.permit_lower[path], pkt)
+            assert up == v.may_accept, (pkt, path, v.possible)
+            assert low == (v.possible == frozenset({"accept"})), (pkt, path, v.possible)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_engine_equals_evaluator_with_shared_chains(seed: int) -> None:
+    rng = random.Random(3000 + seed)
+    dev = random_device(rng, nat=False, chains=True)
+    assert any(isinstance(e, ir.ChainVerdict) for r in dev.rules for e in ir.walk(r.match))
     space = HeaderSpace(IFACES)
     comp = compile_device(space, dev)
     pkts = rng.sample(universe(), 800) + rng.sample(universe(v6=True), 100)

@@ -579,3 +579,69 @@ def test_oracle_netfilter_hand_and_random(lab: Lab, tmp_path: Path) -> None:
     assert not mismatches, f"{len(mismatches)}/{compared} probes disagree:\n" + "\n".join(
         mismatches[:20]
     )
+
+
+def test_oracle_deep_shared_chains(
+    lab: Lab, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Chains called twice per level (tests/chaingen.py), loaded into the kernel as
+    iptables-restore and nft text: both the inlined lowering and the shared-chain one
+    (``INLINE_LIMIT`` 0) decide every probe as the kernel does. Depth 8 (nf_tables refuses
+    jumps nested deeper than 16; inlined, the export is ~10k rules)."""
+    from segverify.firewall import chains as chains_mod
+    from tests.chaingen import deep_iptables, deep_nft
+
+    depth = 8
+    topo_path = tmp_path / "lab.yaml"
+    topo_path.write_text(TOPOLOGY)
+    topology = load_topology(topo_path)
+    nets = ["198.18.10.0/25", "198.18.20.0/24", "198.18.30.0/24"]
+    rng = random.Random(20261202)
+    ports = [53, 80] + [b + i for b in (1000, 2000, 3000) for i in range(depth + 1)]
+    compared = 0
+    accepted = 0
+    mismatches: list[str] = []
+    counter = 50000
+    for kind, text in (
+        ("iptables", deep_iptables(depth, nets, "198.18.30.128/25")),
+        ("nft", deep_nft(depth, nets, "198.18.30.128/25")),
+    ):
+        path = tmp_path / f"deep.{kind}"
+        path.write_text(text)
+        lab.load(kind, path)
+        lab.flush_records()
+        probes = []
+        for _ in range(160):
+            za, zb = rng.sample(list(ZONES), 2)
+            counter += 1
+            probes.append(
+                {
+                    "zone": za,
+                    "src": f"{ZONES[za][1]}.{rng.choice(ZONES[za][2])}",
+                    "dst": f"{ZONES[zb][1]}.{rng.choice(ZONES[zb][2])}",
+                    "proto": rng.choice((6, 17)),
+                    "sport": counter,
+                    "dport": rng.choice(ports),
+                }
+            )
+        lab.send(probes)
+        seen = lab.arrived()
+        analyses = {}
+        for mode, limit in (("inlined", 10**6), ("shared", 0)):
+            monkeypatch.setattr(chains_mod, "INLINE_LIMIT", limit)
+            ruleset = parse_export(str(path), None, topology, "fw")
+            shared = any(r.call is not None for s in ruleset.stages for r in s.rules)
+            assert shared == (mode == "shared")
+            analyses[mode] = build_analysis(topology, ruleset, "fw")
+            monkeypatch.undo()
+        for p in probes:
+            kernel = key_of(p) in seen
+            accepted += kernel
+            for mode, analysis in analyses.items():
+                d = decide_flow(analysis, p["src"], p["dst"], p["proto"], p["dport"])[0]
+                compared += 1
+                if (d.action == "accept") != kernel:
+                    mismatches.append(f"{kind}/{mode}: {p} kernel={kernel} engine={d.action}")
+    assert compared == 640
+    assert 30 <= accepted <= 290, accepted  # both verdicts exercised
+    assert not mismatches, f"{len(mismatches)}/{compared} disagree:\n" + "\n".join(mismatches[:20])

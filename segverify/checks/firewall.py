@@ -352,6 +352,19 @@ def _redundant_finding(
     )
 
 
+def shared_chain_summary(device: Device) -> dict[str, Any]:
+    """Rules inside shared user chains (chains.py) decide through the rules that call
+    them: permits and exposures include them; shadowed/redundant judge only the calling
+    rules, so the summary says how many chain rules were not judged (empty when none)."""
+    chains = device.shared_chains()
+    if not chains:
+        return {}
+    return {
+        "shared_chains": len(chains),
+        "shared_chain_rules_not_judged": sum(len(c.rules) for c in chains),
+    }
+
+
 def check_firewall(
     topology: Topology,
     ruleset: Device | Ruleset,
@@ -376,6 +389,7 @@ def check_firewall(
     device_model = analysis.device
     warnings = ruleset_warnings(device_model)
     summary = summary_base(analysis)
+    summary.update(shared_chain_summary(device_model))
     summary.update(
         {
             "forbidden_permits": sum(1 for f in findings if f.kind == "firewall-permit"),

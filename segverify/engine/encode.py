@@ -10,10 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from segverify.engine.chains import ChainCompiler
 from segverify.engine.space import ICMP_PROTOS, HeaderSpace
 from segverify.firewall.ir import (
     Addresses,
     And,
+    ChainVerdict,
     ConnState,
     Const,
     Device,
@@ -39,6 +41,7 @@ class ExprEncoder:
         self.space = space
         self.device = device
         self._atoms: dict[Any, Any] = {}
+        self.chains = ChainCompiler(space, self.encode)  # user chains, each compiled once
 
     def encode(self, e: Expr) -> tuple[Any, Any]:
         sp = self.space
@@ -64,6 +67,8 @@ class ExprEncoder:
             return self.encode(e.item)
         if isinstance(e, Opaque):
             return sp.true, sp.false
+        if isinstance(e, ChainVerdict):
+            return self.chains.outcomes(e.chain)[e.outcome]
         u = self.atom(e)
         return u, u
 

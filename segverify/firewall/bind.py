@@ -15,6 +15,8 @@ from dataclasses import replace
 from segverify.errors import InputError
 from segverify.firewall.ir import (
     And,
+    Chain,
+    ChainVerdict,
     Device,
     Expr,
     Interface,
@@ -49,18 +51,38 @@ def parse_interface_map(text: str | None) -> dict[str, str]:
     return out
 
 
-def _rename_expr(e: Expr, m: dict[str, str]) -> Expr:
+def _rename_expr(e: Expr, m: dict[str, str], chains: dict[int, Chain] | None = None) -> Expr:
+    """``e`` with interface names mapped; called user chains are renamed once each
+    (``chains``: old chain id → renamed chain, so shared chains stay shared)."""
+    chains = {} if chains is None else chains
     if isinstance(e, Interfaces):
         names = tuple(m.get(n, n) for n in e.names)
         return e if names == e.names else replace(e, names=names)
     if isinstance(e, And | Or):
-        items = tuple(_rename_expr(i, m) for i in e.items)
+        items = tuple(_rename_expr(i, m, chains) for i in e.items)
         return e if items == e.items else type(e)(items)
     if isinstance(e, Not):
-        return Not(_rename_expr(e.item, m))
+        return Not(_rename_expr(e.item, m, chains))
     if isinstance(e, Named):
-        return Named(_rename_expr(e.item, m), e.origin)
+        return Named(_rename_expr(e.item, m, chains), e.origin)
+    if isinstance(e, ChainVerdict):
+        return ChainVerdict(_rename_chain(e.chain, m, chains), e.outcome)
     return e
+
+
+def _rename_chain(c: Chain, m: dict[str, str], chains: dict[int, Chain]) -> Chain:
+    hit = chains.get(id(c))
+    if hit is None:
+        rules = tuple(
+            replace(
+                r,
+                match=_rename_expr(r.match, m, chains),
+                target=None if r.target is None else _rename_chain(r.target, m, chains),
+            )
+            for r in c.rules
+        )
+        hit = chains[id(c)] = replace(c, rules=rules)
+    return hit
 
 
 def rename_interfaces(device: Device, m: dict[str, str]) -> Device:
@@ -68,8 +90,9 @@ def rename_interfaces(device: Device, m: dict[str, str]) -> Device:
     if not m:
         return device
     stages = []
+    chains: dict[int, Chain] = {}
     for s in device.stages:
-        rules = tuple(replace(r, match=_rename_expr(r.match, m)) for r in s.rules)
+        rules = tuple(replace(r, match=_rename_expr(r.match, m, chains)) for r in s.rules)
         sc: Scope = s.scope
         if sc.interface is not None:
             sc = replace(sc, interface=m.get(sc.interface, sc.interface))

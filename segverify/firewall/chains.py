@@ -9,6 +9,17 @@ Parsers describe each source rule as a list of alternative matches (a disjunctio
   those that got a verdict inside are already taken by the earlier flat rules);
 * ``RETURN`` / ``goto`` remove their packets from the rest of the chain (guard ∧ ¬match,
   split into disjoint alternatives); in a base chain they send them to the policy.
+
+Inlining copies a chain into every caller, so a chain called twice per level doubles the
+rules per level. When the inlined size would pass ``INLINE_LIMIT`` flat rules (or the
+RETURN/goto alternatives explode), the program is lowered with **shared chains**
+instead: the base chains' own rules stay as they are, and each jump/goto of a base chain
+becomes one rule per outcome of the called chain (``Rule.call``, lowered to
+``ir.ChainVerdict``); every user chain is lowered once into an ``ir.Chain`` whatever the
+number of its callers. Both forms give every packet the same verdict (the differential
+tests check that); the shared form names the base chain's jump line as the deciding rule
+and leaves the rules inside user chains out of the shadowed/redundant check (the
+``firewall`` summary counts them: ``shared_chain_rules_not_judged``).
 """
 
 from __future__ import annotations
@@ -18,6 +29,7 @@ from dataclasses import dataclass, field, fields
 from segverify.errors import InputError
 from segverify.firewall.match import ANY, Match, conj_all, minus
 from segverify.firewall.model import (
+    ChainCall,
     Rule,
     Stage,
 )
@@ -25,7 +37,13 @@ from segverify.topology.model import Location
 
 MAX_ALTERNATIVES = 20000
 MAX_CHAIN_DEPTH = 64  # nested jumps; nf_tables itself refuses more than 16
-MAX_FLAT_RULES = 500_000  # flattened rules after inlining: more is refused up front
+INLINE_LIMIT = 20_000  # inlined rules past which chains are kept shared, not copied
+VERDICT_KINDS = ("accept", "drop", "reject", "unknown")
+
+
+class _TooComplex(Exception):
+    """Inlining exploded (RETURN/goto alternatives): use shared chains."""
+
 
 # ---------------------------------------------------------------- chain programs
 
@@ -63,11 +81,12 @@ class ChainProgram:
     chains: dict[str, list[ChainRule]] = field(default_factory=dict)
     base: list[BaseChain] = field(default_factory=list)
     file: str = ""
+    table: str = ""  # iptables table or nft "family table", for names in messages
 
-    def check_bounds(self) -> None:
-        """Refuse, before inlining, chains nested deeper than MAX_CHAIN_DEPTH and call graphs
-        whose inlining would exceed MAX_FLAT_RULES (two jumps a level double the rules a
-        level): bounded time and a one-line error instead of an exponential walk."""
+    def check_bounds(self, limit: int = INLINE_LIMIT) -> int:
+        """Refuse chains nested deeper than MAX_CHAIN_DEPTH and chain loops; return the
+        number of rules inlining would produce (saturated past ``limit``), computed
+        per chain once (two jumps a level double it a level)."""
         size: dict[str, int] = {}
         depth: dict[str, int] = {}
         state: dict[str, int] = {}  # 1 on the stack, 2 done
@@ -111,22 +130,31 @@ class ChainProgram:
                             d = max(d, depth[cr.target] + 1)
                         elif cr.kind not in ("continue",):
                             n += alts
-                    if n > MAX_FLAT_RULES:
-                        raise InputError(
-                            f"ruleset too complex to inline: chain {chain} expands to more than "
-                            f"{MAX_FLAT_RULES} rules (each jump copies the called chain)",
-                            self.file,
-                        )
-                    size[chain], depth[chain] = n, d
+                    size[chain], depth[chain] = min(n, limit + 1), d
                     state[chain] = 2
                     path.pop()
+        return sum(size.get(bc.name, 0) for bc in self.base)
 
-    def stages(self) -> list[Stage]:
-        self.check_bounds()
+    def stages(self, inline_limit: int | None = None) -> list[Stage]:
+        """One stage per base chain: user chains inlined when that stays within
+        ``inline_limit`` (default ``INLINE_LIMIT``) rules, else kept shared."""
+        limit = INLINE_LIMIT if inline_limit is None else inline_limit
+        shared = self.check_bounds(limit) > limit
+        if not shared:
+            try:
+                return self._stages(inline=True)
+            except _TooComplex:
+                pass
+        return self._stages(inline=False)
+
+    def _stages(self, inline: bool) -> list[Stage]:
         out = []
         for bc in self.base:
             rules: list[Rule] = []
-            self._walk(bc, bc.name, [ANY], rules, [bc.name], (), top=True)
+            if inline:
+                self._walk(bc, bc.name, [ANY], rules, [bc.name], (), top=True)
+            else:
+                self._shared(bc, rules)
             out.append(
                 Stage(
                     name=f"{bc.table}/{bc.name}" if bc.table else bc.name,
@@ -155,11 +183,7 @@ class ChainProgram:
             if not guards:
                 return
             if len(guards) > MAX_ALTERNATIVES or len(out) > 50 * MAX_ALTERNATIVES:
-                raise InputError(
-                    "ruleset too complex to inline (RETURN/goto alternatives explode)",
-                    self.file,
-                    cr.location.line if cr.location else None,
-                )
+                raise _TooComplex()
             if cr.kind == "continue":
                 continue
             hits = conj_all(guards, cr.alts)
@@ -196,9 +220,92 @@ class ChainProgram:
             else:  # pragma: no cover - parsers only produce the kinds above
                 raise ValueError(cr.kind)
 
+    # ------------------------------------------------------------ shared chains
+
+    def _shared(self, bc: BaseChain, out: list[Rule]) -> None:
+        """The base chain's rules; each jump/goto one rule per outcome of its callee."""
+        stack = [bc.name]
+        verdicts: dict[str, frozenset[str]] = {}
+        unknown: dict[str, bool] = {}
+        for cr in self.chains.get(bc.name, []):
+            if cr.kind == "continue":
+                continue
+            if cr.kind in VERDICT_KINDS:
+                for m in cr.alts:
+                    out.append(_rule(cr.kind, m, cr, stack, ()))
+            elif cr.kind == "return":
+                for m in cr.alts:
+                    out.append(_rule(bc.policy, m, cr, stack, ()))
+            elif cr.kind in ("jump", "goto"):
+                self._check_calls(cr, stack, set())
+                outcomes = sorted(self._verdicts(cr.target, verdicts))
+                if cr.kind == "goto":
+                    outcomes.append("return")
+                incomplete = self._unknown(cr.target, unknown)
+                for o in outcomes:
+                    call = ChainCall(self, cr.target, o, incomplete)
+                    action = bc.policy if o == "return" else o
+                    for m in cr.alts:
+                        out.append(_rule(action, m, cr, stack, (), call))
+            else:  # pragma: no cover - parsers only produce the kinds above
+                raise ValueError(cr.kind)
+
+    def _check_calls(self, cr: ChainRule, stack: list[str], done: set[str]) -> None:
+        """Refuse a jump/goto to an undefined chain, in the called chain's closure too
+        (chain loops are refused by ``check_bounds``)."""
+        todo = [cr]
+        while todo:
+            r = todo.pop()
+            if r.target not in self.chains:
+                raise InputError(
+                    f"{r.kind} to undefined chain {r.target!r}",
+                    self.file,
+                    r.location.line if r.location else None,
+                )
+            if r.target in done:
+                continue
+            done.add(r.target)
+            todo.extend(x for x in self.chains[r.target] if x.kind in ("jump", "goto"))
+
+    def _verdicts(self, chain: str, memo: dict[str, frozenset[str]]) -> frozenset[str]:
+        """The verdicts a chain (with its callees) can give."""
+        hit = memo.get(chain)
+        if hit is None:
+            out: set[str] = set()
+            for cr in self.chains.get(chain, []):
+                if cr.kind in VERDICT_KINDS:
+                    out.add(cr.kind)
+                elif cr.kind in ("jump", "goto"):
+                    out |= self._verdicts(cr.target, memo)
+            hit = memo[chain] = frozenset(out)
+        return hit
+
+    def _unknown(self, chain: str, memo: dict[str, bool]) -> bool:
+        """The chain (with its callees) holds a match not understood."""
+        hit = memo.get(chain)
+        if hit is None:
+            memo[chain] = False
+            hit = any(
+                u.kind == "unknown"
+                for cr in self.chains.get(chain, [])
+                for m in cr.alts
+                for u in m.unknown
+            ) or any(
+                self._unknown(cr.target, memo)
+                for cr in self.chains.get(chain, [])
+                if cr.kind in ("jump", "goto")
+            )
+            memo[chain] = hit
+        return hit
+
 
 def _rule(
-    action: str, m: Match, cr: ChainRule, stack: list[str], via: tuple[Location, ...]
+    action: str,
+    m: Match,
+    cr: ChainRule,
+    stack: list[str],
+    via: tuple[Location, ...],
+    call: ChainCall | None = None,
 ) -> Rule:
     return rule_from_match(
         action,
@@ -208,6 +315,7 @@ def _rule(
         comment=cr.comment,
         chain=">".join(stack),
         via=via,
+        call=call,
     )
 
 

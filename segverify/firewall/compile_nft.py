@@ -128,6 +128,13 @@ def _flag_names(bits: int) -> str:
 
 def compile_rule(r: Rule, interfaces: dict[str, str], stage_family: int | None) -> list[str]:
     """nft rule lines (without indentation) for one model rule."""
+    if r.call is not None:
+        raise InputError(
+            f"cannot compile a call of shared chain {r.call.chain!r} (the export's chains "
+            "are too deeply shared to inline)",
+            r.location.file if r.location else None,
+            r.location.line if r.location else None,
+        )
     if r.action not in ("accept", "drop", "reject"):
         raise InputError(
             f"cannot compile verdict {r.action!r}",

@@ -79,6 +79,8 @@ def fmt_rule(r: Rule) -> str:
         parts.append(f"tcp_flags={r.tcp_flags[0]:#04x}/{r.tcp_flags[1]:#04x}")
     for u in r.unknown:
         parts.append(f"unknown[{u.text}]" if u.kind == "unknown" else f"{u.kind}[{u.text}]")
+    if r.call is not None:
+        parts.append(f"call={r.call.chain}->{r.call.outcome}")
     if r.name:
         parts.append(f"name={r.name!r}")
     if r.comment:

@@ -275,7 +275,7 @@ def parse_iptables(
                     warnings.append(
                         (cr.location, f"unknown target {cr.target}: treated as unknown verdict")
                     )
-        prog = ChainProgram(chains=dict(t.rules), file=file)
+        prog = ChainProgram(chains=dict(t.rules), file=file, table=t.name)
         for chain, prio in BUILTIN[t.name].items():
             pol, ploc = t.policies.get(chain, ("ACCEPT", t.location))
             if pol not in ("ACCEPT", "DROP"):

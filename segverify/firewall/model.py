@@ -4,7 +4,8 @@ A ``Ruleset`` is one device's filtering, flattened to an ordered first-match lis
 *stage*. netfilter has several base chains on one hook that run in priority order; each
 is a stage, and a packet must be accepted by every stage it traverses (a later stage's
 drop still drops). Jumps/gotos/RETURN and user chains are inlined by the parser, so the
-engine sees only ordered rules with terminal actions.
+engine sees only ordered rules with terminal actions (or, past the inlining limit, rules
+that ``call`` a shared chain: see ``chains.py``).
 
 Semantics the engine relies on (read this before consuming the model):
 
@@ -50,12 +51,17 @@ Semantics the engine relies on (read this before consuming the model):
 * ``chain`` records the chain path the rule was inlined through (``FORWARD>WEB``), and
   ``location``/``text`` the source line of the rule that decided; ``via`` the lines of
   the jump/goto rules that led there.
+* ``call`` (shared chains, see ``chains.py``): when inlining would copy user chains too
+  often, a jump/goto of a base chain is kept as one rule per outcome of the called chain:
+  the rule matches its fields *and* the called chain ending with ``call.outcome``. Only
+  ``ruleset_ir.lower_ruleset`` reads it (into ``ir.ChainVerdict``).
 """
 
 from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
+from typing import Any
 
 from segverify.topology.model import IPNetwork, Location, PortRange
 
@@ -105,6 +111,17 @@ class UnknownMatch:
     kind: str = "unknown"
 
 
+@dataclass(frozen=True, eq=False)
+class ChainCall:
+    """The called user chain ``chain`` of ``program`` (a ``chains.ChainProgram``) ends with
+    ``outcome`` (accept/drop/reject/unknown, or ``return``: the packet comes back)."""
+
+    program: Any
+    chain: str
+    outcome: str
+    incomplete: bool = False  # the called chains hold matches not understood
+
+
 @dataclass(frozen=True)
 class Rule:
     """One ordered rule. Every field that is None matches anything (see module docstring)."""
@@ -140,6 +157,7 @@ class Rule:
     chain: str = ""
     via: tuple[Location, ...] = ()
     tcp_flags: tuple[int, int] | None = None  # (mask, value): TCP and flags & mask == value
+    call: ChainCall | None = None  # shared-chain lowering (module docstring)
 
 
 @dataclass(frozen=True)
@@ -168,7 +186,10 @@ class Ruleset:
     @property
     def incomplete(self) -> bool:
         return bool(self.warnings) or any(
-            u.kind == "unknown" for s in self.stages for r in s.rules for u in r.unknown
+            any(u.kind == "unknown" for u in r.unknown)
+            or (r.call is not None and r.call.incomplete)
+            for s in self.stages
+            for r in s.rules
         )
 
     def stages_for(self, hook: str) -> list[Stage]:

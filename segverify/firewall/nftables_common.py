@@ -415,7 +415,7 @@ def build_ruleset(
                     break
             continue
         conv = _Converter(t, file, warnings)
-        prog = ChainProgram(file=file)
+        prog = ChainProgram(file=file, table=f"{t.family} {t.name}")
         for c in t.chains.values():
             if c.base and c.type == "nat":
                 if c.rules:

@@ -3,12 +3,17 @@ CSV parsers) into the vendor-independent ``Device`` (``segverify.firewall.ir``).
 
 Each rule's conjunction of fields becomes an ``And`` of atoms; negated fields become
 ``Not``; unknown matches become ``Opaque("unknown")`` atoms; each base chain becomes a
-stage scoped to its hook's paths, stages ordered by hook then priority.
+stage scoped to its hook's paths, stages ordered by hook then priority. A rule that calls
+a shared user chain (``Rule.call``) also matches ``ir.ChainVerdict`` of that chain, lowered
+once per chain into an ``ir.Chain`` (``ChainLowering``).
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from segverify.firewall import ir
+from segverify.firewall.chains import rule_from_match
 from segverify.firewall.ir import (
     HOOK_PATHS,
     ICMP_PROTOCOLS,
@@ -20,7 +25,7 @@ from segverify.firewall.ir import (
     any_of,
     negate,
 )
-from segverify.firewall.model import AddressSet, PortSet, Rule, Ruleset, Stage
+from segverify.firewall.model import AddressSet, ChainCall, PortSet, Rule, Ruleset, Stage
 
 
 def _addresses(field: str, a: AddressSet) -> Expr:
@@ -95,6 +100,55 @@ def rule_expr(r: Rule) -> Expr:
     return all_of(*parts)
 
 
+class ChainLowering:
+    """User chains of ``ChainProgram`` s → ``ir.Chain`` objects, each chain once."""
+
+    def __init__(self) -> None:
+        self._done: dict[tuple[int, str], ir.Chain] = {}
+        self._keep: list[Any] = []  # the programs whose ids key ``_done``
+
+    def verdict(self, call: ChainCall) -> Expr:
+        return ir.ChainVerdict(self.chain(call.program, call.chain), call.outcome)
+
+    def chain(self, program: Any, name: str) -> ir.Chain:
+        key = (id(program), name)
+        hit = self._done.get(key)
+        if hit is not None:
+            return hit
+        self._keep.append(program)
+        # callees first, iteratively (chains nest up to MAX_CHAIN_DEPTH; no loops)
+        order: list[str] = []
+        stack: list[tuple[str, bool]] = [(name, False)]
+        while stack:
+            n, expanded = stack.pop()
+            if (id(program), n) in self._done or (expanded and n in order):
+                continue
+            if expanded:
+                order.append(n)
+                self._done[(id(program), n)] = self._lower(program, n)
+                continue
+            stack.append((n, True))
+            for cr in program.chains.get(n, []):
+                if cr.kind in ("jump", "goto") and (id(program), cr.target) not in self._done:
+                    stack.append((cr.target, False))
+        return self._done[key]
+
+    def _lower(self, program: Any, name: str) -> ir.Chain:
+        table = getattr(program, "table", "")
+        rules: list[ir.Rule] = []
+        for cr in program.chains.get(name, []):
+            if cr.kind == "continue":
+                continue
+            origin = Origin(location=cr.location, text=cr.text, kind="rule", context=name)
+            match = any_of(*(rule_expr(rule_from_match(cr.kind, m)) for m in cr.alts))
+            target = None
+            if cr.kind in ("jump", "goto"):
+                target = self._done[(id(program), cr.target)]
+            rules.append(ir.Rule(cr.kind, match, origin, comment=cr.comment, target=target))
+        origin = Origin(kind="chain", name=name, context=table)
+        return ir.Chain(f"{table}/{name}" if table else name, tuple(rules), origin)
+
+
 def lower_rule(r: Rule) -> ir.Rule:
     origin = Origin(
         location=r.location,
@@ -108,15 +162,20 @@ def lower_rule(r: Rule) -> ir.Rule:
 
 
 def _source_key(r: Rule) -> tuple:
-    return (r.location, r.text, r.chain, r.via, r.action, r.enabled, r.name)
+    call = None if r.call is None else id(r.call)
+    return (r.location, r.text, r.chain, r.via, r.action, r.enabled, r.name, call)
 
 
-def lower_rules(rules: tuple[Rule, ...]) -> tuple[ir.Rule, ...]:
+def lower_rules(
+    rules: tuple[Rule, ...], chains: ChainLowering | None = None
+) -> tuple[ir.Rule, ...]:
     """One IR rule per *source* rule: the parsers flatten a rule into consecutive flat rules
     (``multiport --ports`` = sport or dport; a CSV service group = one per member); those
     become one rule whose match is the ``Or`` of the pieces, so shadowing, redundancy and
     findings are judged per rule the user wrote (exact: the pieces are adjacent and share
-    the action)."""
+    the action). A rule calling a shared chain matches the chain's outcome too; it is
+    ``implicit`` (never judged shadowed or redundant by itself: its part of the jump)."""
+    chains = chains if chains is not None else ChainLowering()
     out: list[ir.Rule] = []
     i = 0
     while i < len(rules):
@@ -125,20 +184,23 @@ def lower_rules(rules: tuple[Rule, ...]) -> tuple[ir.Rule, ...]:
         while j < len(rules) and rules[i].location is not None and _source_key(rules[j]) == key:
             j += 1
         first = lower_rule(rules[i])
-        if j - i > 1:
+        call = rules[i].call
+        if j - i > 1 or call is not None:
+            m = any_of(*(rule_expr(r) for r in rules[i:j]))
             first = ir.Rule(
                 first.action,
-                any_of(*(rule_expr(r) for r in rules[i:j])),
+                m if call is None else all_of(m, chains.verdict(call)),
                 first.origin,
                 first.enabled,
                 first.comment,
+                implicit=call is not None,
             )
         out.append(first)
         i = j
     return tuple(out)
 
 
-def lower_stage(s: Stage) -> ir.Stage:
+def lower_stage(s: Stage, chains: ChainLowering | None = None) -> ir.Stage:
     scope = ir.Scope(
         paths=HOOK_PATHS.get(s.hook, ("forward",)),
         hook=s.hook,
@@ -146,7 +208,7 @@ def lower_stage(s: Stage) -> ir.Stage:
         family=s.family,
     )
     origin = Origin(location=s.location, kind="chain", name=s.name, context=s.table)
-    return ir.Stage(s.name, lower_rules(s.rules), s.default_action, scope, None, origin)
+    return ir.Stage(s.name, lower_rules(s.rules, chains), s.default_action, scope, None, origin)
 
 
 def lower_ruleset(rs: Ruleset) -> ir.Device:
@@ -154,7 +216,8 @@ def lower_ruleset(rs: Ruleset) -> ir.Device:
     order = {h: i for i, h in enumerate(NETFILTER_HOOKS)}
     stages = sorted(rs.stages, key=lambda s: (order.get(s.hook, len(order)), s.priority))
     dev = ir.Device(name=rs.device, vendor=rs.vendor, source=rs.source)
-    dev.stages = [lower_stage(s) for s in stages]
+    chains = ChainLowering()
+    dev.stages = [lower_stage(s, chains) for s in stages]
     dev.warnings = list(rs.warnings)
     names: dict[str, None] = {}
     for r in (r for s in rs.stages for r in s.rules):

@@ -21,6 +21,7 @@ from segverify.firewall.ir.atoms import (
 )
 from segverify.firewall.ir.device import (
     ACTIONS,
+    CHAIN_ACTIONS,
     HOOK_PATHS,
     NETFILTER_HOOKS,
     PATHS,
@@ -37,9 +38,12 @@ from segverify.firewall.ir.device import (
 )
 from segverify.firewall.ir.evaluate import Step, Verdict, evaluate, match
 from segverify.firewall.ir.expr import (
+    CHAIN_OUTCOMES,
     FALSE,
     TRUE,
     And,
+    Chain,
+    ChainVerdict,
     Const,
     Expr,
     Named,
@@ -47,6 +51,7 @@ from segverify.firewall.ir.expr import (
     Or,
     all_of,
     any_of,
+    chains_in,
     named,
     names_in,
     negate,
@@ -59,6 +64,8 @@ from segverify.firewall.ir.provenance import NO_ORIGIN, Origin, at
 
 __all__ = [
     "ACTIONS",
+    "CHAIN_ACTIONS",
+    "CHAIN_OUTCOMES",
     "CT_STATES",
     "FALSE",
     "HOOK_PATHS",
@@ -74,6 +81,8 @@ __all__ = [
     "UNKNOWN_ACTION",
     "Addresses",
     "And",
+    "Chain",
+    "ChainVerdict",
     "ConnState",
     "Const",
     "DestNat",
@@ -105,6 +114,7 @@ __all__ = [
     "all_of",
     "any_of",
     "at",
+    "chains_in",
     "evaluate",
     "iface_matches",
     "match",

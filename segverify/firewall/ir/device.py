@@ -23,6 +23,12 @@ translation applied before its policy, and an ordered list of policy ``Stage`` s
 4. An opaque atom makes a match *MAY* (expr.py). A MAY rule adds its action to the
    possible outcomes and evaluation continues with the next rule, so a verdict is a set
    of possible actions; ``unknown`` (NFQUEUE, an unsupported target) may be anything.
+5. A rule may call a user chain through a ``ChainVerdict`` atom (expr.py): netfilter
+   rulesets whose jumps would copy a chain too often are lowered that way (one stage
+   rule per outcome of the called chain) instead of inlined. Inside a ``Chain``, rules
+   also have the actions ``return`` (back to the caller), ``jump`` (run ``target``; a
+   packet it returns goes on with the next rule) and ``goto`` (run ``target``; a packet
+   it returns goes back to this chain's caller). A packet reaching a chain's end returns.
 
 Netfilter maps onto this directly: one stage per base chain, ``Scope(paths, hook,
 priority)``, stages ordered by hook then priority (``NETFILTER_HOOKS``). A zone-based
@@ -36,13 +42,14 @@ from dataclasses import dataclass, field
 
 from segverify.errors import InputError
 from segverify.firewall.ir.atoms import Opaque
-from segverify.firewall.ir.expr import TRUE, Expr, opaque_atoms
+from segverify.firewall.ir.expr import TRUE, Chain, Expr, chains_in, opaque_atoms
 from segverify.firewall.ir.provenance import NO_ORIGIN, Origin
 from segverify.topology.model import IPNetwork, Location
 
 ACTIONS = ("accept", "drop", "reject")
 UNKNOWN_ACTION = "unknown"
 RULE_ACTIONS = ACTIONS + (UNKNOWN_ACTION,)
+CHAIN_ACTIONS = RULE_ACTIONS + ("return", "jump", "goto")  # rules of a user ``Chain`` only
 PATHS = ("forward", "input", "output")
 NETFILTER_HOOKS = ("prerouting", "input", "forward", "output", "postrouting")
 HOOK_PATHS = {
@@ -120,6 +127,8 @@ class Rule:
     # model does not show as a rule (ASA's only `icmp deny … IF` of an interface): never
     # reported shadowed or redundant
     implicit: bool = False
+    # the called chain of a ``jump``/``goto`` rule (inside a user ``Chain`` only)
+    target: Chain | None = None
 
     @property
     def opaque(self) -> tuple[Opaque, ...]:
@@ -188,6 +197,14 @@ class Device:
     @property
     def rules(self) -> list[Rule]:
         return [r for s in self.stages for r in s.rules]
+
+    def shared_chains(self) -> tuple[Chain, ...]:
+        """The user chains the stage rules call (``ChainVerdict``), each once."""
+        out: dict[int, Chain] = {}
+        for r in self.rules:
+            for c in chains_in(r.match):
+                out.setdefault(id(c), c)
+        return tuple(out.values())
 
     @property
     def unknown_atoms(self) -> list[Opaque]:

@@ -15,7 +15,17 @@ from segverify.firewall.ir.atoms import (
     Zones,
 )
 from segverify.firewall.ir.device import Device, Rule, Stage
-from segverify.firewall.ir.expr import And, Const, Expr, Named, Not, Or
+from segverify.firewall.ir.expr import (
+    And,
+    Chain,
+    ChainVerdict,
+    Const,
+    Expr,
+    Named,
+    Not,
+    Or,
+    chains_in,
+)
 from segverify.firewall.ir.provenance import Origin
 
 
@@ -70,12 +80,19 @@ def render_expr(e: Expr) -> str:
         return f"ipv{e.version}"
     if isinstance(e, Opaque):
         return _named(f"opaque:{e.kind}{{{e.text}}}", e.origin)
+    if isinstance(e, ChainVerdict):
+        return f"chain:{e.chain.name}->{e.outcome}"
     raise TypeError(f"not an expression: {e!r}")
 
 
 def _rule(i: int, r: Rule) -> str:
     off = "" if r.enabled else " (disabled)"
-    return f"  {i} {_origin(r.origin)}: {r.action}{off} if {render_expr(r.match)}"
+    act = f"{r.action} {r.target.name}" if r.target is not None else r.action
+    return f"  {i} {_origin(r.origin)}: {act}{off} if {render_expr(r.match)}"
+
+
+def _chain(c: Chain) -> list[str]:
+    return [f"chain {c.name!r}"] + [_rule(i, r) for i, r in enumerate(c.rules, 1)]
 
 
 def _stage(s: Stage) -> list[str]:
@@ -112,6 +129,12 @@ def dump_device(dev: Device) -> str:
         out.append(f"object {o.kind} {o.name!r} {_origin(o.origin)}")
     for s in dev.stages:
         out.extend(_stage(s))
+    chains: dict[int, Chain] = {}
+    for r in dev.rules:
+        for c in chains_in(r.match):
+            chains.setdefault(id(c), c)
+    for c in chains.values():
+        out.extend(_chain(c))
     for loc, msg in dev.warnings:
         where = f"{loc.file.rsplit('/', 1)[-1]}:{loc.line}" if loc else "-"
         out.append(f"warning {where}: {msg}")

@@ -32,7 +32,17 @@ from segverify.firewall.ir.device import (
     Rule,
     Stage,
 )
-from segverify.firewall.ir.expr import And, Const, Expr, Named, Not, Or, opaque_atoms
+from segverify.firewall.ir.expr import (
+    And,
+    Chain,
+    ChainVerdict,
+    Const,
+    Expr,
+    Named,
+    Not,
+    Or,
+    opaque_atoms,
+)
 from segverify.firewall.ir.packet import Packet
 
 MAY = None  # the third truth value
@@ -86,6 +96,8 @@ class _Ctx:
     pkt: Packet
     src: ipaddress.IPv4Address | ipaddress.IPv6Address = field(init=False)
     dst: ipaddress.IPv4Address | ipaddress.IPv6Address = field(init=False)
+    # user chain → its possible outcomes for this packet (each chain runs once)
+    chains: dict[int, frozenset[str]] = field(init=False, default_factory=dict)
 
     def __post_init__(self) -> None:
         self.src = ipaddress.ip_address(self.pkt.src)
@@ -165,7 +177,44 @@ def _match(e: Expr, c: _Ctx) -> Tri:
         return _match(e.item, c)
     if isinstance(e, Opaque):
         return MAY
+    if isinstance(e, ChainVerdict):
+        outcomes = _run_chain(e.chain, c)
+        if e.outcome not in outcomes:
+            return False
+        return True if len(outcomes) == 1 else MAY
     return _atom(e, c)
+
+
+def _run_chain(chain: Chain, c: _Ctx) -> frozenset[str]:
+    """The possible outcomes (``CHAIN_OUTCOMES``) of a user chain for the packet: the
+    verdicts it may give and ``return`` when the packet may come back to the caller."""
+    hit = c.chains.get(id(chain))
+    if hit is not None:
+        return hit
+    outs: set[str] = set()
+    done = False
+    for rule in chain.rules:
+        if not rule.enabled:
+            continue
+        m = _match(rule.match, c)
+        if m is False:
+            continue
+        if rule.action in ("jump", "goto"):
+            assert rule.target is not None
+            sub = _run_chain(rule.target, c)
+            back = "return" in sub
+            outs |= sub if rule.action == "goto" else sub - {"return"}
+            done = m is True and (rule.action == "goto" or not back)
+        else:  # a verdict or return
+            outs.add(rule.action)
+            done = m is True
+        if done:
+            break
+    if not done:
+        outs.add("return")
+    out = frozenset(outs)
+    c.chains[id(chain)] = out
+    return out
 
 
 def match(expr: Expr, device: Device, pkt: Packet) -> Tri:

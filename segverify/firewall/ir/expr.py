@@ -14,6 +14,13 @@ and false for the rest, and a ``Not`` over an opaque part can never become certa
 ``Named`` wraps a subtree with provenance (a service group, an address group with
 exclusions, a vendor "negate" flag) and is transparent for matching.
 
+``ChainVerdict(chain, outcome)`` is true when the user ``Chain`` (netfilter jump/goto
+target, kept whole instead of copied into every caller) gives the packet ``outcome``:
+a verdict (``accept``/``drop``/``reject``/``unknown``) or ``return`` (the packet comes
+back to the caller). MAY when several outcomes are possible (opaque atoms inside). A chain
+is one shared object however many rules call it, so every reader must treat it as a
+node visited once (``walk`` does; the evaluator and the BDD encoder memoise per chain).
+
 Build expressions with ``all_of``/``any_of``/``negate``: they flatten nesting and drop
 ``TRUE``/``FALSE`` constants, so a vendor "any" is simply left out (or ``TRUE``).
 """
@@ -22,9 +29,13 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from segverify.firewall.ir.atoms import Atom, Opaque
 from segverify.firewall.ir.provenance import NO_ORIGIN, Origin
+
+if TYPE_CHECKING:
+    from segverify.firewall.ir.device import Rule
 
 
 @dataclass(frozen=True)
@@ -59,7 +70,29 @@ class Named:
     origin: Origin = NO_ORIGIN
 
 
-Expr = Const | And | Or | Not | Named | Atom | Opaque
+CHAIN_OUTCOMES = ("accept", "drop", "reject", "unknown", "return")
+
+
+@dataclass(frozen=True, eq=False)
+class Chain:
+    """A user chain: an ordered first-match list of rules whose actions may also be
+    ``return``, ``jump`` or ``goto`` (``Rule.target``: the called chain). Compared and
+    hashed by identity: a chain called from many places is one object."""
+
+    name: str
+    rules: tuple[Rule, ...]
+    origin: Origin = NO_ORIGIN
+
+
+@dataclass(frozen=True)
+class ChainVerdict:
+    """True when ``chain`` ends with ``outcome`` (``CHAIN_OUTCOMES``) for the packet."""
+
+    chain: Chain
+    outcome: str
+
+
+Expr = Const | And | Or | Not | Named | Atom | Opaque | ChainVerdict
 
 
 def all_of(*items: Expr) -> Expr:
@@ -110,8 +143,10 @@ def named(item: Expr, origin: Origin) -> Expr:
 
 
 def walk(expr: Expr) -> Iterator[Expr]:
-    """Every node of the tree, pre-order."""
+    """Every node of the tree, pre-order; a ``ChainVerdict`` is followed into its chain's
+    rule matches (and the chains they call) once per walk, however often it is called."""
     stack = [expr]
+    seen: set[int] = set()
     while stack:
         e = stack.pop()
         yield e
@@ -119,6 +154,25 @@ def walk(expr: Expr) -> Iterator[Expr]:
             stack.extend(reversed(e.items))
         elif isinstance(e, Not | Named):
             stack.append(e.item)
+        elif isinstance(e, ChainVerdict) and id(e.chain) not in seen:
+            seen.add(id(e.chain))
+            inner: list[Expr] = []
+            for r in e.chain.rules:
+                if not r.enabled:
+                    continue
+                inner.append(r.match)
+                if r.target is not None:
+                    inner.append(ChainVerdict(r.target, "return"))
+            stack.extend(reversed(inner))
+
+
+def chains_in(expr: Expr) -> tuple[Chain, ...]:
+    """The user chains an expression calls, directly or through other chains, each once."""
+    out: dict[int, Chain] = {}
+    for e in walk(expr):
+        if isinstance(e, ChainVerdict):
+            out.setdefault(id(e.chain), e.chain)
+    return tuple(out.values())
 
 
 def opaque_atoms(expr: Expr) -> tuple[Opaque, ...]:
