@@ -11,6 +11,7 @@ from click.testing import CliRunner
 
 from segverify.checks.firewall import check_firewall
 from segverify.checks.network import check_network, zone_paths
+from segverify.checks.network_diff import diff_network
 from segverify.cli.main import cli
 from segverify.firewall.exports import load_exports
 from segverify.topology.loader import load_topology
@@ -204,7 +205,6 @@ MYNUMBER_9443 = ("destination-port 8443;", "destination-port 8443-9443;")
 
 
 def diff_run(tmp_path: Path, edits: dict[str, tuple[str, str]]):
-    from segverify.checks.network_diff import diff_network
 
     topo = load_topology(ALPHA)
     old_dir, new_dir = tmp_path / "old", tmp_path / "new"
@@ -311,3 +311,24 @@ def test_ipv4_only_exports_say_nothing_of_ipv6() -> None:
     for f in report.findings:
         for step in f.data.get("path", []):
             assert step["firewall_rule"], f.message  # every permit names its rule
+
+
+def test_diff_follows_nat_into_the_next_device(tmp_path: Path) -> None:
+    """The port forward appears in a change: the diff names the new leak with the address
+    it was sent to and the rule on each device for the packet as it reaches that device."""
+    topo = load_topology(ALPHA)
+    old_lgwan = tmp_path / "old.rtx"
+    old_lgwan.write_text(
+        (NAT / "fw-lgwan.rtx").read_text().replace("ip lan2 nat descriptor 1000\n", "")
+    )
+    mine = ("fw-mynumber", str(NAT / "fw-mynumber.rules"))
+    before = load_exports([mine, ("fw-lgwan", str(old_lgwan))], topo, None, IMAP)
+    after = load_exports([mine, ("fw-lgwan", str(NAT / "fw-lgwan.rtx"))], topo, None, IMAP)
+    report = diff_network(topo, before, after)
+    new = [f for f in report.findings if f.data.get("change") == "permitted"]
+    assert [(f.data["src_zone"], f.data["dst_zone"]) for f in new] == [("mynumber", "lgwan")]
+    ex = new[0].data["example"]
+    assert (ex["dst"], ex["dport"], ex["original_dst"], ex["original_dport"]) == (
+        "198.18.20.25", 25, "198.19.100.1", 8443,
+    )  # fmt: skip
+    assert [p["firewall_rule"]["line"] for p in new[0].data["path"]] == [6, 10]

@@ -24,6 +24,7 @@ from segverify.checks.network import (
     Network,
     describe_ref,
     ref_location,
+    sent_and_received,
     shared_space,
     step_ref,
     zone_paths,
@@ -117,10 +118,11 @@ def diff_network(
 
 
 def _path_rules(
-    net: Network, hops: tuple[Hop, ...], example: Any, accept: bool
+    net: Network, hops: tuple[Hop, ...], at_hops: list[Any], accept: bool
 ) -> list[dict[str, Any]]:
+    """The deciding rule on each hop, for the packet as it reaches that hop."""
     out = []
-    for h in hops:
+    for h, example in zip(hops, at_hops, strict=False):
         v = net.decide(h, example)
         if accept or v.possible != {"accept"}:
             out.append(
@@ -152,14 +154,15 @@ def _permitted(
     paths: list[tuple[Hop, ...]],
     newly: Any,
 ) -> Finding:
-    hops, example = paths[0], None
+    hops, chain = paths[0], None
     for h in paths:
         x = newly & net.through(h, True)
         if x != net.space.false:
-            hops, example = h, net.space.example(x)
+            hops, chain = h, net.walk_back(h, x)
             break
-    assert example is not None
-    path = _path_rules(net, hops, example, True)
+    assert chain is not None
+    example = sent_and_received(chain)
+    path = _path_rules(net, hops, chain, True)
     rule = pp.tier_rule or "default-deny"
     return Finding(
         kind="network-diff",
@@ -197,7 +200,7 @@ def _blocked(
 ) -> Finding:
     example = net.space.example(broken)
     assert example is not None
-    stops = [s for hops in paths for s in _path_rules(net, hops, example, False)]
+    stops = [s for hops in paths for s in _path_rules(net, hops, [example] * len(hops), False)]
     allow = ", ".join(r.id for r in pp.allow_rules)
     return Finding(
         kind="network-diff",
