@@ -257,6 +257,11 @@ class Lab:
         # the firewall's own arrivals are recorded after every filter on the input hook
         in_ns(self.fw, "nft", "-f", "-", stdin=RECORDER % ("input", 500))
 
+    def listing_cmd(self, *args: str) -> str:
+        """The output of a listing command (``iptables-save -c``, ``nft -j list …``) run in
+        the firewall namespace."""
+        return in_ns(self.fw, *args)
+
     def listing(self) -> str:
         """``nft list ruleset`` of the firewall as the device shows it (without the recorder)."""
         text = in_ns(self.fw, "nft", "list", "ruleset")
