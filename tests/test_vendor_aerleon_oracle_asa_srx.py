@@ -7,7 +7,7 @@ each fragment is wrapped into a whole export the way the device shows it: ASA in
 with nameif and security levels and ``access-group`` bindings; SRX interfaces, security
 zones and default policy. segverify must give the same verdicts for every rendering: the
 same forbidden permits (rule and zone pair) and the same shadowed rules. The iptables
-rendering is checked against the kernel by tests/test_firewall_oracle_netns.py.
+rendering is checked against the kernel by tests/test_vendor_aerleon_kernel.py.
 
 aerleon has no YAMAHA RTX target: RTX is covered by its trap tests only.
 """
