@@ -49,6 +49,7 @@ table inet svprobe {
 }
 """
 SETS = ("t4", "i4", "t6", "i6")
+PERMISSIVE = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n"
 
 SENDER = textwrap.dedent(
     """
@@ -247,6 +248,11 @@ class Lab:
     def load(self, parts: list[tuple[str, str]]) -> None:
         """Replace the firewall's ruleset: ``(kind, text)`` with kind iptables,
         ip6tables or nft, loaded in order."""
+        # an iptables-legacy filter table (where iptables is the legacy variant) is not in
+        # nft's ruleset: reset it to accept-all first, then flush what nft holds
+        for tool in ("iptables-restore", "ip6tables-restore"):
+            if shutil.which(tool):
+                in_ns(self.fw, tool, stdin=PERMISSIVE)
         in_ns(self.fw, "nft", "flush", "ruleset")
         for kind, text in parts:
             tool = {"iptables": "iptables-restore", "ip6tables": "ip6tables-restore"}.get(kind)
@@ -274,9 +280,9 @@ class Lab:
     def probe(self, probes: list[dict]) -> set[tuple]:
         """Send the probes (dicts: side, src, dst, proto, sport, dport; for ICMP dport is
         type << 8) and return the keys (``key_of``) of those that arrived."""
+        flush = "".join(f"flush set inet svprobe {name}\n" for name in SETS)
         for ns in self.all_ns():
-            for name in SETS:
-                in_ns(ns, "nft", "flush", "set", "inet", "svprobe", name)
+            in_ns(ns, "nft", "-f", "-", stdin=flush)
         by_side: dict[str, list[dict]] = {}
         for p in probes:
             by_side.setdefault(p["side"], []).append(p)
@@ -304,17 +310,14 @@ class Lab:
     def _arrived(self) -> set[tuple]:
         seen: set[tuple] = set()
         for ns in self.all_ns():
-            for name in SETS:
-                doc = json.loads(in_ns(ns, "nft", "-j", "list", "set", "inet", "svprobe", name))
-                for item in doc["nftables"]:
-                    for elem in item.get("set", {}).get("elem", []) or []:
-                        value = (
-                            elem.get("elem", {}).get("val", elem)
-                            if isinstance(elem, dict)
-                            else elem
-                        )
-                        parts = value["concat"]
-                        seen.add(tuple(_canon(p) for p in parts))
+            doc = json.loads(in_ns(ns, "nft", "-j", "list", "table", "inet", "svprobe"))
+            for item in doc["nftables"]:
+                for elem in item.get("set", {}).get("elem", []) or []:
+                    value = (
+                        elem.get("elem", {}).get("val", elem) if isinstance(elem, dict) else elem
+                    )
+                    parts = value["concat"]
+                    seen.add(tuple(_canon(p) for p in parts))
         return seen
 
 
