@@ -228,6 +228,20 @@ def _run(lab: Lab, tmp: Path, policy: str, kind: str, counter: list[int]) -> Run
     return run
 
 
+LAB_SPACE = tuple(
+    ipaddress.ip_network(n)
+    for n in ("198.18.0.0/15", "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")
+)
+
+
+def _lab_space(addr: str) -> ipaddress.IPv4Network:
+    """The lab range (198.18.0.0/15 or a TEST-NET) holding ``addr``; fails if none does."""
+    ip = ipaddress.ip_interface(addr).ip
+    found = [n for n in LAB_SPACE if ip in n]
+    assert found, f"{addr} is outside 198.18.0.0/15 and the TEST-NETs"
+    return found[0]
+
+
 @pytest.fixture(scope="module")
 def kernel_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], Run]:
     need_lab("iptables-restore", "iptables-save")
@@ -235,15 +249,7 @@ def kernel_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str
     counter = [0]
     runs: dict[tuple[str, str], Run] = {}
     for node in sorted({v[0] for v in POLICIES.values()}):
-        nets = {i: ipaddress.ip_interface(a).network for i, a in NODE_ADDR[node].items()}
-        # every address of the lab is alpha's example plan: 198.18.0.0/15 or a TEST-NET
-        lab_space = [ipaddress.ip_network(n) for n in
-                     ("198.18.0.0/15", "192.0.2.0/24", "198.51.100.0/24", "203.0.113.0/24")]  # fmt: skip
-        for i, hosts in HOSTS[node].items():
-            for h in hosts:
-                assert any(ipaddress.ip_address(h) in n for n in lab_space), h
-            assert any(nets[i].subnet_of(n) for n in lab_space), nets[i]
-        # example packets can name hosts the plan above lacks: add them up front
+        # the findings' example packets can name hosts HOSTS lacks: add them up front
         extra: dict[str, set[str]] = {i: set() for i in NODE_ADDR[node]}
         for policy in (p for p, v in POLICIES.items() if v[0] == node):
             for kind in KINDS:
@@ -256,6 +262,11 @@ def kernel_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str
             i: Side(i, (addr,), tuple(sorted(set(HOSTS[node][i]) | extra[i])))
             for i, addr in NODE_ADDR[node].items()
         }
+        # every address of the lab is alpha's example plan: 198.18.0.0/15 or a TEST-NET
+        for side in sides.values():
+            assert ipaddress.ip_interface(side.fw[0]).network.subnet_of(_lab_space(side.fw[0]))
+            for h in side.hosts:
+                assert ipaddress.ip_address(h) in _lab_space(h), h
         with running(sides, "svae") as lab:
             for policy in (p for p, v in POLICIES.items() if v[0] == node):
                 for kind in KINDS:
