@@ -1,25 +1,23 @@
-"""Real Linux netfilter as the oracle for the header-space engine.
+"""Real Linux netfilter as the oracle for the header-space engine, IPv4 and IPv6.
 
-A firewall namespace routes between four zone namespaces (veth pairs, ip_forward=1). Each
-ruleset (hand-written and seeded-random) is written once as ``iptables-save`` text and once
-as an ``nft -f`` script; each form is loaded into the kernel and parsed by segverify. Probe
-packets (TCP SYN, UDP datagrams, ICMP echo; forwarded and to the firewall itself) are sent
-from the zone namespaces, and nft dynamic sets in the receiving namespaces record which
-first packets arrived. For every probe the kernel's verdict must equal the ``--test-flow``
-decision of the engine. Addresses: 198.18.0.0/15 and TEST-NET-3 only.
+A firewall namespace routes between four zone namespaces (veth pairs, IPv4 and IPv6
+forwarding on; tests/netns_lab.py). Each ruleset (hand-written and seeded-random, with user
+chains reached by guarded jumps, RETURN and nested jumps) is written once per syntax and
+family: IPv4 as ``iptables-save`` text and an ``nft -f`` script (``table ip``); IPv6 as
+``ip6tables-save`` text and ``nft -f`` scripts in a ``table ip6`` and a ``table inet``.
+Each form is loaded into the kernel and parsed by segverify. Probe packets (TCP SYN, UDP
+datagrams, ICMP/ICMPv6 echo and a second type; forwarded and to the firewall itself) are
+sent from the zone namespaces, and nft dynamic sets in the receiving namespaces record
+which first packets arrived. For every probe the kernel's verdict must equal the
+``--test-flow`` decision of the engine. Addresses: 198.18.0.0/15, TEST-NET-3 and
+2001:db8::/32 only, inside the namespaces.
 """
 
 from __future__ import annotations
 
-import json
-import os
+import ipaddress
 import random
-import shutil
-import subprocess
-import sys
-import textwrap
-import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -28,14 +26,13 @@ from segverify.checks.firewall_flow import decide_flow
 from segverify.engine.analysis import build_analysis
 from segverify.firewall.registry import parse_export
 from segverify.topology.loader import load_topology
+from tests.netns_lab import Lab, Side, key_of, need_lab, running
 
-RUN = f"svfw-{os.getpid()}-"
-FW = RUN + "fw"
-ZONES = {  # zone → (firewall interface, /24, host addresses in the zone namespace)
-    "mynumber": ("eth0", "198.18.10", (2, 10, 20, 130)),
-    "lgwan": ("eth1", "198.18.20", (2, 25, 30, 140)),
-    "inet": ("eth2", "198.18.30", (2, 25, 40, 150)),
-    "internet": ("eth3", "203.0.113", (2, 10, 100, 200)),
+ZONES = {  # zone → (firewall interface, IPv4 /24, IPv6 /64, host numbers in the zone namespace)
+    "mynumber": ("eth0", "198.18.10", "2001:db8:10::", (2, 10, 20, 130)),
+    "lgwan": ("eth1", "198.18.20", "2001:db8:20::", (2, 25, 30, 140)),
+    "inet": ("eth2", "198.18.30", "2001:db8:30::", (2, 25, 40, 150)),
+    "internet": ("eth3", "203.0.113", "2001:db8:ff::", (2, 10, 100, 200)),
 }
 PORTS = (22, 25, 53, 79, 80, 81, 443, 1024, 3389, 8080)
 
@@ -44,168 +41,67 @@ segverify: 1
 name: oracle-lab
 model: alpha
 zones:
-  mynumber: {tier: mynumber, prefixes: [198.18.10.0/24]}
-  lgwan: {tier: lgwan, prefixes: [198.18.20.0/24]}
-  inet: {tier: inet, prefixes: [198.18.30.0/24]}
+  mynumber: {tier: mynumber, prefixes: [198.18.10.0/24, "2001:db8:10::/64"]}
+  lgwan: {tier: lgwan, prefixes: [198.18.20.0/24, "2001:db8:20::/64"]}
+  inet: {tier: inet, prefixes: [198.18.30.0/24, "2001:db8:30::/64"]}
   internet: {tier: internet}
 nodes:
   fw:
     role: firewall
     interfaces:
-      eth0: {zone: mynumber, addresses: [198.18.10.1/24]}
-      eth1: {zone: lgwan, addresses: [198.18.20.1/24]}
-      eth2: {zone: inet, addresses: [198.18.30.1/24]}
-      eth3: {zone: internet, addresses: [203.0.113.1/24]}
+      eth0: {zone: mynumber, addresses: [198.18.10.1/24, "2001:db8:10::1/64"]}
+      eth1: {zone: lgwan, addresses: [198.18.20.1/24, "2001:db8:20::1/64"]}
+      eth2: {zone: inet, addresses: [198.18.30.1/24, "2001:db8:30::1/64"]}
+      eth3: {zone: internet, addresses: [203.0.113.1/24, "2001:db8:ff::1/64"]}
   sanitiser:
     role: sanitiser
     interfaces:
-      lg: {zone: lgwan, addresses: [198.18.20.30]}
-      in: {zone: inet, addresses: [198.18.30.40]}
+      lg: {zone: lgwan, addresses: [198.18.20.30, "2001:db8:20::1e"]}
+      in: {zone: inet, addresses: [198.18.30.40, "2001:db8:30::28"]}
 """
 
-RECORDER = """\
-table inet svprobe {
-  set t4 { type ipv4_addr . ipv4_addr . inet_proto . inet_service; flags dynamic; size 65535; }
-  set i4 { type ipv4_addr . ipv4_addr . icmp_type; flags dynamic; size 65535; }
-  chain rec {
-    type filter hook %s priority %d; policy accept;
-    meta l4proto { tcp, udp } add @t4 { ip saddr . ip daddr . meta l4proto . th dport }
-    meta l4proto icmp add @i4 { ip saddr . ip daddr . icmp type }
-  }
-}
-"""
 
-SENDER = textwrap.dedent(
-    """
-    import json, socket, struct, sys, time
-    probes = json.load(sys.stdin)
-    keep = []
-    def csum(b):
-        s = sum(struct.unpack('!%dH' % (len(b) // 2), b))
-        s = (s >> 16) + (s & 0xffff); s += s >> 16
-        return ~s & 0xffff
-    for p in probes:
-        if p['proto'] == 6:
-            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            s.bind((p['src'], p['sport'])); s.setblocking(False)
-            s.connect_ex((p['dst'], p['dport'])); keep.append(s)
-        elif p['proto'] == 17:
-            s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-            s.bind((p['src'], p['sport'])); s.sendto(b'probe', (p['dst'], p['dport'])); keep.append(s)
-        else:
-            s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
-            s.bind((p['src'], 0))
-            hdr = struct.pack('!BBHHH', p['dport'] >> 8, 0, 0, p['sport'], 1) + b'probe!'
-            hdr = hdr[:2] + struct.pack('!H', csum(hdr)) + hdr[4:]
-            s.sendto(hdr, (p['dst'], 0)); keep.append(s)
-    time.sleep(0.4)
-    """
-)
+@dataclass(frozen=True)
+class Family:
+    """Addresses and ICMP of one IP version; host number h is the last octet in IPv4 and
+    the last 16 bits (the same integer) in IPv6, so /24, /25, /28, /32 become /64, /121,
+    /124, /128 over the same hosts."""
+
+    version: int
+
+    def host(self, zone: str, h: int) -> str:
+        _, net4, net6, _ = ZONES[zone]
+        return f"{net4}.{h}" if self.version == 4 else f"{net6}{h:x}"
+
+    def prefix(self, zone: str, base: int, plen4: int) -> str:
+        if self.version == 4:
+            return f"{ZONES[zone][1]}.{base}/{plen4}"
+        plen = {24: 64, 25: 121, 28: 124, 32: 128}[plen4]
+        return f"{ZONES[zone][2]}{base:x}/{plen}"
+
+    @property
+    def icmp(self) -> int:
+        return 1 if self.version == 4 else 58
+
+    @property
+    def icmp_types(self) -> tuple[int, int]:  # echo request and a second type conntrack tracks
+        return (8, 13) if self.version == 4 else (128, 139)
 
 
-def _sh(*args: str, stdin: str | None = None, check: bool = True) -> str:
-    res = subprocess.run(args, input=stdin, capture_output=True, text=True, timeout=60)
-    if check and res.returncode != 0:
-        raise RuntimeError(f"{' '.join(args)}: {res.stderr.strip()}")
-    return res.stdout
+V4, V6 = Family(4), Family(6)
 
 
-def _ns(ns: str, *args: str, stdin: str | None = None, check: bool = True) -> str:
-    return _sh("ip", "netns", "exec", ns, *args, stdin=stdin, check=check)
+def to_v6(cidr: str | None) -> str | None:
+    """The IPv6 twin of one of the lab's IPv4 prefixes."""
+    if cidr is None:
+        return None
+    net = ipaddress.ip_network(cidr, strict=False)
+    first3 = str(net.network_address).rsplit(".", 1)[0]
+    zone = next(z for z, v in ZONES.items() if v[1] == first3)
+    return V6.prefix(zone, int(str(net.network_address).rsplit(".", 1)[1]), net.prefixlen)
 
 
-@dataclass
-class Lab:
-    namespaces: list[str] = field(default_factory=list)
-
-    def zone_ns(self, zone: str) -> str:
-        return RUN + zone[:6]
-
-    def up(self) -> None:
-        _sh("ip", "netns", "add", FW)
-        self.namespaces.append(FW)
-        _ns(FW, "ip", "link", "set", "lo", "up")
-        _ns(FW, "sysctl", "-qw", "net.ipv4.ip_forward=1")
-        _ns(FW, "sysctl", "-qw", "net.ipv4.conf.all.rp_filter=0")
-        for i, (zone, (ifname, net, hosts)) in enumerate(ZONES.items()):
-            ns = self.zone_ns(zone)
-            _sh("ip", "netns", "add", ns)
-            self.namespaces.append(ns)
-            a, b = f"svfw{os.getpid() % 100000}a{i}", f"svfw{os.getpid() % 100000}b{i}"
-            _sh("ip", "link", "add", a, "type", "veth", "peer", "name", b)
-            _sh("ip", "link", "set", a, "netns", FW)
-            _sh("ip", "link", "set", b, "netns", ns)
-            _ns(FW, "ip", "link", "set", a, "name", ifname)
-            _ns(FW, "ip", "addr", "add", f"{net}.1/24", "dev", ifname)
-            _ns(FW, "ip", "link", "set", ifname, "up")
-            _ns(ns, "ip", "link", "set", "lo", "up")
-            _ns(ns, "ip", "link", "set", b, "name", "eth0")
-            for h in hosts:
-                _ns(ns, "ip", "addr", "add", f"{net}.{h}/24", "dev", "eth0")
-            _ns(ns, "ip", "link", "set", "eth0", "up")
-            _ns(ns, "ip", "route", "add", "default", "via", f"{net}.1")
-            _ns(ns, "nft", "-f", "-", stdin=RECORDER % ("prerouting", -400))
-
-    def down(self) -> None:
-        for ns in reversed(self.namespaces):
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=30)
-        self.namespaces.clear()
-
-    def load(self, kind: str, path: Path) -> None:
-        _ns(FW, "nft", "flush", "ruleset")
-        if kind == "iptables":
-            _ns(FW, "iptables-restore", stdin=path.read_text())
-        else:
-            _ns(FW, "nft", "-f", str(path))
-        # the firewall's own arrivals are recorded after every filter on the input hook
-        _ns(FW, "nft", "-f", "-", stdin=RECORDER % ("input", 500))
-
-    def flush_records(self) -> None:
-        for ns in [FW] + [self.zone_ns(z) for z in ZONES]:
-            _ns(ns, "nft", "flush", "set", "inet", "svprobe", "t4")
-            _ns(ns, "nft", "flush", "set", "inet", "svprobe", "i4")
-
-    def arrived(self) -> set[tuple]:
-        seen: set[tuple] = set()
-        for ns in [FW] + [self.zone_ns(z) for z in ZONES]:
-            for name in ("t4", "i4"):
-                doc = json.loads(_ns(ns, "nft", "-j", "list", "set", "inet", "svprobe", name))
-                for item in doc["nftables"]:
-                    for elem in item.get("set", {}).get("elem", []) or []:
-                        value = (
-                            elem.get("elem", {}).get("val", elem)
-                            if isinstance(elem, dict)
-                            else elem
-                        )
-                        parts = value["concat"]
-                        seen.add(tuple(str(p) for p in parts))
-        return seen
-
-    def send(self, probes: list[dict]) -> None:
-        by_zone: dict[str, list[dict]] = {}
-        for p in probes:
-            by_zone.setdefault(p["zone"], []).append(p)
-        procs = []
-        for zone, batch in by_zone.items():
-            procs.append(
-                subprocess.Popen(
-                    ["ip", "netns", "exec", self.zone_ns(zone), sys.executable, "-c", SENDER],
-                    stdin=subprocess.PIPE,
-                    stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE,
-                    text=True,
-                )
-            )
-            procs[-1].stdin.write(json.dumps(batch))
-            procs[-1].stdin.close()
-        for proc in procs:
-            proc.wait(timeout=60)
-            if proc.returncode != 0:
-                raise RuntimeError(proc.stderr.read())
-        time.sleep(0.1)
-
-
-# ---- rulesets: one abstract description, two concrete syntaxes -------------------------------
+# ---- rulesets: one abstract description, several concrete syntaxes ---------------------------
 
 
 @dataclass
@@ -225,7 +121,13 @@ class ARule:
     body: list | None = None  # for action "jump": the rules of the called user chain
 
 
-def to_iptables(forward: list[ARule], inp: list[ARule], fwd_policy: str, in_policy: str) -> str:
+def to_iptables(
+    forward: list[ARule],
+    inp: list[ARule],
+    fwd_policy: str,
+    in_policy: str,
+    fam: Family = V4,
+) -> str:
     user: list[tuple[str, list[ARule]]] = []
 
     def lines(chain: str, rules: list[ARule]) -> list[str]:
@@ -250,14 +152,19 @@ def to_iptables(forward: list[ARule], inp: list[ARule], fwd_policy: str, in_poli
         if r.dst:
             parts += ["-d", r.dst]
         if r.proto:
-            parts += ["-p", r.proto]
+            proto = "ipv6-icmp" if r.proto == "icmp" and fam.version == 6 else r.proto
+            parts += ["-p", proto]
             if r.dports:
                 lo, hi = r.dports
                 parts += ["-m", r.proto, "--dport", str(lo) if lo == hi else f"{lo}:{hi}"]
             elif r.dport_list:
                 parts += ["-m", "multiport", "--dports", ",".join(map(str, r.dport_list))]
             if r.icmp_echo:
-                parts += ["-m", "icmp", "--icmp-type", "8"]
+                parts += (
+                    ["-m", "icmp", "--icmp-type", "8"]
+                    if fam.version == 4
+                    else ["-m", "icmp6", "--icmpv6-type", "128"]
+                )
         if r.ct:
             parts += [
                 "-m",
@@ -283,8 +190,16 @@ def to_iptables(forward: list[ARule], inp: list[ARule], fwd_policy: str, in_poli
     return "\n".join(out + body + ["COMMIT", ""])
 
 
-def to_nft(forward: list[ARule], inp: list[ARule], fwd_policy: str, in_policy: str) -> str:
+def to_nft(
+    forward: list[ARule],
+    inp: list[ARule],
+    fwd_policy: str,
+    in_policy: str,
+    fam: Family = V4,
+    table: str = "ip",
+) -> str:
     user: list[tuple[str, list[ARule]]] = []
+    ip = "ip" if fam.version == 4 else "ip6"
 
     def lines(rules: list[ARule]) -> list[str]:
         out = []
@@ -304,9 +219,9 @@ def to_nft(forward: list[ARule], inp: list[ARule], fwd_policy: str, in_policy: s
         if r.oif:
             parts.append(f'oifname "{r.oif}"')
         if r.src:
-            parts.append(f"ip saddr {'!= ' if r.src_neg else ''}{r.src}")
+            parts.append(f"{ip} saddr {'!= ' if r.src_neg else ''}{r.src}")
         if r.dst:
-            parts.append(f"ip daddr {r.dst}")
+            parts.append(f"{ip} daddr {r.dst}")
         if r.proto:
             if r.dports:
                 lo, hi = r.dports
@@ -314,7 +229,9 @@ def to_nft(forward: list[ARule], inp: list[ARule], fwd_policy: str, in_policy: s
             elif r.dport_list:
                 parts.append(f"{r.proto} dport {{ {', '.join(map(str, r.dport_list))} }}")
             elif r.icmp_echo:
-                parts.append("icmp type echo-request")
+                parts.append(f"{'icmp' if fam.version == 4 else 'icmpv6'} type echo-request")
+            elif r.proto == "icmp" and fam.version == 6:
+                parts.append("meta l4proto ipv6-icmp")
             else:
                 parts.append(f"meta l4proto {r.proto}")
         if r.ct:
@@ -323,7 +240,7 @@ def to_nft(forward: list[ARule], inp: list[ARule], fwd_policy: str, in_policy: s
         return "    " + " ".join(parts)
 
     out = [
-        "table ip svfwtest {",
+        f"table {table} svfwtest {{",
         "  chain forward {",
         f"    type filter hook forward priority 0; policy {fwd_policy};",
     ]
@@ -340,21 +257,21 @@ def to_nft(forward: list[ARule], inp: list[ARule], fwd_policy: str, in_policy: s
     return "\n".join(out)
 
 
-def random_rule(rng: random.Random, for_input: bool = False) -> ARule:
+def random_rule(rng: random.Random, for_input: bool = False, fam: Family = V4) -> ARule:
     ifaces = [v[0] for v in ZONES.values()]
-    nets = [v[1] for v in ZONES.values()]
+    zones = list(ZONES)
 
     def addr() -> str:
-        net = rng.choice(nets)
+        zone = rng.choice(zones)
         kind = rng.random()
         if kind < 0.4:
-            return f"{net}.0/24"
+            return fam.prefix(zone, 0, 24)
         if kind < 0.7:
-            return f"{net}.{rng.choice((0, 128))}/25"
+            return fam.prefix(zone, rng.choice((0, 128)), 25)
         if kind < 0.85:
-            return f"{net}.{rng.choice((0, 16, 32, 128, 144))}/28"
-        hosts = ZONES[rng.choice(list(ZONES))][2]
-        return f"{rng.choice(nets)}.{rng.choice(hosts)}/32"
+            return fam.prefix(zone, rng.choice((0, 16, 32, 128, 144)), 28)
+        hosts = ZONES[rng.choice(zones)][3]
+        return fam.prefix(zone, rng.choice(hosts), 32)
 
     r = ARule(rng.choice(("accept", "accept", "drop", "reject")))
     if rng.random() < 0.5:
@@ -438,59 +355,68 @@ HAND = (
 )
 
 
-def probes_for(rng: random.Random, n: int, counter: list[int]) -> list[dict]:
+def hand_v6(case: tuple) -> tuple:
+    """A hand-written IPv4 case with every address replaced by its IPv6 twin."""
+    forward, inp, fpol, ipol = case
+
+    def conv(rules: list[ARule]) -> list[ARule]:
+        return [replace(r, src=to_v6(r.src), dst=to_v6(r.dst)) for r in rules]
+
+    return conv(forward), conv(inp), fpol, ipol
+
+
+def probes_for(rng: random.Random, n: int, counter: list[int], fam: Family = V4) -> list[dict]:
     zones = list(ZONES)
     out = []
     for _ in range(n):
         za = rng.choice(zones)
         to_fw = rng.random() < 0.12
         zb = za if to_fw else rng.choice([z for z in zones if z != za])
-        net_a, hosts_a = ZONES[za][1], ZONES[za][2]
-        net_b, hosts_b = ZONES[zb][1], ZONES[zb][2]
-        src = f"{net_a}.{rng.choice(hosts_a)}"
-        dst = f"{net_b}.1" if to_fw else f"{net_b}.{rng.choice(hosts_b)}"
-        proto = rng.choice((6, 6, 17, 1))
+        src = fam.host(za, rng.choice(ZONES[za][3]))
+        dst = fam.host(zb, 1) if to_fw else fam.host(zb, rng.choice(ZONES[zb][3]))
+        proto = rng.choice((6, 6, 17, fam.icmp))
         counter[0] += 1
         sport = 20000 + counter[0]
-        if proto == 1:
-            dport = rng.choice((8, 8, 13)) << 8
+        if proto == fam.icmp:
+            echo, other = fam.icmp_types
+            dport = rng.choice((echo, echo, other)) << 8
         else:
             base = rng.choice(PORTS)
             dport = max(1, base + rng.choice((0, 0, 0, 1, -1)))
         out.append(
-            {"zone": za, "src": src, "dst": dst, "proto": proto, "sport": sport, "dport": dport}
+            {"side": za, "src": src, "dst": dst, "proto": proto, "sport": sport, "dport": dport}
         )
     return out
 
 
-def key_of(p: dict) -> tuple:
-    if p["proto"] == 1:
-        names = {8: "echo-request", 13: "timestamp-request"}
-        return (p["src"], p["dst"], names[p["dport"] >> 8])
-    return (p["src"], p["dst"], "tcp" if p["proto"] == 6 else "udp", str(p["dport"]))
-
-
-def _need_lab() -> None:
-    if os.geteuid() != 0:
-        pytest.skip("needs root for network namespaces and netfilter")
-    for tool in ("ip", "iptables-restore", "nft"):
-        if shutil.which(tool) is None:
-            pytest.skip(f"{tool} not installed")
-
-
 @pytest.fixture(scope="module")
 def lab():
-    _need_lab()
-    lab = Lab()
-    try:
-        lab.up()
-    except Exception as exc:  # pragma: no cover - environment without netns support
-        lab.down()
-        pytest.skip(f"cannot build the namespace lab: {exc}")
-    try:
+    need_lab("iptables-restore", "ip6tables-restore")
+    sides = {
+        zone: Side(
+            ifname,
+            (f"{net4}.1/24", f"{net6}1/64"),
+            tuple(V4.host(zone, h) for h in hosts) + tuple(V6.host(zone, h) for h in hosts),
+        )
+        for zone, (ifname, net4, net6, hosts) in ZONES.items()
+    }
+    with running(sides, "svfw") as lab:
         yield lab
-    finally:
-        lab.down()
+
+
+def renderings(case: tuple, fam: Family) -> list[tuple[str, str, str]]:
+    """(kernel loader, segverify vendor, text) for every syntax of one case."""
+    forward, inp, fpol, ipol = case
+    if fam.version == 4:
+        return [
+            ("iptables", "iptables", to_iptables(forward, inp, fpol, ipol)),
+            ("nft", "nft", to_nft(forward, inp, fpol, ipol)),
+        ]
+    return [
+        ("ip6tables", "ip6tables", to_iptables(forward, inp, fpol, ipol, V6)),
+        ("nft", "nft", to_nft(forward, inp, fpol, ipol, V6, "ip6")),
+        ("nft", "nft", to_nft(forward, inp, fpol, ipol, V6, "inet")),
+    ]
 
 
 def _run_case(
@@ -501,84 +427,96 @@ def _run_case(
     rng: random.Random,
     n: int,
     counter: list[int],
-    verdicts: list[bool],
+    verdicts: list[tuple[tuple[int, int], bool]],
+    fam: Family = V4,
 ) -> tuple[int, list[str]]:
-    forward, inp, fpol, ipol = case
     topology = load_topology(topo_path)
     compared = 0
     mismatches: list[str] = []
-    for kind, text in (
-        ("iptables", to_iptables(forward, inp, fpol, ipol)),
-        ("nft", to_nft(forward, inp, fpol, ipol)),
-    ):
-        path = tmp_path / f"rules-{counter[0]}.{kind}"
+    for loader, vendor, text in renderings(case, fam):
+        path = tmp_path / f"rules-{counter[0]}.{loader}"
         path.write_text(text)
-        lab.load(kind, path)
-        lab.flush_records()
-        ruleset = parse_export(str(path), None, topology, "fw")
+        lab.load([(loader, text)])
+        ruleset = parse_export(str(path), vendor, topology, "fw")
         analysis = build_analysis(topology, ruleset, "fw")
-        probes = probes_for(rng, n, counter)
-        lab.send(probes)
-        seen = lab.arrived()
+        probes = probes_for(rng, n, counter, fam)
+        seen = lab.probe(probes)
         for p in probes:
             kernel = key_of(p) in seen
             decisions = decide_flow(analysis, p["src"], p["dst"], p["proto"], p["dport"])
             assert len(decisions) == 1
             engine = decisions[0].action == "accept"
             compared += 1
-            verdicts.append(kernel)
+            kind = (p["proto"], p["dport"] >> 8 if p["proto"] == fam.icmp else 0)
+            verdicts.append((kind, kernel))
             if kernel != engine:
                 d = decisions[0]
                 mismatches.append(
-                    f"{kind} {path.name}: {p} kernel={kernel} engine={d.action} by {d.deciding}"
+                    f"{loader} {path.name}: {p} kernel={kernel} engine={d.action} by {d.deciding}"
                 )
     return compared, mismatches
 
 
-def test_oracle_netfilter_hand_and_random(lab: Lab, tmp_path: Path) -> None:
-    topo_path = tmp_path / "lab.yaml"
-    topo_path.write_text(TOPOLOGY)
-    rng = random.Random(20261123)
-    counter = [0]
-    compared = 0
-    mismatches: list[str] = []
-    verdicts: list[bool] = []
-    cases = list(HAND)
-    for _ in range(4):
-        forward = [random_rule(rng) for _ in range(rng.randint(4, 14))]
-        inp = [random_rule(rng, for_input=True) for _ in range(rng.randint(0, 4))]
+def _cases(rng: random.Random, hand: list[tuple], fam: Family, n_random: int, n_jump: int):
+    cases = list(hand)
+    for _ in range(n_random):
+        forward = [random_rule(rng, fam=fam) for _ in range(rng.randint(4, 14))]
+        inp = [random_rule(rng, True, fam) for _ in range(rng.randint(0, 4))]
         cases.append((forward, inp, rng.choice(("accept", "drop")), rng.choice(("accept", "drop"))))
-    for _ in range(3):  # user chains: guarded jumps, RETURN, a nested jump
-        forward = [random_rule(rng) for _ in range(rng.randint(2, 8))]
+    for _ in range(n_jump):  # user chains: guarded jumps, RETURN, a nested jump
+        forward = [random_rule(rng, fam=fam) for _ in range(rng.randint(2, 8))]
         for _ in range(rng.randint(1, 2)):
-            body = [random_rule(rng) for _ in range(rng.randint(2, 5))]
+            body = [random_rule(rng, fam=fam) for _ in range(rng.randint(2, 5))]
             if rng.random() < 0.6:
-                ret = random_rule(rng)
+                ret = random_rule(rng, fam=fam)
                 ret.action = "return"
                 body.insert(rng.randint(0, len(body)), ret)
             if rng.random() < 0.4:
-                inner = random_rule(rng)
-                inner.action, inner.body = "jump", [random_rule(rng) for _ in range(2)]
+                inner = random_rule(rng, fam=fam)
+                inner.action, inner.body = "jump", [random_rule(rng, fam=fam) for _ in range(2)]
                 body.insert(rng.randint(0, len(body)), inner)
-            guard = random_rule(rng)
+            guard = random_rule(rng, fam=fam)
             guard.action, guard.body = "jump", body
             forward.insert(rng.randint(0, len(forward)), guard)
         cases.append((forward, [], rng.choice(("accept", "drop")), "accept"))
-    for case in cases:
-        c, m = _run_case(lab, tmp_path, topo_path, case, rng, 60, counter, verdicts)
+    return cases
+
+
+def _compare(lab: Lab, tmp_path: Path, seed: int, fam: Family, cases_spec, minimum: int) -> None:
+    topo_path = tmp_path / "lab.yaml"
+    topo_path.write_text(TOPOLOGY)
+    rng = random.Random(seed)
+    counter = [0]
+    compared = 0
+    mismatches: list[str] = []
+    verdicts: list[tuple[tuple[int, int], bool]] = []
+    for case in _cases(rng, *cases_spec):
+        c, m = _run_case(lab, tmp_path, topo_path, case, rng, 60, counter, verdicts, fam)
         compared += c
         mismatches += m
-    assert compared >= 900
-    # the probes must exercise both verdicts, or the comparison proves little
-    assert sum(verdicts) >= compared // 10 and compared - sum(verdicts) >= compared // 10, sum(
-        verdicts
-    )
+    assert compared >= minimum
+    accepted = sum(k for _, k in verdicts)
+    # the probes must exercise both verdicts, for every protocol and ICMP type, or the
+    # comparison proves little
+    assert accepted >= compared // 10 and compared - accepted >= compared // 10, accepted
+    for kind in {k for k, _ in verdicts}:
+        outcomes = {k for kk, k in verdicts if kk == kind}
+        assert outcomes == {True, False}, (kind, outcomes)
     print(
-        f"oracle: {compared} probes compared, {sum(verdicts)} accepted by the kernel, {len(mismatches)} disagree"
+        f"oracle IPv{fam.version}: {compared} probes compared, {accepted} accepted by the kernel, {len(mismatches)} disagree"
     )
     assert not mismatches, f"{len(mismatches)}/{compared} probes disagree:\n" + "\n".join(
         mismatches[:20]
     )
+
+
+def test_oracle_netfilter_hand_and_random(lab: Lab, tmp_path: Path) -> None:
+    _compare(lab, tmp_path, 20261123, V4, (list(HAND), V4, 4, 3), 900)
+
+
+def test_oracle_netfilter_ipv6(lab: Lab, tmp_path: Path) -> None:
+    """ip6tables-restore and nft ``ip6``/``inet`` tables against the engine on IPv6 probes."""
+    _compare(lab, tmp_path, 20261202, V6, ([hand_v6(c) for c in HAND], V6, 2, 2), 1000)
 
 
 def test_oracle_deep_shared_chains(
@@ -608,24 +546,22 @@ def test_oracle_deep_shared_chains(
     ):
         path = tmp_path / f"deep.{kind}"
         path.write_text(text)
-        lab.load(kind, path)
-        lab.flush_records()
+        lab.load([(kind, text)])
         probes = []
         for _ in range(160):
             za, zb = rng.sample(list(ZONES), 2)
             counter += 1
             probes.append(
                 {
-                    "zone": za,
-                    "src": f"{ZONES[za][1]}.{rng.choice(ZONES[za][2])}",
-                    "dst": f"{ZONES[zb][1]}.{rng.choice(ZONES[zb][2])}",
+                    "side": za,
+                    "src": V4.host(za, rng.choice(ZONES[za][3])),
+                    "dst": V4.host(zb, rng.choice(ZONES[zb][3])),
                     "proto": rng.choice((6, 17)),
                     "sport": counter,
                     "dport": rng.choice(ports),
                 }
             )
-        lab.send(probes)
-        seen = lab.arrived()
+        seen = lab.probe(probes)
         analyses = {}
         for mode, limit in (("inlined", 10**6), ("shared", 0)):
             monkeypatch.setattr(chains_mod, "INLINE_LIMIT", limit)

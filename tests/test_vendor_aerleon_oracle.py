@@ -1,12 +1,13 @@
-"""aerleon as an independent oracle for the FortiOS and PAN-OS parsers.
+"""aerleon as an independent oracle for the FortiOS, PAN-OS and nftables parsers.
 
 Three-tier policies are written once in aerleon's policy format and rendered by aerleon
-(a generator someone else wrote) to iptables (``speedway``), FortiGate and Palo Alto.
-aerleon emits policy sections only, so each fragment is wrapped into a whole export the
-way the device shows it (interfaces, zones, predefined objects). segverify must then
-give the same verdicts for every rendering: the same forbidden permits (rule name and
-zone pair) and the same shadowed rules. (segverify's reading of iptables-save is itself
-checked against the kernel by tests/test_firewall_oracle_netns.py.)
+(a generator someone else wrote) to iptables (``speedway``), nftables, FortiGate and Palo
+Alto. aerleon emits policy sections only, so each fragment is wrapped into a whole export
+the way the device shows it (interfaces, zones, predefined objects; for netfilter the
+input and output hooks). segverify must then give the same verdicts for every rendering:
+the same forbidden permits (rule name and zone pair) and the same shadowed rules. The
+iptables and nftables renderings are also loaded into the kernel and probed
+(tests/test_vendor_aerleon_kernel.py).
 
 Cases: security-cloud egress (clean, and with a leak and a shadowed rule) on alpha's
 fw-inet; My Number exceptions with a leak on fw-mynumber; the sanitiser exceptions with a
@@ -194,7 +195,22 @@ def _defs():
     return d
 
 
-def _render(target: str, node: str, sections) -> str:
+def _render(target: str, node: str, sections, counter: bool = False) -> str:
+    """aerleon's rendering of one policy. nftables: one filter (one base chain on the
+    forward hook) holding every section's terms with their interfaces, as speedway's one
+    FORWARD chain; a filter per section would be a base chain per section, each with its
+    own drop policy, and a packet would have to pass them all. ``counter`` adds a named
+    counter to every term (nftables prints ``counter`` in each term's chain)."""
+    if target == "nftables":
+        terms = [
+            dict(t, **{"source-interface": a, "destination-interface": b})
+            | ({"counter": t["name"]} if counter else {})
+            for a, b, ts in sections
+            for t in ts
+        ]
+        filters = [{"header": {"targets": {"nftables": "inet FORWARD"}}, "terms": terms}]
+        out = aerleon_api.Generate([{"filename": node, "filters": filters}], _defs())
+        return str(next(iter(out.values())))
     filters = []
     for a, b, terms in sections:
         if target == "speedway":
@@ -242,22 +258,31 @@ def _wrap_fortigate(fragment: str, node: str) -> str:
 
 
 def _as_iptables_save(restore: str) -> str:
-    """speedway writes iptables-restore input (``-N CHAIN``); the device shows
-    ``iptables-save``: chains declared as ``:CHAIN - [0:0]``, the built-in chains' policies
-    (INPUT dropped, as a FortiGate without allowaccess and a PAN-OS interface without a
-    management profile)."""
+    """speedway writes iptables-restore input (``-N CHAIN``, a ``:FORWARD`` line per
+    filter); the device shows ``iptables-save``: each built-in chain's policy once (INPUT
+    dropped, as a FortiGate without allowaccess and a PAN-OS interface without a management
+    profile), every user chain declared once before the rules. (Declaring a chain again
+    after its rules would flush them: iptables-nft's semantics, which segverify follows.)"""
     lines = restore.splitlines()
     chains = [ln.split()[1] for ln in lines if ln.startswith("-N ")]
-    out = []
-    for ln in lines:
-        if ln.startswith("-N "):
-            continue
-        out.append(ln)
-        if ln == "*filter":
-            out += [":INPUT DROP [0:0]", ":OUTPUT ACCEPT [0:0]"]
-        if ln.startswith(":FORWARD "):
-            out += [f":{c} - [0:0]" for c in chains]
-    return "\n".join(out) + "\n"
+    forward = next(ln for ln in lines if ln.startswith(":FORWARD "))
+    head = ["*filter", ":INPUT DROP [0:0]", forward, ":OUTPUT ACCEPT [0:0]"]
+    head += [f":{c} - [0:0]" for c in chains]
+    rules = [ln for ln in lines if ln.startswith("-A ")]
+    return "\n".join(head + rules + ["COMMIT"]) + "\n"
+
+
+def _wrap_nft(fragment: str) -> str:
+    """aerleon writes the ``table ip filtering_policies`` with the forward hook only; the
+    device's ``nft list ruleset`` also has its input and output hooks (input dropped, as
+    the iptables wrapping). The fragment's trailing blank lines are not part of a listing."""
+    body = fragment.rstrip()
+    assert body.endswith("}")
+    hooks = (
+        "    chain input {\n        type filter hook input priority 0; policy drop;\n    }\n"
+        "    chain output {\n        type filter hook output priority 0; policy accept;\n    }\n"
+    )
+    return body[:-1] + hooks + "}\n"
 
 
 def _mask(cidr: str) -> str:
@@ -290,6 +315,8 @@ def _wrap_paloalto(fragment: str, node: str) -> str:
 def _term_name(rule: dict, vendor: str) -> str:
     if vendor == "iptables":
         return re.sub(r"^.*F_", "", rule.get("chain", ""))
+    if vendor == "nft":  # aerleon puts each term in a chain of its name, jumped to in order
+        return rule.get("chain", "").rsplit(">", 1)[-1]
     return rule.get("name", "")
 
 
@@ -355,7 +382,10 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[str, str], 
         fgt.write_text(_wrap_fortigate(_render("fortigate", node, sections), node))
         pan = d / f"{name}.xml"
         pan.write_text(_wrap_paloalto(_render("paloalto", node, sections), node))
+        nft = d / f"{name}.nft"
+        nft.write_text(_wrap_nft(_render("nftables", node, sections)))
         out[(name, "iptables")] = ipt
+        out[(name, "nft")] = nft
         out[(name, "fortios")] = fgt
         out[(name, "paloalto")] = pan
     return out
@@ -370,7 +400,7 @@ def test_iptables_rendering_gives_the_expected_verdicts(policy: str, rendered) -
     assert code == (1 if forbidden else 0)
 
 
-@pytest.mark.parametrize("vendor", ["fortios", "paloalto"])
+@pytest.mark.parametrize("vendor", ["nft", "fortios", "paloalto"])
 @pytest.mark.parametrize("policy", sorted(POLICIES))
 def test_vendor_rendering_agrees_with_iptables(policy: str, vendor: str, rendered) -> None:
     node = POLICIES[policy][0]

@@ -7,7 +7,7 @@ each fragment is wrapped into a whole export the way the device shows it: ASA in
 with nameif and security levels and ``access-group`` bindings; SRX interfaces, security
 zones and default policy. segverify must give the same verdicts for every rendering: the
 same forbidden permits (rule and zone pair) and the same shadowed rules. The iptables
-rendering is checked against the kernel by tests/test_firewall_oracle_netns.py.
+rendering is checked against the kernel by tests/test_vendor_aerleon_kernel.py.
 
 aerleon has no YAMAHA RTX target: RTX is covered by its trap tests only.
 """
@@ -156,19 +156,18 @@ def _render(target: str, node: str, sections) -> str:
 
 
 def _as_iptables_save(restore: str) -> str:
-    """speedway writes iptables-restore input; the device shows iptables-save."""
+    """speedway writes iptables-restore input (``-N CHAIN``, a ``:FORWARD`` line per
+    filter); the device shows ``iptables-save``: each built-in chain's policy once (INPUT
+    dropped, as a FortiGate without allowaccess and a PAN-OS interface without a management
+    profile), every user chain declared once before the rules. (Declaring a chain again
+    after its rules would flush them: iptables-nft's semantics, which segverify follows.)"""
     lines = restore.splitlines()
     chains = [ln.split()[1] for ln in lines if ln.startswith("-N ")]
-    out = []
-    for ln in lines:
-        if ln.startswith("-N "):
-            continue
-        out.append(ln)
-        if ln == "*filter":
-            out += [":INPUT DROP [0:0]", ":OUTPUT ACCEPT [0:0]"]
-        if ln.startswith(":FORWARD "):
-            out += [f":{c} - [0:0]" for c in chains]
-    return "\n".join(out) + "\n"
+    forward = next(ln for ln in lines if ln.startswith(":FORWARD "))
+    head = ["*filter", ":INPUT DROP [0:0]", forward, ":OUTPUT ACCEPT [0:0]"]
+    head += [f":{c} - [0:0]" for c in chains]
+    rules = [ln for ln in lines if ln.startswith("-A ")]
+    return "\n".join(head + rules + ["COMMIT"]) + "\n"
 
 
 def _wrap_asa(fragment: str, node: str, sections) -> str:

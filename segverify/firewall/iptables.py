@@ -155,6 +155,8 @@ class _Table:
     policies: dict[str, tuple[str, Location]] = field(default_factory=dict)
     rules: dict[str, list[ChainRule]] = field(default_factory=dict)
     committed: bool = False
+    # a repeated ``*table``: non-ACCEPT built-in policies of the block it replaces
+    inherited: dict[str, tuple[str, Location]] = field(default_factory=dict)
 
 
 def detect_family(text: str) -> int | None:
@@ -200,6 +202,17 @@ def parse_iptables(
             if current is not None and not current.committed:
                 warnings.append((current.location, f"table {current.name} has no COMMIT"))
             current = _Table(line[1:].strip(), loc)
+            earlier = next((t for t in tables if t.name == current.name), None)
+            if earlier is not None:
+                # iptables-restore replaces the table: the earlier block's rules and user
+                # chains are flushed; the built-in chains' policies carry over under
+                # iptables-legacy but are reset to ACCEPT under iptables-nft
+                tables.remove(earlier)
+                current.inherited = {
+                    c: (pol, ploc)
+                    for c, (pol, ploc) in earlier.policies.items()
+                    if c in BUILTIN.get(current.name, {}) and pol != "ACCEPT"
+                }
             tables.append(current)
             if current.name not in BUILTIN:
                 warnings.append((loc, f"unknown table {current.name!r}: not evaluated"))
@@ -215,8 +228,22 @@ def parse_iptables(
             parts = line[1:].split()
             if len(parts) < 2:
                 raise InputError(f"bad chain line {line!r}", file, n)
-            current.policies[parts[0]] = (parts[1], loc)
-            current.rules.setdefault(parts[0], [])
+            chain = parts[0]
+            if chain in current.policies and chain not in BUILTIN.get(current.name, {}):
+                # iptables-nft flushes a user chain declared again (iptables-legacy
+                # rejects the file): its earlier rules are not loaded
+                lines = [r.location.line for r in current.rules.get(chain, []) if r.location]
+                span = f" (lines {lines[0]}-{lines[-1]})" if lines else ""
+                warnings.append(
+                    (
+                        loc,
+                        f"chain {chain} declared again: iptables-nft flushes its earlier rules"
+                        f"{span}, iptables-legacy rejects the file",
+                    )
+                )
+                current.rules[chain] = []
+            current.policies[chain] = (parts[1], loc)
+            current.rules.setdefault(chain, [])
             continue
         line = COUNTERS.sub("", line)
         if line.startswith("-A ") or line.startswith("--append "):
@@ -276,6 +303,15 @@ def parse_iptables(
                         (cr.location, f"unknown target {cr.target}: treated as unknown verdict")
                     )
         prog = ChainProgram(chains=dict(t.rules), file=file, table=t.name)
+        for chain, (pol, ploc) in t.inherited.items():
+            if chain not in t.policies:
+                warnings.append(
+                    (
+                        t.location,
+                        f"*{t.name} repeated without :{chain}: iptables-legacy keeps policy "
+                        f"{pol} (line {ploc.line}), iptables-nft resets it to ACCEPT (assumed)",
+                    )
+                )
         for chain, prio in BUILTIN[t.name].items():
             pol, ploc = t.policies.get(chain, ("ACCEPT", t.location))
             if pol not in ("ACCEPT", "DROP"):
