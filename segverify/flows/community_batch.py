@@ -1,4 +1,4 @@
-"""Community ID v1 for every row of a flow table at once (compiled SHA-1 and base64).
+"""Community ID v1 for every row of a flow table at once (a SHA-1 and base64 kernel, compiled for large tables).
 
 The same hash as :func:`segverify.flows.community_id.community_id_packed` (tested equal
 row by row): the message (seed, the two addresses, protocol, zero, and the ports when
@@ -9,9 +9,8 @@ once per flow without any Python object.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
-import segverify.jit  # noqa: F401  (numba cache location, before the decorators run)
+from segverify.jit import Kernels, for_rows, kernel
 
 CID_LEN = 30  # "1:" + 28 base64 characters
 _B64 = np.frombuffer(
@@ -23,12 +22,12 @@ _ICMP6_PAIRED = np.zeros(256, dtype=np.bool_)
 _ICMP6_PAIRED[[128, 129, 130, 131, 133, 134, 135, 136, 139, 140, 144, 145]] = True
 
 
-@njit(cache=True, inline="always")
+@kernel(inline=True)
 def _rotl(x, n):  # type: ignore[no-untyped-def]
     return ((x << np.uint32(n)) | (x >> np.uint32(32 - n))) & np.uint32(0xFFFFFFFF)
 
 
-@njit(cache=True)
+@kernel
 def _put_addr(msg, p, ver, hi, lo):  # type: ignore[no-untyped-def]
     if ver == 4:
         for k in range(4):
@@ -40,7 +39,7 @@ def _put_addr(msg, p, ver, hi, lo):  # type: ignore[no-untyped-def]
     return p + 16
 
 
-@njit(cache=True)
+@kernel
 def _sha1_one_block(msg, length, w, out):  # type: ignore[no-untyped-def]
     for k in range(length, 64):
         msg[k] = 0
@@ -91,7 +90,7 @@ def _sha1_one_block(msg, length, w, out):  # type: ignore[no-untyped-def]
         out[4 * i + 3] = v & np.uint32(0xFF)
 
 
-@njit(cache=True)
+@kernel
 def _community_ids(ver, shi, slo, dhi, dlo, proto, sport, dport, seed, b64, p4, p6, out):  # type: ignore[no-untyped-def]
     msg = np.zeros(64, dtype=np.uint8)
     w = np.zeros(80, dtype=np.uint32)
@@ -162,12 +161,14 @@ def community_id_array(
     sport: np.ndarray,
     dport: np.ndarray,
     seed: int = 0,
+    kernels: Kernels | None = None,
 ) -> np.ndarray:
-    """Community IDs of every row as a ``S30`` (ASCII bytes) array."""
+    """Community IDs of every row as a ``S30`` (ASCII bytes) array (``kernels``: plain or
+    compiled; by default by the number of rows)."""
     n = len(proto)
     out = np.zeros((n, CID_LEN), dtype=np.uint8)
     if n:
-        _community_ids(
+        (for_rows(n) if kernels is None else kernels)(_community_ids)(
             np.ascontiguousarray(ver, dtype=np.int64),
             np.ascontiguousarray(src_hi, dtype=np.uint64),
             np.ascontiguousarray(src_lo, dtype=np.uint64),
