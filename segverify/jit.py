@@ -49,6 +49,7 @@ KERNEL_MODULES = (
     "segverify.flows.ingest",
     "segverify.flows.state",
     "segverify.flows.community_batch",
+    "segverify.flows.distinct",
 )
 OPTIONS = "__segverify_kernel__"
 

@@ -21,6 +21,7 @@ from test_capture_support import CORPUS
 from test_pcap_backends import CAPTURES, ZEEK, corpus_path
 
 from segverify.capture.fast import read_file
+from segverify.checks.coverage import address_ids
 from segverify.errors import InputError
 from segverify.flows.columns import FlowColumns
 from segverify.flows.community_batch import community_id_array
@@ -110,7 +111,7 @@ def test_flow_kernels_agree_on_every_flag_combination() -> None:
     assert len(set(plain[0].tolist())) > 8  # the combinations reach most states
 
 
-def test_community_id_kernels_agree() -> None:
+def test_community_id_plain_and_compiled_agree() -> None:
     rng = np.random.default_rng(5)
     n = 5_000
     ver = rng.choice(np.array([4, 6]), n)
@@ -118,11 +119,30 @@ def test_community_id_kernels_agree() -> None:
     lo = rng.integers(0, 2**63, (2, n), dtype=np.uint64)
     lo = np.where(ver == 4, lo & np.uint64(0xFFFFFFFF), lo * np.uint64(3))
     proto = rng.choice(np.array([1, 6, 17, 58, 132, 47]), n)
-    ports = rng.integers(-1, 70000, (2, n)) % 65536
+    ports = rng.integers(0, 65536, (2, n))
+    ports = np.where(rng.random((2, n)) < 0.05, -1, ports)  # no ports (fragments, …)
     args = (ver, hi[0], lo[0], hi[1], lo[1], proto, ports[0], ports[1])
     plain = community_id_array(*args, seed=7, kernels=PLAIN)
     assert np.array_equal(plain, community_id_array(*args, seed=7, kernels=compiled()))
     assert len(set(plain.tolist())) > n * 0.99
+
+
+def test_address_ids_hashed_equal_sorted() -> None:
+    """The hashed pass for large tables gives the ids and first positions of the sort."""
+    rng = np.random.default_rng(11)
+    n = 30_000
+    ver = np.where(rng.random(n) < 0.3, 6, 4)
+    pool_hi = np.array([0, 0x20010DB800000000, 0x20010DB800010000], dtype=np.uint64)
+    src_hi = np.where(ver == 6, pool_hi[rng.integers(0, 3, n)], 0).astype(np.uint64)
+    dst_hi = np.where(ver == 6, pool_hi[rng.integers(0, 3, n)], 0).astype(np.uint64)
+    src_lo = rng.integers(0, 500, n).astype(np.uint64)  # many repeats, v4 == v6 low halves
+    dst_lo = rng.integers(0, 500, n).astype(np.uint64)
+    args = (ver, src_hi, src_lo, dst_hi, dst_lo)
+    sorted_ids = address_ids(*args, kernels=PLAIN)
+    hashed = address_ids(*args, kernels=compiled())
+    for a, b in zip(sorted_ids, hashed, strict=True):
+        assert np.array_equal(a, b)
+    assert 1000 < len(sorted_ids[2]) < 2 * n
 
 
 def test_small_capture_is_analysed_without_numba() -> None:

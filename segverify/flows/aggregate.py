@@ -227,8 +227,10 @@ class FlowState:
             return
         while cap < need:
             cap *= 2
-        keys = np.zeros((cap, NKEY), dtype=np.int64)
-        stats = np.zeros((cap, NSTAT), dtype=np.int64)
+        # rows past ``nflows`` are written whole by ``aggregate`` when a flow takes them:
+        # no zeroing (and no page touched) for capacity never used
+        keys = np.empty((cap, NKEY), dtype=np.int64)
+        stats = np.empty((cap, NSTAT), dtype=np.int64)
         keys[: self.nflows] = self.keys[: self.nflows]
         stats[: self.nflows] = self.stats[: self.nflows]
         self.keys, self.stats = keys, stats
