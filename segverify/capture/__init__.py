@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import segverify.jit  # noqa: F401  (numba cache location, before any compiled module loads)
-
 __all__ = ["BACKENDS", "backend_reader", "merge_tables", "read_flows"]
 
 

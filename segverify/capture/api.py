@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 
 from segverify.capture.fast import DEFAULT_CHUNK_RECORDS
 from segverify.capture.progress import Progress
@@ -93,6 +92,8 @@ def read_flows(
                 tables.append(table)
                 bar.file_done()
         else:
+            from concurrent.futures import ProcessPoolExecutor
+
             with ProcessPoolExecutor(max_workers=min(jobs, len(paths))) as pool:
                 futures = [pool.submit(_read_in_worker, backend, p, chunk_records) for p in paths]
                 for fut in futures:

@@ -7,8 +7,6 @@ columns. When an inner packet cannot be decoded, the record stays on its outer f
 
 from __future__ import annotations
 
-from numba import njit
-
 from segverify.capture.columns import (
     BUCKET,
     BUCKET_ANALYSED,
@@ -52,11 +50,12 @@ from segverify.capture.status import (
     UNSUPPORTED,
 )
 from segverify.capture.transport import transport
+from segverify.jit import kernel
 
 MAX_TUNNEL_DEPTH = 8
 
 
-@njit(cache=True, inline="always")
+@kernel(inline=True)
 def _failure_bucket(status, cut):  # type: ignore[no-untyped-def]
     if status == UNSUPPORTED:
         return BUCKET_UNSUPPORTED_LINK
@@ -69,7 +68,7 @@ def _failure_bucket(status, cut):  # type: ignore[no-untyped-def]
     return BUCKET_MALFORMED
 
 
-@njit(cache=True)
+@kernel
 def decode_record(buf, off, caplen, wirelen, linktype, rows, i):  # type: ignore[no-untyped-def]
     end = off + caplen
     cut = caplen < wirelen

@@ -5,8 +5,6 @@ pseudowire with a control word), PPPoE sessions,
 
 from __future__ import annotations
 
-from numba import njit
-
 from segverify.capture.status import (
     BAD,
     KIND_ETHERNET,
@@ -18,6 +16,7 @@ from segverify.capture.status import (
     SHORT,
 )
 from segverify.capture.wire import be16
+from segverify.jit import kernel
 
 ETH_IPV4 = 0x0800
 ETH_IPV6 = 0x86DD
@@ -32,7 +31,7 @@ PPP_IPV6 = 0x0057
 MAX_LAYERS = 64
 
 
-@njit(cache=True)
+@kernel
 def ethertype_payload(buf, p, end, et, vlan):  # type: ignore[no-untyped-def]
     """Follow an EtherType at offset ``p``: returns (status, kind, offset, vlan)."""
     for _ in range(MAX_LAYERS):
@@ -102,7 +101,7 @@ def ethertype_payload(buf, p, end, et, vlan):  # type: ignore[no-untyped-def]
     return BAD, KIND_NONE, p, vlan
 
 
-@njit(cache=True)
+@kernel
 def llc_snap(buf, p, end, vlan):  # type: ignore[no-untyped-def]
     """An 802.2 LLC header at ``p``: SNAP with an EtherType is followed, anything else
     is not IP."""
@@ -115,7 +114,7 @@ def llc_snap(buf, p, end, vlan):  # type: ignore[no-untyped-def]
     return NON_IP, KIND_NONE, p, vlan
 
 
-@njit(cache=True)
+@kernel
 def ethernet(buf, p, end, vlan):  # type: ignore[no-untyped-def]
     """An Ethernet frame at ``p``: returns (status, kind, offset of the payload, vlan)."""
     if p + 14 > end:

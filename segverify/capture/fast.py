@@ -30,6 +30,7 @@ from segverify.capture.walk import CONTROL, CORRUPT, FULL, PCAPNG_SHB, walk_pcap
 from segverify.errors import InputError
 from segverify.flows.ingest import FlowIngest
 from segverify.flows.model import FlowTable
+from segverify.jit import PLAIN_RECORDS, Kernels, compiled, for_bytes, for_path
 
 DEFAULT_CHUNK_RECORDS = 65536
 WINDOW_BYTES = 8 << 20
@@ -51,13 +52,23 @@ class FileReader:
         chunk_records: int = DEFAULT_CHUNK_RECORDS,
         on_progress: Callable[[int], None] | None = None,
         byte_range: tuple[int, int] | None = None,
+        kernels: Kernels | None = None,
     ) -> None:
         self.path = path
+        # kernels: the caller's; else compiled for a large file, else plain until the
+        # file turns out larger than PLAIN_RECORDS (gzip hides the size)
+        self.adaptive = kernels is None
+        if kernels is None:
+            if byte_range is not None:
+                kernels = for_bytes(byte_range[1] - byte_range[0])
+            else:
+                kernels = for_path(path)
+        self.kernels = kernels
         self.byte_range = byte_range
         self.end_offset = -1  # where the walk stopped (the byte after the last record read)
         self.chunk = max(1, int(chunk_records))
         self.rows = np.zeros((self.chunk, NCOL), dtype=np.int64)
-        self.ingest = FlowIngest(path, self.chunk)
+        self.ingest = FlowIngest(path, self.chunk, kernels)
         self.acct = self.ingest.acct
         self.frame_base = 0
         self.on_progress = on_progress
@@ -124,9 +135,9 @@ class FileReader:
             assert isinstance(win, MappedWindow)
             win.limit(max(PCAP_HEADER_LEN, self.byte_range[0]), self.byte_range[1])
         while True:
-            n, p, outcome = walk_pcap(
+            n, p, outcome = self.kernels(walk_pcap)(
                 win.buf, win.start, win.stop, fmt.big, fmt.nsec, fmt.rechdr, max_caplen,
-                link, self.rows, self.frame_base, self.chunk,
+                link, self.rows, self.frame_base, self._rows_per_walk(),
             )  # fmt: skip
             self._chunk(n)
             win.start = p
@@ -145,9 +156,9 @@ class FileReader:
         ifaces = Interfaces()
         arrays = ifaces.arrays()
         while True:
-            n, p, outcome = walk_pcapng(
+            n, p, outcome = self.kernels(walk_pcapng)(
                 win.buf, win.start, win.stop, big, *arrays, len(ifaces.link),
-                self.rows, self.frame_base, self.chunk,
+                self.rows, self.frame_base, self._rows_per_walk(),
             )  # fmt: skip
             self._chunk(n)
             win.start = p
@@ -189,12 +200,23 @@ class FileReader:
                 arrays = ifaces.arrays()
 
     # -- per chunk -------------------------------------------------------------------
+    def _rows_per_walk(self) -> int:
+        """Rows the next walk may decode: small steps while plain and still adaptive (a
+        plain walk over a whole chunk would take seconds), so the switch comes early."""
+        if self.adaptive and not self.kernels.compiled:
+            return min(self.chunk, 2048)
+        return self.chunk
+
     def _chunk(self, n: int) -> None:
         if n == 0:
             return
         assert self.win is not None
         self.ingest.add(self.rows, n, self.win.buf)
         self.frame_base += n
+        if self.adaptive and not self.kernels.compiled and self.frame_base >= PLAIN_RECORDS:
+            # the same loops compiled from here on (both modes give the same rows)
+            self.kernels = compiled()
+            self.ingest.use(self.kernels)
         if self.on_progress is not None:
             self.on_progress(n)
 
@@ -203,9 +225,11 @@ def read_file(
     path: str,
     chunk_records: int = DEFAULT_CHUNK_RECORDS,
     on_progress: Callable[[int], None] | None = None,
+    kernels: Kernels | None = None,
 ) -> FlowTable:
-    """Read one capture (pcap, pcapng, either gzip-compressed) into a flow table."""
-    return FileReader(path, chunk_records, on_progress).read()
+    """Read one capture (pcap, pcapng, either gzip-compressed) into a flow table
+    (``kernels``: plain or compiled loops; by default chosen by the file's size)."""
+    return FileReader(path, chunk_records, on_progress, kernels=kernels).read()
 
 
 def read_range(

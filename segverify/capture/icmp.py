@@ -7,10 +7,10 @@ every other message is one-way: (type, code). The same pairs, as tables, are in
 
 from __future__ import annotations
 
-from numba import njit
+from segverify.jit import kernel
 
 
-@njit(cache=True)
+@kernel
 def icmp_ports(version, mtype, code):  # type: ignore[no-untyped-def]
     """Returns (sport, dport, one_way)."""
     if version == 4:

@@ -5,16 +5,15 @@ subframe is decoded."""
 
 from __future__ import annotations
 
-from numba import njit
-
 from segverify.capture.ethernet import llc_snap
 from segverify.capture.status import KIND_NONE, NON_IP, OPAQUE, SHORT
 from segverify.capture.wire import le16
+from segverify.jit import kernel
 
 TYPE_DATA = 2
 
 
-@njit(cache=True)
+@kernel
 def ieee80211(buf, p, end):  # type: ignore[no-untyped-def]
     """Returns (status, kind, offset, vlan) like the other link decoders."""
     if p + 2 > end:
@@ -46,7 +45,7 @@ def ieee80211(buf, p, end):  # type: ignore[no-untyped-def]
     return llc_snap(buf, p + hdr, end, -1)
 
 
-@njit(cache=True)
+@kernel
 def radiotap(buf, p, end):  # type: ignore[no-untyped-def]
     if p + 4 > end:
         return SHORT, KIND_NONE, p, -1

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from segverify.capture.columns import FRAG_FIRST, FRAG_LATER, FRAG_NONE
 from segverify.capture.status import (
@@ -15,6 +14,7 @@ from segverify.capture.status import (
     SHORT,
 )
 from segverify.capture.wire import be16, be32, be64
+from segverify.jit import kernel
 
 IPV6_HOP_BY_HOP = 0
 IPV6_ROUTING = 43
@@ -24,13 +24,13 @@ IPV6_DEST_OPTS = 60
 MAX_EXT_HEADERS = 16
 
 
-@njit(cache=True, inline="always")
+@kernel(inline=True)
 def short_or_bad(limit, end):  # type: ignore[no-untyped-def]
     """Out of bytes: SHORT when the capture ends there, BAD when the IP length does."""
     return SHORT if limit >= end else BAD
 
 
-@njit(cache=True)
+@kernel
 def ip_header(buf, p, end, kind):  # type: ignore[no-untyped-def]
     """Returns (status, version, proto, src_hi, src_lo, dst_hi, dst_lo, frag, ip_id,
     transport offset, end of the IP packet within the captured bytes)."""

@@ -9,7 +9,6 @@ their EtherType. Anything else is an unsupported link type.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from segverify.capture.ethernet import ethernet, ethertype_payload, llc_snap
 from segverify.capture.ieee80211 import ieee80211, radiotap
@@ -25,6 +24,7 @@ from segverify.capture.status import (
     UNSUPPORTED,
 )
 from segverify.capture.wire import be16, be32, le16, le32
+from segverify.jit import kernel
 
 LINKTYPE_NULL = 0
 LINKTYPE_ETHERNET = 1
@@ -48,7 +48,7 @@ SUPPORTED = frozenset({0, 1, 9, 10, 12, 14, 50, 101, 105, 108, 113, 127, 228, 22
 NFULA_PAYLOAD = 9
 
 
-@njit(cache=True)
+@kernel
 def _null_family(fam):  # type: ignore[no-untyped-def]
     if fam == 2:
         return KIND_IPV4
@@ -57,7 +57,7 @@ def _null_family(fam):  # type: ignore[no-untyped-def]
     return KIND_NONE
 
 
-@njit(cache=True)
+@kernel
 def _ppp(buf, p, end):  # type: ignore[no-untyped-def]
     if p + 2 <= end and buf[p] == 0xFF and buf[p + 1] == 0x03:
         p += 2
@@ -78,7 +78,7 @@ def _ppp(buf, p, end):  # type: ignore[no-untyped-def]
     return NON_IP, KIND_NONE, p
 
 
-@njit(cache=True)
+@kernel
 def _nflog(buf, p, end):  # type: ignore[no-untyped-def]
     if p + 4 > end:
         return SHORT, KIND_NONE, p
@@ -103,7 +103,7 @@ def _nflog(buf, p, end):  # type: ignore[no-untyped-def]
     return NON_IP, KIND_NONE, p
 
 
-@njit(cache=True)
+@kernel
 def link_payload(buf, p, end, linktype):  # type: ignore[no-untyped-def]
     """Returns (status, kind, offset of the network packet, vlan)."""
     vlan = -1

@@ -4,7 +4,6 @@ a tunnel or may carry application names (compiled)."""
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from segverify.capture.columns import FRAG_LATER, FRAG_NONE, TUNNEL_IPIP
 from segverify.capture.icmp import icmp_ports
@@ -12,6 +11,7 @@ from segverify.capture.ip import short_or_bad
 from segverify.capture.status import BAD, KIND_IPV4, KIND_IPV6, KIND_NONE, OK
 from segverify.capture.tunnel import GENEVE_PORT, VXLAN_PORT, geneve, gre, vxlan
 from segverify.capture.wire import be16
+from segverify.jit import kernel
 
 PROTO_ICMP = 1
 PROTO_IPIP = 4
@@ -24,7 +24,7 @@ PROTO_SCTP = 132
 DNS_PORT = 53
 
 
-@njit(cache=True)
+@kernel
 def _http_request(buf, p, n):  # type: ignore[no-untyped-def]
     if n < 4:
         return False
@@ -46,7 +46,7 @@ def _http_request(buf, p, n):  # type: ignore[no-untyped-def]
     return a == 80 and b == 65 and c == 84 and d == 67  # "PATC"
 
 
-@njit(cache=True)
+@kernel
 def transport(buf, version, proto, q, ip_end, end, frag):  # type: ignore[no-untyped-def]
     """Returns (status, sport, dport, tcp flags, payload offset, payload length, candidate,
     tunnel found, inner kind, inner offset, tunnel type)."""

@@ -5,7 +5,6 @@ tunnel type); ``ok`` False leaves the packet on its outer flow."""
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from segverify.capture.columns import TUNNEL_ERSPAN, TUNNEL_GENEVE, TUNNEL_GRE, TUNNEL_VXLAN
 from segverify.capture.status import (
@@ -16,6 +15,7 @@ from segverify.capture.status import (
     KIND_NONE,
 )
 from segverify.capture.wire import be16
+from segverify.jit import kernel
 
 GRE_IPV4 = 0x0800
 GRE_IPV6 = 0x86DD
@@ -29,7 +29,7 @@ VXLAN_PORT = 4789
 GENEVE_PORT = 6081
 
 
-@njit(cache=True, inline="always")
+@kernel(inline=True)
 def _by_ethertype(et):  # type: ignore[no-untyped-def]
     if et == GRE_IPV4:
         return KIND_IPV4
@@ -40,7 +40,7 @@ def _by_ethertype(et):  # type: ignore[no-untyped-def]
     return KIND_NONE
 
 
-@njit(cache=True)
+@kernel
 def gre(buf, q, limit):  # type: ignore[no-untyped-def]
     if q + 4 > limit:
         return False, KIND_NONE, q, 0
@@ -96,7 +96,7 @@ def gre(buf, q, limit):  # type: ignore[no-untyped-def]
     return False, KIND_NONE, q, 0
 
 
-@njit(cache=True)
+@kernel
 def vxlan(buf, p, limit):  # type: ignore[no-untyped-def]
     """``p``: start of the UDP payload."""
     if p + 8 + 14 > limit or not (buf[p] & 0x08):
@@ -104,7 +104,7 @@ def vxlan(buf, p, limit):  # type: ignore[no-untyped-def]
     return True, KIND_ETHERNET, p + 8, TUNNEL_VXLAN
 
 
-@njit(cache=True)
+@kernel
 def geneve(buf, p, limit):  # type: ignore[no-untyped-def]
     """``p``: start of the UDP payload."""
     if p + 8 > limit or buf[p] >> 6 != 0:

@@ -5,7 +5,6 @@ window ends mid-record (the caller reads more), or at a block it leaves to Pytho
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
 from segverify.capture.columns import (
     BUCKET,
@@ -19,6 +18,7 @@ from segverify.capture.columns import (
 )
 from segverify.capture.decode import decode_record
 from segverify.capture.wire import u16, u32
+from segverify.jit import kernel
 
 # walk outcomes
 FULL = 0  # max_rows records decoded
@@ -34,7 +34,7 @@ PCAPNG_EPB = 6
 NS = 1_000_000_000
 
 
-@njit(cache=True)
+@kernel
 def _bad_record(rows, n, frame, wirelen):  # type: ignore[no-untyped-def]
     rows[n, FRAME] = frame
     rows[n, TS] = 0
@@ -45,7 +45,7 @@ def _bad_record(rows, n, frame, wirelen):  # type: ignore[no-untyped-def]
     rows[n, FLOW] = -1
 
 
-@njit(cache=True)
+@kernel
 def walk_pcap(
     buf, start, stop, big, nsec, rechdr, max_caplen, linktype, rows, frame_base, max_rows
 ):  # type: ignore[no-untyped-def]
@@ -72,7 +72,7 @@ def walk_pcap(
     return n, p, FULL
 
 
-@njit(cache=True)
+@kernel
 def _pcapng_ts(ts, shift, mul, div, offset):  # type: ignore[no-untyped-def]
     if shift >= 0:
         if shift <= 30:
@@ -81,7 +81,7 @@ def _pcapng_ts(ts, shift, mul, div, offset):  # type: ignore[no-untyped-def]
     return ts * mul // div + offset
 
 
-@njit(cache=True)
+@kernel
 def walk_pcapng(  # type: ignore[no-untyped-def]
     buf,
     start,

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from segverify.jit import kernel
 
 
-@njit(cache=True, inline="always")
+@kernel(inline=True)
 def be16(buf, p):  # type: ignore[no-untyped-def]
     return (np.int64(buf[p]) << 8) | np.int64(buf[p + 1])
 
 
-@njit(cache=True, inline="always")
+@kernel(inline=True)
 def be32(buf, p):  # type: ignore[no-untyped-def]
     return (
         (np.int64(buf[p]) << 24)
@@ -21,12 +22,12 @@ def be32(buf, p):  # type: ignore[no-untyped-def]
     )
 
 
-@njit(cache=True, inline="always")
+@kernel(inline=True)
 def le16(buf, p):  # type: ignore[no-untyped-def]
     return (np.int64(buf[p + 1]) << 8) | np.int64(buf[p])
 
 
-@njit(cache=True, inline="always")
+@kernel(inline=True)
 def le32(buf, p):  # type: ignore[no-untyped-def]
     return (
         (np.int64(buf[p + 3]) << 24)
@@ -36,17 +37,17 @@ def le32(buf, p):  # type: ignore[no-untyped-def]
     )
 
 
-@njit(cache=True, inline="always")
+@kernel(inline=True)
 def u32(buf, p, big):  # type: ignore[no-untyped-def]
     return be32(buf, p) if big else le32(buf, p)
 
 
-@njit(cache=True, inline="always")
+@kernel(inline=True)
 def u16(buf, p, big):  # type: ignore[no-untyped-def]
     return be16(buf, p) if big else le16(buf, p)
 
 
-@njit(cache=True, inline="always")
+@kernel(inline=True)
 def be64(buf, p):  # type: ignore[no-untyped-def]
     """Eight bytes as a signed 64-bit value (the bit pattern of the unsigned one)."""
     hi = be32(buf, p)

@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from segverify.checks.addrclass import MATCH_NODE, MATCH_NONE, MATCH_PREFIX, AddressClass
+from segverify.flows.distinct import distinct_sorted
+from segverify.jit import Kernels, for_rows
 
 MAX_EXAMPLES = 5
 
@@ -56,14 +58,25 @@ class Coverage:
 
 
 def address_ids(
-    ver: np.ndarray, src_hi: np.ndarray, src_lo: np.ndarray, dst_hi: np.ndarray, dst_lo: np.ndarray
+    ver: np.ndarray,
+    src_hi: np.ndarray,
+    src_lo: np.ndarray,
+    dst_hi: np.ndarray,
+    dst_lo: np.ndarray,
+    kernels: Kernels | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Exact ids of the distinct addresses of a table: ``(src_id, dst_id, first)`` where
-    ``first[k]`` is the position of address ``k``'s first occurrence in ``src ‖ dst``."""
+    ids follow the order of (version, hi, lo) and ``first[k]`` is the position of address
+    ``k``'s first occurrence in ``src ‖ dst``. Large tables (``kernels`` compiled) take
+    one hashed pass instead of a three-key sort of every entry."""
     n = len(ver)
     v = np.concatenate([ver, ver])
     hi = np.concatenate([src_hi, dst_hi])
     lo = np.concatenate([src_lo, dst_lo])
+    kernels = for_rows(n) if kernels is None else kernels
+    if kernels.compiled:  # large tables: one hashed pass, then a sort of the distinct keys
+        ids, first = distinct_sorted(v, hi, lo, kernels)
+        return ids[:n], ids[n:], first
     if not hi.any() and not (v != v[:1]).any():  # one version, 64-bit keys: one sort
         order = np.argsort(lo, kind="stable")
         s_lo = lo[order]

@@ -78,10 +78,12 @@ def community_ids(cols: Any, rows: np.ndarray) -> list[str]:
     if len(rows) < 64:
         return [cols.community_id(i) for i in rows.tolist()]
     from segverify.flows.community_batch import community_id_array
+    from segverify.jit import for_rows
 
     out = community_id_array(
         cols.ver[rows], cols.src_hi[rows], cols.src_lo[rows], cols.dst_hi[rows],
         cols.dst_lo[rows], cols.proto[rows], cols.sport[rows], cols.dport[rows],
+        kernels=for_rows(len(cols.proto)),  # by the table's size, not the chunk's
     )  # fmt: skip
     return out.astype("U30").tolist()  # type: ignore[no-any-return]
 

@@ -174,6 +174,7 @@ def _initiator_is_src(
     """Per merged flow: does its source initiate it, judged by the one rule
     (``flows.build.initiator_is_a``, per flow) on the evidence of all its ranges?"""
     from segverify.flows.build import initiators
+    from segverify.jit import for_rows
 
     ev = {k: np.concatenate([f[k] for f in frames]) for k in frames[0]}
     n = len(merged)
@@ -184,7 +185,7 @@ def _initiator_is_src(
         np.minimum.at(out, row_group, np.where(v >= 0, v, INT64_MAX))
         return np.where(out == INT64_MAX, -1, out)
 
-    return initiators(  # type: ignore[no-any-return]
+    return for_rows(n)(initiators)(  # type: ignore[no-any-return]
         earliest("syn_fwd", "syn_rev"), earliest("syn_rev", "syn_fwd"),
         earliest("first_fwd", "first_rev"), earliest("first_rev", "first_fwd"),
         merged.flags_fwd.astype(np.int64), merged.flags_rev.astype(np.int64),

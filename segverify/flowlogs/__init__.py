@@ -7,6 +7,16 @@ several and merges them. Formats: :data:`segverify.flowlogs.registry.FORMATS`.
 
 from __future__ import annotations
 
-from segverify.flowlogs.api import read_flow_log, read_flow_logs
+from typing import Any
 
 __all__ = ["read_flow_log", "read_flow_logs"]
+
+
+def __getattr__(name: str) -> Any:
+    """The readers load on first use: a capture run that only asks the registry whether a
+    file is a capture does not import them."""
+    if name in __all__:
+        from segverify.flowlogs import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'segverify.flowlogs' has no attribute {name!r}")

@@ -9,9 +9,7 @@ follows the number of flows, never the number of packets. Keys are canonical (en
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
-import segverify.jit  # noqa: F401  (numba cache location, before the decorators run)
 from segverify.capture.columns import (
     BUCKET,
     BUCKET_ANALYSED,
@@ -34,6 +32,7 @@ from segverify.capture.columns import (
     VLAN,
     WIRELEN,
 )
+from segverify.jit import PLAIN, Kernels, kernel
 
 # key columns
 K_VER, K_A_HI, K_A_LO, K_B_HI, K_B_LO, K_PROTO, K_A_PORT, K_B_PORT = range(8)
@@ -60,7 +59,7 @@ EMPTY = -1
 TCP = 6
 
 
-@njit(cache=True, inline="always")
+@kernel(inline=True)
 def _mix(h, v):  # type: ignore[no-untyped-def]
     h ^= np.uint64(v)
     h *= np.uint64(0x9E3779B97F4A7C15)
@@ -68,7 +67,7 @@ def _mix(h, v):  # type: ignore[no-untyped-def]
     return h
 
 
-@njit(cache=True)
+@kernel
 def _hash(keys, f):  # type: ignore[no-untyped-def]
     h = np.uint64(0xCBF29CE484222325)
     for c in range(NKEY):
@@ -76,7 +75,7 @@ def _hash(keys, f):  # type: ignore[no-untyped-def]
     return h
 
 
-@njit(cache=True)
+@kernel
 def rehash(keys, nflows, slots):  # type: ignore[no-untyped-def]
     """Rebuild the slot table (all EMPTY on entry) for ``nflows`` keys."""
     mask = np.uint64(len(slots) - 1)
@@ -87,7 +86,7 @@ def rehash(keys, nflows, slots):  # type: ignore[no-untyped-def]
         slots[s] = f
 
 
-@njit(cache=True)
+@kernel
 def aggregate(rows, n, keys, stats, slots, nflows, cand_out, max_cand, max_reasm):  # type: ignore[no-untyped-def]
     """Add rows[:n] to the table. The caller guarantees room for ``n`` new flows and a
     slot table at least twice the key capacity. Returns (flows, candidates picked); each
@@ -213,7 +212,8 @@ def aggregate(rows, n, keys, stats, slots, nflows, cand_out, max_cand, max_reasm
 class FlowState:
     """The growing flow table of one file: canonical keys and per-direction statistics."""
 
-    def __init__(self, capacity: int = 1024) -> None:
+    def __init__(self, kernels: Kernels = PLAIN, capacity: int = 1024) -> None:
+        self.kernels = kernels
         self.nflows = 0
         self.keys = np.zeros((capacity, NKEY), dtype=np.int64)
         self.stats = np.zeros((capacity, NSTAT), dtype=np.int64)
@@ -227,20 +227,22 @@ class FlowState:
             return
         while cap < need:
             cap *= 2
-        keys = np.zeros((cap, NKEY), dtype=np.int64)
-        stats = np.zeros((cap, NSTAT), dtype=np.int64)
+        # rows past ``nflows`` are written whole by ``aggregate`` when a flow takes them:
+        # no zeroing (and no page touched) for capacity never used
+        keys = np.empty((cap, NKEY), dtype=np.int64)
+        stats = np.empty((cap, NSTAT), dtype=np.int64)
         keys[: self.nflows] = self.keys[: self.nflows]
         stats[: self.nflows] = self.stats[: self.nflows]
         self.keys, self.stats = keys, stats
         self.slots = np.full(cap * 2, EMPTY, dtype=np.int64)
-        rehash(self.keys, self.nflows, self.slots)
+        self.kernels(rehash)(self.keys, self.nflows, self.slots)
 
     def add(
         self, rows: np.ndarray, n: int, cand_out: np.ndarray, max_cand: int, max_reasm: int
     ) -> int:
         """Aggregate ``rows[:n]``; returns how many candidates were picked."""
         self.reserve(n)
-        self.nflows, nc = aggregate(
+        self.nflows, nc = self.kernels(aggregate)(
             rows, n, self.keys, self.stats, self.slots, self.nflows, cand_out, max_cand,
             max_reasm,
         )  # fmt: skip

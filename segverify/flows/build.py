@@ -10,9 +10,7 @@ import socket
 from collections.abc import Mapping, Sequence
 
 import numpy as np
-from numba import njit
 
-import segverify.jit  # noqa: F401  (numba cache location, before the decorators run)
 from segverify.flows.aggregate import (
     K_A_HI,
     K_A_LO,
@@ -34,6 +32,7 @@ from segverify.flows.aggregate import (
     FlowState,
 )
 from segverify.flows.columns import FlowColumns
+from segverify.jit import kernel
 
 MASK64 = (1 << 64) - 1
 
@@ -67,7 +66,7 @@ class AddressText:
 SERVER_PORT_BELOW = 1024  # well-known ports: the responder's side of a midstream flow
 
 
-@njit(cache=True)
+@kernel
 def initiator_is_a(syn_a, syn_b, first_a, first_b, flags_a, flags_b, proto, port_a, port_b):  # type: ignore[no-untyped-def]
     """True when endpoint ``a`` initiated the flow (frames are -1 when absent), deciding
     by the first rule that applies, as Zeek orients connections:
@@ -92,7 +91,7 @@ def initiator_is_a(syn_a, syn_b, first_a, first_b, flags_a, flags_b, proto, port
     return first_b < 0 or (first_a >= 0 and first_a < first_b)
 
 
-@njit(cache=True)
+@kernel
 def initiators(syn_a, syn_b, first_a, first_b, flags_a, flags_b, proto, port_a, port_b):  # type: ignore[no-untyped-def]
     """``initiator_is_a`` over arrays (one bool per flow)."""
     n = len(syn_a)
@@ -105,7 +104,7 @@ def initiators(syn_a, syn_b, first_a, first_b, flags_a, flags_b, proto, port_a, 
     return out
 
 
-@njit(cache=True)
+@kernel
 def _orient(keys, stats, n, addr, ints):  # type: ignore[no-untyped-def]
     """One pass over the table: ``addr`` (n, 8) src/dst and tunnel address halves,
     ``ints`` (n, 16) the integer columns of ``INT_COLUMNS``."""
@@ -161,7 +160,7 @@ def oriented_frames(state: FlowState) -> dict[str, np.ndarray]:
     st = state.stats[:n]
     syn_a, syn_b = st[:, S_SYN_FRAME], st[:, S_SYN_FRAME + 1]
     fa, fb = st[:, S_FIRST_FRAME], st[:, S_FIRST_FRAME + 1]
-    a_init = initiators(
+    a_init = state.kernels(initiators)(
         syn_a, syn_b, fa, fb, st[:, S_FLAGS], st[:, S_FLAGS + 1], k[:, K_PROTO],
         k[:, K_A_PORT], k[:, K_B_PORT],
     )  # fmt: skip
@@ -183,7 +182,7 @@ def build_columns(
     n = state.nflows
     addr = np.empty((n, len(ADDR_COLUMNS)), dtype=np.int64)
     ints = np.empty((n, len(INT_COLUMNS)), dtype=np.int64)
-    _orient(state.keys, state.stats, n, addr, ints)
+    state.kernels(_orient)(state.keys, state.stats, n, addr, ints)
     addr_u = addr.view(np.uint64)
     arrays: dict[str, np.ndarray] = {name: addr_u[:, c] for c, name in enumerate(ADDR_COLUMNS)}
     arrays.update({name: ints[:, c] for c, name in enumerate(INT_COLUMNS)})

@@ -1,4 +1,5 @@
-"""Community ID v1 for every row of a flow table at once (compiled SHA-1 and base64).
+"""Community ID v1 for every row of a flow table at once: a SHA-1 and base64 kernel,
+compiled for large tables; hashlib row by row for small ones.
 
 The same hash as :func:`segverify.flows.community_id.community_id_packed` (tested equal
 row by row): the message (seed, the two addresses, protocol, zero, and the ports when
@@ -9,9 +10,9 @@ once per flow without any Python object.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
-import segverify.jit  # noqa: F401  (numba cache location, before the decorators run)
+from segverify.flows.community_id import community_id_packed
+from segverify.jit import Kernels, for_rows, kernel
 
 CID_LEN = 30  # "1:" + 28 base64 characters
 _B64 = np.frombuffer(
@@ -23,12 +24,12 @@ _ICMP6_PAIRED = np.zeros(256, dtype=np.bool_)
 _ICMP6_PAIRED[[128, 129, 130, 131, 133, 134, 135, 136, 139, 140, 144, 145]] = True
 
 
-@njit(cache=True, inline="always")
+@kernel(inline=True)
 def _rotl(x, n):  # type: ignore[no-untyped-def]
     return ((x << np.uint32(n)) | (x >> np.uint32(32 - n))) & np.uint32(0xFFFFFFFF)
 
 
-@njit(cache=True)
+@kernel
 def _put_addr(msg, p, ver, hi, lo):  # type: ignore[no-untyped-def]
     if ver == 4:
         for k in range(4):
@@ -40,7 +41,7 @@ def _put_addr(msg, p, ver, hi, lo):  # type: ignore[no-untyped-def]
     return p + 16
 
 
-@njit(cache=True)
+@kernel
 def _sha1_one_block(msg, length, w, out):  # type: ignore[no-untyped-def]
     for k in range(length, 64):
         msg[k] = 0
@@ -91,7 +92,7 @@ def _sha1_one_block(msg, length, w, out):  # type: ignore[no-untyped-def]
         out[4 * i + 3] = v & np.uint32(0xFF)
 
 
-@njit(cache=True)
+@kernel
 def _community_ids(ver, shi, slo, dhi, dlo, proto, sport, dport, seed, b64, p4, p6, out):  # type: ignore[no-untyped-def]
     msg = np.zeros(64, dtype=np.uint8)
     w = np.zeros(80, dtype=np.uint32)
@@ -152,6 +153,45 @@ def _community_ids(ver, shi, slo, dhi, dlo, proto, sport, dport, seed, b64, p4, 
         o[q + 3] = 61  # "="
 
 
+def _hashlib_ids(
+    ver: np.ndarray,
+    src_hi: np.ndarray,
+    src_lo: np.ndarray,
+    dst_hi: np.ndarray,
+    dst_lo: np.ndarray,
+    proto: np.ndarray,
+    sport: np.ndarray,
+    dport: np.ndarray,
+    seed: int,
+) -> np.ndarray:
+    """The same IDs through :func:`community_id_packed` (hashlib), for small tables."""
+    rows = zip(
+        np.asarray(ver).tolist(),
+        np.asarray(src_hi, dtype=np.uint64).tolist(),
+        np.asarray(src_lo, dtype=np.uint64).tolist(),
+        np.asarray(dst_hi, dtype=np.uint64).tolist(),
+        np.asarray(dst_lo, dtype=np.uint64).tolist(),
+        np.asarray(proto).tolist(),
+        np.asarray(sport).tolist(),
+        np.asarray(dport).tolist(),
+        strict=True,
+    )
+    out = [
+        community_id_packed(
+            _packed(v, shi, slo), _packed(v, dhi, dlo), pr,
+            None if sp < 0 else sp, None if dp < 0 else dp, seed,
+        ).encode("ascii")
+        for v, shi, slo, dhi, dlo, pr, sp, dp in rows
+    ]  # fmt: skip
+    return np.array(out, dtype=f"S{CID_LEN}")
+
+
+def _packed(ver: int, hi: int, lo: int) -> bytes:
+    if ver == 4:
+        return (lo & 0xFFFFFFFF).to_bytes(4, "big")
+    return (hi << 64 | lo).to_bytes(16, "big")
+
+
 def community_id_array(
     ver: np.ndarray,
     src_hi: np.ndarray,
@@ -162,12 +202,17 @@ def community_id_array(
     sport: np.ndarray,
     dport: np.ndarray,
     seed: int = 0,
+    kernels: Kernels | None = None,
 ) -> np.ndarray:
-    """Community IDs of every row as a ``S30`` (ASCII bytes) array."""
+    """Community IDs of every row as a ``S30`` (ASCII bytes) array (``kernels``: plain or
+    compiled; by default by the number of rows)."""
     n = len(proto)
+    kernels = for_rows(n) if kernels is None else kernels
+    if not kernels.compiled:  # a SHA-1 in plain Python is slow: hashlib, row by row
+        return _hashlib_ids(ver, src_hi, src_lo, dst_hi, dst_lo, proto, sport, dport, seed)
     out = np.zeros((n, CID_LEN), dtype=np.uint8)
     if n:
-        _community_ids(
+        kernels(_community_ids)(
             np.ascontiguousarray(ver, dtype=np.int64),
             np.ascontiguousarray(src_hi, dtype=np.uint64),
             np.ascontiguousarray(src_lo, dtype=np.uint64),

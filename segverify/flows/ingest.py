@@ -14,7 +14,6 @@ import ipaddress
 from collections.abc import Sequence
 
 import numpy as np
-from numba import njit
 
 from segverify.capture.columns import (
     BUCKET,
@@ -58,11 +57,12 @@ from segverify.capture.evidence import (
 from segverify.flows.aggregate import CAND_NAMES, CAND_REASM, FlowState
 from segverify.flows.build import AddressText, build_columns, packed_address
 from segverify.flows.model import BUCKETS, Accounting, FlowTable
+from segverify.jit import Kernels, for_path, kernel
 
 TUNNEL_CODES = {name: code for code, name in TUNNEL_NAMES.items()}
 
 
-@njit(cache=True)
+@kernel
 def summarise(rows, n, counts):  # type: ignore[no-untyped-def]
     """Bucket counts of rows[:n] into ``counts``; returns (fragment rows, tunnelled rows)."""
     nfrag = 0
@@ -81,11 +81,12 @@ def summarise(rows, n, counts):  # type: ignore[no-untyped-def]
 class FlowIngest:
     """Builds the flow table of one file from chunks of decoded rows."""
 
-    def __init__(self, path: str, chunk_records: int) -> None:
+    def __init__(self, path: str, chunk_records: int, kernels: Kernels | None = None) -> None:
         self.path = path
+        self.kernels = for_path(path) if kernels is None else kernels
         self.cand = np.zeros((max(1, chunk_records), 3), dtype=np.int64)
         self.counts = np.zeros(10, dtype=np.int64)
-        self.state = FlowState()
+        self.state = FlowState(self.kernels)
         self.acct = Accounting(files=1)
         self.names: dict[int, list[str]] = {}
         self.tunnels: dict[int, list[str]] = {}
@@ -97,6 +98,11 @@ class FlowIngest:
         self.reasm_done: set[tuple[int, int]] = set()  # directions whose name was found
         self.text = AddressText()
 
+    def use(self, kernels: Kernels) -> None:
+        """Run the loops of the chunks still to come with ``kernels``."""
+        self.kernels = kernels
+        self.state.kernels = kernels
+
     def add(self, rows: np.ndarray, n: int, buf: np.ndarray | bytes | bytearray) -> None:
         """Aggregate ``rows[:n]``; payload offsets (``PAY_OFF``) index ``buf``."""
         if n == 0:
@@ -104,7 +110,7 @@ class FlowIngest:
         if len(self.cand) < n:
             self.cand = np.zeros((n, 3), dtype=np.int64)
         self.counts[:] = 0
-        nfrag, ntun = summarise(rows, n, self.counts)
+        nfrag, ntun = self.kernels(summarise)(rows, n, self.counts)
         self.acct.records += n
         for b, name in enumerate(BUCKETS):
             setattr(self.acct, name, getattr(self.acct, name) + int(self.counts[b]))

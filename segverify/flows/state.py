@@ -1,7 +1,7 @@
 """Connection state in Zeek's ``conn_state`` vocabulary, from per-direction TCP flags.
 
-Compiled (numba): one call classifies every flow of a table; the scalar functions are the
-same code. Zeek keeps a state machine
+Kernels (``segverify.jit``): one call classifies every flow of a table, compiled for large
+tables; the scalar functions are the same code. Zeek keeps a state machine
 per endpoint; the flow table keeps, per direction, the packet count and the OR of every
 TCP flag byte, from which each endpoint's final state is derived:
 
@@ -21,9 +21,8 @@ says whether the other side replied for every protocol.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
-import segverify.jit  # noqa: F401  (numba cache location, before the decorators run)
+from segverify.jit import Kernels, for_rows, kernel
 
 CONN_STATES = (
     "S0",
@@ -48,7 +47,7 @@ FIN, SYN, RST, ACK = 0x01, 0x02, 0x04, 0x10
 TCP, UDP = 6, 17
 
 
-@njit(cache=True)
+@kernel
 def _endpoint(pkts, flags, peer_pkts, peer_flags):  # type: ignore[no-untyped-def]
     if pkts == 0:
         return INACTIVE
@@ -69,7 +68,7 @@ def _endpoint(pkts, flags, peer_pkts, peer_flags):  # type: ignore[no-untyped-de
     return PARTIAL
 
 
-@njit(cache=True)
+@kernel
 def _state(proto, pkts_fwd, pkts_rev, flags_fwd, flags_rev):  # type: ignore[no-untyped-def]
     if proto == UDP:
         if pkts_fwd > 0:
@@ -102,7 +101,7 @@ def _state(proto, pkts_fwd, pkts_rev, flags_fwd, flags_rev):  # type: ignore[no-
     return OTH
 
 
-@njit(cache=True)
+@kernel
 def _answered(proto, pkts_rev, flags_fwd, flags_rev):  # type: ignore[no-untyped-def]
     if proto != TCP:
         return pkts_rev > 0
@@ -112,7 +111,7 @@ def _answered(proto, pkts_rev, flags_fwd, flags_rev):  # type: ignore[no-untyped
     return (flags_fwd & SYN) == 0 and pkts_rev > 0 and not lone_rst
 
 
-@njit(cache=True)
+@kernel
 def _states(proto, pkts_fwd, pkts_rev, flags_fwd, flags_rev, out_state, out_answered):  # type: ignore[no-untyped-def]
     for i in range(len(proto)):
         out_state[i] = _state(proto[i], pkts_fwd[i], pkts_rev[i], flags_fwd[i], flags_rev[i])
@@ -125,13 +124,15 @@ def states_and_answered(
     pkts_rev: np.ndarray,
     flags_fwd: np.ndarray,
     flags_rev: np.ndarray,
+    kernels: Kernels | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     n = len(proto)
     state = np.empty(n, dtype=np.uint8)
     ans = np.empty(n, dtype=np.bool_)
     as64 = [np.ascontiguousarray(a, dtype=np.int64) for a in (proto, pkts_fwd, pkts_rev)]
     flags = [np.ascontiguousarray(a, dtype=np.int64) for a in (flags_fwd, flags_rev)]
-    _states(*as64, *flags, state, ans)
+    run = (for_rows(n) if kernels is None else kernels)(_states)
+    run(*as64, *flags, state, ans)
     return state, ans
 
 

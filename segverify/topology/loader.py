@@ -54,7 +54,7 @@ def schema() -> dict[str, Any]:
 @lru_cache(maxsize=1)
 def models_data() -> dict[str, Any]:
     text = resources.files("segverify.data").joinpath("models.yaml").read_text("utf-8")
-    return yaml.safe_load(text)
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
 
 
 def load_topology(path: str | FsPath) -> Topology:

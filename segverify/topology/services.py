@@ -74,7 +74,7 @@ def load_catalogue(text: str | None = None) -> ServiceCatalogue:
     """Load the service catalogue (the packaged one unless ``text`` is given)."""
     if text is None:
         text = resources.files("segverify.data").joinpath("services.yaml").read_text("utf-8")
-    raw = yaml.safe_load(text)
+    raw = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
     services = {
         name: tuple(spec_from_mapping(e, name) for e in entries)
         for name, entries in (raw.get("services") or {}).items()
