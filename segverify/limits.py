@@ -10,6 +10,7 @@ from __future__ import annotations
 import zlib
 
 from segverify.errors import InputError, Term
+from segverify.i18n import Msg
 
 MiB = 1 << 20
 
@@ -135,5 +136,5 @@ def read_maybe_gzip_bounded(path: str, limit: int, what: str) -> bytes:
                 raise EOFError("compressed file ended before the end-of-stream marker")
             data = inflate.unused_data
     except (OSError, EOFError, zlib.error) as exc:
-        raise InputError(f"broken gzip data ({exc})", path) from None
+        raise InputError(Msg("error.limits.broken_gzip_data", reason=exc), path) from None
     return bytes(out)

@@ -8,6 +8,7 @@ from segverify.engine.analysis import FirewallAnalysis
 from segverify.engine.compile import CompiledStage
 from segverify.findings.model import InputWarning
 from segverify.firewall.ir import Device, Rule, names_in
+from segverify.i18n import Msg
 from segverify.topology.model import Location, Topology
 
 
@@ -173,8 +174,12 @@ def parse_fail_on(text: str | None) -> tuple[str, ...]:
         from segverify.errors import InputError
 
         raise InputError(
-            f"--fail-on: unknown {', '.join(bad)} (severities {', '.join(SEVERITIES)}; "
-            f"kinds {', '.join(FINDING_KINDS)})"
+            Msg(
+                "error.checks.firewall_common.fail_unknown_severities_kinds",
+                bad=", ".join(bad),
+                severities=", ".join(SEVERITIES),
+                kinds=", ".join(FINDING_KINDS),
+            )
         )
     return items
 

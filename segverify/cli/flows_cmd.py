@@ -10,6 +10,7 @@ import click
 
 from segverify.cli.options import output_option
 from segverify.cli.pcap_cmd import analyse, capture_options, open_output
+from segverify.i18n import Msg
 
 FORMATS = ("tsv", "jsonl", "csv")  # render.flows_out.FORMATS; a test keeps them equal
 
@@ -88,7 +89,7 @@ def flows(
     if captures[0] == "check" and not os.path.exists("check"):  # `flows check FLOWS.parquet`
         captures = captures[1:]
         if not captures:
-            raise click.UsageError("flows check: give a stored flow table (FLOWS.parquet)")
+            raise click.UsageError(Msg("error.cli.flows_cmd.flows_check_give_stored_flow"))
         if inputs["input_format"] == "auto":
             inputs["input_format"] = "parquet"
     analysis = analyse(
@@ -97,7 +98,14 @@ def flows(
     unknown = [z for z in zones if z not in analysis.topology.zones]
     if unknown:
         known = ", ".join(sorted(analysis.topology.zones))
-        raise InputError(f"{topology_path}: no zone {unknown[0]!r} (zones: {known})")
+        raise InputError(
+            Msg(
+                "error.cli.flows_cmd.no_zone_zones",
+                topology=topology_path,
+                zone=unknown[0],
+                known=known,
+            )
+        )
     from segverify.render import flows_out
 
     rows = flows_out.select_rows(analysis, forbidden, zones, unclassified)

@@ -21,6 +21,7 @@ from segverify.firewall.model import (
     Rule,
     Stage,
 )
+from segverify.i18n import Msg
 from segverify.topology.model import Location
 
 MAX_ALTERNATIVES = 20000
@@ -84,7 +85,11 @@ class ChainProgram:
                     path.append(chain)
                     if len(path) > MAX_CHAIN_DEPTH:
                         raise InputError(
-                            f"chains nested deeper than {MAX_CHAIN_DEPTH} ({' -> '.join(path[:3])} -> …)",
+                            Msg(
+                                "error.firewall.chains.chains_nested_deeper_than",
+                                limit=MAX_CHAIN_DEPTH,
+                                path=" -> ".join(path[:3]),
+                            ),
                             self.file,
                         )
                 # descend into the next callee not done yet
@@ -96,7 +101,9 @@ class ChainProgram:
                         if state.get(t) == 1:
                             loop = " -> ".join(path[path.index(t) :] + [t])
                             line = cr.location.line if cr.location else None
-                            raise InputError(f"chain loop: {loop}", self.file, line)
+                            raise InputError(
+                                Msg("error.firewall.chains.chain_loop", loop=loop), self.file, line
+                            )
                         if state.get(t) != 2:
                             stack.append((chain, k))
                             stack.append((t, 0))
@@ -113,8 +120,11 @@ class ChainProgram:
                             n += alts
                     if n > MAX_FLAT_RULES:
                         raise InputError(
-                            f"ruleset too complex to inline: chain {chain} expands to more than "
-                            f"{MAX_FLAT_RULES} rules (each jump copies the called chain)",
+                            Msg(
+                                "error.firewall.chains.ruleset_too_complex_inline_chain",
+                                chain=chain,
+                                limit=MAX_FLAT_RULES,
+                            ),
                             self.file,
                         )
                     size[chain], depth[chain] = n, d
@@ -156,7 +166,7 @@ class ChainProgram:
                 return
             if len(guards) > MAX_ALTERNATIVES or len(out) > 50 * MAX_ALTERNATIVES:
                 raise InputError(
-                    "ruleset too complex to inline (RETURN/goto alternatives explode)",
+                    Msg("error.firewall.chains.ruleset_too_complex_inline_return"),
                     self.file,
                     cr.location.line if cr.location else None,
                 )
@@ -175,14 +185,18 @@ class ChainProgram:
             elif cr.kind in ("jump", "goto"):
                 if cr.target not in self.chains:
                     raise InputError(
-                        f"{cr.kind} to undefined chain {cr.target!r}",
+                        Msg(
+                            "error.firewall.chains.undefined_chain", kind=cr.kind, target=cr.target
+                        ),
                         self.file,
                         cr.location.line if cr.location else None,
                     )
                 if cr.target in stack:
                     loop = " -> ".join(stack[stack.index(cr.target) :] + [cr.target])
                     raise InputError(
-                        f"chain loop: {loop}", self.file, cr.location.line if cr.location else None
+                        Msg("error.firewall.chains.chain_loop", loop=loop),
+                        self.file,
+                        cr.location.line if cr.location else None,
                     )
                 if hits:
                     loc = (cr.location,) if cr.location else ()

@@ -19,6 +19,7 @@ from segverify.firewall.intervals import parse_address, parse_ip
 from segverify.firewall.match import Match, conj
 from segverify.firewall.model import CT_STATES, HOOKS, AddressSet, PortSet, Rule, Ruleset, Stage
 from segverify.firewall.names import ICMP_TYPES, parse_port_range, parse_protocol
+from segverify.i18n import Msg
 from segverify.topology.model import Location
 
 MAX_GROUP_DEPTH = 64
@@ -243,7 +244,9 @@ def parse_csv(text: str, file: str = "<string>", device: str | None = None) -> R
         except StopIteration:
             break
         except csv.Error as exc:
-            raise InputError(f"bad CSV: {exc}", file, reader.line_num + 1) from None
+            raise InputError(
+                Msg("error.firewall.csv_export.bad_csv", reason=exc), file, reader.line_num + 1
+            ) from None
         line = reader.line_num
         if not row or all(not c.strip() for c in row) or row[0].lstrip().startswith("#"):
             continue
@@ -251,18 +254,37 @@ def parse_csv(text: str, file: str = "<string>", device: str | None = None) -> R
             header = [c.strip().lower() for c in row]
             dup = sorted({c for c in header if c and header.count(c) > 1})
             if dup:
-                raise InputError(f"duplicated column {', '.join(dup)} in the header", file, line)
+                raise InputError(
+                    Msg(
+                        "error.firewall.csv_export.duplicated_column_header", column=", ".join(dup)
+                    ),
+                    file,
+                    line,
+                )
             unknown = [c for c in header if c not in COLUMNS]
             if "action" not in header:
                 raise InputError(
-                    "not a segverify firewall CSV: no 'action' column in the header", file, line
+                    Msg("error.firewall.csv_export.not_segverify_firewall_csv_no"), file, line
                 )
             for c in unknown:
-                warnings.append((Location(file, line), f"unknown column {c!r} ignored"))
+                warnings.append(
+                    (
+                        Location(file, line),
+                        Msg("warn.firewall.csv_export.unknown_column_ignored", column=c),
+                    )
+                )
             continue
         if len(row) != len(header):
             # a short row would read its missing fields as "any": refuse, like a long one
-            raise InputError(f"{len(row)} fields, header has {len(header)}", file, line)
+            raise InputError(
+                Msg(
+                    "error.firewall.csv_export.fields_header_has",
+                    fields=len(row),
+                    header=len(header),
+                ),
+                file,
+                line,
+            )
         rows.append(
             (
                 line,
@@ -274,23 +296,37 @@ def parse_csv(text: str, file: str = "<string>", device: str | None = None) -> R
             )
         )
     if header is None:
-        raise InputError("empty CSV", file)
+        raise InputError(Msg("error.firewall.csv_export.empty_csv"), file)
     # objects first: rules may use objects defined further down
     for line, r in rows:
         kind = (r.get("kind") or "rule").lower()
         if kind in ("address", "service"):
             name = r.get("name", "")
             if not name:
-                raise InputError(f"{kind} object without a name", file, line)
+                raise InputError(
+                    Msg("error.firewall.csv_export.object_without_name", kind=kind), file, line
+                )
             if (kind, name) in p.objects:
-                raise InputError(f"{kind} object {name!r} defined twice", file, line)
+                raise InputError(
+                    Msg("error.firewall.csv_export.object_defined_twice", kind=kind, name=name),
+                    file,
+                    line,
+                )
             p.objects[(kind, name)] = _Obj(kind, name, _items(r.get("members", "")), line)
         elif kind != "rule":
-            raise InputError(f"unknown kind {kind!r} (rule, address, service)", file, line)
+            raise InputError(
+                Msg("error.firewall.csv_export.unknown_kind_rule_address_service", kind=kind),
+                file,
+                line,
+            )
     devices = {r.get("device", "") for _, r in rows if r.get("device")}
     if len(devices) > 1:
         raise InputError(
-            f"rows for several devices ({', '.join(sorted(devices))}): one device a file", file
+            Msg(
+                "error.firewall.csv_export.rows_several_devices_one_device",
+                devices=", ".join(sorted(devices)),
+            ),
+            file,
         )
     stages: dict[str, _StageRows] = {}
     for seq, (line, r) in enumerate(rows):
@@ -299,15 +335,26 @@ def parse_csv(text: str, file: str = "<string>", device: str | None = None) -> R
         sname = r.get("stage") or "policy"
         hook = (r.get("hook") or "forward").lower()
         if hook not in HOOKS:
-            raise InputError(f"unknown hook {hook!r}", file, line)
+            raise InputError(Msg("error.firewall.csv_export.unknown_hook", hook=hook), file, line)
         st = stages.get(sname)
         if st is None:
             st = stages[sname] = _StageRows(sname, hook, line)
         elif st.hook != hook:
-            raise InputError(f"stage {sname} has rows for hooks {st.hook} and {hook}", file, line)
+            raise InputError(
+                Msg(
+                    "error.firewall.csv_export.stage_has_rows_hooks",
+                    stage=sname,
+                    hook=st.hook,
+                    hook2=hook,
+                ),
+                file,
+                line,
+            )
         act_word = r.get("action", "").lower()
         if act_word not in ACTION_WORDS:
-            raise InputError(f"unknown action {r.get('action')!r}", file, line)
+            raise InputError(
+                Msg("error.firewall.csv_export.unknown_action", action=r.get("action")), file, line
+            )
         action = ACTION_WORDS[act_word]
         order_s = r.get("order", "")
         if order_s.lower() == "default":
@@ -316,10 +363,16 @@ def parse_csv(text: str, file: str = "<string>", device: str | None = None) -> R
         try:
             order = float(order_s) if order_s else float(seq)
         except ValueError:
-            raise InputError(f"order {order_s!r} is not a number", file, line) from None
+            raise InputError(
+                Msg("error.firewall.csv_export.order_not_number", value=order_s), file, line
+            ) from None
         en = r.get("enabled", "").lower()
         if en not in TRUE | FALSE:
-            raise InputError(f"enabled {r.get('enabled')!r} is not yes/no", file, line)
+            raise InputError(
+                Msg("error.firewall.csv_export.enabled_not_yes_no", value=r.get("enabled")),
+                file,
+                line,
+            )
         loc = Location(file, line)
         in_z = tuple(_items(r.get("in_zone", ""))) or None
         out_z = tuple(_items(r.get("out_zone", ""))) or None

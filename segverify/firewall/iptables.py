@@ -26,6 +26,7 @@ from segverify.firewall.names import (
     parse_port_range,
     parse_protocol,
 )
+from segverify.i18n import Msg
 from segverify.topology.model import Location
 
 BUILTIN = {
@@ -185,7 +186,7 @@ def parse_iptables(
                 warnings.append(
                     (
                         Location(file, 1),
-                        "address family not stated (no iptables-save header); assumed IPv4",
+                        Msg("warn.firewall.iptables.address_family_not_stated_no"),
                     )
                 )
     parser = _Parser(file, family, ipsets)
@@ -198,15 +199,29 @@ def parse_iptables(
             continue
         if line.startswith("*"):
             if current is not None and not current.committed:
-                warnings.append((current.location, f"table {current.name} has no COMMIT"))
+                warnings.append(
+                    (
+                        current.location,
+                        Msg("warn.firewall.iptables.table_has_no_commit", name=current.name),
+                    )
+                )
             current = _Table(line[1:].strip(), loc)
             tables.append(current)
             if current.name not in BUILTIN:
-                warnings.append((loc, f"unknown table {current.name!r}: not evaluated"))
+                warnings.append(
+                    (
+                        loc,
+                        Msg(
+                            "warn.firewall.iptables.unknown_table_not_evaluated", name=current.name
+                        ),
+                    )
+                )
             continue
         if current is None:
             raise InputError(
-                f"not an iptables-save export: {line[:60]!r} before any '*table' line", file, n
+                Msg("error.firewall.iptables.not_iptables_save_export_before", line=line[:60]),
+                file,
+                n,
             )
         if line == "COMMIT":
             current.committed = True
@@ -214,7 +229,7 @@ def parse_iptables(
         if line.startswith(":"):
             parts = line[1:].split()
             if len(parts) < 2:
-                raise InputError(f"bad chain line {line!r}", file, n)
+                raise InputError(Msg("error.firewall.iptables.bad_chain_line", line=line), file, n)
             current.policies[parts[0]] = (parts[1], loc)
             current.rules.setdefault(parts[0], [])
             continue
@@ -226,32 +241,38 @@ def parse_iptables(
                 warnings.append(
                     (
                         loc,
-                        "nat table rule not evaluated (address translation is outside filter semantics)",
+                        Msg("warn.firewall.iptables.nat_table_rule_not_evaluated"),
                     )
                 )
                 continue
             try:
                 tokens = line.split() if not QUOTING.search(line) else shlex.split(line)
             except ValueError as exc:
-                warnings.append((loc, f"unparsable line ({exc}): {line}"))
+                warnings.append(
+                    (loc, Msg("warn.firewall.iptables.unparsable_line", reason=exc, line=line))
+                )
                 continue
             if len(tokens) < 2:
-                raise InputError("rule without chain", file, n)
+                raise InputError(Msg("error.firewall.iptables.rule_without_chain"), file, n)
             chain = tokens[1]
             if chain not in current.rules and chain not in BUILTIN[current.name]:
-                warnings.append((loc, f"chain {chain} used without a ':{chain}' declaration"))
+                warnings.append(
+                    (loc, Msg("warn.firewall.iptables.chain_used_without_declaration", chain=chain))
+                )
             current.rules.setdefault(chain, []).append(parser.rule(tokens[2:], loc, raw.strip()))
             continue
         warnings.append(
             (
                 loc,
-                f"unsupported line (iptables-save writes only *table, :chain, -A, COMMIT): {line}",
+                Msg("warn.firewall.iptables.unsupported_line_iptables_save_writes", line=line),
             )
         )
     if not tables:
-        raise InputError("not an iptables-save export (no '*table' line)", file)
+        raise InputError(Msg("error.firewall.iptables.not_iptables_save_export_no"), file)
     if current is not None and not current.committed:
-        warnings.append((current.location, f"table {current.name} has no COMMIT"))
+        warnings.append(
+            (current.location, Msg("warn.firewall.iptables.table_has_no_commit", name=current.name))
+        )
 
     stages = []
     hooks = {
@@ -266,20 +287,39 @@ def parse_iptables(
             if t.name == "nat":
                 for chain, (pol, loc) in t.policies.items():
                     if pol not in ("ACCEPT", "-"):
-                        warnings.append((loc, f"nat chain {chain} policy {pol} not evaluated"))
+                        warnings.append(
+                            (
+                                loc,
+                                Msg(
+                                    "warn.firewall.iptables.nat_chain_policy_not_evaluated",
+                                    chain=chain,
+                                    policy=pol,
+                                ),
+                            )
+                        )
             continue
         for rules in t.rules.values():
             for k, cr in enumerate(rules):
                 if cr.kind == "jump" and cr.target not in t.rules and cr.target.isupper():
                     rules[k] = replace(cr, kind="unknown")
                     warnings.append(
-                        (cr.location, f"unknown target {cr.target}: treated as unknown verdict")
+                        (
+                            cr.location,
+                            Msg(
+                                "warn.firewall.iptables.unknown_target_treated_as_unknown_2",
+                                target=cr.target,
+                            ),
+                        )
                     )
         prog = ChainProgram(chains=dict(t.rules), file=file)
         for chain, prio in BUILTIN[t.name].items():
             pol, ploc = t.policies.get(chain, ("ACCEPT", t.location))
             if pol not in ("ACCEPT", "DROP"):
-                raise InputError(f"bad policy {pol!r} for built-in chain {chain}", file, ploc.line)
+                raise InputError(
+                    Msg("error.firewall.iptables.bad_policy_built_chain", policy=pol, chain=chain),
+                    file,
+                    ploc.line,
+                )
             prog.chains.setdefault(chain, [])
             if t.name != "filter" and pol == "ACCEPT" and not _can_drop(prog, chain):
                 continue
@@ -288,7 +328,16 @@ def parse_iptables(
             )
         for chain, (pol, loc) in t.policies.items():
             if chain not in BUILTIN[t.name] and pol != "-":
-                warnings.append((loc, f"user chain {chain} has policy {pol}: ignored"))
+                warnings.append(
+                    (
+                        loc,
+                        Msg(
+                            "warn.firewall.iptables.user_chain_has_policy_ignored",
+                            chain=chain,
+                            policy=pol,
+                        ),
+                    )
+                )
         stages.extend(prog.stages())
     vendor = "ip6tables" if family == 6 else "iptables"
     warnings.extend(parser.extra_warnings)
@@ -432,17 +481,29 @@ class _Parser:
                     kind = "continue"
                     if name == "SET":
                         self.extra_warnings.append(
-                            (loc, "SET target changes ipset members at run time: not modelled")
+                            (loc, Msg("warn.firewall.iptables.set_target_changes_ipset_members"))
                         )
                 elif name in ("NFQUEUE", "QUEUE", "SYNPROXY"):
                     kind = "unknown"
                     self.extra_warnings.append(
-                        (loc, f"target {name}: verdict decided elsewhere, treated as unknown")
+                        (
+                            loc,
+                            Msg(
+                                "warn.firewall.iptables.target_verdict_decided_elsewhere_treated",
+                                name=name,
+                            ),
+                        )
                     )
                 elif name in NAT_TARGETS:
                     kind = "continue"
                     self.extra_warnings.append(
-                        (loc, f"target {name} (address translation) not evaluated")
+                        (
+                            loc,
+                            Msg(
+                                "warn.firewall.iptables.target_address_translation_not_evaluated",
+                                name=name,
+                            ),
+                        )
                     )
                 else:
                     # a user chain (or an unknown extension target: the inliner reports
@@ -607,7 +668,11 @@ class _Parser:
             self.extra_warnings.append(
                 (
                     loc,
-                    f"unknown target {target} {' '.join(target_opts)}: treated as unknown verdict",
+                    Msg(
+                        "warn.firewall.iptables.unknown_target_treated_as_unknown",
+                        target=target,
+                        options=" ".join(target_opts),
+                    ),
                 )
             )
         if unknown or opaque:
@@ -652,7 +717,9 @@ class _Parser:
             unknown.append(text + " (members unknown: give the 'ipset save' file)")
             if name not in self.warned_sets:
                 self.warned_sets.add(name)
-                self.extra_warnings.append((loc, f"ipset {name!r} unresolved: no ipset file given"))
+                self.extra_warnings.append(
+                    (loc, Msg("warn.firewall.iptables.ipset_unresolved_no_ipset_file", name=name))
+                )
             return
         res = resolve(self.ipsets, name)
         if isinstance(res, str):

@@ -27,6 +27,7 @@ from segverify.flowlogs.records import (
     port,
 )
 from segverify.flowlogs.textio import numbered_lines, read_bytes
+from segverify.i18n import Msg
 
 PROTOS = {"tcp": 6, "udp": 17, "icmp": 1}
 READ = frozenset(
@@ -82,17 +83,19 @@ def _seconds_ns(value: Any) -> int:
     try:
         seconds = float(value)
     except (TypeError, ValueError):
-        raise RecordError(f"duration {value!r} is not a number") from None
+        raise RecordError(
+            Msg("error.flowlogs.zeek_conn.duration_not_number", value=value)
+        ) from None
     if not math.isfinite(seconds) or seconds < 0:
-        raise RecordError(f"duration {value!r} is not a number")
+        raise RecordError(Msg("error.flowlogs.zeek_conn.duration_not_number", value=value))
     if seconds * 1e9 >= LIMIT_NS:
-        raise RecordError(f"duration {value!r} out of range")
+        raise RecordError(Msg("error.flowlogs.zeek_conn.duration_out_range", value=value))
     return round(seconds * 1e9)
 
 
 def _text(value: Any, name: str) -> str:
     if value is None:
-        raise RecordError(f"{name} missing")
+        raise RecordError(Msg("error.flowlogs.zeek_conn.missing", name=name))
     return str(value)
 
 
@@ -108,7 +111,9 @@ def record_from_row(row: dict[str, Any], where: int, col: Collector) -> LogRecor
     else:
         ip_proto = _field(row, "ip_proto")
         if ip_proto in (None, "-"):
-            raise RecordError(f"proto {proto_name!r} without ip_proto")
+            raise RecordError(
+                Msg("error.flowlogs.zeek_conn.proto_without_ip_proto", proto=proto_name)
+            )
         proto = number(str(ip_proto), "ip_proto", 256)
     sport: int | None = port(str(_field(row, "id.orig_p")), "id.orig_p")
     dport: int | None = port(str(_field(row, "id.resp_p")), "id.resp_p")
@@ -176,7 +181,9 @@ class Header:
         if key == "separator":
             self.sep = _unescape(value.strip())
             if not self.sep:
-                raise InputError("conn.log #separator names no separator", self.path, lineno)
+                raise InputError(
+                    Msg("error.flowlogs.zeek_conn.conn_log_separator_names_no"), self.path, lineno
+                )
         elif key == "unset_field":
             self.unset = value
         elif key == "empty_field":
@@ -186,7 +193,13 @@ class Header:
             self.used = [(n, i) for i, n in enumerate(self.fields) if n in READ]
             missing = [n for n in NEED if n not in self.fields]
             if missing:
-                raise InputError(f"conn.log #fields lacks {', '.join(missing)}", self.path, lineno)
+                raise InputError(
+                    Msg(
+                        "error.flowlogs.zeek_conn.conn_log_fields_lacks", missing=", ".join(missing)
+                    ),
+                    self.path,
+                    lineno,
+                )
 
     def data(self, col: Collector, lineno: int, line: str) -> None:
         """One line that is not a header: a record, or malformed with its number."""

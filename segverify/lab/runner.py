@@ -21,6 +21,7 @@ from pathlib import Path
 
 from segverify.checks.policy import PolicyEvaluator
 from segverify.errors import InputError
+from segverify.i18n import Msg
 from segverify.lab.control import Lab
 from segverify.lab.messages import msg
 from segverify.lab.plan import LabPlan
@@ -44,7 +45,11 @@ def check_profile(profile: Profile, lab: Lab) -> None:
     topo = load_topology(profile.topology)
     if topo.name != lab.topology.name:
         raise InputError(
-            f"profile is written for topology {topo.name!r}, the lab runs {lab.topology.name!r}",
+            Msg(
+                "error.lab.runner.profile_written_topology_lab_runs",
+                profile=topo.name,
+                lab=lab.topology.name,
+            ),
             profile.source,
         )
     for f in profile.flows:
@@ -97,7 +102,7 @@ def _wait_line(proc: subprocess.Popen, stream: str, needle: str, timeout: float)
     finally:
         sel.close()
     tail = " | ".join(seen.decode(errors="replace").strip().splitlines()[-3:])
-    raise LabError(f"{needle!r} not seen: {tail or 'no output'}")
+    raise LabError(Msg("error.lab.runner.not_seen", needle=needle, tail=tail or "no output"))
 
 
 def _stop(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 5.0) -> None:

@@ -17,6 +17,7 @@ import jsonschema
 import yaml
 
 from segverify.errors import InputError
+from segverify.i18n import Msg
 from segverify.limits import TOPOLOGY_MAX_BYTES, read_text_bounded
 from segverify.topology.model import (
     DEFAULT_ZONE_ID,
@@ -67,7 +68,7 @@ def load_topology(path: str | FsPath) -> Topology:
 def parse_topology(text: str, file: str = "<string>") -> Topology:
     doc = load_located(text, file)
     if not isinstance(doc.data, dict):
-        raise InputError("a topology must be a YAML mapping", file, 1, 1)
+        raise InputError(Msg("error.topology.loader.topology_must_yaml_mapping"), file, 1, 1)
     _validate_schema(doc)
     return _Builder(doc, load_catalogue()).build()
 
@@ -84,7 +85,11 @@ def _validate_schema(doc: Located) -> None:
         if extra:  # point at the first unknown key, not at its mapping
             line, col = doc.where((*path, extra[0]))
             raise InputError(
-                f"{format_path(path) or 'document'}: {_describe_schema_error(err)}",
+                Msg(
+                    "error.topology.loader.value",
+                    where=format_path(path) or "document",
+                    problem=_describe_schema_error(err),
+                ),
                 doc.file,
                 line,
                 col,

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from segverify.errors import InputError
+from segverify.i18n import Msg
 from segverify.limits import YAML_MAX_ALIAS_VALUES, YAML_MAX_DEPTH, YAML_MAX_VALUES
 
 Path = tuple[Any, ...]
@@ -98,14 +99,20 @@ def load_located(text: str, file: str) -> Located:
         problem = exc.problem or exc.context or "invalid YAML"
         line = mark.line + 1 if mark else None
         col = mark.column + 1 if mark else None
-        raise InputError(f"invalid YAML: {problem}", file, line, col) from None
+        raise InputError(
+            Msg("error.topology.yamlsrc.invalid_yaml", problem=problem), file, line, col
+        ) from None
     except yaml.reader.ReaderError as exc:  # check_printable catches these first
-        raise InputError(f"invalid YAML: {exc.reason}", file) from None
+        raise InputError(
+            Msg("error.topology.yamlsrc.invalid_yaml", problem=exc.reason), file
+        ) from None
     except yaml.YAMLError as exc:
-        raise InputError(f"invalid YAML: {_one_line(str(exc))}", file) from None
+        raise InputError(
+            Msg("error.topology.yamlsrc.invalid_yaml", problem=_one_line(str(exc))), file
+        ) from None
     except RecursionError:  # a safety net: the depth bound below stops nesting far earlier
         raise InputError(
-            f"invalid YAML: nested too deeply (limit {YAML_MAX_DEPTH})", file
+            Msg("error.topology.yamlsrc.invalid_yaml_nested_too_deeply", limit=YAML_MAX_DEPTH), file
         ) from None
     finally:
         loader.dispose()
@@ -210,7 +217,10 @@ class _Constructor:
                     key = str(key_node.value)  # what was written (`1:` → "1", `on:` → "on")
                 if not isinstance(key, str):
                     raise InputError(
-                        f"{format_path(path) or 'document'}: mapping key must be a scalar",
+                        Msg(
+                            "error.topology.yamlsrc.mapping_key_must_scalar",
+                            where=format_path(path) or "document",
+                        ),
                         self.file,
                         key_node.start_mark.line + 1,
                         key_node.start_mark.column + 1,
@@ -219,7 +229,12 @@ class _Constructor:
                     where = format_path((*path, key))
                     first = key_lines[key]
                     raise InputError(
-                        f"{where}: duplicate key {key!r} (first defined on line {first})",
+                        Msg(
+                            "error.topology.yamlsrc.duplicate_key_first_defined_line",
+                            where=where,
+                            name=key,
+                            first=first,
+                        ),
                         self.file,
                         key_node.start_mark.line + 1,
                         key_node.start_mark.column + 1,

@@ -62,6 +62,7 @@ from segverify.firewall.ir import (
     named,
     negate,
 )
+from segverify.i18n import Msg
 from segverify.topology.model import Location, PortRange
 
 MAX_DEPTH = 32
@@ -447,7 +448,7 @@ class _Lower:
         if reals is None:
             dev.warn(
                 nat.location,
-                "static NAT to more than 256 real addresses or to a group is not modelled",
+                Msg("warn.firewall.asa.lower.static_nat_more_than_256"),
             )
             return
         maps = self._hosts(_unnamed(mapped))
@@ -455,14 +456,19 @@ class _Lower:
             if len(reals) == 1:  # many mapped → one real
                 dev.dnat.append(DestNat(all_of(*base, mapped), str(reals[0]), to_port, o))
                 return
-            dev.warn(nat.location, "static NAT between address groups is not modelled")
+            dev.warn(nat.location, Msg("warn.firewall.asa.lower.static_nat_between_address_groups"))
             return
         if len(maps) == 1 and len(reals) == 1:
             dev.dnat.append(DestNat(all_of(*base, mapped), str(reals[0]), to_port, o))
             return
         if len(maps) != len(reals):
             dev.warn(
-                nat.location, f"static NAT maps {len(maps)} addresses to {len(reals)}: not modelled"
+                nat.location,
+                Msg(
+                    "warn.firewall.asa.lower.static_nat_maps_addresses_not",
+                    mapped=len(maps),
+                    real=len(reals),
+                ),
             )
             return
         for m, r in zip(maps, reals, strict=True):

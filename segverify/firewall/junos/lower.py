@@ -58,6 +58,7 @@ from segverify.firewall.ir import (
     negate,
 )
 from segverify.firewall.junos.model import AddressBook, AppTerm, Filter, JunosConfig, Policy, Term
+from segverify.i18n import Msg
 from segverify.topology.model import IPNetwork, Location, PortRange
 
 MAX_DEPTH = 32
@@ -489,7 +490,9 @@ class _Lower:
                 if net.num_addresses != 1:
                     dev.warn(
                         r.location,
-                        f"destination NAT pool {r.pool!r} with more than one address is not modelled",
+                        Msg(
+                            "warn.firewall.junos.lower.destination_nat_pool_more_than", pool=r.pool
+                        ),
                     )
                     continue
                 dst = Addresses("dst", tuple(r.destinations), (), o) if r.destinations else TRUE
@@ -502,14 +505,16 @@ class _Lower:
                 ):
                     dev.warn(
                         r.location,
-                        "static NAT between prefixes of different sizes (or over 256 addresses) is not modelled",
+                        Msg("warn.firewall.junos.lower.static_nat_between_prefixes_different"),
                     )
                     continue
                 for m, real in zip(r.destinations[0], r.static_prefix, strict=True):
                     hit = Addresses("dst", (ipaddress.ip_network(m),), (), o)
                     dev.dnat.append(DestNat(all_of(*parts, hit), str(real), None, o))
             else:
-                dev.warn(r.location, f"NAT rule {r.name!r} has no action")
+                dev.warn(
+                    r.location, Msg("warn.firewall.junos.lower.nat_rule_has_no_action", name=r.name)
+                )
 
     # ------------------------------------------------------------------ device
 
@@ -672,7 +677,14 @@ class _Lower:
             svc = any_of(*(_predefined_term(s) for s in _HOST_SERVICES[h.name]))
         else:
             svc = Opaque("unknown", f"host-inbound-traffic {h.kind} {h.name}", o)
-            dev.warn(h.location, f"host-inbound-traffic {h.kind} {h.name} not modelled")
+            dev.warn(
+                h.location,
+                Msg(
+                    "warn.firewall.junos.lower.host_inbound_traffic_not_modelled",
+                    kind=h.kind,
+                    name=h.name,
+                ),
+            )
         return Rule("drop" if h.excepted else "accept", all_of(Interfaces("in", (itf,)), svc), o)
 
 

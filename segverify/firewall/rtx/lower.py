@@ -46,6 +46,7 @@ from segverify.firewall.ir import (
 )
 from segverify.firewall.rtx.model import DynamicFilter, Filter, RtxConfig, SecureFilter
 from segverify.firewall.rtx.names import rtx_tables
+from segverify.i18n import Msg
 from segverify.topology.model import Location, PortRange
 
 _ICMP_ERROR = (3, 4, 5, 11, 12)
@@ -225,7 +226,11 @@ class _Lower:
             if f is None:
                 dev.warn(
                     sf.location,
-                    f"{'ip' if sf.family == 4 else 'ipv6'} filter {num} is listed but not defined (the router skips it)",
+                    Msg(
+                        "warn.firewall.rtx.lower.filter_listed_but_not_defined",
+                        kind="ip" if sf.family == 4 else "ipv6",
+                        num=num,
+                    ),
                 )
                 continue
             m = self.match(f)
@@ -248,7 +253,10 @@ class _Lower:
         for num in sf.dynamic:
             d = self.cfg.dynamic.get((sf.family, num))
             if d is None:
-                dev.warn(sf.location, f"ip filter dynamic {num} is listed but not defined")
+                dev.warn(
+                    sf.location,
+                    Msg("warn.firewall.rtx.lower.ip_filter_dynamic_listed_but", num=num),
+                )
                 continue
             out.append(
                 Rule(
