@@ -38,17 +38,27 @@ def t(key: str, lang: str = "en", **params: object) -> str:
     if entry is None:
         return key.format(**params) if params else key
     text = entry.get(lang) or entry.get("en") or key
-    if not params:
-        return text
+    if not params:  # a template some callers fill in later stays as it is
+        try:
+            return text.format()
+        except (KeyError, IndexError, ValueError):
+            return text
     # a parameter that is itself a catalogue message speaks the same language
-    return text.format(**{k: v.render(lang) if isinstance(v, Msg) else v for k, v in params.items()})
+    return text.format(
+        **{k: v.render(lang) if isinstance(v, Msg) else v for k, v in params.items()}
+    )
 
 
 def _render(key: str, lang: str, params: dict[str, object]) -> str:
     values = {k: v.render(lang) if hasattr(v, "render") else v for k, v in params.items()}
-    if not values:  # t() leaves a text without parameters unformatted: unescape {{ }}
-        return t(key, lang).format()
     return t(key, lang, **values)
+
+
+def message_of(exc: BaseException) -> str:
+    """The message ``exc`` was raised with: a catalogue ``Msg`` stays one (``str(exc)`` would
+    turn it into plain English text)."""
+    arg = exc.args[0] if len(exc.args) == 1 else None
+    return arg if isinstance(arg, Msg) else str(exc)
 
 
 class Msg(str):

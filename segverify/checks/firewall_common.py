@@ -103,14 +103,20 @@ def ruleset_warnings(device: Device) -> list[InputWarning]:
                 if u.kind == "unknown":
                     out.append(
                         InputWarning(
-                            f"unrecognised match `{u.text}`: treated as may-match",
+                            Msg(
+                                "warn.checks.firewall_common.unrecognised_match_treated_as_may",
+                                text=u.text,
+                            ),
                             u.origin.location or rule.origin.location,
                         )
                     )
             if rule.action not in ("accept", "drop", "reject"):
                 out.append(
                     InputWarning(
-                        f"unknown verdict of `{rule.origin.text}`: treated as may-accept",
+                        Msg(
+                            "warn.checks.firewall_common.unknown_verdict_treated_as_may",
+                            text=rule.origin.text,
+                        ),
                         rule.origin.location,
                     )
                 )

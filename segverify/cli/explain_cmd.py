@@ -22,7 +22,9 @@ def _ip(_ctx: click.Context, param: click.Parameter, value: str) -> str:
     try:
         return str(ipaddress.ip_address(value))
     except ValueError:
-        raise click.BadParameter(Msg("error.cli.explain_cmd.not_ip_address", value=value)) from None
+        raise click.BadParameter(
+            Msg("error.cli.explain_cmd.not_ip_address", value=value).render(settings().lang)
+        ) from None
 
 
 def _proto(_ctx: click.Context, param: click.Parameter, value: str) -> int:
@@ -30,7 +32,9 @@ def _proto(_ctx: click.Context, param: click.Parameter, value: str) -> int:
         return int(value)
     if value.lower() in PROTO_NUMBERS:
         return PROTO_NUMBERS[value.lower()]
-    raise click.BadParameter(Msg("error.cli.explain_cmd.not_protocol_tcp_udp_icmp", value=value))
+    raise click.BadParameter(
+        Msg("error.cli.explain_cmd.not_protocol_tcp_udp_icmp", value=value).render(settings().lang)
+    )
 
 
 @click.command("explain")

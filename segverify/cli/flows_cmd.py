@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from segverify.cli.context import settings
 from segverify.cli.options import output_option
 from segverify.cli.pcap_cmd import analyse, capture_options, open_output
 from segverify.i18n import Msg
@@ -89,7 +90,9 @@ def flows(
     if captures[0] == "check" and not os.path.exists("check"):  # `flows check FLOWS.parquet`
         captures = captures[1:]
         if not captures:
-            raise click.UsageError(Msg("error.cli.flows_cmd.flows_check_give_stored_flow"))
+            raise click.UsageError(
+                Msg("error.cli.flows_cmd.flows_check_give_stored_flow").render(settings().lang)
+            )
         if inputs["input_format"] == "auto":
             inputs["input_format"] = "parquet"
     analysis = analyse(

@@ -102,9 +102,21 @@ class _Parser:
             obj = self.objects.get(("address", item))
             if obj is not None:
                 if item in stack:
-                    raise self.err(f"address group cycle: {' -> '.join(stack + (item,))}", obj.line)
+                    raise self.err(
+                        Msg(
+                            "error.firewall.csv_export.address_group_cycle",
+                            cycle=" -> ".join(stack + (item,)),
+                        ),
+                        obj.line,
+                    )
                 if len(stack) >= MAX_GROUP_DEPTH:
-                    raise self.err(f"groups nested deeper than {MAX_GROUP_DEPTH}", obj.line)
+                    raise self.err(
+                        Msg(
+                            "error.firewall.csv_export.groups_nested_deeper_than",
+                            limit=MAX_GROUP_DEPTH,
+                        ),
+                        obj.line,
+                    )
                 p, r = self.addresses(obj.members, obj.line, stack + (item,))
                 prefixes += p
                 ranges += r
@@ -117,7 +129,8 @@ class _Parser:
                     prefixes.append(parse_address(item))
             except ValueError:
                 raise self.err(
-                    f"{item!r} is neither an address, a range nor an address object", line
+                    Msg("error.firewall.csv_export.neither_address_range_nor_address", item=item),
+                    line,
                 ) from None
         return prefixes, ranges
 
@@ -129,7 +142,7 @@ class _Parser:
         names = _items(t)
         if not names or names == ["any"]:
             if neg:
-                raise self.err("'!any' matches nothing", line)
+                raise self.err(Msg("error.firewall.csv_export.any_matches_nothing"), line)
             return None
         p, r = self.addresses(names, line)
         label = names[0] if len(names) == 1 and ("address", names[0]) in self.objects else ""
@@ -141,9 +154,21 @@ class _Parser:
             obj = self.objects.get(("service", item))
             if obj is not None:
                 if item in stack:
-                    raise self.err(f"service group cycle: {' -> '.join(stack + (item,))}", obj.line)
+                    raise self.err(
+                        Msg(
+                            "error.firewall.csv_export.service_group_cycle",
+                            cycle=" -> ".join(stack + (item,)),
+                        ),
+                        obj.line,
+                    )
                 if len(stack) >= MAX_GROUP_DEPTH:
-                    raise self.err(f"groups nested deeper than {MAX_GROUP_DEPTH}", obj.line)
+                    raise self.err(
+                        Msg(
+                            "error.firewall.csv_export.groups_nested_deeper_than",
+                            limit=MAX_GROUP_DEPTH,
+                        ),
+                        obj.line,
+                    )
                 out += self.services(obj.members, obj.line, stack + (item,))
                 continue
             if item == "any":
@@ -152,7 +177,10 @@ class _Parser:
             proto_s, _, arg = item.partition("/")
             proto = parse_protocol(proto_s)
             if proto is None:
-                raise self.err(f"{item!r} is neither PROTO[/PORTS] nor a service object", line)
+                raise self.err(
+                    Msg("error.firewall.csv_export.neither_proto_ports_nor_service", item=item),
+                    line,
+                )
             if not arg:
                 out.append(Match(protocols=(proto,)))
             elif proto in (1, 58):
@@ -170,7 +198,7 @@ class _Parser:
             elif proto == 1 and x in ICMP_TYPES:
                 types.append(ICMP_TYPES[x])
             else:
-                raise self.err(f"bad icmp type {x!r}", line)
+                raise self.err(Msg("error.firewall.csv_export.bad_icmp_type", value=x), line)
         return Match(
             family=4 if proto == 1 else 6, protocols=(proto,), icmp_types=tuple(sorted(set(types)))
         )
@@ -196,7 +224,7 @@ class _Parser:
             for p in protos:
                 n = parse_protocol(p)
                 if n is None:
-                    raise self.err(f"unknown protocol {p!r}", line)
+                    raise self.err(Msg("error.firewall.csv_export.unknown_protocol", name=p), line)
                 nums.append(n)
             parts.append(Match(protocols=tuple(nums)))
         sp = self.ports(row.get("sport", ""), line)
@@ -218,7 +246,14 @@ class _Parser:
         if cts and cts != ["any"]:
             bad = [c for c in cts if c not in CT_STATES]
             if bad:
-                raise self.err(f"unknown ct_state {bad[0]!r} (one of {', '.join(CT_STATES)})", line)
+                raise self.err(
+                    Msg(
+                        "error.firewall.csv_export.unknown_ct_state_one",
+                        state=bad[0],
+                        states=", ".join(CT_STATES),
+                    ),
+                    line,
+                )
             parts.append(Match(ct_states=tuple(s for s in CT_STATES if s in cts)))
         for p in parts:
             if m is not None:

@@ -381,10 +381,16 @@ class _Parser:
             try:
                 net = parse_address(part)
             except ValueError:
-                raise self.err(f"bad address {part!r}", loc) from None
+                raise self.err(Msg("error.firewall.iptables.bad_address", part=part), loc) from None
             if net.version != self.family:
                 raise self.err(
-                    f"IPv{net.version} address {part} in an IPv{self.family} export", loc
+                    Msg(
+                        "error.firewall.iptables.ipv_address_ipv_export",
+                        version=net.version,
+                        part=part,
+                        family=self.family,
+                    ),
+                    loc,
                 )
             nets.append(net)
         return AddressSet(tuple(nets), negated=neg)
@@ -416,7 +422,7 @@ class _Parser:
         def one(opt: str) -> str:
             nonlocal i
             if i >= len(tokens):
-                raise self.err(f"option {opt} needs a value", loc)
+                raise self.err(Msg("error.firewall.iptables.option_needs_value", opt=opt), loc)
             i += 1
             return tokens[i - 1]
 
@@ -445,13 +451,15 @@ class _Parser:
             bits = 0
             for name in value.upper().split(","):
                 if name not in TCP_FLAG_BITS:
-                    raise self.err(f"{opt}: unknown TCP flag {name!r}", loc)
+                    raise self.err(
+                        Msg("error.firewall.iptables.unknown_tcp_flag", opt=opt, name=name), loc
+                    )
                 bits |= TCP_FLAG_BITS[name]
             return bits
 
         def add_flags(flags: tuple[int, int], negated: bool) -> None:
             if proto_name != "tcp" and module != "tcp":
-                raise self.err("TCP flag match without -p tcp", loc)
+                raise self.err(Msg("error.firewall.iptables.tcp_flag_match_without_p"), loc)
             if negated:
                 neg_alts.append([Match(tcp_flags=f) for f in flags_negation(flags)])
             else:
@@ -468,9 +476,11 @@ class _Parser:
             if tok in ("-j", "--jump", "-g", "--goto"):
                 flush_module()
                 if neg:
-                    raise self.err(f"'!' cannot be used before {tok}", loc)
+                    raise self.err(
+                        Msg("error.firewall.iptables.cannot_used_before", option=tok), loc
+                    )
                 if target_seen:
-                    raise self.err("more than one target (-j/-g) in one rule", loc)
+                    raise self.err(Msg("error.firewall.iptables.more_than_one_target_j"), loc)
                 target_seen = True
                 name = one(tok)
                 if tok in ("-g", "--goto"):
@@ -545,7 +555,10 @@ class _Parser:
                 neg = False
                 continue
             if tok.startswith("-") and not tok.startswith("--") and tok not in SHORT_OPTIONS:
-                raise self.err(f"unknown option {tok!r} (iptables rejects it)", loc)
+                raise self.err(
+                    Msg("error.firewall.iptables.unknown_option_iptables_rejects_it", option=tok),
+                    loc,
+                )
             if tok in ("-4", "--ipv4", "-6", "--ipv6"):
                 # iptables-restore ignores a rule of the other family: it never matches
                 add(family=4 if tok in ("-4", "--ipv4") else 6)
@@ -626,9 +639,18 @@ class _Parser:
                 try:
                     lo, hi = (parse_ip(x) for x in value.split("-", 1))
                 except ValueError:
-                    raise self.err(f"bad address range {value!r}", loc) from None
+                    raise self.err(
+                        Msg("error.firewall.iptables.bad_address_range", value=value), loc
+                    ) from None
                 if lo.version != self.family or hi.version != self.family:
-                    raise self.err(f"range {value} does not match IPv{self.family}", loc)
+                    raise self.err(
+                        Msg(
+                            "error.firewall.iptables.range_does_not_match_ipv",
+                            value=value,
+                            family=self.family,
+                        ),
+                        loc,
+                    )
                 aset = AddressSet(ranges=((lo, hi),), negated=neg)
                 add(**{"src" if tok == "--src-range" else "dst": aset})
             elif tok in ("--ctstate", "--state"):
@@ -731,7 +753,12 @@ class _Parser:
         fams = {p.version for p in res.prefixes} | {lo.version for lo, _ in res.ranges}
         if fams - {self.family}:
             raise self.err(
-                f"ipset {name} holds IPv{sorted(fams - {self.family})[0]} members in an IPv{self.family} export",
+                Msg(
+                    "error.firewall.iptables.ipset_holds_ipv_members_ipv",
+                    name=name,
+                    versions=sorted(fams - {self.family})[0],
+                    family=self.family,
+                ),
                 loc,
             )
         add(**{flags[0]: replace(res, negated=neg)})

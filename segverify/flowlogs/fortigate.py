@@ -34,7 +34,7 @@ from segverify.flowlogs.records import (
     port,
 )
 from segverify.flowlogs.textio import csv_cells, log_lines
-from segverify.i18n import Msg
+from segverify.i18n import Msg, message_of
 
 PAIR = re.compile(r'([A-Za-z_][\w.-]*)=("(?:[^"\\]|\\.)*"|[^\s"]*)')
 PRI = re.compile(r"^<\d{1,3}>")
@@ -156,7 +156,7 @@ def _add(col: Collector, fields: dict[str, str], lineno: int) -> None:
     try:
         rec = record_from_fields(fields, lineno, col)
     except RecordError as exc:
-        col.malformed(str(exc), line=lineno)
+        col.malformed(message_of(exc), line=lineno)
         return
     if rec is None:
         col.stats.other_records += 1
@@ -171,7 +171,7 @@ def collect_kv(path: str) -> Collector:
         try:
             fields = parse_pairs(line)
         except RecordError as exc:
-            col.malformed(str(exc), line=lineno)
+            col.malformed(message_of(exc), line=lineno)
             continue
         _add(col, fields, lineno)
     return col
@@ -190,7 +190,10 @@ def collect_csv(path: str) -> Collector:
             col.stats.header_lines += 1
             continue
         if len(cells) != len(header):
-            col.malformed(f"{len(cells)} cells where the header names {len(header)}", line=lineno)
+            col.malformed(
+                Msg("error.flowlogs.cells_vs_header", cells=len(cells), header=len(header)),
+                line=lineno,
+            )
             continue
         _add(col, {k: v for k, v in zip(header, cells, strict=True) if v != ""}, lineno)
     return col

@@ -25,7 +25,7 @@ from segverify.flowlogs.ipfix import Templates, decode_set, fields_to_record
 from segverify.flowlogs.model import LogProblem
 from segverify.flowlogs.records import Collector, RecordError
 from segverify.flowlogs.textio import read_bytes
-from segverify.i18n import Msg
+from segverify.i18n import Msg, message_of
 
 V5_HEADER = struct.Struct("!HHIIIIBBH")
 V5_RECORD = struct.Struct("!4s4s4sHHIIIIHHBBBBHHBBH")
@@ -66,7 +66,7 @@ class ExportReader:
         try:
             rec = fields_to_record(rec_fields, base, self.number)
         except RecordError as exc:
-            self._problem(False, str(exc), at)
+            self._problem(False, message_of(exc), at)
             return
         if rec is not None:
             if rec.first_ns == 0:

@@ -25,7 +25,7 @@ from segverify.flowlogs.records import (
     port,
 )
 from segverify.flowlogs.textio import log_lines
-from segverify.i18n import Msg
+from segverify.i18n import Msg, message_of
 
 NEED = ("ts", "sa", "da", "sp", "dp", "pr", "ipkt", "ibyt")
 PROTO_NAMES = {"TCP": 6, "UDP": 17, "ICMP": 1, "ICMP6": 58, "SCTP": 132, "GRE": 47, "ESP": 50}
@@ -120,10 +120,13 @@ def collect_csv(path: str) -> Collector:
                 )
             continue
         if len(cells) != len(header):
-            col.malformed(f"{len(cells)} columns where the header names {len(header)}", line=lineno)
+            col.malformed(
+                Msg("error.flowlogs.cells_vs_header", cells=len(cells), header=len(header)),
+                line=lineno,
+            )
             continue
         try:
             col.record(_row(dict(zip(header, cells, strict=True)), lineno))
         except RecordError as exc:
-            col.malformed(str(exc), line=lineno)
+            col.malformed(message_of(exc), line=lineno)
     return col

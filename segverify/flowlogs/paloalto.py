@@ -31,7 +31,7 @@ from segverify.flowlogs.records import (
     port,
 )
 from segverify.flowlogs.textio import csv_cells, log_lines
-from segverify.i18n import Msg
+from segverify.i18n import Msg, message_of
 
 POSITIONS = {
     "serial": 2, "type": 3, "subtype": 4, "generated": 6, "src": 7, "dst": 8, "session_id": 22,
@@ -152,14 +152,19 @@ def collect_csv(path: str) -> Collector:
         if header is not None:
             if len(cells) != len(header):
                 col.malformed(
-                    f"{len(cells)} cells where the header names {len(header)}", line=lineno
+                    Msg("error.flowlogs.cells_vs_header", cells=len(cells), header=len(header)),
+                    line=lineno,
                 )
                 continue
             fields = {k: v for k, v in zip(header, cells, strict=True) if k is not None}
         else:
             if len(cells) < MIN_FIELDS:
                 col.malformed(
-                    f"{len(cells)} fields; a PAN-OS traffic log has at least {MIN_FIELDS}",
+                    Msg(
+                        "error.flowlogs.paloalto.too_few_fields",
+                        fields=len(cells),
+                        least=MIN_FIELDS,
+                    ),
                     line=lineno,
                 )
                 continue
@@ -168,7 +173,7 @@ def collect_csv(path: str) -> Collector:
         try:
             rec = record_from_fields(fields, lineno, col)
         except RecordError as exc:
-            col.malformed(str(exc), line=lineno)
+            col.malformed(message_of(exc), line=lineno)
             continue
         if rec is None:
             col.stats.other_records += 1

@@ -27,7 +27,7 @@ from segverify.flowlogs.records import (
     port,
 )
 from segverify.flowlogs.textio import numbered_lines, read_bytes
-from segverify.i18n import Msg
+from segverify.i18n import Msg, message_of
 
 PROTOS = {"tcp": 6, "udp": 17, "icmp": 1}
 READ = frozenset(
@@ -204,12 +204,17 @@ class Header:
     def data(self, col: Collector, lineno: int, line: str) -> None:
         """One line that is not a header: a record, or malformed with its number."""
         if not self.fields:
-            col.malformed("data before the #fields header", line=lineno)
+            col.malformed(Msg("error.flowlogs.zeek_conn.data_before_fields"), line=lineno)
             return
         values = line.split(self.sep)
         if len(values) != len(self.fields):
             col.malformed(
-                f"{len(values)} fields where #fields names {len(self.fields)}", line=lineno
+                Msg(
+                    "error.flowlogs.zeek_conn.fields_vs_header",
+                    fields=len(values),
+                    header=len(self.fields),
+                ),
+                line=lineno,
             )
             return
         unset, empty = self.unset, self.empty
@@ -222,7 +227,7 @@ class Header:
         try:
             col.record(record_from_row(row, lineno, col))
         except RecordError as exc:
-            col.malformed(str(exc), line=lineno)
+            col.malformed(message_of(exc), line=lineno)
 
 
 def any_line(col: Collector, header: Header, lineno: int, line: str) -> None:
@@ -268,10 +273,13 @@ def collect_json(path: str) -> Collector:
         try:
             row = json.loads(line)
         except ValueError as exc:
-            col.malformed(f"not JSON: {exc.msg} at column {exc.colno}", line=lineno)
+            col.malformed(
+                Msg("error.flowlogs.zeek_conn.not_json", reason=exc.msg, column=exc.colno),
+                line=lineno,
+            )
             continue
         if not isinstance(row, dict):
-            col.malformed("not a JSON object", line=lineno)
+            col.malformed(Msg("error.flowlogs.zeek_conn.not_json_object"), line=lineno)
             continue
         if isinstance(row.get("id"), dict):  # nested id record
             row.update({f"id.{k}": v for k, v in row["id"].items()})
@@ -281,5 +289,5 @@ def collect_json(path: str) -> Collector:
         try:
             col.record(record_from_row(row, lineno, col))
         except RecordError as exc:
-            col.malformed(str(exc), line=lineno)
+            col.malformed(message_of(exc), line=lineno)
     return col

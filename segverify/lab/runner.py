@@ -58,12 +58,17 @@ def check_profile(profile: Profile, lab: Lab) -> None:
                 lab.plan.host(host).address_in(zone)
             except KeyError:
                 known = ", ".join(h.id for h in lab.plan.hosts)
-                raise InputError(
-                    f"flow {f.id}: no lab host {host!r}"
-                    + (f" in zone {zone!r}" if zone else "")
-                    + f" (hosts: {known})",
-                    profile.source,
-                ) from None
+                if zone:
+                    msg = Msg(
+                        "error.lab.runner.no_host_in_zone",
+                        flow=f.id,
+                        host=host,
+                        zone=zone,
+                        known=known,
+                    )
+                else:
+                    msg = Msg("error.lab.runner.no_host", flow=f.id, host=host, known=known)
+                raise InputError(msg, profile.source) from None
 
 
 def _addresses(plan: LabPlan, f: FlowSpec) -> tuple[str, str]:

@@ -17,7 +17,7 @@ import jsonschema
 import yaml
 
 from segverify.errors import InputError
-from segverify.i18n import Msg
+from segverify.i18n import Msg, message_of
 from segverify.limits import TOPOLOGY_MAX_BYTES, read_text_bounded
 from segverify.topology.model import (
     DEFAULT_ZONE_ID,
@@ -135,7 +135,7 @@ def _describe_schema_error(err: jsonschema.ValidationError) -> str:
 def parse_network(text: Any) -> IPNetwork:
     """A prefix, a host address, or an interface address (host bits kept as the host)."""
     if not isinstance(text, str):
-        raise ValueError(f"{text!r} is not a prefix")
+        raise ValueError(Msg("error.topology.loader.not_prefix", text=text))
     try:
         return ipaddress.ip_network(text.strip(), strict=True)
     except ValueError:
@@ -143,22 +143,24 @@ def parse_network(text: Any) -> IPNetwork:
     try:
         iface = ipaddress.ip_interface(text.strip())
     except ValueError:
-        raise ValueError(f"{text} is not a prefix") from None
+        raise ValueError(Msg("error.topology.loader.not_prefix_2", text=text)) from None
     return ipaddress.ip_network(iface.ip)
 
 
 def parse_prefix(text: Any) -> IPNetwork:
     """A zone prefix: strict, host bits must be zero."""
     if not isinstance(text, str):
-        raise ValueError(f"{text!r} is not a prefix")
+        raise ValueError(Msg("error.topology.loader.not_prefix", text=text))
     try:
         return ipaddress.ip_network(text.strip(), strict=True)
     except ValueError:
         try:
             iface = ipaddress.ip_interface(text.strip())
         except ValueError:
-            raise ValueError(f"{text} is not a prefix") from None
-        raise ValueError(f"{text} has host bits set (did you mean {iface.network}?)") from None
+            raise ValueError(Msg("error.topology.loader.not_prefix_2", text=text)) from None
+        raise ValueError(
+            Msg("error.topology.loader.has_host_bits_set_did", text=text, network=iface.network)
+        ) from None
 
 
 class _Builder:
@@ -179,7 +181,9 @@ class _Builder:
         nodes = self._nodes(zones)
         clash = sorted(set(zones) & set(nodes))
         if clash:
-            raise self.err(("nodes", clash[0]), f"id {clash[0]!r} is used by a zone and a node")
+            raise self.err(
+                ("nodes", clash[0]), Msg("error.topology.loader.id_used_zone_node", name=clash[0])
+            )
         links = self._links(zones, nodes)
         policy = self._policy(zones, nodes)
         return Topology(
@@ -202,7 +206,7 @@ class _Builder:
                 try:
                     prefixes.append(parse_prefix(text))
                 except ValueError as exc:
-                    raise self.err(("zones", zid, "prefixes", i), str(exc)) from None
+                    raise self.err(("zones", zid, "prefixes", i), message_of(exc)) from None
             zones[zid] = Zone(
                 id=zid,
                 tier=raw["tier"],
@@ -214,7 +218,8 @@ class _Builder:
         if not any(z.tier == "internet" for z in zones.values()):
             if DEFAULT_ZONE_ID in zones:
                 raise self.err(
-                    ("zones", DEFAULT_ZONE_ID), "zone id 'internet' must have tier internet"
+                    ("zones", DEFAULT_ZONE_ID),
+                    Msg("error.topology.loader.zone_id_internet_must_have"),
                 )
             zones[DEFAULT_ZONE_ID] = Zone(DEFAULT_ZONE_ID, "internet", (), (), "internet", True)
         return zones
@@ -225,7 +230,7 @@ class _Builder:
             try:
                 out.append(parse_network(text))
             except ValueError as exc:
-                raise self.err((*path, i), str(exc)) from None
+                raise self.err((*path, i), message_of(exc)) from None
         return tuple(out)
 
     def _nodes(self, zones: dict[str, Zone]) -> dict[str, Node]:
@@ -237,17 +242,23 @@ class _Builder:
                 for iname, iraw in raw["interfaces"].items():
                     ipath = (*base, "interfaces", iname)
                     if iraw["zone"] not in zones:
-                        raise self.err((*ipath, "zone"), f"unknown zone {iraw['zone']!r}")
+                        raise self.err(
+                            (*ipath, "zone"),
+                            Msg("error.topology.loader.unknown_zone", name=iraw["zone"]),
+                        )
                     addrs = self._addresses(iraw.get("addresses", []), (*ipath, "addresses"))
                     interfaces.append(Interface(str(iname), iraw["zone"], addrs))
             else:
                 if raw["zone"] not in zones:
-                    raise self.err((*base, "zone"), f"unknown zone {raw['zone']!r}")
+                    raise self.err(
+                        (*base, "zone"), Msg("error.topology.loader.unknown_zone", name=raw["zone"])
+                    )
                 addrs = self._addresses(raw.get("addresses", []), (*base, "addresses"))
                 interfaces.append(Interface("", raw["zone"], addrs))
             if raw["role"] == "firewall" and len(interfaces) < 2:
                 raise self.err(
-                    (*base, "interfaces"), "a firewall needs interfaces in at least two zones"
+                    (*base, "interfaces"),
+                    Msg("error.topology.loader.firewall_needs_interfaces_least_two"),
                 )
             nodes[nid] = Node(
                 id=nid,
@@ -266,7 +277,9 @@ class _Builder:
             for j, end in enumerate(ends):
                 if end not in zones and end not in nodes:
                     sub = (i, j) if isinstance(raw, list) else (i, "between", j)
-                    raise self.err(("links", *sub), f"unknown zone or node {end!r}")
+                    raise self.err(
+                        ("links", *sub), Msg("error.topology.loader.unknown_zone_node", name=end)
+                    )
             name = "" if isinstance(raw, list) else str(raw.get("name", ""))
             links.append(Link(ends[0], ends[1], name, self.loc(("links", i))))
         return tuple(links)
@@ -287,16 +300,20 @@ class _Builder:
                     ports = ",".join(str(p) for p in spec.ports)
                     names.append(f"{spec.proto_name}/{ports}" if ports else spec.proto_name)
             except ServiceError as exc:
-                raise self.err((*path, i), str(exc)) from None
+                raise self.err((*path, i), message_of(exc)) from None
         return tuple(specs), tuple(names)
 
     def _selector(
         self, raw: dict[str, Any], path: Path, zones: dict[str, Zone], nodes: dict[str, Node]
     ) -> Selector:
         if "zone" in raw and raw["zone"] not in zones:
-            raise self.err((*path, "zone"), f"unknown zone {raw['zone']!r}")
+            raise self.err(
+                (*path, "zone"), Msg("error.topology.loader.unknown_zone", name=raw["zone"])
+            )
         if "node" in raw and raw["node"] not in nodes:
-            raise self.err((*path, "node"), f"unknown node {raw['node']!r}")
+            raise self.err(
+                (*path, "node"), Msg("error.topology.loader.unknown_node", name=raw["node"])
+            )
         prefixes: tuple[IPNetwork, ...] = ()
         if "prefix" in raw:
             values = raw["prefix"] if isinstance(raw["prefix"], list) else [raw["prefix"]]
@@ -307,7 +324,7 @@ class _Builder:
                     out.append(parse_prefix(text))
                 except ValueError as exc:
                     raise self.err(
-                        sub if not isinstance(raw["prefix"], list) else (*sub, i), str(exc)
+                        sub if not isinstance(raw["prefix"], list) else (*sub, i), message_of(exc)
                     ) from None
             prefixes = tuple(out)
         return Selector(
@@ -359,7 +376,10 @@ class _Builder:
         for i, raw in enumerate((self.data.get("policy") or {}).get("allow", []) or []):
             path: Path = ("policy", "allow", i)
             if raw["id"] in seen_ids:
-                raise self.err((*path, "id"), f"duplicate allow rule id {raw['id']!r}")
+                raise self.err(
+                    (*path, "id"),
+                    Msg("error.topology.loader.duplicate_allow_rule_id", rule=raw["id"]),
+                )
             seen_ids.add(raw["id"])
             src = self._selector(raw["from"], (*path, "from"), zones, nodes)
             dst = self._selector(raw["to"], (*path, "to"), zones, nodes)
@@ -372,7 +392,7 @@ class _Builder:
                         (*path, "via", j)
                         if "via" in raw and isinstance(raw["via"], list)
                         else (*path, "via"),
-                        f"unknown node {v!r}",
+                        Msg("error.topology.loader.unknown_node", name=v),
                     )
             allow.append(
                 AllowRule(

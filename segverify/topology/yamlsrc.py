@@ -24,6 +24,37 @@ Path = tuple[Any, ...]
 # libyaml (C) when present: ~10x faster on long lines and big files; same nodes and marks.
 _Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
+# libyaml's (and PyYAML's) parser problems, in the user's language (data/messages.yaml
+# yaml.problem.*); a problem not listed here is shown as the parser words it
+_YAML_PROBLEMS = {
+    "did not find expected ',' or ']'": "yaml.problem.flow_sequence",
+    "did not find expected ',' or '}'": "yaml.problem.flow_mapping",
+    "did not find expected key": "yaml.problem.expected_key",
+    "did not find expected node content": "yaml.problem.node_content",
+    "did not find expected '-' indicator": "yaml.problem.sequence_indicator",
+    "did not find expected <document start>": "yaml.problem.document_start",
+    "mapping values are not allowed in this context": "yaml.problem.mapping_values",
+    "mapping values are not allowed here": "yaml.problem.mapping_values",
+    "block sequence entries are not allowed in this context": "yaml.problem.sequence_entries",
+    "sequence entries are not allowed here": "yaml.problem.sequence_entries",
+    "found character that cannot start any token": "yaml.problem.bad_character",
+    "found undefined alias": "yaml.problem.undefined_alias",
+    "found unexpected end of stream": "yaml.problem.end_of_stream",
+    "found a tab character that violates indentation": "yaml.problem.tab",
+    "found unknown escape character": "yaml.problem.escape",
+    "could not find expected ':'": "yaml.problem.colon",
+    "found unexpected document indicator": "yaml.problem.document_indicator",
+    "but found another document": "yaml.problem.single_document",
+    "expected a single document in the stream": "yaml.problem.single_document",
+}
+
+
+def _yaml_problem(problem: str) -> str:
+    """The parser's problem text, as a catalogue message when it is a known one."""
+    key = _YAML_PROBLEMS.get(problem.split(" (", 1)[0].strip())
+    return Msg(key) if key else problem
+
+
 # YAML 1.1/1.2 printable set (c-printable): anything else is refused by the reader.
 _NOT_PRINTABLE = re.compile(
     "[^\x09\x0a\x0d\x20-\x7e\x85\xa0-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]"
@@ -53,7 +84,7 @@ class Located:
     def error(self, path: Path, message: str) -> InputError:
         line, col = self.where(path)
         prefix = format_path(path)
-        text = f"{prefix}: {message}" if prefix else message
+        text = Msg("error.at_path", path=prefix, message=message) if prefix else message
         return InputError(text, self.file, line, col)
 
 
@@ -100,7 +131,10 @@ def load_located(text: str, file: str) -> Located:
         line = mark.line + 1 if mark else None
         col = mark.column + 1 if mark else None
         raise InputError(
-            Msg("error.topology.yamlsrc.invalid_yaml", problem=problem), file, line, col
+            Msg("error.topology.yamlsrc.invalid_yaml", problem=_yaml_problem(problem)),
+            file,
+            line,
+            col,
         ) from None
     except yaml.reader.ReaderError as exc:  # check_printable catches these first
         raise InputError(

@@ -73,7 +73,8 @@ def _net(addr: str, mask: str | None, names: dict[str, str], lines: _Lines, n: i
             return ipaddress.ip_network(names.get(addr, addr), strict=False)
         return ipaddress.ip_network(f"{names.get(addr, addr)}/{mask}", strict=False)
     except ValueError:
-        raise lines.error(n, f"not an address and mask: {addr} {mask or ''}".rstrip()) from None
+        spec = f"{addr} {mask}" if mask else addr
+        raise lines.error(n, Msg("error.firewall.asa.parse.not_address_mask", spec=spec)) from None
 
 
 def _port(word: str, lines: _Lines, n: int) -> int:
