@@ -66,6 +66,8 @@ def _message_arg(call: ast.Call) -> ast.AST | None:
         if call.args:
             return call.args[0]
         return next((kw.value for kw in call.keywords if kw.arg == "message"), None)
+    if isinstance(func, ast.Name) and name in ("problem", "_problem", "warn", "_warn"):
+        return call.args[1] if len(call.args) >= 2 else None  # problem(line, msg)
     if isinstance(func, ast.Attribute):
         if name in ("err", "error", "warn") and call.args and _is_text(call.args[0]):
             return call.args[0]  # reader.err(msg, loc): the message first
@@ -80,7 +82,7 @@ def _message_arg(call: ast.Call) -> ast.AST | None:
             arg = call.args[0]
             if "cut_short" in target:
                 return arg
-            if "warnings" in target and isinstance(arg, ast.Tuple) and len(arg.elts) == 2:
+            if ("warnings" in target or "problems" in target) and isinstance(arg, ast.Tuple) and len(arg.elts) == 2:
                 return arg.elts[1]
     return None
 
@@ -143,8 +145,10 @@ def test_the_walk_sees_bare_strings() -> None:
         'acct.cut_short.append(f"{p}: stopped")\n'
         'out.append(InputWarning(f"odd {x}", loc))\n'
         'raise self.err(f"bad address {part!r}", loc)\n'
+        'problem(line, f"not closed: {x}")\n'
+        'tree.problems.append((ln, "not understood"))\n'
     )
-    assert bare_messages(bad) == list(range(1, 11))
+    assert bare_messages(bad) == list(range(1, 13))
     good = (
         'raise InputError(Msg("error.x", zone=z), path, 3)\n'
         'raise InputError(message, path, key="error.y", params={})\n'

@@ -351,7 +351,11 @@ class _Vdom:
         if missing:
             warn(
                 p.src.line,
-                f"policy {p.id} has no {', '.join(missing)}: the FortiGate cannot save it",
+                Msg(
+                    "warn.firewall.fortios.lower.policy_has_no_fortigate_cannot",
+                    policy=p.id,
+                    missing=", ".join(missing),
+                ),
             )
             return Rule(self.action(p), FALSE, origin, p.enabled)
         parts: list[Expr] = [
