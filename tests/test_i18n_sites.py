@@ -82,7 +82,11 @@ def _message_arg(call: ast.Call) -> ast.AST | None:
             arg = call.args[0]
             if "cut_short" in target:
                 return arg
-            if ("warnings" in target or "problems" in target) and isinstance(arg, ast.Tuple) and len(arg.elts) == 2:
+            if (
+                ("warnings" in target or "problems" in target)
+                and isinstance(arg, ast.Tuple)
+                and len(arg.elts) == 2
+            ):
                 return arg.elts[1]
     return None
 
