@@ -117,7 +117,13 @@ def flows(
             flows_out.write_jsonl(analysis, rows, out)
     else:
         with open_output(output, binary=False) as out:
-            (flows_out.write_tsv if fmt == "tsv" else flows_out.write_csv)(analysis, rows, out)
+            if fmt == "tsv":
+                flows_out.write_tsv(analysis, rows, out)
+            else:
+                from segverify.render.csv_out import wants_bom
+
+                options = settings()
+                flows_out.write_csv(analysis, rows, out, bom=wants_bom(options.lang, options.excel))
     sys.exit(analysis.exit_code())
 
 
