@@ -49,6 +49,18 @@ def _error(
     return InputError(message, path, line, key=key, params={"what": noun, **params})
 
 
+def os_error(exc: OSError, path: str, what: str) -> InputError:
+    """A file that cannot be opened or read, as one catalogue error naming it."""
+    if isinstance(exc, FileNotFoundError):
+        return _error("error.no_such_file", "no such file", path, what)
+    if isinstance(exc, IsADirectoryError):
+        return _error("error.is_directory", f"is a directory, not a {what}", path, what)
+    if isinstance(exc, PermissionError):
+        return _error("error.permission", "cannot read: permission denied", path, what)
+    reason = str(exc.strerror or exc)
+    return _error("error.cannot_read", f"cannot read: {reason}", path, what, reason=reason)
+
+
 def read_bytes_bounded(path: str, limit: int, what: str) -> bytes:
     """The whole file, or ``InputError`` past ``limit`` bytes (reads at most limit + 1).
 
@@ -65,17 +77,8 @@ def read_bytes_bounded(path: str, limit: int, what: str) -> bytes:
                     break
                 parts.append(chunk)
                 size += len(chunk)
-    except FileNotFoundError:
-        raise _error("error.no_such_file", "no such file", path, what) from None
-    except IsADirectoryError:
-        raise _error("error.is_directory", f"is a directory, not a {what}", path, what) from None
-    except PermissionError:
-        raise _error("error.permission", "cannot read: permission denied", path, what) from None
     except OSError as exc:
-        reason = str(exc.strerror or exc)
-        raise _error(
-            "error.cannot_read", f"cannot read: {reason}", path, what, reason=reason
-        ) from None
+        raise os_error(exc, path, what) from None
     if size > limit:
         text = describe_size(limit)
         raise _error(

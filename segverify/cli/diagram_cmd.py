@@ -23,6 +23,7 @@ from segverify.cli.options import topology_option
 from segverify.errors import InputError
 from segverify.findings.model import Report
 from segverify.i18n import t
+from segverify.limits import os_error
 from segverify.render.diagram import DIAGRAM_FORMATS, VIEWS, render_diagram
 from segverify.render.diagram_model import DiagramData, build_diagram, topology_hash
 from segverify.topology.loader import load_topology
@@ -69,7 +70,7 @@ def load_inputs(
     try:
         raw = Path(topology_path).read_bytes()
     except OSError as exc:
-        raise InputError(exc.strerror or str(exc), file=topology_path) from None
+        raise os_error(exc, topology_path, "topology") from None
     topo = load_topology(topology_path)
     check = check_topology(topo)
     observed = None
