@@ -156,7 +156,7 @@ class _Parser:
                 if item in stack:
                     raise self.err(
                         Msg(
-                            "error.firewall.csv_export.service_group_cycle",
+                            "error.topology.services.service_group_cycle",
                             cycle=" -> ".join(stack + (item,)),
                         ),
                         obj.line,
@@ -224,7 +224,7 @@ class _Parser:
             for p in protos:
                 n = parse_protocol(p)
                 if n is None:
-                    raise self.err(Msg("error.firewall.csv_export.unknown_protocol", name=p), line)
+                    raise self.err(Msg("error.common.unknown_protocol", name=p), line)
                 nums.append(n)
             parts.append(Match(protocols=tuple(nums)))
         sp = self.ports(row.get("sport", ""), line)

@@ -37,7 +37,7 @@ def input_kind(path: str) -> str:
     """``pcap``, ``parquet`` or ``log`` for one file, from its first bytes; ``InputError``
     when the file is missing or none of them."""
     if not Path(path).exists():
-        raise InputError(Msg("error.common.no_such_file"), path)
+        raise InputError(Msg("error.no_such_file"), path)
     if _is_parquet(path):
         return "parquet"
     if Path(path).is_file() and is_capture(path):

@@ -56,7 +56,7 @@ def _head(path: str) -> bytes:
                 head = gz.read(SNIFF_BYTES)
     except (OSError, EOFError) as exc:
         raise InputError(
-            Msg("error.common.cannot_read", reason=getattr(exc, "strerror", None) or exc), path
+            Msg("error.cannot_read", reason=getattr(exc, "strerror", None) or exc), path
         ) from None
     return head
 

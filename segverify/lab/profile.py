@@ -100,9 +100,9 @@ def load_profile(path: str | Path) -> Profile:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise InputError(Msg("error.common.no_such_file"), file) from None
+        raise InputError(Msg("error.no_such_file"), file) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(Msg("error.common.cannot_read", reason=exc), file) from None
+        raise InputError(Msg("error.cannot_read", reason=exc), file) from None
     doc = load_located(text, file)
     return _build(doc, Path(path))
 

@@ -75,9 +75,9 @@ def load_ruleset(
     try:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise InputError(Msg("error.common.no_such_file"), str(path)) from None
+        raise InputError(Msg("error.no_such_file"), str(path)) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(Msg("error.common.cannot_read", reason=exc), str(path)) from None
+        raise InputError(Msg("error.cannot_read", reason=exc), str(path)) from None
     detected = detect_vendor(text)
     kind = vendor or detected
     if kind in ("iptables", "iptables-save"):

@@ -83,7 +83,7 @@ def load_truth(path: str | Path) -> GroundTruth:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise InputError(Msg("error.common.no_such_file"), file) from None
+        raise InputError(Msg("error.no_such_file"), file) from None
     except (OSError, ValueError) as exc:
         raise InputError(Msg("error.lab.truth.not_ground_truth_file", reason=exc), file) from None
     if not isinstance(data, dict) or data.get("segverify_lab_truth") != FORMAT:

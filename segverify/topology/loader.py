@@ -86,9 +86,9 @@ def _validate_schema(doc: Located) -> None:
             line, col = doc.where((*path, extra[0]))
             raise InputError(
                 Msg(
-                    "error.topology.loader.value",
-                    where=format_path(path) or "document",
-                    problem=_describe_schema_error(err),
+                    "error.at_path",
+                    path=format_path(path) or "document",
+                    message=_describe_schema_error(err),
                 ),
                 doc.file,
                 line,
@@ -113,22 +113,27 @@ def _describe_schema_error(err: jsonschema.ValidationError) -> str:
     if err.validator == "enum":
         allowed = ", ".join(str(v) for v in err.validator_value)
         field = err.absolute_path[-1] if err.absolute_path else "value"
-        return f"unknown {field} {value!r} (expected one of: {allowed})"
+        return Msg("error.schema.enum", field=field, value=value, allowed=allowed)
     if err.validator == "required":
+        missing = [k for k in err.validator_value if not isinstance(value, dict) or k not in value]
+        if missing:
+            return Msg("error.schema.required", name=missing[0])
         return err.message.replace("is a required property", "is required")
     if err.validator == "additionalProperties":
         extra = sorted(set(value) - set(err.schema.get("properties", {})), key=str)
-        return f"unknown key(s): {', '.join(map(str, extra))}"
+        return Msg("error.schema.unknown_keys", keys=", ".join(map(str, extra)))
     if err.validator == "type":
-        return f"{value!r} is not of type {err.validator_value}"
+        return Msg("error.schema.type", value=value, expected=str(err.validator_value))
     if err.validator == "pattern":
-        return f"{value!r} is not a valid identifier or value (pattern {err.validator_value})"
+        return Msg("error.schema.pattern", value=value, pattern=err.validator_value)
     if err.validator == "const":
-        return f"must be {err.validator_value!r}, got {value!r}"
+        return Msg("error.schema.const", expected=err.validator_value, value=value)
     if err.validator == "oneOf" and isinstance(value, dict) and "zone" in value:
-        return "give either 'zone' (with 'addresses') or 'interfaces', not both"
+        return Msg("error.schema.zone_or_interfaces_not_both")
     if err.validator == "oneOf":
-        return "give either 'zone' (with 'addresses') or 'interfaces'"
+        return Msg("error.schema.zone_or_interfaces")
+    if err.validator in ("minItems", "minProperties") and err.validator_value == 1:
+        return Msg("error.schema.empty", value=value)
     return err.message
 
 

@@ -140,7 +140,7 @@ class _Lower:
         obj = self.cfg.objects.get(name)
         if obj is None or obj.kind != "network":
             raise self.err(
-                used_at, Msg("error.firewall.asa.lower.network_object_not_defined", name=name)
+                used_at, Msg("error.firewall.asa.parse.network_object_not_defined", name=name)
             )
         values = [m for m in obj.members if m.kind != "nat"]
         if not values:

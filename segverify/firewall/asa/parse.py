@@ -128,7 +128,7 @@ def _service_entry(toks: list[str], lines: _Lines, n: int) -> ServiceEntry:
             c = int(toks[2])
         return ServiceEntry(proto, icmp_type=t, icmp_code=c)
     if proto not in ("ip", "tcp-udp") and protocol_number(proto) is None:
-        raise lines.error(n, Msg("error.firewall.asa.parse.unknown_protocol", name=proto))
+        raise lines.error(n, Msg("error.common.unknown_protocol", name=proto))
     src = dst = None
     i = 1
     if proto in _PORT_PROTOCOLS:
@@ -377,9 +377,7 @@ class _Parser:
                     )
             elif kind == "protocol" and c[0] == "protocol-object" and len(c) == 2:
                 if c[1] != "ip" and protocol_number(c[1]) is None:
-                    raise self.L.error(
-                        cn, Msg("error.firewall.asa.parse.unknown_protocol", name=c[1])
-                    )
+                    raise self.L.error(cn, Msg("error.common.unknown_protocol", name=c[1]))
                 grp.members.append(Member("protocol", c[1], loc, text))
             elif kind == "icmp-type" and c[0] == "icmp-object" and len(c) == 2:
                 t = icmp_type(c[1])
@@ -532,7 +530,7 @@ class _Parser:
             i += 2
         else:
             if p != "ip" and protocol_number(p) is None:
-                raise self.L.error(n, Msg("error.firewall.asa.parse.unknown_protocol", name=p))
+                raise self.L.error(n, Msg("error.common.unknown_protocol", name=p))
             e.protocol = p
             i += 1
         opaque: list[tuple[str, str]] = []

@@ -445,7 +445,7 @@ class _Lower:
         if key in ("source-port", "destination-port", "port"):
             pr = _port_range(v)
             if pr is None:
-                raise self.err(loc, Msg("error.firewall.junos.lower.bad_port", value=v))
+                raise self.err(loc, Msg("error.firewall.names.bad_port", text=v))
             if key == "port":
                 return any_of(Ports("sport", (pr,)), Ports("dport", (pr,))), exc
             return Ports("sport" if key.startswith("source") else "dport", (pr,)), exc

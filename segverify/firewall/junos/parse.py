@@ -221,7 +221,7 @@ class _Parser:
                     ip = ipaddress.ip_address(addr)
                 except ValueError:
                     raise InputError(
-                        Msg("error.firewall.junos.parse.not_address", word=w[7]), self.file, sl.line
+                        Msg("error.common.not_address", name=w[7]), self.file, sl.line
                     ) from None
                 host = ipaddress.ip_network(ip)
                 if host not in self.cfg.interfaces[name]:

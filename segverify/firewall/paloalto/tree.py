@@ -304,7 +304,7 @@ def parse_brace(text: str) -> Tree:
                 )
                 pending = []
             if len(stack) == 1:
-                tree.problems.append((ln, Msg("warn.firewall.paloalto.tree.without_matching")))
+                tree.problems.append((ln, Msg("error.firewall.junos.setlines.without_matching")))
             else:
                 stack.pop()
         elif punct and tok == ";":

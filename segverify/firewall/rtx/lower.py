@@ -196,7 +196,7 @@ class _Lower:
             return [int(word)]
         ports = rtx_tables()["ports"].get(word)
         if ports is None:
-            raise self.err(loc, Msg("error.firewall.rtx.lower.unknown_port", word=word))
+            raise self.err(loc, Msg("error.firewall.asa.parse.unknown_port", word=word))
         return [int(x) for x in ports]
 
     def _port1(self, word: str, loc: Location) -> int:
