@@ -197,6 +197,26 @@ def test_every_msg_key_is_in_the_catalogue_with_its_placeholders() -> None:
     assert not problems, "\n".join(problems)
 
 
+def test_lab_messages_are_catalogue_entries() -> None:
+    """The lab's ``msg("key", lang, …)`` reads ``lab.<key>`` from the same catalogue."""
+    catalogue = _catalogue()
+    seen = 0
+    for path in SOURCES:
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and getattr(node.func, "id", None) == "msg"):
+                continue
+            first = node.args[0] if node.args else None
+            if not isinstance(first, ast.Constant):
+                continue
+            entry = catalogue.get(f"lab.{first.value}")
+            assert entry and entry["en"] and entry["ja"], (path, first.value)
+            names = {kw.arg for kw in node.keywords}
+            if None not in names:
+                assert names == fields(entry["en"]), (path, first.value)
+            seen += 1
+    assert seen >= 10
+
+
 def test_msg_is_its_english_text_and_renders_japanese() -> None:
     msg = Msg("error.topology.loader.unknown_zone", name="dmz")
     assert msg == "unknown zone 'dmz'" and isinstance(msg, str)
