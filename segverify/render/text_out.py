@@ -54,8 +54,10 @@ def rule_label(rule: str, lang: str) -> str:
 
 
 def summary_value(value: object, lang: str) -> object:
-    """A summary value for people: yes/no and "none" in ``lang``; other values as they are
-    (JSON keeps the raw values)."""
+    """A summary value for people: yes/no and "none" in Japanese; other values, and every
+    value in English, as they are (JSON keeps the raw values)."""
+    if lang == "en":
+        return value
     if isinstance(value, bool):
         return t("summary.value.true" if value else "summary.value.false", lang)
     if value == "none":
