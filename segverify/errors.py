@@ -74,6 +74,12 @@ class InputError(Exception):
     key: str | None = None
     params: dict[str, object] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # a catalogue message (segverify.i18n.Msg) carries its own key and parameters
+        if self.key is None and hasattr(self.message, "key"):
+            self.key = self.message.key  # type: ignore[attr-defined]
+            self.params = self.message.params  # type: ignore[attr-defined]
+
     def __str__(self) -> str:
         return self.render("en")
 
@@ -84,7 +90,7 @@ class InputError(Exception):
             from segverify.i18n import t  # i18n reads the catalogue; keep errors import-light
 
             params = {
-                k: v.render(lang) if isinstance(v, Term) else v for k, v in self.params.items()
+                k: v.render(lang) if hasattr(v, "render") else v for k, v in self.params.items()
             }
             message = t(self.key, lang, **params)
         where = ""

@@ -38,4 +38,54 @@ def t(key: str, lang: str = "en", **params: object) -> str:
     if entry is None:
         return key.format(**params) if params else key
     text = entry.get(lang) or entry.get("en") or key
-    return text.format(**params) if params else text
+    if not params:  # a template some callers fill in later stays as it is
+        try:
+            return text.format()
+        except (KeyError, IndexError, ValueError):
+            return text
+    # a parameter that is itself a catalogue message speaks the same language
+    return text.format(
+        **{k: v.render(lang) if isinstance(v, Msg) else v for k, v in params.items()}
+    )
+
+
+def _render(key: str, lang: str, params: dict[str, object]) -> str:
+    values = {k: v.render(lang) if hasattr(v, "render") else v for k, v in params.items()}
+    return t(key, lang, **values)
+
+
+def message_of(exc: BaseException) -> str:
+    """The message ``exc`` was raised with: a catalogue ``Msg`` stays one (``str(exc)`` would
+    turn it into plain English text)."""
+    arg = exc.args[0] if len(exc.args) == 1 else None
+    return arg if isinstance(arg, Msg) else str(exc)
+
+
+class Msg(str):
+    """A user-facing message from the catalogue that still behaves as its English text.
+
+    ``Msg("error.x", name=name)`` is the English rendering of catalogue entry ``error.x``
+    (so code that prints, compares or concatenates it keeps working) and remembers its key
+    and parameters, so ``render("ja")`` gives the Japanese text. Parameters that are
+    themselves messages (``Msg``, ``Term``) are rendered in the same language.
+    """
+
+    key: str
+    params: dict[str, object]
+
+    def __new__(cls, key: str, /, **params: object) -> Msg:
+        self = super().__new__(cls, _render(key, "en", params))
+        self.key = key
+        self.params = params
+        return self
+
+    def render(self, lang: str) -> str:
+        """The message in ``lang`` (English text when ``lang`` is en)."""
+        return str.__str__(self) if lang == "en" else _render(self.key, lang, self.params)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (_restore, (self.key, self.params))
+
+
+def _restore(key: str, params: dict[str, object]) -> Msg:
+    return Msg(key, **params)

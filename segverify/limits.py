@@ -10,6 +10,7 @@ from __future__ import annotations
 import zlib
 
 from segverify.errors import InputError, Term
+from segverify.i18n import Msg
 
 MiB = 1 << 20
 
@@ -48,6 +49,18 @@ def _error(
     return InputError(message, path, line, key=key, params={"what": noun, **params})
 
 
+def os_error(exc: OSError, path: str, what: str) -> InputError:
+    """A file that cannot be opened or read, as one catalogue error naming it."""
+    if isinstance(exc, FileNotFoundError):
+        return _error("error.no_such_file", "no such file", path, what)
+    if isinstance(exc, IsADirectoryError):
+        return _error("error.is_directory", f"is a directory, not a {what}", path, what)
+    if isinstance(exc, PermissionError):
+        return _error("error.permission", "cannot read: permission denied", path, what)
+    reason = str(exc.strerror or exc)
+    return _error("error.cannot_read", f"cannot read: {reason}", path, what, reason=reason)
+
+
 def read_bytes_bounded(path: str, limit: int, what: str) -> bytes:
     """The whole file, or ``InputError`` past ``limit`` bytes (reads at most limit + 1).
 
@@ -64,17 +77,8 @@ def read_bytes_bounded(path: str, limit: int, what: str) -> bytes:
                     break
                 parts.append(chunk)
                 size += len(chunk)
-    except FileNotFoundError:
-        raise _error("error.no_such_file", "no such file", path, what) from None
-    except IsADirectoryError:
-        raise _error("error.is_directory", f"is a directory, not a {what}", path, what) from None
-    except PermissionError:
-        raise _error("error.permission", "cannot read: permission denied", path, what) from None
     except OSError as exc:
-        reason = str(exc.strerror or exc)
-        raise _error(
-            "error.cannot_read", f"cannot read: {reason}", path, what, reason=reason
-        ) from None
+        raise os_error(exc, path, what) from None
     if size > limit:
         text = describe_size(limit)
         raise _error(
@@ -135,5 +139,5 @@ def read_maybe_gzip_bounded(path: str, limit: int, what: str) -> bytes:
                 raise EOFError("compressed file ended before the end-of-stream marker")
             data = inflate.unused_data
     except (OSError, EOFError, zlib.error) as exc:
-        raise InputError(f"broken gzip data ({exc})", path) from None
+        raise InputError(Msg("error.limits.broken_gzip_data", reason=exc), path) from None
     return bytes(out)

@@ -156,8 +156,9 @@ def test_unreadable_records_as_catalogue_warnings_in_both_languages() -> None:
     en = [t(k, "en", **p) for k, p in keys]
     ja = [t(k, "ja", **p) for k, p in keys]
     assert en[0] == f"{DATA / 'fortigate-traffic.log'}:7: traffic line without srcip"
+    # the reader's message is a catalogue message too: Japanese with the file and line kept
     assert ja[0].startswith("読めないレコード: ") and ja[0].endswith(
-        ":7: traffic line without srcip"
+        ":7: srcip のないトラフィック行"
     )
     assert en[4] == "… and 2 more unreadable record(s)" and "2 件" in ja[4]
     assert "1 record(s) replaced" in en[5] and "置き換え" in ja[5]

@@ -16,6 +16,7 @@ from segverify.capture.progress import Progress
 from segverify.errors import InputError
 from segverify.flows.merge import merge_columns
 from segverify.flows.model import Accounting, FlowTable
+from segverify.i18n import Msg
 
 BACKENDS: dict[str, str] = {
     "fast": "segverify.capture.fast",
@@ -28,11 +29,19 @@ def backend_reader(name: str) -> Callable[..., FlowTable]:
     """The ``read_file`` function of a registered backend."""
     module_name = BACKENDS.get(name)
     if module_name is None:
-        raise InputError(f"unknown capture backend {name!r} (known: {', '.join(sorted(BACKENDS))})")
+        raise InputError(
+            Msg(
+                "error.capture.api.unknown_capture_backend_known",
+                name=name,
+                backends=", ".join(sorted(BACKENDS)),
+            )
+        )
     try:
         module = importlib.import_module(module_name)
     except ImportError as exc:
-        raise InputError(f"capture backend {name!r} is not available: {exc}") from None
+        raise InputError(
+            Msg("error.capture.api.capture_backend_not_available", name=name, reason=exc)
+        ) from None
     return module.read_file  # type: ignore[no-any-return]
 
 

@@ -30,6 +30,7 @@ from segverify.capture.walk import CONTROL, CORRUPT, FULL, PCAPNG_SHB, walk_pcap
 from segverify.errors import InputError
 from segverify.flows.ingest import FlowIngest
 from segverify.flows.model import FlowTable
+from segverify.i18n import Msg
 from segverify.jit import PLAIN_RECORDS, Kernels, compiled, for_bytes, for_path
 
 DEFAULT_CHUNK_RECORDS = 65536
@@ -85,7 +86,9 @@ class FileReader:
                 except (OSError, ValueError):  # not mappable (a device, a pipe): stream it
                     mapped = None
             if self.byte_range is not None and mapped is None:
-                raise InputError("a byte range needs an uncompressed, mappable pcap", self.path)
+                raise InputError(
+                    Msg("error.capture.fast.byte_range_needs_uncompressed_mappable"), self.path
+                )
             self.win = mapped or Window(stream, WINDOW_BYTES, MAX_WINDOW_BYTES)
             try:
                 self.win.need(PCAP_HEADER_LEN)
@@ -94,7 +97,9 @@ class FileReader:
                 if fmt.kind == "pcap":
                     self._read_pcap(fmt)
                 elif self.byte_range is not None:
-                    raise InputError("byte ranges are for plain pcap files only", self.path)
+                    raise InputError(
+                        Msg("error.capture.fast.byte_ranges_are_plain_pcap"), self.path
+                    )
                 else:
                     self._read_pcapng()
                 self.end_offset = self.win.offset(self.win.start)
@@ -105,7 +110,9 @@ class FileReader:
         return self.ingest.finish()
 
     def _cut(self, at: int, reason: str) -> None:
-        self.acct.cut_short.append(f"{self.path}: stopped at byte {at} ({reason})")
+        self.acct.cut_short.append(
+            Msg("warn.common.stopped_byte", path=self.path, at=at, reason=reason)
+        )
 
     def _more(self) -> bool:
         """Read more after a walk ran out of bytes; record why when it cannot."""
@@ -117,16 +124,19 @@ class FileReader:
         if win.error:
             self._cut(win.offset(win.stop), win.error)
         elif not win.eof:
-            self._cut(win.offset(win.start), "record larger than the reader's window limit")
+            self._cut(win.offset(win.start), Msg("warn.capture.fast.record_larger_than_reader_s"))
         elif left:
-            self._cut(win.offset(win.start), f"last record cut short, {left} bytes left")
+            self._cut(
+                win.offset(win.start),
+                Msg("warn.capture.fast.last_record_cut_short_bytes", left=left),
+            )
         return False
 
     def _read_pcap(self, fmt: Format) -> None:
         win = self.win
         assert win is not None
         if win.stop < PCAP_HEADER_LEN:
-            self._cut(0, "pcap file header cut short")
+            self._cut(0, Msg("warn.capture.fast.pcap_file_header_cut_short"))
             return
         link, snaplen = pcap_header(bytes(win.buf[:PCAP_HEADER_LEN]), fmt)
         max_caplen = pcap_max_caplen(snaplen)
@@ -144,7 +154,9 @@ class FileReader:
             if outcome == FULL:
                 continue
             if outcome == CORRUPT:
-                self._cut(win.offset(p), "record header with an impossible captured length")
+                self._cut(
+                    win.offset(p), Msg("warn.capture.fast.record_header_impossible_captured_length")
+                )
                 return
             if not self._more():
                 return
@@ -165,7 +177,7 @@ class FileReader:
             if outcome == FULL:
                 continue
             if outcome == CORRUPT:
-                self._cut(win.offset(p), "block with an impossible length")
+                self._cut(win.offset(p), Msg("warn.capture.fast.block_impossible_length"))
                 return
             if outcome != CONTROL:
                 if not self._more():
@@ -179,14 +191,17 @@ class FileReader:
             if int.from_bytes(head[:4], "little") == PCAPNG_SHB:
                 order = section_byte_order(head)
                 if order is None:
-                    self._cut(win.offset(win.start), "section header with a bad byte-order magic")
+                    self._cut(
+                        win.offset(win.start),
+                        Msg("warn.capture.fast.section_header_bad_byte_order"),
+                    )
                     return
                 big = order
                 ifaces = Interfaces()
                 arrays = ifaces.arrays()
             blen = int.from_bytes(head[4:8], "big" if big else "little")
             if blen < 12 or blen % 4:
-                self._cut(win.offset(win.start), "block with an impossible length")
+                self._cut(win.offset(win.start), Msg("warn.capture.fast.block_impossible_length"))
                 return
             if not win.need(blen):
                 self._more()
@@ -194,7 +209,10 @@ class FileReader:
             block = win.take(blen)
             if int.from_bytes(head[:4], "big" if big else "little") == 1:
                 if blen < 20:
-                    self._cut(win.offset(win.start - blen), "interface description too short")
+                    self._cut(
+                        win.offset(win.start - blen),
+                        Msg("warn.capture.fast.interface_description_too_short"),
+                    )
                     return
                 add_interface(block, big, ifaces)
                 arrays = ifaces.arrays()

@@ -29,6 +29,7 @@ from segverify.capture.scapy_backend import (
 from segverify.errors import InputError
 from segverify.flows.ingest import FlowIngest, RowWriter
 from segverify.flows.model import Accounting, FlowTable
+from segverify.i18n import Msg
 
 SUPPORTED_LINKS = frozenset(
     {"eth", "null", "loop", "sll", "raw", "ip", "ipv6", "radiotap", "wlan", "nflog", "ppp",
@@ -48,7 +49,7 @@ PREFS = {
 def tshark_path() -> str:
     path = shutil.which("tshark")
     if path is None:
-        raise InputError("pyshark backend needs tshark: install wireshark's tshark")
+        raise InputError(Msg("error.capture.pyshark_backend.pyshark_backend_needs_tshark_install"))
     return path
 
 
@@ -58,7 +59,9 @@ def read_file(path: str) -> FlowTable:
     tshark = tshark_path()
     if os.path.exists(file) and not os.path.isfile(file) and not os.path.isdir(file):
         # the strict reader and tshark each read the file: a pipe can be read only once
-        raise InputError("the pyshark backend needs a regular file (not a FIFO or device)", file)
+        raise InputError(
+            Msg("error.capture.pyshark_backend.pyshark_backend_needs_regular_file"), file
+        )
     ingest = FlowIngest(file, ROWS_PER_CHUNK)
     rows = RowWriter(ingest, ROWS_PER_CHUNK)
     notes = Accounting()
@@ -79,7 +82,12 @@ def read_file(path: str) -> FlowTable:
     table.accounting.cut_short.extend(notes.cut_short)
     if seen < frames:
         table.accounting.cut_short.append(
-            f"{file}: tshark stopped after {seen} of {frames} records (the rest: malformed)"
+            Msg(
+                "warn.capture.pyshark_backend.tshark_stopped_after_records_rest",
+                file=file,
+                seen=seen,
+                frames=frames,
+            )
         )
     return table
 

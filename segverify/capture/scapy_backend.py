@@ -33,6 +33,7 @@ from scapy.layers.l2 import CookedLinux, CookedLinuxV2, Dot1Q, Ether
 from segverify.errors import InputError
 from segverify.flows.ingest import FlowIngest, RowWriter
 from segverify.flows.model import Accounting, FlowTable
+from segverify.i18n import Msg
 from segverify.limits import REFERENCE_CAPTURE_MAX_BYTES, read_maybe_gzip_bounded
 
 ROWS_PER_CHUNK = 4096
@@ -142,14 +143,16 @@ def iter_records(path: str, acct: Accounting) -> Iterator[Record]:
     """Records of a pcap or pcapng file; a cut-short file ends with a ``cut_short`` note."""
     buf = read_bytes(path)
     if len(buf) < 4:
-        raise InputError("not a pcap or pcapng file (too short for a file header)", path)
+        raise InputError(Msg("error.capture.scapy_backend.not_pcap_pcapng_file_too"), path)
     magic = buf[:4]
     if magic in PCAP_MAGICS:
         yield from _pcap_records(path, buf, acct)
     elif magic == b"\x0a\x0d\x0d\x0a":
         yield from _pcapng_records(path, buf, acct)
     else:
-        raise InputError(f"not a pcap or pcapng file (magic {magic.hex()})", path)
+        raise InputError(
+            Msg("error.capture.scapy_backend.not_pcap_pcapng_file_magic", magic=magic.hex()), path
+        )
 
 
 PCAP_MAGICS = {  # magic: (byte order, nanoseconds, record header length)
@@ -165,7 +168,7 @@ PCAP_MAGICS = {  # magic: (byte order, nanoseconds, record header length)
 def _pcap_records(path: str, buf: bytes, acct: Accounting) -> Iterator[Record]:
     end, nano, rechdr = PCAP_MAGICS[buf[:4]]
     if len(buf) < 24:
-        acct.cut_short.append(f"{path}: stopped at byte 0 (pcap file header cut short)")
+        acct.cut_short.append(Msg("warn.capture.scapy_backend.stopped_byte_0_pcap_file", path=path))
         return
     snaplen, linktype = struct.unpack_from(end + "II", buf, 16)
     linktype &= 0x03FFFFFF
@@ -174,16 +177,25 @@ def _pcap_records(path: str, buf: bytes, acct: Accounting) -> Iterator[Record]:
     hdr = struct.Struct(end + "IIII")
     while pos < len(buf):
         if pos + rechdr > len(buf):
-            acct.cut_short.append(f"{path}: stopped at byte {pos} (record header cut short)")
+            acct.cut_short.append(
+                Msg("warn.capture.scapy_backend.stopped_byte_record_header_cut", path=path, pos=pos)
+            )
             return
         sec, frac, caplen, wirelen = hdr.unpack_from(buf, pos)
         if caplen > max_caplen:
             acct.cut_short.append(
-                f"{path}: stopped at byte {pos} (record length {caplen} is implausible)"
+                Msg(
+                    "warn.capture.scapy_backend.stopped_byte_record_length_implausible",
+                    path=path,
+                    pos=pos,
+                    caplen=caplen,
+                )
             )
             return
         if pos + rechdr + caplen > len(buf):
-            acct.cut_short.append(f"{path}: stopped at byte {pos} (record data cut short)")
+            acct.cut_short.append(
+                Msg("warn.capture.scapy_backend.stopped_byte_record_data_cut", path=path, pos=pos)
+            )
             return
         frame += 1
         ts = sec * 1_000_000_000 + (frac if nano else frac * 1000)
@@ -206,7 +218,9 @@ def _pcapng_records(path: str, buf: bytes, acct: Accounting) -> Iterator[Record]
     ifaces: list[tuple[int, int, int, int, int]] = []  # link, mult, div, offset s, snaplen
     while pos < len(buf):
         if pos + 12 > len(buf):
-            acct.cut_short.append(f"{path}: stopped at byte {pos} (block header cut short)")
+            acct.cut_short.append(
+                Msg("warn.capture.scapy_backend.stopped_byte_block_header_cut", path=path, pos=pos)
+            )
             return
         btype = struct.unpack_from(end + "I", buf, pos)[0]
         if btype == 0x0A0D0D0A:
@@ -216,20 +230,33 @@ def _pcapng_records(path: str, buf: bytes, acct: Accounting) -> Iterator[Record]
             elif bom == b"\x1a\x2b\x3c\x4d":
                 end = ">"
             else:
-                acct.cut_short.append(f"{path}: stopped at byte {pos} (bad byte-order magic)")
+                acct.cut_short.append(
+                    Msg(
+                        "warn.capture.scapy_backend.stopped_byte_bad_byte_order", path=path, pos=pos
+                    )
+                )
                 return
             ifaces = []
         blen = struct.unpack_from(end + "I", buf, pos + 4)[0]
         if blen < 12 or blen % 4 or pos + blen > len(buf):
             acct.cut_short.append(
-                f"{path}: stopped at byte {pos} (block length {blen} does not fit the file)"
+                Msg(
+                    "warn.capture.scapy_backend.stopped_byte_block_length_does",
+                    path=path,
+                    pos=pos,
+                    blen=blen,
+                )
             )
             return
         body = buf[pos + 8 : pos + blen - 4]
         if btype == 1:
             if len(body) < 8:
                 acct.cut_short.append(
-                    f"{path}: stopped at byte {pos} (interface description too short)"
+                    Msg(
+                        "warn.capture.scapy_backend.stopped_byte_interface_description_too",
+                        path=path,
+                        pos=pos,
+                    )
                 )
                 return
             linktype, _reserved, snaplen = struct.unpack_from(end + "HHI", body, 0)

@@ -14,6 +14,7 @@ from typing import BinaryIO
 import numpy as np
 
 from segverify.errors import InputError
+from segverify.i18n import Msg
 
 GZIP_MAGIC = b"\x1f\x8b"
 PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
@@ -53,11 +54,11 @@ def sniff(head: bytes, path: str, error: str = "") -> Format:
         big, nsec, rechdr = PCAP_MAGICS[magic]
         return Format("pcap", False, big, nsec, rechdr)
     if error and len(head) < 4:
-        raise InputError(f"not a readable capture: {error}", path)
+        raise InputError(Msg("error.capture.source.not_readable_capture", reason=error), path)
     if not head:
-        raise InputError("empty file: not a capture", path)
+        raise InputError(Msg("error.capture.source.empty_file_not_capture"), path)
     raise InputError(
-        f"not a pcap, pcapng or gzip-compressed capture (starts with {head[:8].hex()})", path
+        Msg("error.capture.source.not_pcap_pcapng_gzip_compressed", head=head[:8].hex()), path
     )
 
 
@@ -202,12 +203,16 @@ def open_stream(path: str) -> tuple[BinaryIO, bool]:
     try:
         raw = open(path, "rb")  # noqa: SIM115 - closed by the caller
     except OSError as exc:
-        raise InputError(f"cannot open capture: {exc.strerror or exc}", path) from None
+        raise InputError(
+            Msg("error.capture.source.cannot_open_capture", reason=exc.strerror or exc), path
+        ) from None
     try:
         head = raw.peek(2)[:2]  # peek, not seek: a FIFO or pipe is read as a stream
     except OSError as exc:
         raw.close()
-        raise InputError(f"cannot read capture: {exc.strerror or exc}", path) from None
+        raise InputError(
+            Msg("error.capture.source.cannot_read_capture", reason=exc.strerror or exc), path
+        ) from None
     if head == GZIP_MAGIC:
         return gzip.GzipFile(fileobj=raw, mode="rb"), True  # type: ignore[return-value]
     return raw, False

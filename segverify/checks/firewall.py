@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import PurePath
 from typing import Any
 
+from segverify.checks.configured import ConfiguredPair
 from segverify.checks.firewall_common import (
     describe_rule,
     describe_rule_ja,
@@ -187,6 +189,35 @@ def forbidden_permits(
                 )
             )
     return findings
+
+
+def permitted_pairs(analysis: FirewallAnalysis) -> list[ConfiguredPair]:
+    """Every zone pair (a ≠ b) the export lets new connections cross, forbidden or not,
+    with the file:line of each accepting rule (the diagram's configuration layer)."""
+    sp = analysis.space
+    new = sp.ct(["new"]) & (~sp.protos((6,)) | sp.tcp_flags(0x17, 0x02))
+    spaces = {}
+    for a in analysis.topology.zones:
+        for b in analysis.topology.zones:
+            if a != b:
+                s = new & analysis.pair_space(a, b, "forward")
+                if s != sp.false:
+                    spaces[(a, b)] = s
+    rules: dict[tuple[str, str], list[str]] = {}
+    for cs, rule, _index, permits, ifaces in _permit_sources(analysis):
+        if ifaces is not None:
+            where = f"{ifaces[0]}→{ifaces[1]}"
+        else:
+            loc = stage_location(rule, cs) if cs is not None else None
+            where = f"{PurePath(loc.file).name}:{loc.line}" if loc else analysis.view.node.id
+        for key, s in spaces.items():
+            if (permits & s) != sp.false and where not in rules.setdefault(key, []):
+                rules[key].append(where)
+    return [
+        ConfiguredPair(a, b, tuple(rules[(a, b)]), analysis.view.node.id)
+        for a, b in sorted(rules)
+        if rules[(a, b)]
+    ]
 
 
 def group_by_pair(findings: list[Finding]) -> list[Finding]:
@@ -377,6 +408,15 @@ def check_firewall(
     """The full analysis of one export: the ``segverify firewall`` report."""
     t0 = time.perf_counter()
     analysis = build_analysis(topology, ruleset, device, backend=backend, order=order)
+    return check_analysis(analysis, shadow=shadow, seconds_compile=time.perf_counter() - t0)
+
+
+def check_analysis(
+    analysis: FirewallAnalysis, *, shadow: bool = True, seconds_compile: float = 0.0
+) -> Report:
+    """The ``segverify firewall`` report of an analysis already built (callers that also
+    want ``permitted_pairs`` of the same analysis compile the export once)."""
+    topology = analysis.topology
     t1 = time.perf_counter()
     fs = forbidden_space(analysis)
     findings = group_by_pair(forbidden_permits(analysis, fs))
@@ -399,7 +439,7 @@ def check_firewall(
             "redundant": sum(1 for f in findings if f.kind == "redundant"),
             "unused_objects": sum(1 for f in findings if f.kind == "unused-object"),
             "exact": analysis.compiled.exact,
-            "seconds_compile": round(t1 - t0, 3),
+            "seconds_compile": round(seconds_compile, 3),
             "seconds_permits": round(t2 - t1, 3),
             "seconds_shadow": round(t3 - t2, 3),
         }

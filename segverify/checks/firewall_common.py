@@ -8,6 +8,7 @@ from segverify.engine.analysis import FirewallAnalysis
 from segverify.engine.compile import CompiledStage
 from segverify.findings.model import InputWarning
 from segverify.firewall.ir import Device, Rule, names_in
+from segverify.i18n import Msg
 from segverify.topology.model import Location, Topology
 
 
@@ -102,14 +103,20 @@ def ruleset_warnings(device: Device) -> list[InputWarning]:
                 if u.kind == "unknown":
                     out.append(
                         InputWarning(
-                            f"unrecognised match `{u.text}`: treated as may-match",
+                            Msg(
+                                "warn.checks.firewall_common.unrecognised_match_treated_as_may",
+                                text=u.text,
+                            ),
                             u.origin.location or rule.origin.location,
                         )
                     )
             if rule.action not in ("accept", "drop", "reject"):
                 out.append(
                     InputWarning(
-                        f"unknown verdict of `{rule.origin.text}`: treated as may-accept",
+                        Msg(
+                            "warn.checks.firewall_common.unknown_verdict_treated_as_may",
+                            text=rule.origin.text,
+                        ),
                         rule.origin.location,
                     )
                 )
@@ -173,8 +180,12 @@ def parse_fail_on(text: str | None) -> tuple[str, ...]:
         from segverify.errors import InputError
 
         raise InputError(
-            f"--fail-on: unknown {', '.join(bad)} (severities {', '.join(SEVERITIES)}; "
-            f"kinds {', '.join(FINDING_KINDS)})"
+            Msg(
+                "error.checks.firewall_common.fail_unknown_severities_kinds",
+                bad=", ".join(bad),
+                severities=", ".join(SEVERITIES),
+                kinds=", ".join(FINDING_KINDS),
+            )
         )
     return items
 

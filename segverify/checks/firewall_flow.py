@@ -20,6 +20,7 @@ from segverify.findings.model import Finding, Report
 from segverify.firewall.ir import Device
 from segverify.firewall.model import Ruleset
 from segverify.firewall.names import PROTOCOLS
+from segverify.i18n import Msg
 from segverify.topology.model import Location, Topology
 
 
@@ -27,29 +28,35 @@ def parse_flow(text: str) -> tuple[str, str, int, int]:
     """``SRC,DST,PROTO[,DPORT]``; for ICMP, DPORT is the type (default 8, echo request)."""
     parts = [p.strip() for p in text.split(",")]
     if len(parts) not in (3, 4):
-        raise InputError(f"--test-flow {text!r}: expected SRC,DST,PROTO,DPORT")
+        raise InputError(Msg("error.checks.firewall_flow.test_flow_expected_src_dst", text=text))
     try:
         src, dst = str(ipaddress.ip_address(parts[0])), str(ipaddress.ip_address(parts[1]))
     except ValueError as exc:
-        raise InputError(f"--test-flow {text!r}: {exc}") from None
+        raise InputError(
+            Msg("error.checks.firewall_flow.test_flow", text=text, reason=exc)
+        ) from None
     if ipaddress.ip_address(src).version != ipaddress.ip_address(dst).version:
         raise InputError(
-            f"--test-flow {text!r}: source and destination are of different IP versions"
+            Msg("error.checks.firewall_flow.test_flow_source_destination_are", text=text)
         )
     name = parts[2].lower()
     proto = int(name) if name.isdigit() else PROTOCOLS.get(name)
     if proto is None or not 0 <= proto <= 255:
-        raise InputError(f"--test-flow {text!r}: unknown protocol {parts[2]!r}")
+        raise InputError(
+            Msg("error.checks.firewall_flow.test_flow_unknown_protocol", text=text, proto=parts[2])
+        )
     port = 0
     if len(parts) == 4 and parts[3]:
         if not parts[3].isdigit() or int(parts[3]) > 65535:
-            raise InputError(f"--test-flow {text!r}: bad port {parts[3]!r}")
+            raise InputError(
+                Msg("error.checks.firewall_flow.test_flow_bad_port", text=text, port=parts[3])
+            )
         port = int(parts[3])
     elif proto in (1, 58):
         port = 8 if proto == 1 else 128
     if proto in (1, 58):
         if port > 255:
-            raise InputError(f"--test-flow {text!r}: ICMP type must be 0..255")
+            raise InputError(Msg("error.checks.firewall_flow.test_flow_icmp_type_must", text=text))
         port = port << 8
     return src, dst, proto, port
 

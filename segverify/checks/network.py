@@ -43,6 +43,7 @@ from segverify.errors import InputError
 from segverify.findings.model import Finding, Report
 from segverify.firewall import ir
 from segverify.firewall.ir import Device, Opaque
+from segverify.i18n import Msg
 from segverify.topology.graph import build_graph, zone_v
 from segverify.topology.model import Location, Topology
 
@@ -246,7 +247,7 @@ def check_network(
 ) -> Report:
     """Network-wide answers for several devices at once (see the module docstring)."""
     if not devices:
-        raise InputError("no firewall export given (--device NODE=EXPORT)")
+        raise InputError(Msg("error.checks.network.no_firewall_export_given_device"))
     t0 = time.perf_counter()
     net = Network(topology, devices, backend)
     sp = net.space

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from segverify.errors import InputError
 from segverify.findings.model import Finding, Report
+from segverify.i18n import Msg
 from segverify.limits import POLICY_TEXT_MAX_BYTES, read_text_bounded
 from segverify.topology.model import Location, Topology
 
@@ -110,7 +111,7 @@ def check_policy_text(path: str, topology: Topology) -> Report:
     measures = find_measures(text)
     if not measures:
         raise InputError(
-            "no three-tier measures found (expected a line beginning 'マイナンバー利用事務系においては')",
+            Msg("error.checks.policytext.no_three_tier_measures_found"),
             path,
         )
     policy = topology.policy

@@ -9,7 +9,12 @@ from pathlib import Path
 
 import click
 
-from segverify.checks.configured import permit_pairs
+from segverify.checks.configured import (
+    ConfiguredPair,
+    blocked_pairs,
+    merge_configured,
+    permit_pairs,
+)
 from segverify.checks.matrix import zone_matrix
 from segverify.checks.observed import observed_from_analysis
 from segverify.checks.topology_check import check_topology
@@ -18,6 +23,7 @@ from segverify.cli.options import topology_option
 from segverify.errors import InputError
 from segverify.findings.model import Report
 from segverify.i18n import t
+from segverify.limits import os_error
 from segverify.render.diagram import DIAGRAM_FORMATS, VIEWS, render_diagram
 from segverify.render.diagram_model import DiagramData, build_diagram, topology_hash
 from segverify.topology.loader import load_topology
@@ -64,7 +70,7 @@ def load_inputs(
     try:
         raw = Path(topology_path).read_bytes()
     except OSError as exc:
-        raise InputError(exc.strerror or str(exc), file=topology_path) from None
+        raise os_error(exc, topology_path, "topology") from None
     topo = load_topology(topology_path)
     check = check_topology(topo)
     observed = None
@@ -77,7 +83,9 @@ def load_inputs(
         analysis = analyse_table(table, topo, backend=backend, inputs=captures)
         observed = observed_from_analysis(analysis)
         capture_report = analysis.to_report()
-    config_report = firewall_report(topo, firewalls, devices, lang) if firewalls else None
+    config_report, configured = (
+        firewall_report(topo, firewalls, devices, lang) if firewalls else (None, [])
+    )
     data = build_diagram(
         topo,
         zone_matrix(topo),
@@ -87,18 +95,21 @@ def load_inputs(
         date,
         observed=observed,
         permits=permit_pairs(config_report.findings) if config_report else None,
+        configured=configured,
+        blocked=blocked_pairs(config_report.findings) if config_report else (),
     )
     return Inputs(topo, raw, check, capture_report, data, config_report)
 
 
 def firewall_report(
     topo: Topology, exports: tuple[str, ...], devices: tuple[str, ...], lang: str
-) -> Report:
+) -> tuple[Report, list[ConfiguredPair]]:
     """Every export checked like `segverify firewall` does, plus the whole-network check
     along the topology's paths (its ``network-blocked`` findings are the sanctioned flows
-    no path carries), merged into one report."""
-    from segverify.checks.firewall import check_firewall
+    no path carries), merged into one report; and every zone pair the exports permit."""
+    from segverify.checks.firewall import check_analysis, permitted_pairs
     from segverify.checks.network import check_network
+    from segverify.engine.analysis import build_analysis
     from segverify.firewall.exports import load_exports
 
     if devices and len(devices) != len(exports):
@@ -110,10 +121,12 @@ def firewall_report(
             raise click.UsageError(t("error.device_count", lang, devices=0, exports=len(exports)))
         devices = tuple(topo.firewalls) * len(exports)
     models = load_exports(list(zip(devices, exports, strict=True)), topo)
-    reports = [check_firewall(topo, model, node) for node, model in models.items()]
+    analyses = [build_analysis(topo, model, node) for node, model in models.items()]
+    reports = [check_analysis(a) for a in analyses]
+    configured = merge_configured(p for a in analyses for p in permitted_pairs(a))
     network = check_network(topo, models)
     blocked = tuple(f for f in network.findings if f.kind == "network-blocked")
-    return Report(
+    report = Report(
         command="firewall",
         findings=tuple(f for r in reports for f in r.findings) + blocked,
         summary={
@@ -124,6 +137,7 @@ def firewall_report(
         incomplete=any(r.incomplete for r in reports) or network.incomplete,
         inputs=exports,
     )
+    return report, configured
 
 
 def format_for(output: str | None, fmt: str | None) -> str:

@@ -12,6 +12,7 @@ from segverify.checks.explain import explain_flow
 from segverify.cli.context import emit, settings
 from segverify.cli.options import format_option, output_option, topology_option
 from segverify.errors import EXIT_CLEAN, EXIT_FINDINGS
+from segverify.i18n import Msg
 from segverify.render.explain_out import render_explain
 from segverify.topology.loader import load_topology
 from segverify.topology.model import PROTO_NUMBERS
@@ -21,7 +22,9 @@ def _ip(_ctx: click.Context, param: click.Parameter, value: str) -> str:
     try:
         return str(ipaddress.ip_address(value))
     except ValueError:
-        raise click.BadParameter(f"{value!r} is not an IP address") from None
+        raise click.BadParameter(
+            Msg("error.cli.explain_cmd.not_ip_address", value=value).render(settings().lang)
+        ) from None
 
 
 def _proto(_ctx: click.Context, param: click.Parameter, value: str) -> int:
@@ -29,7 +32,9 @@ def _proto(_ctx: click.Context, param: click.Parameter, value: str) -> int:
         return int(value)
     if value.lower() in PROTO_NUMBERS:
         return PROTO_NUMBERS[value.lower()]
-    raise click.BadParameter(f"{value!r} is not a protocol (tcp, udp, icmp, icmpv6 or a number)")
+    raise click.BadParameter(
+        Msg("error.cli.explain_cmd.not_protocol_tcp_udp_icmp", value=value).render(settings().lang)
+    )
 
 
 @click.command("explain")

@@ -19,6 +19,7 @@ from segverify.firewall.bind import parse_interface_map
 from segverify.firewall.exports import load_exports, parse_device_specs
 from segverify.firewall.formats import format_names
 from segverify.firewall.registry import load_device
+from segverify.i18n import Msg
 from segverify.render import render
 from segverify.topology.loader import load_topology
 
@@ -115,9 +116,7 @@ def firewall(
     topology = load_topology(topology_path)
     if any("=" in d for d in devices):
         if export or flow or ipset_file:
-            raise InputError(
-                "--device NODE=EXPORT replaces the EXPORT argument, --test-flow and --ipset"
-            )
+            raise InputError(Msg("error.cli.firewall_cmd.device_node_export_replaces_export"))
         models = load_exports(
             parse_device_specs(devices), topology, vendor, parse_interface_map(interface_map)
         )
@@ -125,9 +124,9 @@ def firewall(
         emit(render(report, fmt, settings().lang), output)
         sys.exit(exit_code(report, fails))
     if export is None:
-        raise InputError("give the EXPORT file, or --device NODE=EXPORT for each firewall")
+        raise InputError(Msg("error.cli.firewall_cmd.give_export_file_device_node"))
     if len(devices) > 1:
-        raise InputError("--device names one node, unless each is given as NODE=EXPORT")
+        raise InputError(Msg("error.cli.firewall_cmd.device_names_one_node_unless"))
     device = devices[0] if devices else None
     model = load_device(
         export, vendor, topology, device, ipset_file, parse_interface_map(interface_map)
@@ -189,16 +188,14 @@ def diff(
     imap = parse_interface_map(interface_map)
     if old_specs or new_specs:
         if old or new or device:
-            raise InputError(
-                "--old/--new NODE=EXPORT replace the OLD and NEW arguments and --device"
-            )
+            raise InputError(Msg("error.cli.firewall_cmd.old_new_node_export_replace"))
         before_set = load_exports(parse_device_specs(old_specs), topology, vendor, imap)
         after_set = load_exports(parse_device_specs(new_specs), topology, vendor, imap)
         report = diff_network(topology, before_set, after_set)
         emit(render(report, fmt, settings().lang), output)
         sys.exit(exit_code(report, fails))
     if old is None or new is None:
-        raise InputError("give OLD and NEW exports, or --old/--new NODE=EXPORT for each firewall")
+        raise InputError(Msg("error.cli.firewall_cmd.give_old_new_exports_old"))
     before = load_device(old, vendor, topology, device, None, imap)
     after = load_device(new, vendor, topology, device, None, imap)
     report = diff_firewalls(topology, before, after, after.name)

@@ -8,8 +8,10 @@ from typing import Any
 
 import click
 
+from segverify.cli.context import settings
 from segverify.cli.options import output_option
 from segverify.cli.pcap_cmd import analyse, capture_options, open_output
+from segverify.i18n import Msg
 
 FORMATS = ("tsv", "jsonl", "csv")  # render.flows_out.FORMATS; a test keeps them equal
 
@@ -88,7 +90,9 @@ def flows(
     if captures[0] == "check" and not os.path.exists("check"):  # `flows check FLOWS.parquet`
         captures = captures[1:]
         if not captures:
-            raise click.UsageError("flows check: give a stored flow table (FLOWS.parquet)")
+            raise click.UsageError(
+                Msg("error.cli.flows_cmd.flows_check_give_stored_flow").render(settings().lang)
+            )
         if inputs["input_format"] == "auto":
             inputs["input_format"] = "parquet"
     analysis = analyse(
@@ -97,7 +101,14 @@ def flows(
     unknown = [z for z in zones if z not in analysis.topology.zones]
     if unknown:
         known = ", ".join(sorted(analysis.topology.zones))
-        raise InputError(f"{topology_path}: no zone {unknown[0]!r} (zones: {known})")
+        raise InputError(
+            Msg(
+                "error.cli.flows_cmd.no_zone_zones",
+                topology=topology_path,
+                zone=unknown[0],
+                known=known,
+            )
+        )
     from segverify.render import flows_out
 
     rows = flows_out.select_rows(analysis, forbidden, zones, unclassified)
@@ -106,7 +117,13 @@ def flows(
             flows_out.write_jsonl(analysis, rows, out)
     else:
         with open_output(output, binary=False) as out:
-            (flows_out.write_tsv if fmt == "tsv" else flows_out.write_csv)(analysis, rows, out)
+            if fmt == "tsv":
+                flows_out.write_tsv(analysis, rows, out)
+            else:
+                from segverify.render.csv_out import wants_bom
+
+                options = settings()
+                flows_out.write_csv(analysis, rows, out, bom=wants_bom(options.lang, options.excel))
     sys.exit(analysis.exit_code())
 
 

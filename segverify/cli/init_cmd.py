@@ -7,6 +7,7 @@ import os
 import click
 
 from segverify.cli.context import emit, settings
+from segverify.i18n import Msg
 from segverify.topology.model import MODELS
 from segverify.topology.starter import starter_text
 
@@ -26,7 +27,11 @@ from segverify.topology.starter import starter_text
 def init(model: str, output: str | None, force: bool) -> None:
     """Write a commented starter topology file for MODEL."""
     if output and not force and os.path.exists(output):
-        raise click.UsageError(f"{output} exists (use --force to overwrite)")
+        raise click.UsageError(
+            Msg("error.cli.init_cmd.exists_use_force_overwrite", output=output).render(
+                settings().lang
+            )
+        )
     emit(starter_text(model, settings().lang), output)
 
 

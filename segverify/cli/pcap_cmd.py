@@ -214,7 +214,7 @@ def pcap(
         from segverify.render import render
 
         with open_output(output, binary=False) as out:
-            out.write(render(analysis.to_report(), fmt, lang))
+            out.write(render(analysis.to_report(), fmt, lang, excel=settings().excel))
     sys.exit(analysis.exit_code())
 
 

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 import click
 
-from segverify.errors import InputError
+from segverify.limits import os_error
 from segverify.render.html_out import InputFile, RunInfo
 
 
@@ -24,7 +24,7 @@ def sha256_file(path: str) -> tuple[str, int]:
                 digest.update(block)
                 size += len(block)
     except OSError as exc:
-        raise InputError(exc.strerror or str(exc), file=path) from None
+        raise os_error(exc, path, "input") from None
     return digest.hexdigest(), size
 
 

@@ -31,6 +31,7 @@ from segverify.errors import InputError
 from segverify.flows.columns import COLUMN_NAMES, FlowColumns
 from segverify.flows.merge import merge_columns, merge_groups
 from segverify.flows.model import Accounting, FlowTable
+from segverify.i18n import Msg
 
 RANGE_BYTES = 256 << 20
 MIN_RANGE_BYTES = 16 << 20
@@ -218,12 +219,18 @@ def _client(scheduler: str | None, workers: int | None) -> tuple[Any, Any]:
     try:
         from distributed import Client
     except ImportError:
-        raise InputError("--engine dask needs Dask: pip install 'segverify[dask]'") from None
+        raise InputError(Msg("error.distributed.engine.engine_dask_needs_dask_pip")) from None
     if scheduler:
         try:
             return Client(scheduler, timeout="10s"), None
         except (OSError, TimeoutError) as exc:
-            raise InputError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from None
+            raise InputError(
+                Msg(
+                    "error.distributed.engine.cannot_reach_dask_scheduler",
+                    scheduler=scheduler,
+                    reason=exc,
+                )
+            ) from None
     cluster = local_cluster(workers)
     return Client(cluster), cluster
 
@@ -254,7 +261,7 @@ def read_flows_dask(
     backend_reader(backend)  # fail early on an unknown backend
     for p in paths:
         if not os.path.exists(p):
-            raise InputError("cannot open capture: No such file or directory", p)
+            raise InputError(Msg("error.distributed.engine.cannot_open_capture_no_such"), p)
     own_cluster = None
     if client is None:
         client, own_cluster = _client(scheduler, workers)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import networkx as nx
 
 from segverify.errors import InputError
+from segverify.i18n import Msg
 from segverify.topology.graph import build_graph, node_v, zone_v
 from segverify.topology.model import IPNetwork, Node, Topology
 
@@ -55,17 +56,28 @@ def pick_device(topology: Topology, device: str | None) -> Node:
             return next(iter(firewalls.values()))
         names = ", ".join(sorted(firewalls)) or "none"
         raise InputError(
-            f"the topology has {len(firewalls)} firewalls ({names}): choose one with --device",
+            Msg(
+                "error.engine.device.topology_has_firewalls_choose_one",
+                count=len(firewalls),
+                names=names,
+            ),
             topology.source,
         )
     if device not in topology.nodes:
         raise InputError(
-            f"no node {device!r} in the topology (firewalls: {', '.join(sorted(firewalls))})",
+            Msg(
+                "error.engine.device.no_node_topology_firewalls",
+                device=device,
+                firewalls=", ".join(sorted(firewalls)),
+            ),
             topology.source,
         )
     node = topology.nodes[device]
     if len(node.zones) < 2:
-        raise InputError(f"node {device!r} has interfaces in fewer than two zones", topology.source)
+        raise InputError(
+            Msg("error.engine.device.node_has_interfaces_fewer_than", device=device),
+            topology.source,
+        )
     return node
 
 

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from segverify.engine.bdd import make_manager
+from segverify.i18n import Msg
 from segverify.topology.model import IPNetwork
 
 CT_STATES = ("new", "established", "related", "invalid", "untracked")
@@ -143,7 +144,13 @@ class HeaderSpace:
         order: str = "grouped",
     ) -> None:
         if order not in ORDERS:
-            raise ValueError(f"unknown variable order {order!r} (known: {', '.join(ORDERS)})")
+            raise ValueError(
+                Msg(
+                    "error.engine.space.unknown_variable_order_known",
+                    order=order,
+                    orders=", ".join(ORDERS),
+                )
+            )
         self.bdd, self.backend = make_manager(backend)
         self.order = order
         names = sorted({n for n in interfaces if n and n != OTHER_IFACE})
@@ -292,7 +299,7 @@ class HeaderSpace:
 
     def address_range(self, fname: str, lo: IPAddress, hi: IPAddress) -> Any:
         if lo.version != hi.version:
-            raise ValueError(f"address range {lo}-{hi} mixes IPv4 and IPv6")
+            raise ValueError(Msg("error.engine.space.address_range_mixes_ipv4_ipv6", lo=lo, hi=hi))
         names = self._addr_vars(fname, lo.version)
         return self.version(lo.version) & self._interval_bits(names, int(lo), int(hi))
 
@@ -362,7 +369,9 @@ class HeaderSpace:
 
         src, dst = ipaddress.ip_address(pkt.src), ipaddress.ip_address(pkt.dst)
         if src.version != dst.version:
-            raise ValueError(f"{pkt.src} and {pkt.dst} are of different IP versions")
+            raise ValueError(
+                Msg("error.engine.space.are_different_ip_versions", src=pkt.src, dst=pkt.dst)
+            )
         put("ver", 0 if src.version == 4 else 1)
         put("ct", CT_STATES.index(pkt.ct_state))
         put("nat", int(pkt.translated))

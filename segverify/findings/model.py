@@ -48,6 +48,11 @@ class InputWarning:
     location: Location | None = None
     message_ja: str = ""  # Japanese text, when the producer has one
 
+    def __post_init__(self) -> None:
+        # a catalogue message (segverify.i18n.Msg) brings its Japanese text with it
+        if not self.message_ja and hasattr(self.message, "render"):
+            object.__setattr__(self, "message_ja", self.message.render("ja"))
+
     def __str__(self) -> str:
         return f"{self.location}: {self.message}" if self.location else self.message
 

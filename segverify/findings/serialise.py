@@ -88,6 +88,7 @@ def report_dict(report: Report) -> dict[str, Any]:
         "warnings": [
             {
                 "message": w.message,
+                "message_ja": w.message_ja or w.message,
                 **(location_dict(w.location) or {"file": None, "line": None, "column": None}),
             }
             for w in report.warnings

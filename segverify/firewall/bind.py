@@ -28,6 +28,7 @@ from segverify.firewall.ir import (
     VendorZone,
     iface_matches,
 )
+from segverify.i18n import Msg
 from segverify.topology.model import Node, Topology
 
 LOOPBACK = ("lo",)
@@ -44,9 +45,11 @@ def parse_interface_map(text: str | None) -> dict[str, str]:
             continue
         name, sep, target = item.partition("=")
         if not sep or not name.strip() or not target.strip():
-            raise InputError(f"--interface-map: {item!r} is not NAME=TOPOLOGY_INTERFACE")
+            raise InputError(Msg("error.firewall.bind.interface_map_not_name_topology", item=item))
         if name.strip() in out:
-            raise InputError(f"--interface-map: {name.strip()!r} is mapped twice")
+            raise InputError(
+                Msg("error.firewall.bind.interface_map_mapped_twice", name=name.strip())
+            )
         out[name.strip()] = target.strip()
     return out
 
@@ -117,17 +120,35 @@ def firewall_node(topology: Topology, device: str | None) -> Node:
         node = topology.nodes.get(device)
         if node is None:
             raise InputError(
-                f"device {device!r} is not a node of topology {topology.name}", topology.source
+                Msg(
+                    "error.firewall.bind.device_not_node_topology",
+                    device=device,
+                    topology=topology.name,
+                ),
+                topology.source,
             )
         if node.role != "firewall":
-            raise InputError(f"node {device!r} has role {node.role}, not firewall", topology.source)
+            raise InputError(
+                Msg(
+                    "error.firewall.bind.node_has_role_not_firewall", device=device, role=node.role
+                ),
+                topology.source,
+            )
         return node
     if len(fws) == 1:
         return next(iter(fws.values()))
     if not fws:
-        raise InputError(f"topology {topology.name} has no firewall node", topology.source)
+        raise InputError(
+            Msg("error.firewall.bind.topology_has_no_firewall_node", topology=topology.name),
+            topology.source,
+        )
     raise InputError(
-        f"topology {topology.name} has {len(fws)} firewalls ({', '.join(sorted(fws))}): give the device",
+        Msg(
+            "error.firewall.bind.topology_has_firewalls_give_device",
+            topology=topology.name,
+            count=len(fws),
+            names=", ".join(sorted(fws)),
+        ),
         topology.source,
     )
 
@@ -177,13 +198,15 @@ def bind_device(
 ) -> Device:
     """The device with its interfaces bound to the topology firewall node's zones."""
     if node_id and device.name and device.vendor == "csv" and device.name != node_id:
-        raise InputError(f"export is for device {device.name!r}, not {node_id!r}", device.source)
+        raise InputError(
+            Msg("error.common.export_device_not", device=device.name, node=node_id), device.source
+        )
     node = firewall_node(
         topology, node_id or (device.name if device.name in topology.nodes else None)
     )
     if device.vendor == "csv" and device.name and device.name != node.id:
         raise InputError(
-            f"export is for device {device.name!r}, topology firewall is {node.id!r}",
+            Msg("error.common.export_device_topology_firewall", device=device.name, node=node.id),
             device.source,
         )
     known = {i.name: i for i in node.interfaces if i.name}
@@ -191,8 +214,12 @@ def bind_device(
     bad_targets = sorted(t for t in m.values() if t not in known)
     if bad_targets:
         raise InputError(
-            f"--interface-map names {', '.join(bad_targets)}, not interfaces of {node.id} "
-            f"(known: {', '.join(sorted(known)) or 'none'})",
+            Msg(
+                "error.firewall.bind.interface_map_names_not_interfaces",
+                bad=", ".join(bad_targets),
+                node=node.id,
+                known=", ".join(sorted(known)) or "none",
+            ),
             topology.source,
         )
     dev = rename_interfaces(device, m)
@@ -202,14 +229,24 @@ def bind_device(
             continue
         if n.endswith("*"):
             if not any(iface_matches(n, k) for k in known):
-                dev.warn(None, f"interface pattern {n!r} matches no interface of {node.id}")
+                dev.warn(
+                    None,
+                    Msg(
+                        "warn.firewall.bind.interface_pattern_matches_no_interface",
+                        pattern=n,
+                        node=node.id,
+                    ),
+                )
             continue
         unknown.append(n)
     if unknown:
         raise InputError(
-            f"interfaces {', '.join(sorted(unknown))} of the export are not interfaces of "
-            f"{node.id} in the topology (known: {', '.join(sorted(known)) or 'none'}); "
-            "map them with --interface-map NAME=TOPOLOGY_INTERFACE,…",
+            Msg(
+                "error.firewall.bind.interfaces_export_are_not_interfaces",
+                unknown=", ".join(sorted(unknown)),
+                node=node.id,
+                known=", ".join(sorted(known)) or "none",
+            ),
             device.source,
         )
     interfaces: dict[str, Interface] = {}

@@ -33,6 +33,7 @@ from segverify.firewall.model import (
     Rule,
     Stage,
 )
+from segverify.i18n import Msg
 from segverify.topology.model import Location
 
 MAX_ALTERNATIVES = 20000
@@ -103,7 +104,11 @@ class ChainProgram:
                     path.append(chain)
                     if len(path) > MAX_CHAIN_DEPTH:
                         raise InputError(
-                            f"chains nested deeper than {MAX_CHAIN_DEPTH} ({' -> '.join(path[:3])} -> …)",
+                            Msg(
+                                "error.firewall.chains.chains_nested_deeper_than",
+                                limit=MAX_CHAIN_DEPTH,
+                                path=" -> ".join(path[:3]),
+                            ),
                             self.file,
                         )
                 # descend into the next callee not done yet
@@ -115,7 +120,9 @@ class ChainProgram:
                         if state.get(t) == 1:
                             loop = " -> ".join(path[path.index(t) :] + [t])
                             line = cr.location.line if cr.location else None
-                            raise InputError(f"chain loop: {loop}", self.file, line)
+                            raise InputError(
+                                Msg("error.firewall.chains.chain_loop", loop=loop), self.file, line
+                            )
                         if state.get(t) != 2:
                             stack.append((chain, k))
                             stack.append((t, 0))
@@ -199,14 +206,18 @@ class ChainProgram:
             elif cr.kind in ("jump", "goto"):
                 if cr.target not in self.chains:
                     raise InputError(
-                        f"{cr.kind} to undefined chain {cr.target!r}",
+                        Msg(
+                            "error.firewall.chains.undefined_chain", kind=cr.kind, target=cr.target
+                        ),
                         self.file,
                         cr.location.line if cr.location else None,
                     )
                 if cr.target in stack:
                     loop = " -> ".join(stack[stack.index(cr.target) :] + [cr.target])
                     raise InputError(
-                        f"chain loop: {loop}", self.file, cr.location.line if cr.location else None
+                        Msg("error.firewall.chains.chain_loop", loop=loop),
+                        self.file,
+                        cr.location.line if cr.location else None,
                     )
                 if hits:
                     loc = (cr.location,) if cr.location else ()
@@ -258,7 +269,7 @@ class ChainProgram:
             r = todo.pop()
             if r.target not in self.chains:
                 raise InputError(
-                    f"{r.kind} to undefined chain {r.target!r}",
+                    Msg("error.firewall.chains.undefined_chain", kind=r.kind, target=r.target),
                     self.file,
                     r.location.line if r.location else None,
                 )

@@ -22,6 +22,7 @@ from segverify.firewall.intervals import (
     port_intervals,
 )
 from segverify.firewall.model import PORT_PROTOCOLS, AddressSet, PortSet, Rule, Ruleset, Stage
+from segverify.i18n import Msg
 
 TABLE = "segverify"
 
@@ -130,20 +131,19 @@ def compile_rule(r: Rule, interfaces: dict[str, str], stage_family: int | None) 
     """nft rule lines (without indentation) for one model rule."""
     if r.call is not None:
         raise InputError(
-            f"cannot compile a call of shared chain {r.call.chain!r} (the export's chains "
-            "are too deeply shared to inline)",
+            Msg("error.firewall.compile_nft.shared_chain_call", chain=r.call.chain),
             r.location.file if r.location else None,
             r.location.line if r.location else None,
         )
     if r.action not in ("accept", "drop", "reject"):
         raise InputError(
-            f"cannot compile verdict {r.action!r}",
+            Msg("error.firewall.compile_nft.cannot_compile_verdict", action=r.action),
             r.location.file if r.location else None,
             r.location.line if r.location else None,
         )
     if r.unknown:
         raise InputError(
-            f"cannot compile unknown match {r.unknown[0].text!r}",
+            Msg("error.firewall.compile_nft.cannot_compile_unknown_match", text=r.unknown[0].text),
             r.location.file if r.location else None,
             r.location.line if r.location else None,
         )

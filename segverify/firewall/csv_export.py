@@ -19,6 +19,7 @@ from segverify.firewall.intervals import parse_address, parse_ip
 from segverify.firewall.match import Match, conj
 from segverify.firewall.model import CT_STATES, HOOKS, AddressSet, PortSet, Rule, Ruleset, Stage
 from segverify.firewall.names import ICMP_TYPES, parse_port_range, parse_protocol
+from segverify.i18n import Msg
 from segverify.topology.model import Location
 
 MAX_GROUP_DEPTH = 64
@@ -101,9 +102,21 @@ class _Parser:
             obj = self.objects.get(("address", item))
             if obj is not None:
                 if item in stack:
-                    raise self.err(f"address group cycle: {' -> '.join(stack + (item,))}", obj.line)
+                    raise self.err(
+                        Msg(
+                            "error.firewall.csv_export.address_group_cycle",
+                            cycle=" -> ".join(stack + (item,)),
+                        ),
+                        obj.line,
+                    )
                 if len(stack) >= MAX_GROUP_DEPTH:
-                    raise self.err(f"groups nested deeper than {MAX_GROUP_DEPTH}", obj.line)
+                    raise self.err(
+                        Msg(
+                            "error.firewall.csv_export.groups_nested_deeper_than",
+                            limit=MAX_GROUP_DEPTH,
+                        ),
+                        obj.line,
+                    )
                 p, r = self.addresses(obj.members, obj.line, stack + (item,))
                 prefixes += p
                 ranges += r
@@ -116,7 +129,8 @@ class _Parser:
                     prefixes.append(parse_address(item))
             except ValueError:
                 raise self.err(
-                    f"{item!r} is neither an address, a range nor an address object", line
+                    Msg("error.firewall.csv_export.neither_address_range_nor_address", item=item),
+                    line,
                 ) from None
         return prefixes, ranges
 
@@ -128,7 +142,7 @@ class _Parser:
         names = _items(t)
         if not names or names == ["any"]:
             if neg:
-                raise self.err("'!any' matches nothing", line)
+                raise self.err(Msg("error.firewall.csv_export.any_matches_nothing"), line)
             return None
         p, r = self.addresses(names, line)
         label = names[0] if len(names) == 1 and ("address", names[0]) in self.objects else ""
@@ -140,9 +154,21 @@ class _Parser:
             obj = self.objects.get(("service", item))
             if obj is not None:
                 if item in stack:
-                    raise self.err(f"service group cycle: {' -> '.join(stack + (item,))}", obj.line)
+                    raise self.err(
+                        Msg(
+                            "error.topology.services.service_group_cycle",
+                            cycle=" -> ".join(stack + (item,)),
+                        ),
+                        obj.line,
+                    )
                 if len(stack) >= MAX_GROUP_DEPTH:
-                    raise self.err(f"groups nested deeper than {MAX_GROUP_DEPTH}", obj.line)
+                    raise self.err(
+                        Msg(
+                            "error.firewall.csv_export.groups_nested_deeper_than",
+                            limit=MAX_GROUP_DEPTH,
+                        ),
+                        obj.line,
+                    )
                 out += self.services(obj.members, obj.line, stack + (item,))
                 continue
             if item == "any":
@@ -151,7 +177,10 @@ class _Parser:
             proto_s, _, arg = item.partition("/")
             proto = parse_protocol(proto_s)
             if proto is None:
-                raise self.err(f"{item!r} is neither PROTO[/PORTS] nor a service object", line)
+                raise self.err(
+                    Msg("error.firewall.csv_export.neither_proto_ports_nor_service", item=item),
+                    line,
+                )
             if not arg:
                 out.append(Match(protocols=(proto,)))
             elif proto in (1, 58):
@@ -169,7 +198,7 @@ class _Parser:
             elif proto == 1 and x in ICMP_TYPES:
                 types.append(ICMP_TYPES[x])
             else:
-                raise self.err(f"bad icmp type {x!r}", line)
+                raise self.err(Msg("error.firewall.csv_export.bad_icmp_type", value=x), line)
         return Match(
             family=4 if proto == 1 else 6, protocols=(proto,), icmp_types=tuple(sorted(set(types)))
         )
@@ -195,7 +224,7 @@ class _Parser:
             for p in protos:
                 n = parse_protocol(p)
                 if n is None:
-                    raise self.err(f"unknown protocol {p!r}", line)
+                    raise self.err(Msg("error.common.unknown_protocol", name=p), line)
                 nums.append(n)
             parts.append(Match(protocols=tuple(nums)))
         sp = self.ports(row.get("sport", ""), line)
@@ -217,7 +246,14 @@ class _Parser:
         if cts and cts != ["any"]:
             bad = [c for c in cts if c not in CT_STATES]
             if bad:
-                raise self.err(f"unknown ct_state {bad[0]!r} (one of {', '.join(CT_STATES)})", line)
+                raise self.err(
+                    Msg(
+                        "error.firewall.csv_export.unknown_ct_state_one",
+                        state=bad[0],
+                        states=", ".join(CT_STATES),
+                    ),
+                    line,
+                )
             parts.append(Match(ct_states=tuple(s for s in CT_STATES if s in cts)))
         for p in parts:
             if m is not None:
@@ -243,7 +279,9 @@ def parse_csv(text: str, file: str = "<string>", device: str | None = None) -> R
         except StopIteration:
             break
         except csv.Error as exc:
-            raise InputError(f"bad CSV: {exc}", file, reader.line_num + 1) from None
+            raise InputError(
+                Msg("error.firewall.csv_export.bad_csv", reason=exc), file, reader.line_num + 1
+            ) from None
         line = reader.line_num
         if not row or all(not c.strip() for c in row) or row[0].lstrip().startswith("#"):
             continue
@@ -251,18 +289,37 @@ def parse_csv(text: str, file: str = "<string>", device: str | None = None) -> R
             header = [c.strip().lower() for c in row]
             dup = sorted({c for c in header if c and header.count(c) > 1})
             if dup:
-                raise InputError(f"duplicated column {', '.join(dup)} in the header", file, line)
+                raise InputError(
+                    Msg(
+                        "error.firewall.csv_export.duplicated_column_header", column=", ".join(dup)
+                    ),
+                    file,
+                    line,
+                )
             unknown = [c for c in header if c not in COLUMNS]
             if "action" not in header:
                 raise InputError(
-                    "not a segverify firewall CSV: no 'action' column in the header", file, line
+                    Msg("error.firewall.csv_export.not_segverify_firewall_csv_no"), file, line
                 )
             for c in unknown:
-                warnings.append((Location(file, line), f"unknown column {c!r} ignored"))
+                warnings.append(
+                    (
+                        Location(file, line),
+                        Msg("warn.firewall.csv_export.unknown_column_ignored", column=c),
+                    )
+                )
             continue
         if len(row) != len(header):
             # a short row would read its missing fields as "any": refuse, like a long one
-            raise InputError(f"{len(row)} fields, header has {len(header)}", file, line)
+            raise InputError(
+                Msg(
+                    "error.firewall.csv_export.fields_header_has",
+                    fields=len(row),
+                    header=len(header),
+                ),
+                file,
+                line,
+            )
         rows.append(
             (
                 line,
@@ -274,23 +331,37 @@ def parse_csv(text: str, file: str = "<string>", device: str | None = None) -> R
             )
         )
     if header is None:
-        raise InputError("empty CSV", file)
+        raise InputError(Msg("error.firewall.csv_export.empty_csv"), file)
     # objects first: rules may use objects defined further down
     for line, r in rows:
         kind = (r.get("kind") or "rule").lower()
         if kind in ("address", "service"):
             name = r.get("name", "")
             if not name:
-                raise InputError(f"{kind} object without a name", file, line)
+                raise InputError(
+                    Msg("error.firewall.csv_export.object_without_name", kind=kind), file, line
+                )
             if (kind, name) in p.objects:
-                raise InputError(f"{kind} object {name!r} defined twice", file, line)
+                raise InputError(
+                    Msg("error.firewall.csv_export.object_defined_twice", kind=kind, name=name),
+                    file,
+                    line,
+                )
             p.objects[(kind, name)] = _Obj(kind, name, _items(r.get("members", "")), line)
         elif kind != "rule":
-            raise InputError(f"unknown kind {kind!r} (rule, address, service)", file, line)
+            raise InputError(
+                Msg("error.firewall.csv_export.unknown_kind_rule_address_service", kind=kind),
+                file,
+                line,
+            )
     devices = {r.get("device", "") for _, r in rows if r.get("device")}
     if len(devices) > 1:
         raise InputError(
-            f"rows for several devices ({', '.join(sorted(devices))}): one device a file", file
+            Msg(
+                "error.firewall.csv_export.rows_several_devices_one_device",
+                devices=", ".join(sorted(devices)),
+            ),
+            file,
         )
     stages: dict[str, _StageRows] = {}
     for seq, (line, r) in enumerate(rows):
@@ -299,15 +370,26 @@ def parse_csv(text: str, file: str = "<string>", device: str | None = None) -> R
         sname = r.get("stage") or "policy"
         hook = (r.get("hook") or "forward").lower()
         if hook not in HOOKS:
-            raise InputError(f"unknown hook {hook!r}", file, line)
+            raise InputError(Msg("error.firewall.csv_export.unknown_hook", hook=hook), file, line)
         st = stages.get(sname)
         if st is None:
             st = stages[sname] = _StageRows(sname, hook, line)
         elif st.hook != hook:
-            raise InputError(f"stage {sname} has rows for hooks {st.hook} and {hook}", file, line)
+            raise InputError(
+                Msg(
+                    "error.firewall.csv_export.stage_has_rows_hooks",
+                    stage=sname,
+                    hook=st.hook,
+                    hook2=hook,
+                ),
+                file,
+                line,
+            )
         act_word = r.get("action", "").lower()
         if act_word not in ACTION_WORDS:
-            raise InputError(f"unknown action {r.get('action')!r}", file, line)
+            raise InputError(
+                Msg("error.firewall.csv_export.unknown_action", action=r.get("action")), file, line
+            )
         action = ACTION_WORDS[act_word]
         order_s = r.get("order", "")
         if order_s.lower() == "default":
@@ -316,10 +398,16 @@ def parse_csv(text: str, file: str = "<string>", device: str | None = None) -> R
         try:
             order = float(order_s) if order_s else float(seq)
         except ValueError:
-            raise InputError(f"order {order_s!r} is not a number", file, line) from None
+            raise InputError(
+                Msg("error.firewall.csv_export.order_not_number", value=order_s), file, line
+            ) from None
         en = r.get("enabled", "").lower()
         if en not in TRUE | FALSE:
-            raise InputError(f"enabled {r.get('enabled')!r} is not yes/no", file, line)
+            raise InputError(
+                Msg("error.firewall.csv_export.enabled_not_yes_no", value=r.get("enabled")),
+                file,
+                line,
+            )
         loc = Location(file, line)
         in_z = tuple(_items(r.get("in_zone", ""))) or None
         out_z = tuple(_items(r.get("out_zone", ""))) or None

@@ -6,6 +6,7 @@ from segverify.errors import InputError
 from segverify.firewall.bind import bind_device
 from segverify.firewall.ir import Device, Interfaces, walk
 from segverify.firewall.registry import load_device
+from segverify.i18n import Msg
 from segverify.topology.model import Topology
 
 
@@ -15,9 +16,9 @@ def parse_device_specs(specs: tuple[str, ...]) -> list[tuple[str, str]]:
     for spec in specs:
         node, sep, path = spec.partition("=")
         if not sep or not node or not path:
-            raise InputError(f"--device {spec!r}: give NODE=EXPORT_FILE for each firewall")
+            raise InputError(Msg("error.firewall.exports.device_give_node_export_file", spec=spec))
         if any(n == node for n, _ in out):
-            raise InputError(f"--device {node!r} given twice")
+            raise InputError(Msg("error.firewall.exports.device_given_twice", node=node))
         out.append((node, path))
     return out
 

@@ -16,6 +16,7 @@ from segverify.errors import InputError
 from segverify.firewall.intervals import parse_address, parse_ip
 from segverify.firewall.model import AddressSet
 from segverify.firewall.source import read_text
+from segverify.i18n import Msg
 from segverify.limits import IPSET_MAX_BYTES
 from segverify.topology.model import Location
 
@@ -45,7 +46,9 @@ def parse_ipset(text: str, file: str = "<string>") -> dict[str, IpSet]:
         try:
             tok = shlex.split(line)
         except ValueError as exc:
-            raise InputError(f"bad ipset line: {exc}", file, n) from None
+            raise InputError(
+                Msg("error.firewall.ipset.bad_ipset_line", reason=exc), file, n
+            ) from None
         loc = Location(file, n)
         if tok[0] == "create" and len(tok) >= 3:
             fam = None
@@ -58,14 +61,18 @@ def parse_ipset(text: str, file: str = "<string>") -> dict[str, IpSet]:
         elif tok[0] == "add" and len(tok) >= 3:
             s = sets.get(tok[1])
             if s is None:
-                raise InputError(f"add to undefined set {tok[1]!r}", file, n)
+                raise InputError(
+                    Msg("error.firewall.ipset.add_undefined_set", name=tok[1]), file, n
+                )
             if "nomatch" in tok[3:]:
                 s.unsupported.append(f"{file}:{n}: nomatch entry {tok[2]}")
             s.entries.append((tok[2], loc))
         else:
-            raise InputError(f"not an 'ipset save' line: {line[:60]!r}", file, n)
+            raise InputError(
+                Msg("error.firewall.ipset.not_ipset_save_line", line=line[:60]), file, n
+            )
     if not sets:
-        raise InputError("no 'create' lines: not an 'ipset save' file", file)
+        raise InputError(Msg("error.firewall.ipset.no_create_lines_not_ipset"), file)
     return sets
 
 
@@ -100,5 +107,7 @@ def resolve(sets: dict[str, IpSet], name: str, _stack: tuple[str, ...] = ()) -> 
             else:
                 prefixes.append(parse_address(entry))
         except ValueError:
-            raise InputError(f"bad ipset entry {entry!r}", loc.file, loc.line) from None
+            raise InputError(
+                Msg("error.firewall.ipset.bad_ipset_entry", entry=entry), loc.file, loc.line
+            ) from None
     return AddressSet(tuple(prefixes), tuple(ranges), name=name)

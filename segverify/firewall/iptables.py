@@ -26,6 +26,7 @@ from segverify.firewall.names import (
     parse_port_range,
     parse_protocol,
 )
+from segverify.i18n import Msg
 from segverify.topology.model import Location
 
 BUILTIN = {
@@ -187,7 +188,7 @@ def parse_iptables(
                 warnings.append(
                     (
                         Location(file, 1),
-                        "address family not stated (no iptables-save header); assumed IPv4",
+                        Msg("warn.firewall.iptables.address_family_not_stated_no"),
                     )
                 )
     parser = _Parser(file, family, ipsets)
@@ -200,7 +201,12 @@ def parse_iptables(
             continue
         if line.startswith("*"):
             if current is not None and not current.committed:
-                warnings.append((current.location, f"table {current.name} has no COMMIT"))
+                warnings.append(
+                    (
+                        current.location,
+                        Msg("warn.firewall.iptables.table_has_no_commit", name=current.name),
+                    )
+                )
             current = _Table(line[1:].strip(), loc)
             earlier = next((t for t in tables if t.name == current.name), None)
             if earlier is not None:
@@ -215,11 +221,20 @@ def parse_iptables(
                 }
             tables.append(current)
             if current.name not in BUILTIN:
-                warnings.append((loc, f"unknown table {current.name!r}: not evaluated"))
+                warnings.append(
+                    (
+                        loc,
+                        Msg(
+                            "warn.firewall.iptables.unknown_table_not_evaluated", name=current.name
+                        ),
+                    )
+                )
             continue
         if current is None:
             raise InputError(
-                f"not an iptables-save export: {line[:60]!r} before any '*table' line", file, n
+                Msg("error.firewall.iptables.not_iptables_save_export_before", line=line[:60]),
+                file,
+                n,
             )
         if line == "COMMIT":
             current.committed = True
@@ -227,7 +242,7 @@ def parse_iptables(
         if line.startswith(":"):
             parts = line[1:].split()
             if len(parts) < 2:
-                raise InputError(f"bad chain line {line!r}", file, n)
+                raise InputError(Msg("error.firewall.iptables.bad_chain_line", line=line), file, n)
             chain = parts[0]
             if chain in current.policies and chain not in BUILTIN.get(current.name, {}):
                 # iptables-nft flushes a user chain declared again (iptables-legacy
@@ -237,8 +252,7 @@ def parse_iptables(
                 warnings.append(
                     (
                         loc,
-                        f"chain {chain} declared again: iptables-nft flushes its earlier rules"
-                        f"{span}, iptables-legacy rejects the file",
+                        Msg("warn.firewall.iptables.chain_declared_again", chain=chain, span=span),
                     )
                 )
                 current.rules[chain] = []
@@ -253,32 +267,38 @@ def parse_iptables(
                 warnings.append(
                     (
                         loc,
-                        "nat table rule not evaluated (address translation is outside filter semantics)",
+                        Msg("warn.firewall.iptables.nat_table_rule_not_evaluated"),
                     )
                 )
                 continue
             try:
                 tokens = line.split() if not QUOTING.search(line) else shlex.split(line)
             except ValueError as exc:
-                warnings.append((loc, f"unparsable line ({exc}): {line}"))
+                warnings.append(
+                    (loc, Msg("warn.firewall.iptables.unparsable_line", reason=exc, line=line))
+                )
                 continue
             if len(tokens) < 2:
-                raise InputError("rule without chain", file, n)
+                raise InputError(Msg("error.firewall.iptables.rule_without_chain"), file, n)
             chain = tokens[1]
             if chain not in current.rules and chain not in BUILTIN[current.name]:
-                warnings.append((loc, f"chain {chain} used without a ':{chain}' declaration"))
+                warnings.append(
+                    (loc, Msg("warn.firewall.iptables.chain_used_without_declaration", chain=chain))
+                )
             current.rules.setdefault(chain, []).append(parser.rule(tokens[2:], loc, raw.strip()))
             continue
         warnings.append(
             (
                 loc,
-                f"unsupported line (iptables-save writes only *table, :chain, -A, COMMIT): {line}",
+                Msg("warn.firewall.iptables.unsupported_line_iptables_save_writes", line=line),
             )
         )
     if not tables:
-        raise InputError("not an iptables-save export (no '*table' line)", file)
+        raise InputError(Msg("error.firewall.iptables.not_iptables_save_export_no"), file)
     if current is not None and not current.committed:
-        warnings.append((current.location, f"table {current.name} has no COMMIT"))
+        warnings.append(
+            (current.location, Msg("warn.firewall.iptables.table_has_no_commit", name=current.name))
+        )
 
     stages = []
     hooks = {
@@ -293,14 +313,29 @@ def parse_iptables(
             if t.name == "nat":
                 for chain, (pol, loc) in t.policies.items():
                     if pol not in ("ACCEPT", "-"):
-                        warnings.append((loc, f"nat chain {chain} policy {pol} not evaluated"))
+                        warnings.append(
+                            (
+                                loc,
+                                Msg(
+                                    "warn.firewall.iptables.nat_chain_policy_not_evaluated",
+                                    chain=chain,
+                                    policy=pol,
+                                ),
+                            )
+                        )
             continue
         for rules in t.rules.values():
             for k, cr in enumerate(rules):
                 if cr.kind == "jump" and cr.target not in t.rules and cr.target.isupper():
                     rules[k] = replace(cr, kind="unknown")
                     warnings.append(
-                        (cr.location, f"unknown target {cr.target}: treated as unknown verdict")
+                        (
+                            cr.location,
+                            Msg(
+                                "warn.firewall.iptables.unknown_target_treated_as_unknown_2",
+                                target=cr.target,
+                            ),
+                        )
                     )
         prog = ChainProgram(chains=dict(t.rules), file=file, table=t.name)
         for chain, (pol, ploc) in t.inherited.items():
@@ -308,14 +343,23 @@ def parse_iptables(
                 warnings.append(
                     (
                         t.location,
-                        f"*{t.name} repeated without :{chain}: iptables-legacy keeps policy "
-                        f"{pol} (line {ploc.line}), iptables-nft resets it to ACCEPT (assumed)",
+                        Msg(
+                            "warn.firewall.iptables.table_repeated_policy",
+                            table=t.name,
+                            chain=chain,
+                            policy=pol,
+                            line=ploc.line,
+                        ),
                     )
                 )
         for chain, prio in BUILTIN[t.name].items():
             pol, ploc = t.policies.get(chain, ("ACCEPT", t.location))
             if pol not in ("ACCEPT", "DROP"):
-                raise InputError(f"bad policy {pol!r} for built-in chain {chain}", file, ploc.line)
+                raise InputError(
+                    Msg("error.firewall.iptables.bad_policy_built_chain", policy=pol, chain=chain),
+                    file,
+                    ploc.line,
+                )
             prog.chains.setdefault(chain, [])
             if t.name != "filter" and pol == "ACCEPT" and not _can_drop(prog, chain):
                 continue
@@ -324,7 +368,16 @@ def parse_iptables(
             )
         for chain, (pol, loc) in t.policies.items():
             if chain not in BUILTIN[t.name] and pol != "-":
-                warnings.append((loc, f"user chain {chain} has policy {pol}: ignored"))
+                warnings.append(
+                    (
+                        loc,
+                        Msg(
+                            "warn.firewall.iptables.user_chain_has_policy_ignored",
+                            chain=chain,
+                            policy=pol,
+                        ),
+                    )
+                )
         stages.extend(prog.stages())
     vendor = "ip6tables" if family == 6 else "iptables"
     warnings.extend(parser.extra_warnings)
@@ -368,10 +421,16 @@ class _Parser:
             try:
                 net = parse_address(part)
             except ValueError:
-                raise self.err(f"bad address {part!r}", loc) from None
+                raise self.err(Msg("error.firewall.iptables.bad_address", part=part), loc) from None
             if net.version != self.family:
                 raise self.err(
-                    f"IPv{net.version} address {part} in an IPv{self.family} export", loc
+                    Msg(
+                        "error.firewall.iptables.ipv_address_ipv_export",
+                        version=net.version,
+                        part=part,
+                        family=self.family,
+                    ),
+                    loc,
                 )
             nets.append(net)
         return AddressSet(tuple(nets), negated=neg)
@@ -403,7 +462,7 @@ class _Parser:
         def one(opt: str) -> str:
             nonlocal i
             if i >= len(tokens):
-                raise self.err(f"option {opt} needs a value", loc)
+                raise self.err(Msg("error.firewall.iptables.option_needs_value", opt=opt), loc)
             i += 1
             return tokens[i - 1]
 
@@ -432,13 +491,15 @@ class _Parser:
             bits = 0
             for name in value.upper().split(","):
                 if name not in TCP_FLAG_BITS:
-                    raise self.err(f"{opt}: unknown TCP flag {name!r}", loc)
+                    raise self.err(
+                        Msg("error.firewall.iptables.unknown_tcp_flag", opt=opt, name=name), loc
+                    )
                 bits |= TCP_FLAG_BITS[name]
             return bits
 
         def add_flags(flags: tuple[int, int], negated: bool) -> None:
             if proto_name != "tcp" and module != "tcp":
-                raise self.err("TCP flag match without -p tcp", loc)
+                raise self.err(Msg("error.firewall.iptables.tcp_flag_match_without_p"), loc)
             if negated:
                 neg_alts.append([Match(tcp_flags=f) for f in flags_negation(flags)])
             else:
@@ -455,9 +516,11 @@ class _Parser:
             if tok in ("-j", "--jump", "-g", "--goto"):
                 flush_module()
                 if neg:
-                    raise self.err(f"'!' cannot be used before {tok}", loc)
+                    raise self.err(
+                        Msg("error.firewall.iptables.cannot_used_before", option=tok), loc
+                    )
                 if target_seen:
-                    raise self.err("more than one target (-j/-g) in one rule", loc)
+                    raise self.err(Msg("error.firewall.iptables.more_than_one_target_j"), loc)
                 target_seen = True
                 name = one(tok)
                 if tok in ("-g", "--goto"):
@@ -468,17 +531,29 @@ class _Parser:
                     kind = "continue"
                     if name == "SET":
                         self.extra_warnings.append(
-                            (loc, "SET target changes ipset members at run time: not modelled")
+                            (loc, Msg("warn.firewall.iptables.set_target_changes_ipset_members"))
                         )
                 elif name in ("NFQUEUE", "QUEUE", "SYNPROXY"):
                     kind = "unknown"
                     self.extra_warnings.append(
-                        (loc, f"target {name}: verdict decided elsewhere, treated as unknown")
+                        (
+                            loc,
+                            Msg(
+                                "warn.firewall.iptables.target_verdict_decided_elsewhere_treated",
+                                name=name,
+                            ),
+                        )
                     )
                 elif name in NAT_TARGETS:
                     kind = "continue"
                     self.extra_warnings.append(
-                        (loc, f"target {name} (address translation) not evaluated")
+                        (
+                            loc,
+                            Msg(
+                                "warn.firewall.iptables.target_address_translation_not_evaluated",
+                                name=name,
+                            ),
+                        )
                     )
                 else:
                     # a user chain (or an unknown extension target: the inliner reports
@@ -520,7 +595,10 @@ class _Parser:
                 neg = False
                 continue
             if tok.startswith("-") and not tok.startswith("--") and tok not in SHORT_OPTIONS:
-                raise self.err(f"unknown option {tok!r} (iptables rejects it)", loc)
+                raise self.err(
+                    Msg("error.firewall.iptables.unknown_option_iptables_rejects_it", option=tok),
+                    loc,
+                )
             if tok in ("-4", "--ipv4", "-6", "--ipv6"):
                 # iptables-restore ignores a rule of the other family: it never matches
                 add(family=4 if tok in ("-4", "--ipv4") else 6)
@@ -601,9 +679,18 @@ class _Parser:
                 try:
                     lo, hi = (parse_ip(x) for x in value.split("-", 1))
                 except ValueError:
-                    raise self.err(f"bad address range {value!r}", loc) from None
+                    raise self.err(
+                        Msg("error.firewall.iptables.bad_address_range", value=value), loc
+                    ) from None
                 if lo.version != self.family or hi.version != self.family:
-                    raise self.err(f"range {value} does not match IPv{self.family}", loc)
+                    raise self.err(
+                        Msg(
+                            "error.firewall.iptables.range_does_not_match_ipv",
+                            value=value,
+                            family=self.family,
+                        ),
+                        loc,
+                    )
                 aset = AddressSet(ranges=((lo, hi),), negated=neg)
                 add(**{"src" if tok == "--src-range" else "dst": aset})
             elif tok in ("--ctstate", "--state"):
@@ -643,7 +730,11 @@ class _Parser:
             self.extra_warnings.append(
                 (
                     loc,
-                    f"unknown target {target} {' '.join(target_opts)}: treated as unknown verdict",
+                    Msg(
+                        "warn.firewall.iptables.unknown_target_treated_as_unknown",
+                        target=target,
+                        options=" ".join(target_opts),
+                    ),
                 )
             )
         if unknown or opaque:
@@ -688,7 +779,9 @@ class _Parser:
             unknown.append(text + " (members unknown: give the 'ipset save' file)")
             if name not in self.warned_sets:
                 self.warned_sets.add(name)
-                self.extra_warnings.append((loc, f"ipset {name!r} unresolved: no ipset file given"))
+                self.extra_warnings.append(
+                    (loc, Msg("warn.firewall.iptables.ipset_unresolved_no_ipset_file", name=name))
+                )
             return
         res = resolve(self.ipsets, name)
         if isinstance(res, str):
@@ -700,7 +793,12 @@ class _Parser:
         fams = {p.version for p in res.prefixes} | {lo.version for lo, _ in res.ranges}
         if fams - {self.family}:
             raise self.err(
-                f"ipset {name} holds IPv{sorted(fams - {self.family})[0]} members in an IPv{self.family} export",
+                Msg(
+                    "error.firewall.iptables.ipset_holds_ipv_members_ipv",
+                    name=name,
+                    versions=sorted(fams - {self.family})[0],
+                    family=self.family,
+                ),
                 loc,
             )
         add(**{flags[0]: replace(res, negated=neg)})

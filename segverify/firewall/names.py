@@ -4,6 +4,7 @@ parsing of protocol and port names/numbers."""
 from __future__ import annotations
 
 from segverify.errors import InputError
+from segverify.i18n import Msg
 from segverify.topology.model import PortRange
 
 PROTOCOLS = {
@@ -165,9 +166,9 @@ def parse_port(text: str, file: str = "", line: int | None = None) -> int:
     elif t.lower() in SERVICES:
         v = SERVICES[t.lower()]
     else:
-        raise InputError(f"bad port {text!r}", file, line)
+        raise InputError(Msg("error.firewall.names.bad_port", text=text), file, line)
     if not 0 <= v <= 65535:
-        raise InputError(f"port {v} out of range", file, line)
+        raise InputError(Msg("error.firewall.names.port_out_range", port=v), file, line)
     return v
 
 

@@ -16,6 +16,7 @@ from segverify.firewall.intervals import parse_address, parse_ip
 from segverify.firewall.match import Match, conj, conj_all
 from segverify.firewall.model import CT_STATES, AddressSet, PortSet, Ruleset, UnknownMatch
 from segverify.firewall.names import ICMP_TYPES, ICMPV6_TYPES, parse_port, parse_protocol
+from segverify.i18n import Msg
 from segverify.topology.model import Location, PortRange
 
 PRIORITY_NAMES = {
@@ -138,7 +139,9 @@ def parse_priority(text: str, file: str, line: int | None) -> int:
     try:
         return int(t)
     except ValueError:
-        raise InputError(f"bad chain priority {text!r}", file, line) from None
+        raise InputError(
+            Msg("error.firewall.nftables_common.bad_chain_priority", text=text), file, line
+        ) from None
 
 
 # ---------------------------------------------------------------- conversion
@@ -165,7 +168,9 @@ class _Converter:
                 s = self.table.sets.get(it.a)
                 if s is None:
                     raise InputError(
-                        f"reference to undefined set @{it.a}", self.file, loc.line if loc else None
+                        Msg("error.firewall.nftables_common.reference_undefined_set", name=it.a),
+                        self.file,
+                        loc.line if loc else None,
                     )
                 if s.map_entries is not None:
                     return f"@{it.a} is a map"
@@ -192,11 +197,21 @@ class _Converter:
                 else:
                     prefixes.append(parse_address(it.a))
         except ValueError as exc:
-            raise InputError(f"bad address: {exc}", self.file, loc.line if loc else None) from None
+            raise InputError(
+                Msg("error.firewall.nftables_common.bad_address", reason=exc),
+                self.file,
+                loc.line if loc else None,
+            ) from None
         for v in [p.version for p in prefixes] + [lo.version for lo, _ in ranges]:
             if v != fam:
                 raise InputError(
-                    f"IPv{v} address in an IPv{fam} match", self.file, loc.line if loc else None
+                    Msg(
+                        "error.firewall.nftables_common.ipv_address_ipv_match",
+                        version=v,
+                        family=fam,
+                    ),
+                    self.file,
+                    loc.line if loc else None,
                 )
         return AddressSet(tuple(prefixes), tuple(ranges), negated=neg)
 
@@ -221,7 +236,9 @@ class _Converter:
                 else:
                     ranges.append(PortRange(p, p))
             else:
-                raise InputError(f"bad port value {it}", self.file, line)
+                raise InputError(
+                    Msg("error.firewall.nftables_common.bad_port_value", value=it), self.file, line
+                )
         return PortSet(tuple(ranges), negated=op == "!=")
 
     def match(self, nm: NMatch, loc: Location | None) -> Match | str:
@@ -336,11 +353,13 @@ class _Converter:
                 if ex.kind == "queue" and ex.target == INCLUDED:
                     self.warn(
                         loc,
-                        "include inside a chain: the included rules are not read; treated as a rule of unknown verdict",
+                        Msg("warn.firewall.nftables_common.include_inside_chain_included_rules"),
                     )
                     finish("unknown")
                 elif ex.kind == "queue":
-                    self.warn(loc, "queue: verdict decided in user space, treated as unknown")
+                    self.warn(
+                        loc, Msg("warn.firewall.nftables_common.queue_verdict_decided_user_space")
+                    )
                     finish("unknown")
                 elif ex.kind == "continue":
                     pass
@@ -352,9 +371,17 @@ class _Converter:
             elif ex.kind == "unknown":
                 unknown.append(ex.text)
             elif ex.kind == "nat":
-                self.warn(loc, f"address translation not evaluated: {ex.text}")
+                self.warn(
+                    loc,
+                    Msg(
+                        "warn.firewall.nftables_common.address_translation_not_evaluated",
+                        text=ex.text,
+                    ),
+                )
             elif ex.kind == "dynset":
-                self.warn(loc, f"run-time set update not modelled: {ex.text}")
+                self.warn(
+                    loc, Msg("warn.firewall.nftables_common.run_time_set_update_not", text=ex.text)
+                )
         return result
 
     def vmap(
@@ -368,7 +395,9 @@ class _Converter:
             s = self.table.sets.get(vm.setref)
             if s is None or s.map_entries is None:
                 raise InputError(
-                    f"reference to undefined map @{vm.setref}", self.file, loc.line if loc else None
+                    Msg("error.firewall.nftables_common.reference_undefined_map", name=vm.setref),
+                    self.file,
+                    loc.line if loc else None,
                 )
             entries = s.map_entries
         out: list[ChainRule] = []
@@ -409,7 +438,11 @@ def build_ruleset(
                     warnings.append(
                         (
                             c.location,
-                            f"table {t.family} {t.name}: family {t.family} is not evaluated",
+                            Msg(
+                                "warn.firewall.nftables_common.table_family_not_evaluated",
+                                family=t.family,
+                                table=t.name,
+                            ),
                         )
                     )
                     break
@@ -422,7 +455,12 @@ def build_ruleset(
                     warnings.append(
                         (
                             c.location,
-                            f"nat chain {t.family} {t.name} {c.name}: address translation not evaluated",
+                            Msg(
+                                "warn.firewall.nftables_common.nat_chain_address_translation_not",
+                                family=t.family,
+                                table=t.name,
+                                chain=c.name,
+                            ),
                         )
                     )
                 continue
@@ -432,12 +470,23 @@ def build_ruleset(
                 continue
             if c.hook not in IP_HOOKS:
                 warnings.append(
-                    (c.location, f"chain {t.family} {t.name} {c.name}: hook {c.hook} not evaluated")
+                    (
+                        c.location,
+                        Msg(
+                            "warn.firewall.nftables_common.chain_hook_not_evaluated",
+                            family=t.family,
+                            table=t.name,
+                            chain=c.name,
+                            hook=c.hook,
+                        ),
+                    )
                 )
                 continue
             if c.policy not in ("accept", "drop"):
                 raise InputError(
-                    f"bad policy {c.policy!r}", file, c.location.line if c.location else None
+                    Msg("error.firewall.nftables_common.bad_policy", policy=c.policy),
+                    file,
+                    c.location.line if c.location else None,
                 )
             prog.base.append(
                 BaseChain(

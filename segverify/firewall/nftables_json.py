@@ -26,6 +26,7 @@ from segverify.firewall.nftables_common import (
     NVmap,
     build_ruleset,
 )
+from segverify.i18n import Msg
 from segverify.topology.model import Location
 
 IGNORED = {"counter", "log", "notrack", "mangle", "meter"}
@@ -95,12 +96,17 @@ class _Reader:
         try:
             doc = json.loads(self.text)
         except json.JSONDecodeError as exc:
-            raise InputError(f"invalid JSON: {exc.msg}", self.file, exc.lineno, exc.colno) from None
+            raise InputError(
+                Msg("error.firewall.nftables_json.invalid_json", reason=exc.msg),
+                self.file,
+                exc.lineno,
+                exc.colno,
+            ) from None
         except RecursionError:
-            raise InputError("JSON nested too deeply", self.file) from None
+            raise InputError(Msg("error.common.json_nested_too_deeply"), self.file) from None
         if not isinstance(doc, dict) or not isinstance(doc.get("nftables"), list):
             raise InputError(
-                "not an 'nft -j list ruleset' export (no 'nftables' array)", self.file, 1
+                Msg("error.firewall.nftables_json.not_nft_j_list_ruleset"), self.file, 1
             )
         items = doc["nftables"]
         rule_pos = _positions(self.text, "rule")
@@ -117,16 +123,31 @@ class _Reader:
         def table(fam: str, name: str, path: str) -> NftTable:
             t = tables.get((fam, name))
             if t is None:
-                raise InputError(f"{path}: object of undeclared table {fam} {name}", self.file, 1)
+                raise InputError(
+                    Msg(
+                        "error.firewall.nftables_json.object_undeclared_table",
+                        path=path,
+                        family=fam,
+                        name=name,
+                    ),
+                    self.file,
+                    1,
+                )
             return t
 
         for idx, obj in enumerate(items):
             path = f"nftables[{idx}]"
             if not isinstance(obj, dict) or len(obj) != 1:
-                raise InputError(f"{path}: not an nftables object", self.file, 1)
+                raise InputError(
+                    Msg("error.firewall.nftables_json.not_nftables_object", path=path), self.file, 1
+                )
             ((kind, body),) = obj.items()
             if not isinstance(body, dict):
-                raise InputError(f"{path}.{kind}: not an object", self.file, 1)
+                raise InputError(
+                    Msg("error.firewall.nftables_json.not_object", path=path, kind=kind),
+                    self.file,
+                    1,
+                )
             if kind == "metainfo":
                 continue
             if kind == "table":
@@ -142,7 +163,12 @@ class _Reader:
                     c.hook = str(body["hook"])
                     prio = body.get("prio", 0)
                     if not isinstance(prio, int):
-                        raise InputError(f"{path}.chain.prio: not an integer", self.file, line, col)
+                        raise InputError(
+                            Msg("error.firewall.nftables_json.chain_prio_not_integer", path=path),
+                            self.file,
+                            line,
+                            col,
+                        )
                     c.priority = prio
                     c.policy = str(body.get("policy", "accept"))
                 t.chains[c.name] = c
@@ -172,7 +198,11 @@ class _Reader:
                 chain = t.chains.get(str(body.get("chain")))
                 if chain is None:
                     raise InputError(
-                        f"{path}: rule in undeclared chain {body.get('chain')}",
+                        Msg(
+                            "error.firewall.nftables_json.rule_undeclared_chain",
+                            path=path,
+                            chain=body.get("chain"),
+                        ),
                         self.file,
                         line,
                         col,
@@ -180,10 +210,17 @@ class _Reader:
                 chain.rules.append(self.rule(body, f"{path}.rule", Location(self.file, line, col)))
             else:
                 self.warnings.append(
-                    (Location(self.file, 1), f"{path}: {kind} object not evaluated")
+                    (
+                        Location(self.file, 1),
+                        Msg(
+                            "warn.firewall.nftables_json.object_not_evaluated", path=path, kind=kind
+                        ),
+                    )
                 )
         if not tables:
-            raise InputError("the export holds no table", self.file, 1)
+            raise InputError(
+                Msg("error.firewall.nftables_json.export_holds_no_table"), self.file, 1
+            )
         return list(tables.values())
 
     def rule(self, body: dict[str, Any], path: str, loc: Location) -> NftRule:
@@ -192,7 +229,9 @@ class _Reader:
         exprs_in = body.get("expr", [])
         if not isinstance(exprs_in, list):
             raise InputError(
-                f"{path}.expr is not a list (nft rejects the rule)", loc.file, loc.line
+                Msg("error.firewall.nftables_json.expr_not_list_nft_rejects", path=path),
+                loc.file,
+                loc.line,
             )
         for k, e in enumerate(exprs_in):
             epath = f"{path}.expr[{k}]"

@@ -28,6 +28,7 @@ from segverify.firewall.nftables_common import (
     build_ruleset,
     parse_priority,
 )
+from segverify.i18n import Msg
 from segverify.topology.model import Location
 
 ONE_WORD_KEYS = {"iifname", "oifname", "iif", "oif", "mark", "iiftype", "oiftype", "skuid", "skgid"}
@@ -118,7 +119,9 @@ def tokenize(text: str, file: str) -> list[Tok]:
     while pos < len(text):
         m = TOKEN.match(text, pos)
         if m is None:
-            raise InputError(f"unexpected character {text[pos]!r}", file, line)
+            raise InputError(
+                Msg("error.firewall.nftables_text.unexpected_character", char=text[pos]), file, line
+            )
         if m.group(1) is not None:
             toks.append(Tok("string", m.group(1), line))
         elif m.group(3) is not None:
@@ -174,14 +177,20 @@ class _Reader:
         t = self.peek()
         if t is None:
             last = self.toks[-1].line if self.toks else 1
-            raise InputError("unexpected end of file (missing '}'?)", self.file, last)
+            raise InputError(
+                Msg("error.firewall.nftables_text.unexpected_end_file_missing"), self.file, last
+            )
         self.i += 1
         return t
 
     def expect(self, kind: str) -> Tok:
         t = self.next()
         if t.kind != kind:
-            raise InputError(f"expected {kind!r}, found {t.value!r}", self.file, t.line)
+            raise InputError(
+                Msg("error.firewall.nftables_text.expected_found", kind=kind, value=t.value),
+                self.file,
+                t.line,
+            )
         return t
 
     def skip_separators(self) -> None:
@@ -234,23 +243,42 @@ class _Reader:
             stmt = self.statement()
             text = " ".join(x.value for x in stmt) or t.value
             if not tables and t.value not in ("define", "include", "add", "delete"):
-                raise InputError(f"not an nft ruleset: {text[:60]!r}", self.file, t.line)
+                raise InputError(
+                    Msg("error.firewall.nftables_text.not_nft_ruleset", text=text[:60]),
+                    self.file,
+                    t.line,
+                )
             self.warnings.append(
-                (Location(self.file, t.line), f"unsupported top-level statement: {text}")
+                (
+                    Location(self.file, t.line),
+                    Msg("warn.firewall.nftables_text.unsupported_top_level_statement", text=text),
+                )
             )
             if self.peek() is not None and self.peek().kind == "}":  # type: ignore[union-attr]
-                raise InputError("unbalanced '}'", self.file, self.peek().line)  # type: ignore[union-attr]
+                raise InputError(
+                    Msg("error.firewall.nftables_text.unbalanced"), self.file, self.peek().line
+                )  # type: ignore[union-attr]
         if not tables:
-            raise InputError("not an nft ruleset (no 'table' block)", self.file)
+            raise InputError(
+                Msg("error.firewall.nftables_text.not_nft_ruleset_no_table"), self.file
+            )
         return tables
 
     def table(self, start: Tok) -> NftTable:
         fam = self.next()
         name = self.next()
         if fam.kind != "word" or name.kind not in ("word", "string"):
-            raise InputError("expected 'table FAMILY NAME {'", self.file, start.line)
+            raise InputError(
+                Msg("error.firewall.nftables_text.expected_table_family_name"),
+                self.file,
+                start.line,
+            )
         if name.value == "{":
-            raise InputError("expected 'table FAMILY NAME {'", self.file, start.line)
+            raise InputError(
+                Msg("error.firewall.nftables_text.expected_table_family_name"),
+                self.file,
+                start.line,
+            )
         self.expect("{")
         table = NftTable(fam.value, name.value, Location(self.file, start.line))
         while True:
@@ -282,7 +310,11 @@ class _Reader:
                     msg += " (offloaded flows bypass the forward chain once accepted)"
                 self.warnings.append((Location(self.file, t.line), msg))
                 continue
-            raise InputError(f"unexpected {t.value!r} in table", self.file, t.line)
+            raise InputError(
+                Msg("error.firewall.nftables_text.unexpected_table", value=t.value),
+                self.file,
+                t.line,
+            )
 
     def chain(self, name: str, loc: Location) -> NftChain:
         chain = NftChain(name, loc)
@@ -290,7 +322,11 @@ class _Reader:
             self.skip_separators()
             t = self.peek()
             if t is None:
-                raise InputError(f"chain {name} not closed", self.file, loc.line)
+                raise InputError(
+                    Msg("error.firewall.nftables_text.chain_not_closed", name=name),
+                    self.file,
+                    loc.line,
+                )
             if t.kind == "}":
                 self.i += 1
                 return chain
@@ -335,7 +371,11 @@ class _Reader:
             self.skip_separators()
             t = self.peek()
             if t is None:
-                raise InputError(f"set {name} not closed", self.file, loc.line)
+                raise InputError(
+                    Msg("error.firewall.nftables_text.set_not_closed", name=name),
+                    self.file,
+                    loc.line,
+                )
             if t.kind == "}":
                 self.i += 1
                 return s
@@ -348,7 +388,11 @@ class _Reader:
                 if is_map and " : " in f" {text} ":
                     k, _, v = f" {text} ".partition(" : ")
                     if not k.strip() or not v.strip():
-                        raise InputError(f"bad map type {text!r}", self.file, stmt[0].line)
+                        raise InputError(
+                            Msg("error.firewall.nftables_text.bad_map_type", text=text),
+                            self.file,
+                            stmt[0].line,
+                        )
                     s.type, s.map_type = k.strip(), v.strip()
                 else:
                     s.type = text
@@ -361,11 +405,19 @@ class _Reader:
                 )
                 for g in groups:
                     if not g:
-                        raise InputError("empty set element", self.file, stmt[0].line)
+                        raise InputError(
+                            Msg("error.firewall.nftables_text.empty_set_element"),
+                            self.file,
+                            stmt[0].line,
+                        )
                     item, verdict = _element(g, self.file, stmt[0].line)
                     if is_map:
                         if verdict is None:
-                            raise InputError("map element without ':'", self.file, g[0].line)
+                            raise InputError(
+                                Msg("error.firewall.nftables_text.map_element_without"),
+                                self.file,
+                                g[0].line,
+                            )
                         s.map_entries.append(([item], verdict))  # type: ignore[union-attr]
                     else:
                         s.items.append(item)
@@ -430,7 +482,11 @@ class _Reader:
                     i += 2
                 if i < n:
                     raise InputError(
-                        f"statement after the verdict {v!r}: {_text(toks[i:])!r} (nft rejects it)",
+                        Msg(
+                            "error.firewall.nftables_text.statement_after_verdict_nft_rejects",
+                            verdict=v,
+                            text=_text(toks[i:]),
+                        ),
                         self.file,
                         toks[i].line,
                     )
@@ -505,12 +561,18 @@ class _Reader:
                         for g in _split_items(toks[i + 1 : j]):
                             item, verdict = _element(g, self.file, toks[i].line)
                             if verdict is None:
-                                raise InputError("vmap element without ':'", self.file, g[0].line)
+                                raise InputError(
+                                    Msg("error.firewall.nftables_text.vmap_element_without"),
+                                    self.file,
+                                    g[0].line,
+                                )
                             entries.append(([item], verdict))
                         exprs.append(NVmap(key, entries, "", _text(toks[start : j + 1])))
                         i = j + 1
                     else:
-                        raise InputError("bad vmap", self.file, line)
+                        raise InputError(
+                            Msg("error.firewall.nftables_text.bad_vmap"), self.file, line
+                        )
                     continue
                 op = "=="
                 if i < n and toks[i].value in OPS and toks[i].kind == "word":
@@ -584,7 +646,7 @@ def _close(toks: list[Tok], i: int) -> int:
             depth -= 1
             if depth == 0:
                 return j
-    raise InputError("'{' not closed", "", toks[i].line)
+    raise InputError(Msg("error.firewall.nftables_text.not_closed"), "", toks[i].line)
 
 
 def _split_items(toks: list[Tok]) -> list[list[Tok]]:
@@ -622,7 +684,7 @@ def _element(
     if "." in words:
         return Item("other", " ".join(words)), verdict
     if not g:
-        raise InputError("set element without a value", file, line)
+        raise InputError(Msg("error.firewall.nftables_text.set_element_without_value"), file, line)
     head = g[0]
     return make_item(head.value, head.kind == "string"), verdict
 
@@ -653,14 +715,20 @@ def expand_defines(text: str, file: str) -> str:
 
             def one(m: re.Match[str]) -> str:
                 if m.group(1) not in values:
-                    raise InputError(f"undefined variable ${m.group(1)}", file, n)
+                    raise InputError(
+                        Msg("error.firewall.nftables_text.undefined_variable", name=m.group(1)),
+                        file,
+                        n,
+                    )
                 return values[m.group(1)]
 
             new = VARIABLE.sub(one, line)
             if new == line:
                 return line
             line = new
-        raise InputError("variables nested too deeply (or defined by themselves)", file, n)
+        raise InputError(
+            Msg("error.firewall.nftables_text.variables_nested_too_deeply_defined"), file, n
+        )
 
     return "\n".join(sub(line, k + 1) for k, line in enumerate(lines))
 

@@ -16,6 +16,7 @@ from segverify.firewall.ir import Device, ParseContext
 from segverify.firewall.match import iface_matches
 from segverify.firewall.model import Rule, Ruleset
 from segverify.firewall.source import read_text
+from segverify.i18n import Msg
 from segverify.topology.model import Location, Node, Topology
 
 VENDORS = ("iptables", "ip6tables", "nft-json", "nft", "csv")
@@ -33,7 +34,13 @@ ALIASES = {
 def normalise_vendor(vendor: str) -> str:
     v = ALIASES.get(vendor.lower(), vendor.lower())
     if v not in VENDORS:
-        raise InputError(f"unknown vendor {vendor!r} (one of {', '.join(VENDORS)})")
+        raise InputError(
+            Msg(
+                "error.firewall.registry.unknown_vendor_one",
+                vendor=vendor,
+                vendors=", ".join(VENDORS),
+            )
+        )
     return v
 
 
@@ -44,14 +51,16 @@ def sniff(text: str, file: str = "<string>") -> str:
         try:
             doc = json.loads(stripped)
         except json.JSONDecodeError as exc:
-            raise InputError(f"looks like JSON but is not ({exc.msg})", file, exc.lineno) from None
+            raise InputError(
+                Msg("error.firewall.registry.looks_like_json_but_not", reason=exc.msg),
+                file,
+                exc.lineno,
+            ) from None
         except RecursionError:
-            raise InputError("JSON nested too deeply", file) from None
+            raise InputError(Msg("error.common.json_nested_too_deeply"), file) from None
         if isinstance(doc, dict) and "nftables" in doc:
             return "nft-json"
-        raise InputError(
-            "JSON without an 'nftables' array: not an 'nft -j list ruleset' export", file, 1
-        )
+        raise InputError(Msg("error.firewall.registry.json_without_nftables_array_not"), file, 1)
     if re.search(r"(?m)^\s*\*(filter|mangle|raw|nat|security)\s*$", text):
         return "iptables"
     if re.search(r"(?m)^\s*table\s+(ip|ip6|inet|arp|bridge|netdev)\s+\S+\s*\{", text):
@@ -65,7 +74,7 @@ def sniff(text: str, file: str = "<string>") -> str:
             return "csv"
         break
     raise InputError(
-        "cannot tell the export format (iptables-save, nft JSON, nft text, segverify CSV); give the vendor",
+        Msg("error.firewall.registry.cannot_tell_export_format_iptables"),
         file,
     )
 
@@ -102,10 +111,14 @@ def parse_text(
         "csv": lambda: csv_export.parse_csv(text, file),
     }
     if ipsets is not None and v not in ("iptables", "ip6tables"):
-        raise InputError("--ipset applies to iptables exports only", ipset_file)
+        raise InputError(
+            Msg("error.firewall.registry.ipset_applies_iptables_exports_only"), ipset_file
+        )
     ruleset = parsers[v]()
     if device and ruleset.device and device != ruleset.device:
-        raise InputError(f"export is for device {ruleset.device!r}, not {device!r}", file)
+        raise InputError(
+            Msg("error.common.export_device_not", device=ruleset.device, node=device), file
+        )
     if topology is not None:
         return bind_topology(ruleset, topology, device or ruleset.device or None)
     if device:
@@ -137,7 +150,9 @@ def bind_topology(ruleset: Ruleset, topology: Topology, device: str | None = Non
     if ruleset.device and device is None and ruleset.device != node.id and ruleset.vendor == "csv":
         # a CSV names its device; it must be the node we bind to
         raise InputError(
-            f"export is for device {ruleset.device!r}, topology firewall is {node.id!r}",
+            Msg(
+                "error.common.export_device_topology_firewall", device=ruleset.device, node=node.id
+            ),
             ruleset.source,
         )
     ruleset.device = node.id
@@ -158,7 +173,11 @@ def bind_topology(ruleset: Ruleset, topology: Topology, device: str | None = Non
                         ruleset.warnings.append(
                             (
                                 r.location,
-                                f"interface {p!r} is not an interface of {node.id} in the topology",
+                                Msg(
+                                    "warn.firewall.registry.interface_not_interface_topology",
+                                    name=p,
+                                    node=node.id,
+                                ),
                             )
                         )
             names, exc = r.in_interfaces, r.in_interfaces_except
@@ -219,11 +238,13 @@ def device_from_text(
     options: dict[str, object] = {}
     if ipset_file:
         if "ipsets" not in fmt.options:
-            raise InputError("--ipset applies to iptables exports only", ipset_file)
+            raise InputError(
+                Msg("error.firewall.registry.ipset_applies_iptables_exports_only"), ipset_file
+            )
         options["ipsets"] = parse_ipset_file(ipset_file)
     dev = fmt.parse(text, ParseContext(file, options))
     if device and dev.name and device != dev.name and topology is None:
-        raise InputError(f"export is for device {dev.name!r}, not {device!r}", file)
+        raise InputError(Msg("error.common.export_device_not", device=dev.name, node=device), file)
     if topology is not None:
         return bind_device(dev, topology, device, interface_map)
     if device:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from segverify.errors import InputError
+from segverify.i18n import Msg
 from segverify.limits import FIREWALL_EXPORT_MAX_BYTES, read_bytes_bounded
 
 # ---------------------------------------------------------------- input
@@ -15,8 +16,11 @@ def read_text(
     or a FIFO such as /dev/zero cannot exhaust memory), when binary or not UTF-8."""
     data = read_bytes_bounded(path, limit, what)
     if b"\0" in data[:4096]:
-        raise InputError("binary file, not a firewall export", path)
+        raise InputError(Msg("error.firewall.source.binary_file_not_firewall_export"), path)
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise InputError(f"not UTF-8 text ({exc.reason} at byte {exc.start})", path) from None
+        raise InputError(
+            Msg("error.firewall.source.not_utf_8_text_byte", reason=exc.reason, byte=exc.start),
+            path,
+        ) from None

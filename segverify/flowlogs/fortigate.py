@@ -34,6 +34,7 @@ from segverify.flowlogs.records import (
     port,
 )
 from segverify.flowlogs.textio import csv_cells, log_lines
+from segverify.i18n import Msg, message_of
 
 PAIR = re.compile(r'([A-Za-z_][\w.-]*)=("(?:[^"\\]|\\.)*"|[^\s"]*)')
 PRI = re.compile(r"^<\d{1,3}>")
@@ -48,11 +49,13 @@ def parse_pairs(text: str) -> dict[str, str]:
         value = match.group(2)
         if value.startswith('"'):
             if len(value) < 2 or not value.endswith('"'):
-                raise RecordError(f"unterminated quoted value of {match.group(1)}")
+                raise RecordError(
+                    Msg("error.flowlogs.fortigate.unterminated_quoted_value", name=match.group(1))
+                )
             value = value[1:-1].replace('\\"', '"')
         out[match.group(1)] = value
     if body.count('"') % 2:
-        raise RecordError("unbalanced quotes")
+        raise RecordError(Msg("error.flowlogs.fortigate.unbalanced_quotes"))
     return out
 
 
@@ -61,7 +64,9 @@ def _small_int(text: str, name: str) -> int:
     try:
         return int(t, 16) if t.startswith("0x") else number(t, name, 256)
     except ValueError:
-        raise RecordError(f"{name} {text!r} is not a number") from None
+        raise RecordError(
+            Msg("error.flowlogs.fortigate.not_number", name=name, text=text)
+        ) from None
 
 
 def _time_ns(f: dict[str, str]) -> int | None:
@@ -78,7 +83,9 @@ def _time_ns(f: dict[str, str]) -> int | None:
     try:
         stamp = datetime.strptime(f"{date} {clock}", "%Y-%m-%d %H:%M:%S")
     except ValueError:
-        raise RecordError(f"date/time {date!r} {clock!r} is not a time") from None
+        raise RecordError(
+            Msg("error.flowlogs.fortigate.date_time_not_time", date=date, clock=clock)
+        ) from None
     tz = f.get("tz", "").strip()
     offset = timezone.utc
     if re.fullmatch(r"[+-]\d{4}", tz):
@@ -91,19 +98,19 @@ def record_from_fields(f: dict[str, str], where: int, col: Collector) -> LogReco
     """One traffic log's fields → ``LogRecord``; None for a line that is not traffic."""
     kind = f.get("type")
     if kind is None:
-        raise RecordError("no type= field: not a FortiGate log line")
+        raise RecordError(Msg("error.flowlogs.fortigate.no_type_field_not_fortigate"))
     if kind != "traffic":
         return None
     for name in ("srcip", "dstip", "proto"):
         if not f.get(name):
-            raise RecordError(f"traffic line without {name}")
+            raise RecordError(Msg("error.flowlogs.fortigate.traffic_line_without", name=name))
     src, dst = address(f["srcip"], "srcip"), address(f["dstip"], "dstip")
     proto = number(f["proto"], "proto", 256)
     sport: int | None = None
     dport: int | None = None
     if proto in (6, 17, 132):
         if not f.get("srcport") or not f.get("dstport"):
-            raise RecordError("TCP/UDP/SCTP traffic line without srcport/dstport")
+            raise RecordError(Msg("error.flowlogs.fortigate.tcp_udp_sctp_traffic_line"))
         sport, dport = port(f["srcport"], "srcport"), port(f["dstport"], "dstport")
     elif proto in (1, 58) and f.get("icmptype"):
         sport = _small_int(f["icmptype"], "icmptype")
@@ -149,7 +156,7 @@ def _add(col: Collector, fields: dict[str, str], lineno: int) -> None:
     try:
         rec = record_from_fields(fields, lineno, col)
     except RecordError as exc:
-        col.malformed(str(exc), line=lineno)
+        col.malformed(message_of(exc), line=lineno)
         return
     if rec is None:
         col.stats.other_records += 1
@@ -164,7 +171,7 @@ def collect_kv(path: str) -> Collector:
         try:
             fields = parse_pairs(line)
         except RecordError as exc:
-            col.malformed(str(exc), line=lineno)
+            col.malformed(message_of(exc), line=lineno)
             continue
         _add(col, fields, lineno)
     return col
@@ -183,7 +190,10 @@ def collect_csv(path: str) -> Collector:
             col.stats.header_lines += 1
             continue
         if len(cells) != len(header):
-            col.malformed(f"{len(cells)} cells where the header names {len(header)}", line=lineno)
+            col.malformed(
+                Msg("error.flowlogs.cells_vs_header", cells=len(cells), header=len(header)),
+                line=lineno,
+            )
             continue
         _add(col, {k: v for k, v in zip(header, cells, strict=True) if v != ""}, lineno)
     return col

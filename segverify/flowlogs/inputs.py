@@ -16,6 +16,7 @@ from typing import Any
 from segverify.errors import InputError
 from segverify.flowlogs.registry import FORMATS, is_capture, sniff
 from segverify.flows.model import FlowTable
+from segverify.i18n import Msg
 
 INPUT_FORMATS = ("auto", "pcap", "parquet", *FORMATS)
 ENGINES = ("local", "dask")
@@ -36,7 +37,7 @@ def input_kind(path: str) -> str:
     """``pcap``, ``parquet`` or ``log`` for one file, from its first bytes; ``InputError``
     when the file is missing or none of them."""
     if not Path(path).exists():
-        raise InputError("no such file", path)
+        raise InputError(Msg("error.no_such_file"), path)
     if _is_parquet(path):
         return "parquet"
     if Path(path).is_file() and is_capture(path):
@@ -46,9 +47,7 @@ def input_kind(path: str) -> str:
     except InputError as exc:
         if exc.message.startswith("not a flow log"):
             raise InputError(
-                "not a pcap or pcapng file, a Parquet flow table (--flows-out) or a flow log"
-                " segverify can read (Zeek conn.log, FortiGate, Palo Alto, NetFlow/IPFIX,"
-                " nfdump CSV); give --input-format to name it",
+                Msg("error.flowlogs.inputs.not_pcap_pcapng_file_parquet"),
                 path,
             ) from None
         raise
@@ -69,28 +68,44 @@ def read_inputs(
     ``engine="dask"`` reads captures on Dask workers (``segverify.distributed``): the
     cluster at ``scheduler``, else a local one of ``workers`` processes."""
     if engine not in ENGINES:
-        raise InputError(f"unknown engine {engine!r} (known: {', '.join(ENGINES)})")
+        raise InputError(
+            Msg(
+                "error.flowlogs.inputs.unknown_engine_known",
+                engine=engine,
+                engines=", ".join(ENGINES),
+            )
+        )
     if engine != "dask" and (scheduler or workers):
-        raise InputError("--scheduler and --workers are options of --engine dask")
+        raise InputError(Msg("error.flowlogs.inputs.scheduler_workers_are_options_engine"))
     if fmt not in INPUT_FORMATS:
-        raise InputError(f"unknown input format {fmt!r} (known: {', '.join(INPUT_FORMATS)})")
+        raise InputError(
+            Msg(
+                "error.flowlogs.inputs.unknown_input_format_known",
+                fmt=fmt,
+                formats=", ".join(INPUT_FORMATS),
+            )
+        )
     paths = list(paths)
     if not paths:
-        raise InputError("no input file given")
+        raise InputError(Msg("error.flowlogs.inputs.no_input_file_given"))
     if fmt == "auto":
         kinds = {p: input_kind(p) for p in paths}
         if len(set(kinds.values())) > 1:
             odd = next(p for p in paths if kinds[p] != kinds[paths[0]])
             raise InputError(
-                f"is a {kinds[odd]} input, {paths[0]} a {kinds[paths[0]]} one: give captures,"
-                " flow logs and Parquet tables in separate runs",
+                Msg(
+                    "error.flowlogs.inputs.input_one_give_captures_flow",
+                    kind=kinds[odd],
+                    other=paths[0],
+                    other_kind=kinds[paths[0]],
+                ),
                 odd,
             )
         kind = kinds[paths[0]]
     else:
         kind = fmt if fmt in ("pcap", "parquet") else "log"
     if engine == "dask" and kind != "pcap":
-        raise InputError(f"--engine dask reads packet captures only; this is a {kind} input")
+        raise InputError(Msg("error.flowlogs.inputs.engine_dask_reads_packet_captures", kind=kind))
     if kind == "pcap" and engine == "dask":
         from segverify.distributed.engine import read_flows_dask
 
@@ -101,7 +116,7 @@ def read_inputs(
         return read_flows(paths, **capture_options)
     if kind == "parquet":
         if len(paths) > 1:
-            raise InputError("one Parquet flow table per run", paths[1])
+            raise InputError(Msg("error.flowlogs.inputs.one_parquet_flow_table_per"), paths[1])
         from segverify.flowlogs.parquet import read_parquet
 
         return read_parquet(paths[0])

@@ -24,6 +24,7 @@ from dataclasses import replace
 
 from segverify.flowlogs.records import LogRecord, RecordError, checked
 from segverify.flows.community_id import ICMP4_PAIRS, ICMP6_PAIRS
+from segverify.i18n import Msg
 
 REVERSE_PEN = 29305
 NTP_EPOCH = 2_208_988_800  # seconds from 1900-01-01 to 1970-01-01
@@ -55,18 +56,18 @@ def _template_fields(
     fields: list[tuple[str | None, int]] = []
     for _ in range(count):
         if pos + 4 > len(body):
-            raise RecordError("template cut short")
+            raise RecordError(Msg("error.flowlogs.ipfix.template_cut_short"))
         ident, length = struct.unpack_from("!HH", body, pos)
         pos += 4
         pen = 0
         if not v9 and ident & 0x8000:
             if pos + 4 > len(body):
-                raise RecordError("template cut short")
+                raise RecordError(Msg("error.flowlogs.ipfix.template_cut_short"))
             pen = int.from_bytes(body[pos : pos + 4], "big")
             ident &= 0x7FFF
             pos += 4
         if v9 and length == VARIABLE:
-            raise RecordError("variable-length field in a NetFlow v9 template")
+            raise RecordError(Msg("error.flowlogs.ipfix.variable_length_field_netflow_v9"))
         fields.append((ELEMENTS.get((pen, ident)), length))
     return fields, pos
 
@@ -94,7 +95,7 @@ def _templates(
             if tid < 256:
                 if tid == 0 and count == 0:
                     break  # padding
-                raise RecordError(f"template id {tid} below 256")
+                raise RecordError(Msg("error.flowlogs.ipfix.template_id_below_256", tid=tid))
             if n == 0:  # IPFIX template withdrawal
                 templates.pop((*scope, tid), None)
                 continue
@@ -138,7 +139,7 @@ def decode_set(
                         length = int.from_bytes(body[pos : pos + 2], "big")
                         pos += 2
                 if pos + length > len(body):
-                    raise RecordError("record cut short")
+                    raise RecordError(Msg("error.flowlogs.ipfix.record_cut_short"))
                 if name is not None:
                     raw = body[pos : pos + length]
                     values[name] = raw if name in ADDRESSES else int.from_bytes(raw, "big")
@@ -219,14 +220,14 @@ def fields_to_record(
     if src_raw is None and dst_raw is None:
         return None
     if not isinstance(src_raw, bytes) or not isinstance(dst_raw, bytes):
-        raise RecordError("flow record with only one address")
+        raise RecordError(Msg("error.flowlogs.ipfix.flow_record_only_one_address"))
     try:
         src, dst = str(ipaddress.ip_address(src_raw)), str(ipaddress.ip_address(dst_raw))
     except ValueError:
-        raise RecordError("address field of a wrong length") from None
+        raise RecordError(Msg("error.flowlogs.ipfix.address_field_wrong_length")) from None
     proto = v.get("proto")
     if not isinstance(proto, int):
-        raise RecordError("flow record without a protocol")
+        raise RecordError(Msg("error.flowlogs.ipfix.flow_record_without_protocol"))
     sport: int | None = int(v.get("sport", 0))
     dport: int | None = int(v.get("dport", 0))
     if proto in (1, 58):

@@ -21,6 +21,7 @@ import numpy as np
 
 from segverify.flows.model import Accounting, Flow, FlowTable
 from segverify.flows.state import CONN_STATES
+from segverify.i18n import Msg
 
 if TYPE_CHECKING:
     from segverify.flows.columns import FlowColumns
@@ -57,11 +58,14 @@ class LogProblem:
     offset: int | None = None
 
     def __str__(self) -> str:
+        # a catalogue message (segverify.i18n.Msg): the message keeps its Japanese text
         if self.line is not None:
-            return f"{self.file}:{self.line}: {self.message}"
+            return Msg("flowlog.problem.line", file=self.file, line=self.line, message=self.message)
         if self.offset is not None:
-            return f"{self.file}: byte {self.offset}: {self.message}"
-        return f"{self.file}: {self.message}"
+            return Msg(
+                "flowlog.problem.offset", file=self.file, offset=self.offset, message=self.message
+            )
+        return Msg("flowlog.problem.file", file=self.file, message=self.message)
 
 
 @dataclass

@@ -25,6 +25,7 @@ from segverify.flowlogs.ipfix import Templates, decode_set, fields_to_record
 from segverify.flowlogs.model import LogProblem
 from segverify.flowlogs.records import Collector, RecordError
 from segverify.flowlogs.textio import read_bytes
+from segverify.i18n import Msg, message_of
 
 V5_HEADER = struct.Struct("!HHIIIIBBH")
 V5_RECORD = struct.Struct("!4s4s4sHHIIIIHHBBBBHHBBH")
@@ -65,7 +66,7 @@ class ExportReader:
         try:
             rec = fields_to_record(rec_fields, base, self.number)
         except RecordError as exc:
-            self._problem(False, str(exc), at)
+            self._problem(False, message_of(exc), at)
             return
         if rec is not None:
             if rec.first_ns == 0:
@@ -78,7 +79,9 @@ class ExportReader:
     def message(self, msg: bytes, at: int, exporter: str = "") -> None:
         """One export message; ``at`` is its offset in the input (for problem reports)."""
         if len(msg) < 4:
-            self._problem(True, f"export message of {len(msg)} byte(s)", at)
+            self._problem(
+                True, Msg("warn.flowlogs.netflow.export_message_byte_s", size=len(msg)), at
+            )
             return
         version = int.from_bytes(msg[:2], "big")
         if version == 5:
@@ -88,18 +91,24 @@ class ExportReader:
         elif version == 10:
             self.ipfix(msg, at, exporter)
         else:
-            self._problem(False, f"not a NetFlow v5/v9 or IPFIX message (version {version})", at)
+            self._problem(
+                False, Msg("warn.flowlogs.netflow.not_netflow_v5_v9_ipfix", version=version), at
+            )
 
     def v5(self, msg: bytes, at: int) -> None:
         if len(msg) < V5_HEADER.size:
-            self._problem(True, "NetFlow v5 header cut short", at)
+            self._problem(True, Msg("warn.flowlogs.netflow.netflow_v5_header_cut_short"), at)
             return
         _, count, uptime, secs, nsecs, _, _, _, _ = V5_HEADER.unpack_from(msg)
         boot_ns = secs * 1_000_000_000 + nsecs - uptime * 1_000_000
         pos = V5_HEADER.size
         for i in range(count):
             if pos + V5_RECORD.size > len(msg):
-                self._problem(True, f"NetFlow v5 message says {count} records, holds {i}", at + pos)
+                self._problem(
+                    True,
+                    Msg("warn.flowlogs.netflow.netflow_v5_message_says_records", count=count, i=i),
+                    at + pos,
+                )
                 self.col.accounting.truncated += count - i - 1
                 return
             (src, dst, _, _, _, pkts, octets, first, last, sport, dport, _, flags, proto, _,
@@ -116,7 +125,7 @@ class ExportReader:
 
     def v9(self, msg: bytes, at: int, exporter: str) -> None:
         if len(msg) < V9_HEADER.size:
-            self._problem(True, "NetFlow v9 header cut short", at)
+            self._problem(True, Msg("warn.flowlogs.netflow.netflow_v9_header_cut_short"), at)
             return
         _, _, uptime, secs, _, source = V9_HEADER.unpack_from(msg)
         base = {"boot_ms": secs * 1000 - uptime, "export_s": secs}
@@ -124,11 +133,19 @@ class ExportReader:
 
     def ipfix(self, msg: bytes, at: int, exporter: str) -> None:
         if len(msg) < IPFIX_HEADER.size:
-            self._problem(True, "IPFIX header cut short", at)
+            self._problem(True, Msg("warn.flowlogs.netflow.ipfix_header_cut_short"), at)
             return
         _, length, export_s, _, domain = IPFIX_HEADER.unpack_from(msg)
         if length > len(msg):
-            self._problem(True, f"IPFIX message says {length} bytes, holds {len(msg)}", at)
+            self._problem(
+                True,
+                Msg(
+                    "warn.flowlogs.netflow.ipfix_message_says_bytes_holds",
+                    length=length,
+                    size=len(msg),
+                ),
+                at,
+            )
             return
         base = {"export_s": export_s}
         if (exporter, 10, domain) in self.boot_ms:
@@ -143,7 +160,13 @@ class ExportReader:
             set_id, length = SET_HEADER.unpack_from(msg, pos)
             if length < SET_HEADER.size or pos + length > end:
                 self._problem(
-                    True, f"set {set_id} of length {length} overruns the message", at + pos
+                    True,
+                    Msg(
+                        "warn.flowlogs.netflow.set_length_overruns_message",
+                        set_id=set_id,
+                        length=length,
+                    ),
+                    at + pos,
                 )
                 return
             body = msg[pos + SET_HEADER.size : pos + length]
@@ -181,7 +204,7 @@ def _raw_messages(data: bytes, col: Collector) -> Iterable[tuple[bytes, int]]:
     pos = 0
     while pos < len(data):
         if pos + 4 > len(data):
-            col.cut_short(pos, "export message header cut short")
+            col.cut_short(pos, Msg("warn.flowlogs.netflow.export_message_header_cut_short"))
             return
         version, second = struct.unpack_from("!HH", data, pos)
         if version == 5:
@@ -191,10 +214,14 @@ def _raw_messages(data: bytes, col: Collector) -> Iterable[tuple[bytes, int]]:
         elif version == 9:
             length = _v9_length(data, pos)
         else:
-            col.cut_short(pos, f"no NetFlow/IPFIX message here (version {version})")
+            col.cut_short(
+                pos, Msg("warn.flowlogs.netflow.no_netflow_ipfix_message_here", version=version)
+            )
             return
         if length < 4 or pos + length > len(data):
-            col.cut_short(pos, f"NetFlow/IPFIX v{version} message cut short")
+            col.cut_short(
+                pos, Msg("warn.flowlogs.netflow.netflow_ipfix_v_message_cut", version=version)
+            )
             return
         yield data[pos : pos + length], pos
         pos += length

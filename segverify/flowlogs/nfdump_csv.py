@@ -25,6 +25,7 @@ from segverify.flowlogs.records import (
     port,
 )
 from segverify.flowlogs.textio import log_lines
+from segverify.i18n import Msg, message_of
 
 NEED = ("ts", "sa", "da", "sp", "dp", "pr", "ipkt", "ibyt")
 PROTO_NAMES = {"TCP": 6, "UDP": 17, "ICMP": 1, "ICMP6": 58, "SCTP": 132, "GRE": 47, "ESP": 50}
@@ -39,7 +40,7 @@ def _time(text: str, name: str) -> int:
         except ValueError:
             continue
         return int(stamp.timestamp()) * 1_000_000_000 + stamp.microsecond * 1000
-    raise RecordError(f"{name} {text!r} is not a time")
+    raise RecordError(Msg("error.flowlogs.nfdump_csv.not_time", name=name, text=text))
 
 
 def _flags(text: str) -> int:
@@ -57,7 +58,7 @@ def _row(row: dict[str, str], where: int) -> LogRecord:
     pr = row["pr"].strip()
     proto = PROTO_NAMES.get(pr.upper()) if not pr.isdigit() else int(pr)
     if proto is None or proto > 255:
-        raise RecordError(f"pr {pr!r} is not a protocol")
+        raise RecordError(Msg("error.flowlogs.nfdump_csv.pr_not_protocol", pr=pr))
     src, dst = address(row["sa"], "sa"), address(row["da"], "da")
     sport: int | None = port(row["sp"], "sp")
     dport: int | None = port(row["dp"], "dp")
@@ -109,13 +110,23 @@ def collect_csv(path: str) -> Collector:
             col.stats.header_lines += 1
             missing = [n for n in NEED if n not in header]
             if missing:
-                raise InputError(f"nfdump CSV header lacks {', '.join(missing)}", path, lineno)
+                raise InputError(
+                    Msg(
+                        "error.flowlogs.nfdump_csv.nfdump_csv_header_lacks",
+                        missing=", ".join(missing),
+                    ),
+                    path,
+                    lineno,
+                )
             continue
         if len(cells) != len(header):
-            col.malformed(f"{len(cells)} columns where the header names {len(header)}", line=lineno)
+            col.malformed(
+                Msg("error.flowlogs.cells_vs_header", cells=len(cells), header=len(header)),
+                line=lineno,
+            )
             continue
         try:
             col.record(_row(dict(zip(header, cells, strict=True)), lineno))
         except RecordError as exc:
-            col.malformed(str(exc), line=lineno)
+            col.malformed(message_of(exc), line=lineno)
     return col

@@ -31,6 +31,7 @@ from segverify.flowlogs.records import (
     port,
 )
 from segverify.flowlogs.textio import csv_cells, log_lines
+from segverify.i18n import Msg, message_of
 
 POSITIONS = {
     "serial": 2, "type": 3, "subtype": 4, "generated": 6, "src": 7, "dst": 8, "session_id": 22,
@@ -75,7 +76,7 @@ def record_from_fields(f: dict[str, str], where: int, col: Collector) -> LogReco
     """One log's fields (our keys) → ``LogRecord``; None when it is not a TRAFFIC log."""
     kind = f.get("type", "").strip().upper()
     if not kind:
-        raise RecordError("no log type (field 3)")
+        raise RecordError(Msg("error.flowlogs.paloalto.no_log_type_field_3"))
     if kind != "TRAFFIC":
         return None
     src, dst = (
@@ -86,7 +87,7 @@ def record_from_fields(f: dict[str, str], where: int, col: Collector) -> LogReco
     proto = PROTOS.get(proto_text)
     if proto is None:
         if not proto_text.isdigit() or int(proto_text) > 255:
-            raise RecordError(f"protocol {proto_text!r} is not known")
+            raise RecordError(Msg("error.flowlogs.paloalto.protocol_not_known", proto=proto_text))
         proto = int(proto_text)
     if proto == 1 and ":" in src:
         proto = 58
@@ -151,14 +152,19 @@ def collect_csv(path: str) -> Collector:
         if header is not None:
             if len(cells) != len(header):
                 col.malformed(
-                    f"{len(cells)} cells where the header names {len(header)}", line=lineno
+                    Msg("error.flowlogs.cells_vs_header", cells=len(cells), header=len(header)),
+                    line=lineno,
                 )
                 continue
             fields = {k: v for k, v in zip(header, cells, strict=True) if k is not None}
         else:
             if len(cells) < MIN_FIELDS:
                 col.malformed(
-                    f"{len(cells)} fields; a PAN-OS traffic log has at least {MIN_FIELDS}",
+                    Msg(
+                        "error.flowlogs.paloalto.too_few_fields",
+                        fields=len(cells),
+                        least=MIN_FIELDS,
+                    ),
                     line=lineno,
                 )
                 continue
@@ -167,7 +173,7 @@ def collect_csv(path: str) -> Collector:
         try:
             rec = record_from_fields(fields, lineno, col)
         except RecordError as exc:
-            col.malformed(str(exc), line=lineno)
+            col.malformed(message_of(exc), line=lineno)
             continue
         if rec is None:
             col.stats.other_records += 1

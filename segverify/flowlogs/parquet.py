@@ -51,6 +51,7 @@ from segverify.flowlogs.model import FlowLogTable, LogProblem, LogStats
 from segverify.flows.columns import COLUMNS, TUNNEL_CODES, FlowColumns, address_text, split_address
 from segverify.flows.model import Accounting, FlowTable
 from segverify.flows.state import CONN_STATES
+from segverify.i18n import Msg
 
 SCHEMA_ID = "segverify/flows/1"
 META_KEY = b"segverify"
@@ -60,7 +61,7 @@ def _pa() -> Any:
     try:
         import pyarrow as pa
     except ImportError:
-        raise InputError("Parquet needs pyarrow: pip install 'segverify[parquet]'") from None
+        raise InputError(Msg("error.flowlogs.parquet.parquet_needs_pyarrow_pip_install")) from None
     return pa
 
 
@@ -172,7 +173,9 @@ def write_parquet(
         _write(table, path, partition_by_day, compression)
     except OSError as exc:
         reason = os.strerror(exc.errno) if exc.errno else str(exc)
-        raise InputError(f"cannot write the Parquet flow table: {reason}", path) from None
+        raise InputError(
+            Msg("error.flowlogs.parquet.cannot_write_parquet_flow_table", reason=reason), path
+        ) from None
 
 
 def _write(table: FlowTable, path: str, partition_by_day: bool, compression: str) -> None:
@@ -214,7 +217,9 @@ def read_arrow(path: str) -> Any:
             return arrow.sort_by("row")
         return pq.read_table(path)
     except (OSError, ValueError) as exc:  # pyarrow's errors derive from these
-        raise InputError(f"not a readable Parquet flow table: {exc}", path) from None
+        raise InputError(
+            Msg("error.flowlogs.parquet.not_readable_parquet_flow_table", reason=exc), path
+        ) from None
 
 
 def _recode(array: Any, codes: dict[str, int]) -> np.ndarray:
@@ -248,10 +253,17 @@ def read_parquet(path: str) -> FlowTable:
     arrow = read_arrow(path)
     raw = (arrow.schema.metadata or {}).get(META_KEY)
     if raw is None:
-        raise InputError("no segverify metadata: not a flow table written by segverify", path)
+        raise InputError(Msg("error.flowlogs.parquet.no_segverify_metadata_not_flow"), path)
     meta = json.loads(raw)
     if meta.get("schema") != SCHEMA_ID:
-        raise InputError(f"flow table schema {meta.get('schema')!r}, expected {SCHEMA_ID}", path)
+        raise InputError(
+            Msg(
+                "error.flowlogs.parquet.flow_table_schema_expected",
+                schema=meta.get("schema"),
+                expected=SCHEMA_ID,
+            ),
+            path,
+        )
     n = arrow.num_rows
     col = {name: arrow[name].combine_chunks() for name in arrow.column_names}
 

@@ -14,6 +14,7 @@ import numpy as np
 
 from segverify.flowlogs.model import LogProblem, LogStats
 from segverify.flows.model import Accounting
+from segverify.i18n import Msg
 
 ICMP_PROTOS = (1, 58)
 
@@ -64,10 +65,10 @@ LIMIT_COUNT = 1 << 63  # packets and bytes fit the flow table's int64 columns
 def checked(rec: LogRecord) -> LogRecord:
     """``rec`` when every number fits the flow table; ``RecordError`` otherwise."""
     if not (0 <= rec.first_ns < LIMIT_NS and 0 <= rec.last_ns < LIMIT_NS):
-        raise RecordError("time out of range (before 1970 or after 2116)")
+        raise RecordError(Msg("error.flowlogs.records.time_out_range_before_1970"))
     for name in ("packets_fwd", "bytes_fwd", "packets_rev", "bytes_rev"):
         if not 0 <= getattr(rec, name) < LIMIT_COUNT:
-            raise RecordError(f"{name.replace('_', ' ')} out of range")
+            raise RecordError(Msg("error.flowlogs.records.out_range", name=name.replace("_", " ")))
     return rec
 
 
@@ -85,7 +86,7 @@ def address(text: str, field: str) -> str:
     addresses, so each distinct text is parsed once (a bounded, pure cache)."""
     canonical = canonical_address(text)
     if canonical is None:
-        raise RecordError(f"{field} {text!r} is not an IP address")
+        raise RecordError(Msg("error.flowlogs.records.not_ip_address", field=field, text=text))
     return canonical
 
 
@@ -93,7 +94,7 @@ def number(text: str, field: str, limit: int = 1 << 63) -> int:
     """A non-negative decimal integer field."""
     t = text.strip()
     if not t.isdigit() or int(t) >= limit:
-        raise RecordError(f"{field} {text!r} is not a count")
+        raise RecordError(Msg("error.flowlogs.records.not_count", field=field, text=text))
     return int(t)
 
 
@@ -156,4 +157,6 @@ class Collector:
         self.problems.append(LogProblem(self.path, message, None, offset))
 
     def cut_short(self, offset: int, reason: str) -> None:
-        self.accounting.cut_short.append(f"{self.path}: stopped at byte {offset} ({reason})")
+        self.accounting.cut_short.append(
+            Msg("warn.common.stopped_byte", path=self.path, at=offset, reason=reason)
+        )

@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 from segverify.errors import InputError
 from segverify.flowlogs.records import Collector
+from segverify.i18n import Msg
 
 # name → (module, function)
 FORMATS: dict[str, tuple[str, str]] = {
@@ -35,7 +36,13 @@ PCAP_MAGICS = (
 def collector(fmt: str) -> Callable[[str], Collector]:
     """The collecting function of a named format."""
     if fmt not in FORMATS:
-        raise InputError(f"unknown flow-log format {fmt!r} (known: auto, {', '.join(FORMATS)})")
+        raise InputError(
+            Msg(
+                "error.flowlogs.registry.unknown_flow_log_format_known",
+                fmt=fmt,
+                formats=", ".join(FORMATS),
+            )
+        )
     module, name = FORMATS[fmt]
     return getattr(importlib.import_module(module), name)  # type: ignore[no-any-return]
 
@@ -48,7 +55,9 @@ def _head(path: str) -> bytes:
             with gzip.open(path, "rb") as gz:
                 head = gz.read(SNIFF_BYTES)
     except (OSError, EOFError) as exc:
-        raise InputError(f"cannot read: {getattr(exc, 'strerror', None) or exc}", path) from None
+        raise InputError(
+            Msg("error.cannot_read", reason=getattr(exc, "strerror", None) or exc), path
+        ) from None
     return head
 
 
@@ -64,8 +73,7 @@ def sniff(path: str) -> str:
     head = _head(path)
     if head[:4] in PCAP_MAGICS:
         raise InputError(
-            "a packet capture, not a flow log: analyse it with `segverify pcap`, or name the"
-            " format netflow if it holds captured NetFlow/IPFIX export traffic",
+            Msg("error.flowlogs.registry.packet_capture_not_flow_log"),
             path,
         )
     if len(head) >= 4 and head[0] == 0 and head[1] in (5, 9, 10):
@@ -73,7 +81,7 @@ def sniff(path: str) -> str:
     text = head.decode("utf-8", "replace")
     lines = [ln.strip().lstrip("\ufeff") for ln in text.splitlines() if ln.strip()][:20]
     if not lines:
-        raise InputError("empty file: not a flow log", path)
+        raise InputError(Msg("error.flowlogs.registry.empty_file_not_flow_log"), path)
     first = lines[0]
     if first.startswith("#separator") or any(ln.startswith("#fields") for ln in lines):
         return "zeek-tsv"
@@ -98,7 +106,6 @@ def sniff(path: str) -> str:
     if {"sa", "da", "pr"} <= set(header) or {"ts", "sa", "da", "sp", "dp"} <= set(header):
         return "nfdump-csv"
     raise InputError(
-        "not a flow log segverify can read (Zeek conn.log, FortiGate, Palo Alto, NetFlow/IPFIX,"
-        " nfdump CSV); give --input-format to name it",
+        Msg("error.flowlogs.registry.not_flow_log_segverify_can"),
         path,
     )

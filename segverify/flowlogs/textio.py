@@ -6,6 +6,7 @@ import csv
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
+from segverify.i18n import Msg
 from segverify.limits import FLOW_LOG_MAX_BYTES, read_maybe_gzip_bounded
 
 if TYPE_CHECKING:
@@ -44,5 +45,5 @@ def csv_cells(col: Collector, lineno: int, line: str) -> list[str] | None:
     try:
         return next(csv.reader([line], strict=True))
     except csv.Error as exc:
-        col.malformed(f"not a CSV row: {exc}", line=lineno)
+        col.malformed(Msg("error.flowlogs.not_csv_row", reason=str(exc)), line=lineno)
         return None

@@ -27,6 +27,7 @@ from segverify.flowlogs.records import (
     port,
 )
 from segverify.flowlogs.textio import numbered_lines, read_bytes
+from segverify.i18n import Msg, message_of
 
 PROTOS = {"tcp": 6, "udp": 17, "icmp": 1}
 READ = frozenset(
@@ -82,17 +83,19 @@ def _seconds_ns(value: Any) -> int:
     try:
         seconds = float(value)
     except (TypeError, ValueError):
-        raise RecordError(f"duration {value!r} is not a number") from None
+        raise RecordError(
+            Msg("error.flowlogs.zeek_conn.duration_not_number", value=value)
+        ) from None
     if not math.isfinite(seconds) or seconds < 0:
-        raise RecordError(f"duration {value!r} is not a number")
+        raise RecordError(Msg("error.flowlogs.zeek_conn.duration_not_number", value=value))
     if seconds * 1e9 >= LIMIT_NS:
-        raise RecordError(f"duration {value!r} out of range")
+        raise RecordError(Msg("error.flowlogs.zeek_conn.duration_out_range", value=value))
     return round(seconds * 1e9)
 
 
 def _text(value: Any, name: str) -> str:
     if value is None:
-        raise RecordError(f"{name} missing")
+        raise RecordError(Msg("error.flowlogs.zeek_conn.missing", name=name))
     return str(value)
 
 
@@ -108,7 +111,9 @@ def record_from_row(row: dict[str, Any], where: int, col: Collector) -> LogRecor
     else:
         ip_proto = _field(row, "ip_proto")
         if ip_proto in (None, "-"):
-            raise RecordError(f"proto {proto_name!r} without ip_proto")
+            raise RecordError(
+                Msg("error.flowlogs.zeek_conn.proto_without_ip_proto", proto=proto_name)
+            )
         proto = number(str(ip_proto), "ip_proto", 256)
     sport: int | None = port(str(_field(row, "id.orig_p")), "id.orig_p")
     dport: int | None = port(str(_field(row, "id.resp_p")), "id.resp_p")
@@ -176,7 +181,9 @@ class Header:
         if key == "separator":
             self.sep = _unescape(value.strip())
             if not self.sep:
-                raise InputError("conn.log #separator names no separator", self.path, lineno)
+                raise InputError(
+                    Msg("error.flowlogs.zeek_conn.conn_log_separator_names_no"), self.path, lineno
+                )
         elif key == "unset_field":
             self.unset = value
         elif key == "empty_field":
@@ -186,17 +193,28 @@ class Header:
             self.used = [(n, i) for i, n in enumerate(self.fields) if n in READ]
             missing = [n for n in NEED if n not in self.fields]
             if missing:
-                raise InputError(f"conn.log #fields lacks {', '.join(missing)}", self.path, lineno)
+                raise InputError(
+                    Msg(
+                        "error.flowlogs.zeek_conn.conn_log_fields_lacks", missing=", ".join(missing)
+                    ),
+                    self.path,
+                    lineno,
+                )
 
     def data(self, col: Collector, lineno: int, line: str) -> None:
         """One line that is not a header: a record, or malformed with its number."""
         if not self.fields:
-            col.malformed("data before the #fields header", line=lineno)
+            col.malformed(Msg("error.flowlogs.zeek_conn.data_before_fields"), line=lineno)
             return
         values = line.split(self.sep)
         if len(values) != len(self.fields):
             col.malformed(
-                f"{len(values)} fields where #fields names {len(self.fields)}", line=lineno
+                Msg(
+                    "error.flowlogs.zeek_conn.fields_vs_header",
+                    fields=len(values),
+                    header=len(self.fields),
+                ),
+                line=lineno,
             )
             return
         unset, empty = self.unset, self.empty
@@ -209,7 +227,7 @@ class Header:
         try:
             col.record(record_from_row(row, lineno, col))
         except RecordError as exc:
-            col.malformed(str(exc), line=lineno)
+            col.malformed(message_of(exc), line=lineno)
 
 
 def any_line(col: Collector, header: Header, lineno: int, line: str) -> None:
@@ -255,10 +273,13 @@ def collect_json(path: str) -> Collector:
         try:
             row = json.loads(line)
         except ValueError as exc:
-            col.malformed(f"not JSON: {exc.msg} at column {exc.colno}", line=lineno)
+            col.malformed(
+                Msg("error.flowlogs.zeek_conn.not_json", reason=exc.msg, column=exc.colno),
+                line=lineno,
+            )
             continue
         if not isinstance(row, dict):
-            col.malformed("not a JSON object", line=lineno)
+            col.malformed(Msg("error.flowlogs.zeek_conn.not_json_object"), line=lineno)
             continue
         if isinstance(row.get("id"), dict):  # nested id record
             row.update({f"id.{k}": v for k, v in row["id"].items()})
@@ -268,5 +289,5 @@ def collect_json(path: str) -> Collector:
         try:
             col.record(record_from_row(row, lineno, col))
         except RecordError as exc:
-            col.malformed(str(exc), line=lineno)
+            col.malformed(message_of(exc), line=lineno)
     return col

@@ -18,6 +18,7 @@ from pathlib import Path
 import yaml
 
 from segverify.errors import InputError
+from segverify.i18n import Msg
 from segverify.lab import control
 from segverify.lab.profile import load_profile
 from segverify.lab.runner import run_profile
@@ -41,9 +42,11 @@ def load_manifest(path: Path = MANIFEST) -> list[Entry]:
     try:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
-        raise InputError(f"cannot read capture manifest: {exc}", str(path)) from None
+        raise InputError(
+            Msg("error.lab.captures.cannot_read_capture_manifest", reason=exc), str(path)
+        ) from None
     if not isinstance(data, dict) or not isinstance(data.get("captures"), list):
-        raise InputError("expected a mapping with a 'captures' list", str(path))
+        raise InputError(Msg("error.lab.captures.expected_mapping_captures_list"), str(path))
     base = path.parent
     out = []
     for raw in data["captures"]:
@@ -58,7 +61,9 @@ def load_manifest(path: Path = MANIFEST) -> list[Entry]:
                 )
             )
         except (KeyError, TypeError) as exc:
-            raise InputError(f"bad capture entry {raw!r}: {exc}", str(path)) from None
+            raise InputError(
+                Msg("error.lab.captures.bad_capture_entry", raw=raw, reason=exc), str(path)
+            ) from None
     return out
 
 
@@ -93,7 +98,12 @@ def build(entries: list[Entry], out_dir: Path, run_id: str = "cap") -> list[str]
                     size = pcap.stat().st_size
                     if size > MAX_BYTES:
                         raise InputError(
-                            f"capture larger than {MAX_BYTES} bytes: {size}", str(pcap)
+                            Msg(
+                                "error.lab.captures.capture_larger_than_bytes",
+                                limit=MAX_BYTES,
+                                size=size,
+                            ),
+                            str(pcap),
                         )
                     s = truth.summary()
                     lines.append(
@@ -118,7 +128,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.only:
             unknown = set(args.only) - {e.name for e in entries}
             if unknown:
-                raise InputError(f"no capture entry {sorted(unknown)[0]!r}", str(args.manifest))
+                raise InputError(
+                    Msg("error.lab.captures.no_capture_entry", name=sorted(unknown)[0]),
+                    str(args.manifest),
+                )
             entries = [e for e in entries if e.name in args.only]
         for line in build(entries, args.out.resolve()):
             print(line)

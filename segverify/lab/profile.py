@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from segverify.errors import InputError
+from segverify.i18n import Msg
 from segverify.topology.model import PROTO_NUMBERS
 from segverify.topology.yamlsrc import Located, load_located
 
@@ -99,9 +100,9 @@ def load_profile(path: str | Path) -> Profile:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise InputError("no such file", file) from None
+        raise InputError(Msg("error.no_such_file"), file) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read: {exc}", file) from None
+        raise InputError(Msg("error.cannot_read", reason=exc), file) from None
     doc = load_located(text, file)
     return _build(doc, Path(path))
 
@@ -109,14 +110,14 @@ def load_profile(path: str | Path) -> Profile:
 def _build(doc: Located, path: Path) -> Profile:
     data = doc.data
     if not isinstance(data, dict):
-        raise doc.error((), "a traffic profile must be a YAML mapping")
+        raise doc.error((), Msg("error.lab.profile.traffic_profile_must_yaml_mapping"))
     if data.get("segverify-lab") != 1:
-        raise doc.error(("segverify-lab",), "expected 'segverify-lab: 1'")
+        raise doc.error(("segverify-lab",), Msg("error.lab.profile.expected_segverify_lab_1"))
     for key in ("name", "topology", "flows"):
         if key not in data:
-            raise doc.error((), f"missing key {key!r}")
+            raise doc.error((), Msg("error.lab.profile.missing_key", name=key))
     if not isinstance(data["flows"], list) or not data["flows"]:
-        raise doc.error(("flows",), "flows must be a non-empty list")
+        raise doc.error(("flows",), Msg("error.lab.profile.flows_must_non_empty_list"))
     flows: list[FlowSpec] = []
     seen: set[str] = set()
     for i, raw in enumerate(data["flows"]):
@@ -133,34 +134,38 @@ def _build(doc: Located, path: Path) -> Profile:
 def _flow(doc: Located, i: int, raw: object, seen: set[str]) -> FlowSpec:
     base = ("flows", i)
     if not isinstance(raw, dict):
-        raise doc.error(base, "a flow must be a mapping")
+        raise doc.error(base, Msg("error.lab.profile.flow_must_mapping"))
     unknown = set(raw) - FLOW_KEYS
     if unknown:
-        raise doc.error(base, f"unknown key {sorted(unknown)[0]!r}")
+        raise doc.error(base, Msg("error.lab.profile.unknown_key", name=sorted(unknown)[0]))
     for key in ("id", "from", "to", "app"):
         if key not in raw:
-            raise doc.error(base, f"missing key {key!r}")
+            raise doc.error(base, Msg("error.lab.profile.missing_key", name=key))
     fid = str(raw["id"])
     if fid in seen:
-        raise doc.error((*base, "id"), f"duplicate flow id {fid!r}")
+        raise doc.error((*base, "id"), Msg("error.lab.profile.duplicate_flow_id", fid=fid))
     seen.add(fid)
     app = str(raw["app"])
     if app not in APPS:
-        raise doc.error((*base, "app"), f"unknown app {app!r} (one of {', '.join(APPS)})")
+        raise doc.error(
+            (*base, "app"), Msg("error.lab.profile.unknown_app_one", app=app, apps=", ".join(APPS))
+        )
     proto, port = APPS[app]
     if "proto" in raw:
         proto = str(raw["proto"])
         if proto not in ("tcp", "udp", "icmp"):
-            raise doc.error((*base, "proto"), "proto must be tcp, udp or icmp")
+            raise doc.error((*base, "proto"), Msg("error.lab.profile.proto_must_tcp_udp_icmp"))
         if (proto == "icmp") != (app == "icmp"):
-            raise doc.error((*base, "proto"), f"app {app} cannot run over {proto}")
+            raise doc.error(
+                (*base, "proto"), Msg("error.lab.profile.app_cannot_run_over", app=app, proto=proto)
+            )
     if "port" in raw:
         port = raw["port"]
         if not isinstance(port, int) or not 1 <= port <= 65535:
-            raise doc.error((*base, "port"), "port must be an integer 1-65535")
+            raise doc.error((*base, "port"), Msg("error.lab.profile.port_must_integer_1_65535"))
     expect = raw.get("expect")
     if expect is not None and expect not in EXPECT:
-        raise doc.error((*base, "expect"), "expect must be 'allowed' or 'forbidden'")
+        raise doc.error((*base, "expect"), Msg("error.lab.profile.expect_must_allowed_forbidden"))
     return FlowSpec(
         id=fid,
         src_host=str(raw["from"]),

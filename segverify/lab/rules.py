@@ -13,6 +13,7 @@ import shutil
 from pathlib import Path
 
 from segverify.errors import InputError
+from segverify.i18n import Msg
 from segverify.lab.system import LabError, run
 
 NATIVE = ("iptables", "nft")
@@ -42,7 +43,7 @@ def _compile(
         to_nftables = importlib.import_module("segverify.firewall.compile_nft").to_nftables
     except (ImportError, AttributeError):
         raise InputError(
-            "this vendor needs segverify.firewall parsers, which are not available", str(path)
+            Msg("error.lab.rules.this_vendor_needs_segverify_firewall"), str(path)
         ) from None
     from segverify.topology.loader import load_topology
 
@@ -74,9 +75,9 @@ def load_ruleset(
     try:
         text = file.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise InputError("no such file", str(path)) from None
+        raise InputError(Msg("error.no_such_file"), str(path)) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read: {exc}", str(path)) from None
+        raise InputError(Msg("error.cannot_read", reason=exc), str(path)) from None
     detected = detect_vendor(text)
     kind = vendor or detected
     if kind in ("iptables", "iptables-save"):
@@ -95,7 +96,10 @@ def load_ruleset(
     if proc.returncode != 0:
         err = (proc.stderr or proc.stdout).strip().splitlines()
         raise LabError(
-            f"the kernel rejected the ruleset: {err[0] if err else proc.returncode}", str(path)
+            Msg(
+                "error.lab.rules.kernel_rejected_ruleset", reason=err[0] if err else proc.returncode
+            ),
+            str(path),
         )
     return {
         "path": str(path),

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from segverify.checks.policy import PolicyEvaluator
 from segverify.errors import InputError
+from segverify.i18n import Msg
 from segverify.lab.control import Lab
 from segverify.lab.messages import msg
 from segverify.lab.plan import LabPlan
@@ -44,7 +45,11 @@ def check_profile(profile: Profile, lab: Lab) -> None:
     topo = load_topology(profile.topology)
     if topo.name != lab.topology.name:
         raise InputError(
-            f"profile is written for topology {topo.name!r}, the lab runs {lab.topology.name!r}",
+            Msg(
+                "error.lab.runner.profile_written_topology_lab_runs",
+                profile=topo.name,
+                lab=lab.topology.name,
+            ),
             profile.source,
         )
     for f in profile.flows:
@@ -53,12 +58,17 @@ def check_profile(profile: Profile, lab: Lab) -> None:
                 lab.plan.host(host).address_in(zone)
             except KeyError:
                 known = ", ".join(h.id for h in lab.plan.hosts)
-                raise InputError(
-                    f"flow {f.id}: no lab host {host!r}"
-                    + (f" in zone {zone!r}" if zone else "")
-                    + f" (hosts: {known})",
-                    profile.source,
-                ) from None
+                if zone:
+                    msg = Msg(
+                        "error.lab.runner.no_host_in_zone",
+                        flow=f.id,
+                        host=host,
+                        zone=zone,
+                        known=known,
+                    )
+                else:
+                    msg = Msg("error.lab.runner.no_host", flow=f.id, host=host, known=known)
+                raise InputError(msg, profile.source) from None
 
 
 def _addresses(plan: LabPlan, f: FlowSpec) -> tuple[str, str]:
@@ -97,7 +107,7 @@ def _wait_line(proc: subprocess.Popen, stream: str, needle: str, timeout: float)
     finally:
         sel.close()
     tail = " | ".join(seen.decode(errors="replace").strip().splitlines()[-3:])
-    raise LabError(f"{needle!r} not seen: {tail or 'no output'}")
+    raise LabError(Msg("error.lab.runner.not_seen", needle=needle, tail=tail or "no output"))
 
 
 def _stop(proc: subprocess.Popen, sig: int = signal.SIGTERM, timeout: float = 5.0) -> None:

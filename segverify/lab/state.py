@@ -8,6 +8,7 @@ import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from segverify.i18n import Msg
 from segverify.lab.messages import msg
 from segverify.lab.system import LabError
 
@@ -77,7 +78,9 @@ class LabState:
         except FileNotFoundError:
             raise LabError(msg("no_lab", lang, run_id=run_id)) from None
         except (OSError, ValueError) as exc:
-            raise LabError(f"cannot read lab state: {exc}", str(path)) from None
+            raise LabError(
+                Msg("error.lab.state.cannot_read_lab_state", reason=exc), str(path)
+            ) from None
         return cls(**data)
 
     def remove_file(self) -> None:

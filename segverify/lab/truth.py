@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from segverify.errors import InputError
+from segverify.i18n import Msg
 
 FORMAT = 1
 
@@ -82,11 +83,11 @@ def load_truth(path: str | Path) -> GroundTruth:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise InputError("no such file", file) from None
+        raise InputError(Msg("error.no_such_file"), file) from None
     except (OSError, ValueError) as exc:
-        raise InputError(f"not a ground-truth file: {exc}", file) from None
+        raise InputError(Msg("error.lab.truth.not_ground_truth_file", reason=exc), file) from None
     if not isinstance(data, dict) or data.get("segverify_lab_truth") != FORMAT:
-        raise InputError("not a segverify lab ground-truth file", file)
+        raise InputError(Msg("error.lab.truth.not_segverify_lab_ground_truth"), file)
     names = set(TruthFlow.__dataclass_fields__)
     try:
         flows = [TruthFlow(**{k: v for k, v in f.items() if k in names}) for f in data["flows"]]
@@ -102,7 +103,9 @@ def load_truth(path: str | Path) -> GroundTruth:
             packets_dropped=data.get("packets_dropped"),
         )
     except (KeyError, TypeError) as exc:
-        raise InputError(f"malformed ground-truth file: {exc}", file) from None
+        raise InputError(
+            Msg("error.lab.truth.malformed_ground_truth_file", reason=exc), file
+        ) from None
 
 
 @dataclass(frozen=True)

@@ -34,6 +34,7 @@ AMBER = "#b45f06"
 RED = "#cc0000"
 BLUE = "#1c4587"
 GREY = "#666666"
+PURPLE = "#674ea7"  # sanctioned path a firewall blocks
 ROW = 22.0
 NODE_H = 34.0
 LABEL = 10.5  # arrow label size
@@ -218,20 +219,16 @@ def lanes_scene(d: DiagramData) -> Scene:
                 )
         y = _pack(body, y, items, d.lang, page_w)
 
-    # configuration layer: firewall permits between zones
+    # configuration layer: every zone pair the firewall exports permit (forbidden ones in
+    # red with their rules), and sanctioned paths a firewall blocks
     if d.has_permits:
         y = _band_title_inline(body, y, "diagram.band.permits", d.lang)
         items = []
-        for pp in d.permits:
-            if pp.src not in index or pp.dst not in index:
+        for kind, src, dst, label in config_arrows(d):
+            if src not in index or dst not in index:
                 continue
-            label = t(
-                "diagram.permits.forbidden",
-                d.lang,
-                count=pp.forbidden,
-                rules=", ".join(pp.rules[:4]) + (" …" if len(pp.rules) > 4 else ""),
-            )
-            items.append(Arrow(cx(pp.src), cx(pp.dst), RED, 2.2, True, label))
+            colour, width, dash = CONFIG_STYLE[kind]
+            items.append(Arrow(cx(src), cx(dst), colour, width, dash, label))
         y = _pack(body, y, items, d.lang, page_w)
 
     # observed layer: flows seen in captures
@@ -273,6 +270,44 @@ def lanes_scene(d: DiagramData) -> Scene:
     scene.shapes = [*scene.shapes, *background, *head_shapes, *body]
     scene.height = math.ceil(y + MARGIN)
     return scene
+
+
+# configuration arrows: sanctioned permit, forbidden permit, sanctioned path blocked
+CONFIG_STYLE = {
+    "permit": (GREEN, 2.2, False),
+    "forbidden": (RED, 2.2, True),
+    "blocked": (PURPLE, 2.2, True),
+}
+
+
+def _rules(rules: tuple[str, ...], n: int = 4) -> str:
+    return ", ".join(rules[:n]) + (" …" if len(rules) > n else "")
+
+
+def config_arrows(d: DiagramData) -> list[tuple[str, str, str, str]]:
+    """The configuration layer as (kind, src, dst, label), in zone-pair order: each zone pair
+    the exports permit (``forbidden`` when the policy forbids some of it, with the permitting
+    rules' file:line; else ``permit``), then each sanctioned path a firewall blocks."""
+    forbidden = {(p.src, p.dst): p for p in d.permits}
+    configured = {(c.src, c.dst): c for c in d.configured}
+    out = []
+    for key in sorted(set(forbidden) | set(configured)):
+        p = forbidden.get(key)
+        if p is not None:
+            label = t("diagram.permits.forbidden", d.lang, count=p.forbidden, rules=_rules(p.rules))
+            out.append(("forbidden", *key, label))
+        else:
+            label = t("diagram.permits.allowed", d.lang, rules=_rules(configured[key].rules))
+            out.append(("permit", *key, label))
+    for b in d.blocked:
+        label = t(
+            "diagram.permits.blocked",
+            d.lang,
+            allow=", ".join(b.allow_rules) or "-",
+            where=_rules(b.where, 3),
+        )
+        out.append(("blocked", b.src, b.dst, label))
+    return out
 
 
 def _band_title_inline(body: list, y: float, key: str, lang: str) -> float:
@@ -351,7 +386,11 @@ def _legend(body: list, y: float, d: DiagramData, page_w: float = WIDTH) -> floa
         ("diagram.legend.finding", RED, 2.6, False),
     ]
     if d.has_permits:
-        entries.append(("diagram.legend.permit", RED, 2.2, True))
+        entries += [
+            ("diagram.legend.permit_ok", GREEN, 2.2, False),
+            ("diagram.legend.permit", RED, 2.2, True),
+            ("diagram.legend.blocked", PURPLE, 2.2, True),
+        ]
     if d.has_observed:
         entries += [
             ("diagram.legend.observed", BLUE, 3.0, False),
@@ -405,6 +444,8 @@ def matrix_scene(d: DiagramData) -> Scene:
     grid = {(c.src, c.dst): c for c in d.cells}
     observed = {(o.src, o.dst): o for o in d.observed}
     permits = {(p.src, p.dst): p for p in d.permits}
+    configured = {(c.src, c.dst) for c in d.configured}
+    blocked = {(b.src, b.dst) for b in d.blocked}
     for j, z in enumerate(zones):
         x = MARGIN + head_w + j * cell_w
         scene.add(Text(x + cell_w / 2, y + 16, fit(labels[z], 11, cell_w - 4), 11, "middle", True))
@@ -422,6 +463,7 @@ def matrix_scene(d: DiagramData) -> Scene:
             o = observed.get((a, b))
             p = permits.get((a, b))
             bad = bool(o and o.forbidden) or bool(p and p.forbidden)
+            stopped = (a, b) in blocked
             scene.add(
                 Rect(
                     x,
@@ -429,15 +471,22 @@ def matrix_scene(d: DiagramData) -> Scene:
                     cell_w,
                     cell_h,
                     CELL_FILL[c.verdict],
-                    RED if bad else "#999999",
-                    3.0 if bad else 1.0,
+                    RED if bad else PURPLE if stopped else "#999999",
+                    3.0 if bad or stopped else 1.0,
                 )
             )
             line_y = ry + 16
             scene.add(Text(x + cell_w / 2, line_y, design_mark(c), 13, "middle", True))
             if d.has_permits:
                 line_y += 16
-                txt = "0" if p is None else f"✗ {p.forbidden}"
+                if p is not None and p.forbidden:
+                    txt, colour = f"✗ {p.forbidden}", RED
+                elif stopped:
+                    txt, colour = t("diagram.matrix.blocked", d.lang), PURPLE
+                elif (a, b) in configured:
+                    txt, colour = "✓", GREEN
+                else:
+                    txt, colour = "—", GREY
                 scene.add(
                     Text(
                         x + cell_w / 2,
@@ -445,7 +494,7 @@ def matrix_scene(d: DiagramData) -> Scene:
                         f"{t('diagram.layer.config.short', d.lang)}: {txt}",
                         10,
                         "middle",
-                        colour=RED if p and p.forbidden else BLUE,
+                        colour=colour,
                     )
                 )
             if d.has_observed:
@@ -469,6 +518,9 @@ def matrix_scene(d: DiagramData) -> Scene:
     y += n * cell_h + 16
     scene.add(Text(MARGIN, y + 12, t("diagram.matrix.legend", d.lang), 11))
     y += 18
+    if d.has_permits:
+        scene.add(Text(MARGIN, y + 12, t("diagram.matrix.config_legend", d.lang), 11))
+        y += 18
     layer_names = [t("diagram.layer.design", d.lang)]
     if d.has_permits:
         layer_names.append(t("diagram.layer.config", d.lang))

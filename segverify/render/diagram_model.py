@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from segverify.checks.configured import PermitPair
+from segverify.checks.configured import BlockedPair, ConfiguredPair, PermitPair
 from segverify.checks.matrix import Cell
 from segverify.checks.observed import PairTraffic
 from segverify.findings.model import Finding
@@ -94,6 +95,13 @@ class DiagramData:
     permits: tuple[PermitPair, ...] = ()
     has_observed: bool = False
     has_permits: bool = False
+    # every zone pair the exports permit (sanctioned or not) and sanctioned paths blocked
+    configured: tuple[ConfiguredPair, ...] = ()
+    blocked: tuple[BlockedPair, ...] = ()
+
+    def forbidden_pairs(self) -> set[tuple[str, str]]:
+        """Zone pairs the policy forbids outright (the design's ✗ cells)."""
+        return {(c.src, c.dst) for c in self.cells if c.verdict == "forbidden"}
 
     def lane_index(self) -> dict[str, int]:
         return {lane.zone: i for i, lane in enumerate(self.lanes)}
@@ -128,6 +136,8 @@ def build_diagram(
     date: str = "",
     observed: list[PairTraffic] | None = None,
     permits: list[PermitPair] | None = None,
+    configured: Sequence[ConfiguredPair] = (),
+    blocked: Sequence[BlockedPair] = (),
 ) -> DiagramData:
     """Gather the diagram's content from the model, the matrix and the check's findings."""
     order = {tier: i for i, tier in enumerate(TIER_ORDER)}
@@ -174,4 +184,6 @@ def build_diagram(
         permits=tuple(permits or ()),
         has_observed=observed is not None,
         has_permits=permits is not None,
+        configured=tuple(configured),
+        blocked=tuple(blocked),
     )

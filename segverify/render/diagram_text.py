@@ -10,7 +10,15 @@ from __future__ import annotations
 
 from segverify.i18n import t
 from segverify.render import safe
-from segverify.render.diagram_layout import AMBER, BLUE, GREEN, RED, TIER_COLOURS
+from segverify.render.diagram_layout import (
+    AMBER,
+    BLUE,
+    GREEN,
+    PURPLE,
+    RED,
+    TIER_COLOURS,
+    config_arrows,
+)
 from segverify.render.diagram_model import DiagramData
 
 
@@ -101,11 +109,11 @@ def to_dot(d: DiagramData) -> str:
             lines.append(
                 f'  {_zone_v(zones[0])} -> {_zone_v(zones[-1])} [color="{RED}", penwidth=3, fontcolor="{RED}", label={dot_quote(f"[{f.number}] {f.rule}")}];'
             )
-    for pp in d.permits:
-        colour = RED
-        label = f"fw ✗{pp.forbidden} " + ", ".join(pp.rules[:3])
+    for kind, src, dst, label in config_arrows(d):
+        colour = {"permit": GREEN, "forbidden": RED, "blocked": PURPLE}[kind]
+        style = "solid" if kind == "permit" else "dotted"
         lines.append(
-            f'  {_zone_v(pp.src)} -> {_zone_v(pp.dst)} [color="{colour}", style=dotted, label={dot_quote(label)}];'
+            f'  {_zone_v(src)} -> {_zone_v(dst)} [color="{colour}", style={style}, label={dot_quote("fw " + label)}];'
         )
     for o in d.observed:
         colour = RED if o.forbidden else BLUE
@@ -176,10 +184,12 @@ def to_mermaid(d: DiagramData) -> str:
             links.append(
                 f"  {mid('zone', zones[0])} ==>|{mermaid_label(f'[{f.number}] {f.rule}')}| {mid('zone', zones[-1])}"
             )
-    for pp in d.permits:
-        styles.append((len(links), RED))
-        label = f"fw ✗{pp.forbidden} " + ", ".join(pp.rules[:3])
-        links.append(f"  {mid('zone', pp.src)} -.->|{mermaid_label(label)}| {mid('zone', pp.dst)}")
+    for kind, src, dst, label in config_arrows(d):
+        styles.append((len(links), {"permit": GREEN, "forbidden": RED, "blocked": PURPLE}[kind]))
+        op = "-->" if kind == "permit" else "-.->"
+        links.append(
+            f"  {mid('zone', src)} {op}|{mermaid_label('fw ' + label)}| {mid('zone', dst)}"
+        )
     for o in d.observed:
         styles.append((len(links), RED if o.forbidden else BLUE))
         label = f"seen {o.flows}" + (f" ✗{o.forbidden}" if o.forbidden else "")

@@ -204,10 +204,13 @@ def write_jsonl(analysis: FlowAnalysis, rows: np.ndarray, out: BinaryIO) -> None
         )
 
 
-def write_csv(analysis: FlowAnalysis, rows: np.ndarray, out: TextIO) -> None:
-    """CSV (RFC 4180 CRLF rows, so a CR or LF inside a cell is always quoted)."""
-    from segverify.render.csv_out import neutralise
+def write_csv(analysis: FlowAnalysis, rows: np.ndarray, out: TextIO, bom: bool = False) -> None:
+    """CSV (RFC 4180 CRLF rows, so a CR or LF inside a cell is always quoted); ``bom``
+    (``--excel`` or Japanese output) starts it with a UTF-8 byte-order mark for Excel."""
+    from segverify.render.csv_out import BOM, neutralise
 
+    if bom:
+        out.write(BOM)
     writer = csv.writer(out, lineterminator="\r\n")
     writer.writerow(FIELD_NAMES)
     cached = lru_cache(maxsize=1 << 16)(neutralise)  # columns repeat their values

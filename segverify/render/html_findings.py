@@ -13,6 +13,7 @@ from segverify.findings.serialise import RESERVED, finding_dict
 from segverify.i18n import t
 from segverify.render.junit_out import zone_pair
 from segverify.render.safe import html as h
+from segverify.render.text_out import rule_label
 
 # the common fields of a finding are shown in the table; the rest in its details
 COMMON = frozenset(RESERVED)
@@ -83,7 +84,7 @@ def findings_block(
     )
     for (rule, pair, src), n in sorted(groups.items()):
         out.append(
-            f"<tr><td>{h(rule)}</td><td>"
+            f"<tr><td>{h(rule_label(rule, lang))}</td><td>"
             f'<button type="button" data-group-rule="{h(rule)}" data-group-pair="{h(pair)}">'
             f"{h(pair)}</button></td><td>{h(t('report.source.' + src, lang))}</td>"
             f'<td class="num" data-sort="{n}">{n}</td></tr>'
@@ -102,7 +103,7 @@ def findings_block(
     out.append(
         '<div class="controls noprint">'
         f'<label>{h(t("report.filter", lang))} <input type="search" id="filter-text"></label>'
-        + options("rule", rules, t("finding.rule", lang))
+        + options("rule", rules, t("finding.rule", lang), lambda r: rule_label(r, lang))
         + options("pair", pairs, t("report.col.pair", lang))
         + options(
             "source", sources, t("report.col.source", lang), lambda s: t("report.source." + s, lang)
@@ -138,7 +139,7 @@ def findings_block(
             f'<td class="num" data-sort="{i}">{i}</td>'
             f"<td>{h(t('report.source.' + src, lang))}</td>"
             f'<td class="sev">{h(t("severity." + f.severity, lang))}</td>'
-            f"<td>{h(f.rule)}</td><td>{h(pair)}</td><td>{h(f.text(lang))}</td>"
+            f"<td>{h(rule_label(f.rule, lang))}</td><td>{h(pair)}</td><td>{h(f.text(lang))}</td>"
             f"<td>{_value(list(f.clauses))}</td><td><code>{h(where)}</code></td>"
             f"<td>{_details(f, lang)}</td></tr>"
         )

@@ -18,7 +18,7 @@ from segverify.i18n import t
 from segverify.render.html_findings import findings_block, kv_table, list_block, warnings_block
 from segverify.render.html_page import page
 from segverify.render.safe import html as h
-from segverify.render.text_out import summary_key
+from segverify.render.text_out import summary_key, summary_value
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ def render(report: Report, lang: str = "en", run: RunInfo | None = None) -> str:
             f"<p>{h(t('manual.header', lang))}</p>{list_block(report.manual_items, lang)}</section>"
         )
     if report.summary:
-        rows = [(summary_key(k, lang), v) for k, v in report.summary.items()]
+        rows = [(summary_key(k, lang), summary_value(v, lang)) for k, v in report.summary.items()]
         body.append(
             f'<section id="summary"><h2>{h(t("text.summary", lang))}</h2>{kv_table(rows, lang)}</section>'
         )

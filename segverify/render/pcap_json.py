@@ -75,8 +75,10 @@ def write(analysis: FlowAnalysis, out: BinaryIO, lang: str = "en") -> None:
         "summary": jsonable(analysis.summary()),
         "groups": [group_dict(g, analysis) for g in analysis.groups()],
         "warnings": [
-            {"message": text, "file": None, "line": None, "column": None}
-            for text in analysis.warning_texts("en")
+            {"message": en, "message_ja": ja, "file": None, "line": None, "column": None}
+            for en, ja in zip(
+                analysis.warning_texts("en"), analysis.warning_texts("ja"), strict=True
+            )
         ],
         "manual_items": [],
     }

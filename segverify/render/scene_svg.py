@@ -6,7 +6,7 @@ Every string is XML-escaped with control and bidi characters made visible
 
 from __future__ import annotations
 
-from segverify.render import safe
+from segverify.render import safe, svg_font
 from segverify.render.scene import Line, Polygon, Rect, Scene, Text
 
 FONT = "IPAexGothic, 'Noto Sans CJK JP', 'Noto Sans JP', 'Hiragino Sans', Meiryo, sans-serif"
@@ -23,16 +23,27 @@ def _points(pts: tuple[tuple[float, float], ...]) -> str:
 
 
 def to_svg(scene: Scene, standalone: bool = True) -> str:
-    """The scene as an SVG document (``standalone``) or an inline ``<svg>`` element."""
+    """The scene as an SVG document (``standalone``) or an inline ``<svg>`` element.
+
+    A standalone SVG with Japanese text embeds the subset of IPAexGothic it uses
+    (``render.svg_font``); an inline one is part of an HTML page, whose Content-Security-Policy
+    allows no extra style or font, and uses the page's fonts."""
     w, h = _n(scene.width), _n(scene.height)
+    texts = [scene.title, *(s.text for s in scene.shapes if isinstance(s, Text))]
+    face = ""
+    if standalone and svg_font.needs_font("".join(texts)):
+        face = svg_font.font_face("".join(sorted(set("".join(texts)))))
+    family = f"'{svg_font.FAMILY}', {FONT}" if face else FONT
     out = []
     if standalone:
         out.append('<?xml version="1.0" encoding="UTF-8"?>')
     out.append(
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" '
-        f'viewBox="0 0 {w} {h}" font-family="{FONT}" role="img">'
+        f'viewBox="0 0 {w} {h}" font-family="{family}" role="img">'
     )
     out.append(f"<title>{safe.xml(scene.title)}</title>")
+    if face:
+        out.append(f"<defs><style>{face}</style></defs>")
     out.append(f'<rect x="0" y="0" width="{w}" height="{h}" fill="#ffffff"/>')
     for s in scene.shapes:
         if isinstance(s, Rect):

@@ -14,7 +14,7 @@ def render(report: Report, lang: str = "en") -> str:
     lines: list[str] = []
     for i, f in enumerate(report.findings, 1):
         sev = t(f"severity.{f.severity}", lang)
-        lines.append(f"{i}. [{sev} {terminal(f.rule)}] {terminal(f.text(lang))}")
+        lines.append(f"{i}. [{sev} {terminal(rule_label(f.rule, lang))}] {terminal(f.text(lang))}")
         if f.location:
             lines.append(f"   {t('finding.where', lang)}: {terminal(f.location)}")
         if f.clauses:
@@ -39,12 +39,30 @@ def render(report: Report, lang: str = "en") -> str:
         lines.append(
             f"{t('text.summary', lang)}: "
             + ", ".join(
-                f"{summary_key(k, lang)}={terminal(v)}"
+                f"{summary_key(k, lang)}={terminal(summary_value(v, lang))}"
                 for k, v in report.summary.items()
                 if not isinstance(v, (list, dict))
             )
         )
     return "\n".join(lines) + "\n"
+
+
+def rule_label(rule: str, lang: str) -> str:
+    """A finding's rule for people: a check id (``shadowed``…) in ``lang``; R1–R5 as they are."""
+    text = t(f"rule.{rule}", lang)
+    return rule if text == f"rule.{rule}" else text
+
+
+def summary_value(value: object, lang: str) -> object:
+    """A summary value for people: yes/no and "none" in Japanese; other values, and every
+    value in English, as they are (JSON keeps the raw values)."""
+    if lang == "en":
+        return value
+    if isinstance(value, bool):
+        return t("summary.value.true" if value else "summary.value.false", lang)
+    if value == "none":
+        return t("summary.value.none", lang)
+    return value
 
 
 def summary_key(key: str, lang: str) -> str:

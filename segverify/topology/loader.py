@@ -17,6 +17,7 @@ import jsonschema
 import yaml
 
 from segverify.errors import InputError
+from segverify.i18n import Msg, message_of
 from segverify.limits import TOPOLOGY_MAX_BYTES, read_text_bounded
 from segverify.topology.model import (
     DEFAULT_ZONE_ID,
@@ -67,7 +68,7 @@ def load_topology(path: str | FsPath) -> Topology:
 def parse_topology(text: str, file: str = "<string>") -> Topology:
     doc = load_located(text, file)
     if not isinstance(doc.data, dict):
-        raise InputError("a topology must be a YAML mapping", file, 1, 1)
+        raise InputError(Msg("error.topology.loader.topology_must_yaml_mapping"), file, 1, 1)
     _validate_schema(doc)
     return _Builder(doc, load_catalogue()).build()
 
@@ -84,7 +85,11 @@ def _validate_schema(doc: Located) -> None:
         if extra:  # point at the first unknown key, not at its mapping
             line, col = doc.where((*path, extra[0]))
             raise InputError(
-                f"{format_path(path) or 'document'}: {_describe_schema_error(err)}",
+                Msg(
+                    "error.at_path",
+                    path=format_path(path) or "document",
+                    message=_describe_schema_error(err),
+                ),
                 doc.file,
                 line,
                 col,
@@ -108,29 +113,34 @@ def _describe_schema_error(err: jsonschema.ValidationError) -> str:
     if err.validator == "enum":
         allowed = ", ".join(str(v) for v in err.validator_value)
         field = err.absolute_path[-1] if err.absolute_path else "value"
-        return f"unknown {field} {value!r} (expected one of: {allowed})"
+        return Msg("error.schema.enum", field=field, value=value, allowed=allowed)
     if err.validator == "required":
+        missing = [k for k in err.validator_value if not isinstance(value, dict) or k not in value]
+        if missing:
+            return Msg("error.schema.required", name=missing[0])
         return err.message.replace("is a required property", "is required")
     if err.validator == "additionalProperties":
         extra = sorted(set(value) - set(err.schema.get("properties", {})), key=str)
-        return f"unknown key(s): {', '.join(map(str, extra))}"
+        return Msg("error.schema.unknown_keys", keys=", ".join(map(str, extra)))
     if err.validator == "type":
-        return f"{value!r} is not of type {err.validator_value}"
+        return Msg("error.schema.type", value=value, expected=str(err.validator_value))
     if err.validator == "pattern":
-        return f"{value!r} is not a valid identifier or value (pattern {err.validator_value})"
+        return Msg("error.schema.pattern", value=value, pattern=err.validator_value)
     if err.validator == "const":
-        return f"must be {err.validator_value!r}, got {value!r}"
+        return Msg("error.schema.const", expected=err.validator_value, value=value)
     if err.validator == "oneOf" and isinstance(value, dict) and "zone" in value:
-        return "give either 'zone' (with 'addresses') or 'interfaces', not both"
+        return Msg("error.schema.zone_or_interfaces_not_both")
     if err.validator == "oneOf":
-        return "give either 'zone' (with 'addresses') or 'interfaces'"
+        return Msg("error.schema.zone_or_interfaces")
+    if err.validator in ("minItems", "minProperties") and err.validator_value == 1:
+        return Msg("error.schema.empty", value=value)
     return err.message
 
 
 def parse_network(text: Any) -> IPNetwork:
     """A prefix, a host address, or an interface address (host bits kept as the host)."""
     if not isinstance(text, str):
-        raise ValueError(f"{text!r} is not a prefix")
+        raise ValueError(Msg("error.topology.loader.not_prefix", text=text))
     try:
         return ipaddress.ip_network(text.strip(), strict=True)
     except ValueError:
@@ -138,22 +148,24 @@ def parse_network(text: Any) -> IPNetwork:
     try:
         iface = ipaddress.ip_interface(text.strip())
     except ValueError:
-        raise ValueError(f"{text} is not a prefix") from None
+        raise ValueError(Msg("error.topology.loader.not_prefix_2", text=text)) from None
     return ipaddress.ip_network(iface.ip)
 
 
 def parse_prefix(text: Any) -> IPNetwork:
     """A zone prefix: strict, host bits must be zero."""
     if not isinstance(text, str):
-        raise ValueError(f"{text!r} is not a prefix")
+        raise ValueError(Msg("error.topology.loader.not_prefix", text=text))
     try:
         return ipaddress.ip_network(text.strip(), strict=True)
     except ValueError:
         try:
             iface = ipaddress.ip_interface(text.strip())
         except ValueError:
-            raise ValueError(f"{text} is not a prefix") from None
-        raise ValueError(f"{text} has host bits set (did you mean {iface.network}?)") from None
+            raise ValueError(Msg("error.topology.loader.not_prefix_2", text=text)) from None
+        raise ValueError(
+            Msg("error.topology.loader.has_host_bits_set_did", text=text, network=iface.network)
+        ) from None
 
 
 class _Builder:
@@ -174,7 +186,9 @@ class _Builder:
         nodes = self._nodes(zones)
         clash = sorted(set(zones) & set(nodes))
         if clash:
-            raise self.err(("nodes", clash[0]), f"id {clash[0]!r} is used by a zone and a node")
+            raise self.err(
+                ("nodes", clash[0]), Msg("error.topology.loader.id_used_zone_node", name=clash[0])
+            )
         links = self._links(zones, nodes)
         policy = self._policy(zones, nodes)
         return Topology(
@@ -197,7 +211,7 @@ class _Builder:
                 try:
                     prefixes.append(parse_prefix(text))
                 except ValueError as exc:
-                    raise self.err(("zones", zid, "prefixes", i), str(exc)) from None
+                    raise self.err(("zones", zid, "prefixes", i), message_of(exc)) from None
             zones[zid] = Zone(
                 id=zid,
                 tier=raw["tier"],
@@ -209,7 +223,8 @@ class _Builder:
         if not any(z.tier == "internet" for z in zones.values()):
             if DEFAULT_ZONE_ID in zones:
                 raise self.err(
-                    ("zones", DEFAULT_ZONE_ID), "zone id 'internet' must have tier internet"
+                    ("zones", DEFAULT_ZONE_ID),
+                    Msg("error.topology.loader.zone_id_internet_must_have"),
                 )
             zones[DEFAULT_ZONE_ID] = Zone(DEFAULT_ZONE_ID, "internet", (), (), "internet", True)
         return zones
@@ -220,7 +235,7 @@ class _Builder:
             try:
                 out.append(parse_network(text))
             except ValueError as exc:
-                raise self.err((*path, i), str(exc)) from None
+                raise self.err((*path, i), message_of(exc)) from None
         return tuple(out)
 
     def _check_aliases(self, interfaces: list[Interface], base: Path) -> None:
@@ -231,7 +246,11 @@ class _Builder:
                 if owner.get(alias, i.name) != i.name:
                     raise self.err(
                         (*base, "interfaces", i.name, "aliases", k),
-                        f"alias {alias!r} already names interface {owner[alias]!r}",
+                        Msg(
+                            "error.topology.loader.alias_taken",
+                            alias=alias,
+                            iface=owner[alias],
+                        ),
                     )
                 owner[alias] = i.name
 
@@ -244,19 +263,25 @@ class _Builder:
                 for iname, iraw in raw["interfaces"].items():
                     ipath = (*base, "interfaces", iname)
                     if iraw["zone"] not in zones:
-                        raise self.err((*ipath, "zone"), f"unknown zone {iraw['zone']!r}")
+                        raise self.err(
+                            (*ipath, "zone"),
+                            Msg("error.topology.loader.unknown_zone", name=iraw["zone"]),
+                        )
                     addrs = self._addresses(iraw.get("addresses", []), (*ipath, "addresses"))
                     aliases = tuple(str(a) for a in iraw.get("aliases", []))
                     interfaces.append(Interface(str(iname), iraw["zone"], addrs, aliases))
                 self._check_aliases(interfaces, base)
             else:
                 if raw["zone"] not in zones:
-                    raise self.err((*base, "zone"), f"unknown zone {raw['zone']!r}")
+                    raise self.err(
+                        (*base, "zone"), Msg("error.topology.loader.unknown_zone", name=raw["zone"])
+                    )
                 addrs = self._addresses(raw.get("addresses", []), (*base, "addresses"))
                 interfaces.append(Interface("", raw["zone"], addrs))
             if raw["role"] == "firewall" and len(interfaces) < 2:
                 raise self.err(
-                    (*base, "interfaces"), "a firewall needs interfaces in at least two zones"
+                    (*base, "interfaces"),
+                    Msg("error.topology.loader.firewall_needs_interfaces_least_two"),
                 )
             nodes[nid] = Node(
                 id=nid,
@@ -275,7 +300,9 @@ class _Builder:
             for j, end in enumerate(ends):
                 if end not in zones and end not in nodes:
                     sub = (i, j) if isinstance(raw, list) else (i, "between", j)
-                    raise self.err(("links", *sub), f"unknown zone or node {end!r}")
+                    raise self.err(
+                        ("links", *sub), Msg("error.topology.loader.unknown_zone_node", name=end)
+                    )
             name = "" if isinstance(raw, list) else str(raw.get("name", ""))
             links.append(Link(ends[0], ends[1], name, self.loc(("links", i))))
         return tuple(links)
@@ -296,16 +323,20 @@ class _Builder:
                     ports = ",".join(str(p) for p in spec.ports)
                     names.append(f"{spec.proto_name}/{ports}" if ports else spec.proto_name)
             except ServiceError as exc:
-                raise self.err((*path, i), str(exc)) from None
+                raise self.err((*path, i), message_of(exc)) from None
         return tuple(specs), tuple(names)
 
     def _selector(
         self, raw: dict[str, Any], path: Path, zones: dict[str, Zone], nodes: dict[str, Node]
     ) -> Selector:
         if "zone" in raw and raw["zone"] not in zones:
-            raise self.err((*path, "zone"), f"unknown zone {raw['zone']!r}")
+            raise self.err(
+                (*path, "zone"), Msg("error.topology.loader.unknown_zone", name=raw["zone"])
+            )
         if "node" in raw and raw["node"] not in nodes:
-            raise self.err((*path, "node"), f"unknown node {raw['node']!r}")
+            raise self.err(
+                (*path, "node"), Msg("error.topology.loader.unknown_node", name=raw["node"])
+            )
         prefixes: tuple[IPNetwork, ...] = ()
         if "prefix" in raw:
             values = raw["prefix"] if isinstance(raw["prefix"], list) else [raw["prefix"]]
@@ -316,7 +347,7 @@ class _Builder:
                     out.append(parse_prefix(text))
                 except ValueError as exc:
                     raise self.err(
-                        sub if not isinstance(raw["prefix"], list) else (*sub, i), str(exc)
+                        sub if not isinstance(raw["prefix"], list) else (*sub, i), message_of(exc)
                     ) from None
             prefixes = tuple(out)
         return Selector(
@@ -368,7 +399,10 @@ class _Builder:
         for i, raw in enumerate((self.data.get("policy") or {}).get("allow", []) or []):
             path: Path = ("policy", "allow", i)
             if raw["id"] in seen_ids:
-                raise self.err((*path, "id"), f"duplicate allow rule id {raw['id']!r}")
+                raise self.err(
+                    (*path, "id"),
+                    Msg("error.topology.loader.duplicate_allow_rule_id", rule=raw["id"]),
+                )
             seen_ids.add(raw["id"])
             src = self._selector(raw["from"], (*path, "from"), zones, nodes)
             dst = self._selector(raw["to"], (*path, "to"), zones, nodes)
@@ -381,7 +415,7 @@ class _Builder:
                         (*path, "via", j)
                         if "via" in raw and isinstance(raw["via"], list)
                         else (*path, "via"),
-                        f"unknown node {v!r}",
+                        Msg("error.topology.loader.unknown_node", name=v),
                     )
             allow.append(
                 AllowRule(

@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 
+from segverify.i18n import Msg
 from segverify.topology.model import PROTO_NUMBERS, PortRange, ServiceSpec
 
 
@@ -25,7 +26,11 @@ class ServiceCatalogue:
 
     def resolve(self, name: str, _seen: tuple[str, ...] = ()) -> tuple[ServiceSpec, ...]:
         if name in _seen:
-            raise ServiceError(f"service group cycle: {' -> '.join((*_seen, name))}")
+            raise ServiceError(
+                Msg(
+                    "error.topology.services.service_group_cycle", cycle=" -> ".join((*_seen, name))
+                )
+            )
         if name in self.services:
             return self.services[name]
         if name in self.groups:
@@ -33,7 +38,13 @@ class ServiceCatalogue:
             for member in self.groups[name]:
                 out.extend(self.resolve(member, (*_seen, name)))
             return tuple(out)
-        raise ServiceError(f"unknown service {name!r} (known: {', '.join(self.names())})")
+        raise ServiceError(
+            Msg(
+                "error.topology.services.unknown_service_known",
+                name=name,
+                names=", ".join(self.names()),
+            )
+        )
 
 
 def parse_proto(value: Any) -> int | None:
@@ -43,7 +54,7 @@ def parse_proto(value: Any) -> int | None:
         return value
     if isinstance(value, str) and value.lower() in PROTO_NUMBERS:
         return PROTO_NUMBERS[value.lower()]
-    raise ServiceError(f"{value!r} is not a protocol")
+    raise ServiceError(Msg("error.topology.services.not_protocol", value=value))
 
 
 def parse_ports(values: list[Any]) -> tuple[PortRange, ...]:
@@ -55,9 +66,11 @@ def parse_ports(values: list[Any]) -> tuple[PortRange, ...]:
             lo = int(lo_s)
             hi = int(hi_s) if sep else lo
         except ValueError:
-            raise ServiceError(f"{value!r} is not a port or port range") from None
+            raise ServiceError(
+                Msg("error.topology.services.not_port_port_range", value=value)
+            ) from None
         if not (0 <= lo <= hi <= 65535):
-            raise ServiceError(f"{value!r} is not a port range within 0-65535")
+            raise ServiceError(Msg("error.topology.services.not_port_range_within_0", value=value))
         out.append(PortRange(lo, hi))
     return tuple(out)
 
@@ -66,7 +79,9 @@ def spec_from_mapping(entry: dict[str, Any], name: str = "") -> ServiceSpec:
     proto = parse_proto(entry.get("proto", "any"))
     ports = parse_ports(list(entry.get("ports", []) or []))
     if ports and proto not in (6, 17, 132):
-        raise ServiceError(f"ports given for protocol {entry.get('proto')!r}, which has none")
+        raise ServiceError(
+            Msg("error.topology.services.ports_given_protocol_which_has", proto=entry.get("proto"))
+        )
     return ServiceSpec(proto=proto, ports=ports, name=name)
 
 

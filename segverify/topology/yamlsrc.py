@@ -16,12 +16,44 @@ from typing import Any
 import yaml
 
 from segverify.errors import InputError
+from segverify.i18n import Msg
 from segverify.limits import YAML_MAX_ALIAS_VALUES, YAML_MAX_DEPTH, YAML_MAX_VALUES
 
 Path = tuple[Any, ...]
 
 # libyaml (C) when present: ~10x faster on long lines and big files; same nodes and marks.
 _Loader: type = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+# libyaml's (and PyYAML's) parser problems, in the user's language (data/messages.yaml
+# yaml.problem.*); a problem not listed here is shown as the parser words it
+_YAML_PROBLEMS = {
+    "did not find expected ',' or ']'": "yaml.problem.flow_sequence",
+    "did not find expected ',' or '}'": "yaml.problem.flow_mapping",
+    "did not find expected key": "yaml.problem.expected_key",
+    "did not find expected node content": "yaml.problem.node_content",
+    "did not find expected '-' indicator": "yaml.problem.sequence_indicator",
+    "did not find expected <document start>": "yaml.problem.document_start",
+    "mapping values are not allowed in this context": "yaml.problem.mapping_values",
+    "mapping values are not allowed here": "yaml.problem.mapping_values",
+    "block sequence entries are not allowed in this context": "yaml.problem.sequence_entries",
+    "sequence entries are not allowed here": "yaml.problem.sequence_entries",
+    "found character that cannot start any token": "yaml.problem.bad_character",
+    "found undefined alias": "yaml.problem.undefined_alias",
+    "found unexpected end of stream": "yaml.problem.end_of_stream",
+    "found a tab character that violates indentation": "yaml.problem.tab",
+    "found unknown escape character": "yaml.problem.escape",
+    "could not find expected ':'": "yaml.problem.colon",
+    "found unexpected document indicator": "yaml.problem.document_indicator",
+    "but found another document": "yaml.problem.single_document",
+    "expected a single document in the stream": "yaml.problem.single_document",
+}
+
+
+def _yaml_problem(problem: str) -> str:
+    """The parser's problem text, as a catalogue message when it is a known one."""
+    key = _YAML_PROBLEMS.get(problem.split(" (", 1)[0].strip())
+    return Msg(key) if key else problem
+
 
 # YAML 1.1/1.2 printable set (c-printable): anything else is refused by the reader.
 _NOT_PRINTABLE = re.compile(
@@ -52,7 +84,7 @@ class Located:
     def error(self, path: Path, message: str) -> InputError:
         line, col = self.where(path)
         prefix = format_path(path)
-        text = f"{prefix}: {message}" if prefix else message
+        text = Msg("error.at_path", path=prefix, message=message) if prefix else message
         return InputError(text, self.file, line, col)
 
 
@@ -98,14 +130,23 @@ def load_located(text: str, file: str) -> Located:
         problem = exc.problem or exc.context or "invalid YAML"
         line = mark.line + 1 if mark else None
         col = mark.column + 1 if mark else None
-        raise InputError(f"invalid YAML: {problem}", file, line, col) from None
+        raise InputError(
+            Msg("error.topology.yamlsrc.invalid_yaml", problem=_yaml_problem(problem)),
+            file,
+            line,
+            col,
+        ) from None
     except yaml.reader.ReaderError as exc:  # check_printable catches these first
-        raise InputError(f"invalid YAML: {exc.reason}", file) from None
+        raise InputError(
+            Msg("error.topology.yamlsrc.invalid_yaml", problem=exc.reason), file
+        ) from None
     except yaml.YAMLError as exc:
-        raise InputError(f"invalid YAML: {_one_line(str(exc))}", file) from None
+        raise InputError(
+            Msg("error.topology.yamlsrc.invalid_yaml", problem=_one_line(str(exc))), file
+        ) from None
     except RecursionError:  # a safety net: the depth bound below stops nesting far earlier
         raise InputError(
-            f"invalid YAML: nested too deeply (limit {YAML_MAX_DEPTH})", file
+            Msg("error.topology.yamlsrc.invalid_yaml_nested_too_deeply", limit=YAML_MAX_DEPTH), file
         ) from None
     finally:
         loader.dispose()
@@ -210,7 +251,10 @@ class _Constructor:
                     key = str(key_node.value)  # what was written (`1:` → "1", `on:` → "on")
                 if not isinstance(key, str):
                     raise InputError(
-                        f"{format_path(path) or 'document'}: mapping key must be a scalar",
+                        Msg(
+                            "error.topology.yamlsrc.mapping_key_must_scalar",
+                            where=format_path(path) or "document",
+                        ),
                         self.file,
                         key_node.start_mark.line + 1,
                         key_node.start_mark.column + 1,
@@ -219,7 +263,12 @@ class _Constructor:
                     where = format_path((*path, key))
                     first = key_lines[key]
                     raise InputError(
-                        f"{where}: duplicate key {key!r} (first defined on line {first})",
+                        Msg(
+                            "error.topology.yamlsrc.duplicate_key_first_defined_line",
+                            where=where,
+                            name=key,
+                            first=first,
+                        ),
                         self.file,
                         key_node.start_mark.line + 1,
                         key_node.start_mark.column + 1,

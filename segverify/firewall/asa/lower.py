@@ -62,6 +62,7 @@ from segverify.firewall.ir import (
     named,
     negate,
 )
+from segverify.i18n import Msg
 from segverify.topology.model import Location, PortRange
 
 MAX_DEPTH = 32
@@ -130,7 +131,7 @@ class _Lower:
             return self.net_object(str(m.value), field, m.location)
         if m.kind == "group":
             return self.net_group(str(m.value), field, m.location, stack + (grp,))
-        raise self.err(m.location, f"not a network member: {m.text!r}")
+        raise self.err(m.location, Msg("error.firewall.asa.lower.not_network_member", text=m.text))
 
     def net_object(self, name: str, field: str, used_at: Location) -> Expr:
         key = ("netobj", name, field)
@@ -138,10 +139,15 @@ class _Lower:
             return self.cache[key]
         obj = self.cfg.objects.get(name)
         if obj is None or obj.kind != "network":
-            raise self.err(used_at, f"network object {name!r} is not defined")
+            raise self.err(
+                used_at, Msg("error.firewall.asa.parse.network_object_not_defined", name=name)
+            )
         values = [m for m in obj.members if m.kind != "nat"]
         if not values:
-            raise self.err(obj.location, f"object network {name!r} has no address")
+            raise self.err(
+                obj.location,
+                Msg("error.firewall.asa.lower.object_network_has_no_address", name=name),
+            )
         m = values[-1]
         o = _at(obj.location, obj.text, kind="object network", name=name)
         if m.kind == "net":
@@ -156,13 +162,28 @@ class _Lower:
     def _group(self, name: str, kind: str, used_at: Location, stack: tuple[str, ...]) -> AsaObject:
         g = self.cfg.groups.get(name)
         if g is None or g.kind != kind:
-            raise self.err(used_at, f"object-group {kind} {name!r} is not defined")
+            raise self.err(
+                used_at,
+                Msg("error.firewall.asa.lower.object_group_not_defined", kind=kind, name=name),
+            )
         if name in stack:
             raise self.err(
-                g.location, f"object-group {name!r} contains itself ({' > '.join(stack)})"
+                g.location,
+                Msg(
+                    "error.firewall.asa.lower.object_group_contains_itself",
+                    name=name,
+                    stack=" > ".join(stack),
+                ),
             )
         if len(stack) > MAX_DEPTH:
-            raise self.err(g.location, f"object-group {name!r} nested deeper than {MAX_DEPTH}")
+            raise self.err(
+                g.location,
+                Msg(
+                    "error.firewall.asa.lower.object_group_nested_deeper_than",
+                    name=name,
+                    limit=MAX_DEPTH,
+                ),
+            )
         return g
 
     def net_group(
@@ -192,14 +213,16 @@ class _Lower:
         if spec.kind == "interface":
             itf = self.nameifs.get(str(spec.value))
             if itf is None:
-                raise self.err(loc, f"interface {spec.value!r} has no nameif")
+                raise self.err(
+                    loc, Msg("error.firewall.asa.lower.interface_has_no_nameif", name=spec.value)
+                )
             return Addresses(
                 field,
                 tuple(itf.addresses),
                 (),
                 _at(loc, spec.text, kind="interface", name=str(spec.value)),
             )
-        raise self.err(loc, f"address {spec.text!r} not understood")
+        raise self.err(loc, Msg("error.firewall.asa.lower.address_not_understood", text=spec.text))
 
     # ------------------------------------------------------------------ services
 
@@ -211,10 +234,15 @@ class _Lower:
         if obj is None or obj.kind != "service":
             e = self._builtin_service(name)
             if e is None:
-                raise self.err(used_at, f"service object {name!r} is not defined")
+                raise self.err(
+                    used_at, Msg("error.firewall.asa.lower.service_object_not_defined", name=name)
+                )
             return e
         if not obj.members:
-            raise self.err(obj.location, f"object service {name!r} has no service")
+            raise self.err(
+                obj.location,
+                Msg("error.firewall.asa.lower.object_service_has_no_service", name=name),
+            )
         entry = obj.members[-1].value
         assert isinstance(entry, ServiceEntry)
         e = named(
@@ -260,7 +288,9 @@ class _Lower:
             elif m.kind == "group":
                 members.append(self.svc_group(str(m.value), m.location, stack + (name,)))
             else:
-                raise self.err(m.location, f"not valid in a service group: {m.text!r}")
+                raise self.err(
+                    m.location, Msg("error.firewall.asa.lower.not_valid_service_group", text=m.text)
+                )
         e = named(any_of(*members), o)
         self.cache[key] = e
         return e
@@ -275,7 +305,7 @@ class _Lower:
         g = self._group(name, "service", used_at, stack)
         if g.port_type is None:
             raise self.err(
-                used_at, f"object-group service {name!r} has no protocol type (tcp, udp, tcp-udp)"
+                used_at, Msg("error.firewall.asa.lower.object_group_service_has_no", name=name)
             )
         members: list[Expr] = []
         for m in g.members:
@@ -352,7 +382,9 @@ class _Lower:
         if e.time_range is not None:
             tr = self.cfg.time_ranges.get(e.time_range)
             if tr is None:
-                raise self.err(loc, f"time-range {e.time_range!r} is not defined")
+                raise self.err(
+                    loc, Msg("error.firewall.asa.lower.time_range_not_defined", name=e.time_range)
+                )
             parts.append(
                 Opaque(
                     "schedule",
@@ -372,8 +404,14 @@ class _Lower:
     def acl_rules(self, binding: AccessGroup) -> list[Rule]:
         if binding.acl not in self.cfg.acls:
             if binding.acl in self.cfg.standard_acls:
-                raise self.err(binding.location, f"access-list {binding.acl!r} is a standard ACL")
-            raise self.err(binding.location, f"access-list {binding.acl!r} is not defined")
+                raise self.err(
+                    binding.location,
+                    Msg("error.firewall.asa.lower.access_list_standard_acl", name=binding.acl),
+                )
+            raise self.err(
+                binding.location,
+                Msg("error.firewall.asa.lower.access_list_not_defined", name=binding.acl),
+            )
         return [self.entry(e, binding) for e in self.cfg.acls[binding.acl]]
 
     # ------------------------------------------------------------------ NAT
@@ -385,7 +423,7 @@ class _Lower:
             try:
                 net = ipaddress.ip_network(name, strict=False)
             except ValueError:
-                raise self.err(loc, f"not an address: {name!r}") from None
+                raise self.err(loc, Msg("error.common.not_address", name=name)) from None
             return Addresses(field, (net,), (), _at(loc, name))
         if name == "any":
             return TRUE
@@ -411,7 +449,13 @@ class _Lower:
             if nat.mapped[0] == "interface":
                 itf = self.nameifs.get(nat.mapped_if)
                 if itf is None:
-                    raise self.err(nat.location, f"nat interface {nat.mapped_if!r} has no nameif")
+                    raise self.err(
+                        nat.location,
+                        Msg(
+                            "error.firewall.asa.lower.nat_interface_has_no_nameif",
+                            name=nat.mapped_if,
+                        ),
+                    )
                 mapped: Expr = Addresses("dst", tuple(itf.addresses), (), o)
             else:
                 mapped = self._nat_side(nat.mapped, "dst", nat.location)
@@ -419,7 +463,13 @@ class _Lower:
             base = []
             if nat.mapped_if != "any":
                 if nat.mapped_if not in self.nameifs:
-                    raise self.err(nat.location, f"nat interface {nat.mapped_if!r} has no nameif")
+                    raise self.err(
+                        nat.location,
+                        Msg(
+                            "error.firewall.asa.lower.nat_interface_has_no_nameif",
+                            name=nat.mapped_if,
+                        ),
+                    )
                 base.append(Interfaces("in", (nat.mapped_if,)))
             if nat.source_real is not None:
                 base.append(self._nat_side(nat.source_real, "src", nat.location))
@@ -447,7 +497,7 @@ class _Lower:
         if reals is None:
             dev.warn(
                 nat.location,
-                "static NAT to more than 256 real addresses or to a group is not modelled",
+                Msg("warn.firewall.asa.lower.static_nat_more_than_256"),
             )
             return
         maps = self._hosts(_unnamed(mapped))
@@ -455,14 +505,19 @@ class _Lower:
             if len(reals) == 1:  # many mapped → one real
                 dev.dnat.append(DestNat(all_of(*base, mapped), str(reals[0]), to_port, o))
                 return
-            dev.warn(nat.location, "static NAT between address groups is not modelled")
+            dev.warn(nat.location, Msg("warn.firewall.asa.lower.static_nat_between_address_groups"))
             return
         if len(maps) == 1 and len(reals) == 1:
             dev.dnat.append(DestNat(all_of(*base, mapped), str(reals[0]), to_port, o))
             return
         if len(maps) != len(reals):
             dev.warn(
-                nat.location, f"static NAT maps {len(maps)} addresses to {len(reals)}: not modelled"
+                nat.location,
+                Msg(
+                    "warn.firewall.asa.lower.static_nat_maps_addresses_not",
+                    mapped=len(maps),
+                    real=len(reals),
+                ),
             )
             return
         for m, r in zip(maps, reals, strict=True):
@@ -533,7 +588,11 @@ class _Lower:
             if b.interface is not None and b.interface not in self.nameifs:
                 raise self.err(
                     b.location,
-                    f"access-group names interface {b.interface!r}, which no interface has as nameif (known: {', '.join(self.nameifs) or 'none'})",
+                    Msg(
+                        "error.firewall.asa.lower.access_group_names_interface_which",
+                        name=b.interface,
+                        known=", ".join(self.nameifs) or "none",
+                    ),
                 )
             key = (b.direction, b.interface)
             if b.acl not in self.cfg.acls:
@@ -625,7 +684,11 @@ class _Lower:
             if m.interface not in self.nameifs:
                 raise self.err(
                     m.location,
-                    f"{m.service} names interface {m.interface!r}, which no interface has as nameif",
+                    Msg(
+                        "error.firewall.asa.lower.names_interface_which_no_interface",
+                        service=m.service,
+                        name=m.interface,
+                    ),
                 )
             own = Addresses("dst", tuple(self.nameifs[m.interface].addresses))
             src = Addresses("src", (m.network,)) if m.network is not None else TRUE

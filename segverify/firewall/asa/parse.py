@@ -27,6 +27,7 @@ from segverify.firewall.asa.model import (
     StaticNat,
 )
 from segverify.firewall.asa.names import icmp_type, port_number, protocol_number, tables
+from segverify.i18n import Msg
 from segverify.topology.model import IPNetwork, Location
 
 _TRAILING_COMMENT = re.compile(r"\s+!.*$")
@@ -61,7 +62,9 @@ def _ip(
     try:
         return ipaddress.ip_address(names.get(word, word))
     except ValueError:
-        raise lines.error(n, f"not an IP address or name: {word!r}") from None
+        raise lines.error(
+            n, Msg("error.firewall.asa.parse.not_ip_address_name", word=word)
+        ) from None
 
 
 def _net(addr: str, mask: str | None, names: dict[str, str], lines: _Lines, n: int) -> IPNetwork:
@@ -70,13 +73,14 @@ def _net(addr: str, mask: str | None, names: dict[str, str], lines: _Lines, n: i
             return ipaddress.ip_network(names.get(addr, addr), strict=False)
         return ipaddress.ip_network(f"{names.get(addr, addr)}/{mask}", strict=False)
     except ValueError:
-        raise lines.error(n, f"not an address and mask: {addr} {mask or ''}".rstrip()) from None
+        spec = f"{addr} {mask}" if mask else addr
+        raise lines.error(n, Msg("error.firewall.asa.parse.not_address_mask", spec=spec)) from None
 
 
 def _port(word: str, lines: _Lines, n: int) -> int:
     p = port_number(word)
     if p is None:
-        raise lines.error(n, f"unknown port {word!r}")
+        raise lines.error(n, Msg("error.firewall.asa.parse.unknown_port", word=word))
     return p
 
 
@@ -97,7 +101,7 @@ def _port_match(toks: list[str], i: int, lines: _Lines, n: int) -> tuple[PortMat
     if op == "range" and i + 2 < len(toks):
         lo, hi = _port(toks[i + 1], lines, n), _port(toks[i + 2], lines, n)
         if lo > hi:
-            raise lines.error(n, f"port range {lo} {hi} is empty")
+            raise lines.error(n, Msg("error.firewall.asa.parse.port_range_empty", lo=lo, hi=hi))
         return PortMatch(f"range {toks[i + 1]} {toks[i + 2]}", ((lo, hi),)), i + 3
     return None, i
 
@@ -105,7 +109,7 @@ def _port_match(toks: list[str], i: int, lines: _Lines, n: int) -> tuple[PortMat
 def _service_entry(toks: list[str], lines: _Lines, n: int) -> ServiceEntry:
     """The words after ``service`` / ``service-object``."""
     if not toks:
-        raise lines.error(n, "service without a protocol")
+        raise lines.error(n, Msg("error.firewall.asa.parse.service_without_protocol"))
     proto = toks[0]
     if proto in ("icmp", "icmp6", "1", "58"):
         v6 = proto in ("icmp6", "58")
@@ -113,26 +117,32 @@ def _service_entry(toks: list[str], lines: _Lines, n: int) -> ServiceEntry:
         if len(toks) > 1:
             t = icmp_type(toks[1], v6)
             if t is None:
-                raise lines.error(n, f"unknown ICMP type {toks[1]!r}")
+                raise lines.error(
+                    n, Msg("error.firewall.asa.parse.unknown_icmp_type", name=toks[1])
+                )
         if len(toks) > 2:
             if not toks[2].isdigit():
-                raise lines.error(n, f"ICMP code must be a number: {toks[2]!r}")
+                raise lines.error(
+                    n, Msg("error.firewall.asa.parse.icmp_code_must_number", code=toks[2])
+                )
             c = int(toks[2])
         return ServiceEntry(proto, icmp_type=t, icmp_code=c)
     if proto not in ("ip", "tcp-udp") and protocol_number(proto) is None:
-        raise lines.error(n, f"unknown protocol {proto!r}")
+        raise lines.error(n, Msg("error.common.unknown_protocol", name=proto))
     src = dst = None
     i = 1
     if proto in _PORT_PROTOCOLS:
         if i < len(toks) and toks[i] == "source":
             src, i = _port_match(toks, i + 1, lines, n)
             if src is None:
-                raise lines.error(n, "source without a port operator")
+                raise lines.error(n, Msg("error.firewall.asa.parse.source_without_port_operator"))
         if i < len(toks) and toks[i] == "destination":
             i += 1
         dst, i = _port_match(toks, i, lines, n)
     if i < len(toks):
-        raise lines.error(n, f"unexpected {' '.join(toks[i:])!r} in service")
+        raise lines.error(
+            n, Msg("error.firewall.asa.parse.unexpected_service", word=" ".join(toks[i:]))
+        )
     return ServiceEntry(proto, src, dst)
 
 
@@ -161,7 +171,9 @@ class _Parser:
                     children.append((i + 1, lines[i].strip()))
                 i += 1
             if raw[:1] in (" ", "\t"):
-                self.warn(n, f"indented line outside a block: {raw.strip()!r}")
+                self.warn(
+                    n, Msg("warn.firewall.asa.parse.indented_line_outside_block", line=raw.strip())
+                )
                 continue
             self.command(n, raw, children)
         return self.cfg
@@ -195,7 +207,7 @@ class _Parser:
             elif toks[2] == "intra-interface":
                 self.cfg.same_intra = self.L.loc(n)
             else:
-                self.warn(n, f"not understood: {line.strip()}")
+                self.warn(n, Msg("warn.common.not_understood", line=line.strip()))
         elif head == "time-range" and len(toks) == 2:
             self.cfg.time_ranges[toks[1]] = self.L.loc(n)
         elif head == "name" and len(toks) >= 3:
@@ -207,21 +219,21 @@ class _Parser:
         elif head in ("ssh", "telnet", "http", "icmp"):
             self.management(n, line, toks)
         elif head in _PRE83:
-            self.warn(n, f"pre-8.3 command not modelled: {line.strip()}")
+            self.warn(n, Msg("warn.firewall.asa.parse.pre_8_3_command_not", line=line.strip()))
         elif head == "ipv6" and toks[1:2] == ["access-list"]:
-            self.warn(n, f"IPv6 access-list (pre-9.0 syntax) not modelled: {line.strip()}")
+            self.warn(n, Msg("warn.firewall.asa.parse.ipv6_access_list_pre_9", line=line.strip()))
         elif head in tables()["not_filtering"]:
             return
         else:
-            self.warn(n, f"not understood: {line.strip()}")
+            self.warn(n, Msg("warn.common.not_understood", line=line.strip()))
             for cn, _ in children:
-                self.warn(cn, f"inside a block not understood (line {n})")
+                self.warn(cn, Msg("warn.firewall.asa.parse.inside_block_not_understood_line", n=n))
 
     # ------------------------------------------------------------------ interfaces
 
     def interface(self, n: int, toks: list[str], children: list[tuple[int, str]]) -> None:
         if len(toks) < 2:
-            raise self.L.error(n, "interface without a name")
+            raise self.L.error(n, Msg("error.firewall.asa.parse.interface_without_name"))
         itf = AsaInterface(" ".join(toks[1:]), self.L.loc(n))
         self.cfg.interfaces[itf.hardware] = itf
         for cn, text in children:
@@ -230,7 +242,9 @@ class _Parser:
                 itf.nameif = c[1]
             elif c[0] == "security-level" and len(c) == 2 and c[1].isdigit():
                 if not 0 <= int(c[1]) <= 100:
-                    raise self.L.error(cn, f"security-level {c[1]} is not 0-100")
+                    raise self.L.error(
+                        cn, Msg("error.firewall.asa.parse.security_level_not_0_100", level=c[1])
+                    )
                 itf.security_level, itf.level_location = int(c[1]), self.L.loc(cn)
             elif c[:2] == ["ip", "address"] and len(c) >= 4 and c[2] not in ("dhcp", "pppoe"):
                 _net(c[2], c[3], {}, self.L, cn)  # the mask must be valid too
@@ -249,12 +263,14 @@ class _Parser:
     def object(self, n: int, line: str, toks: list[str], children: list[tuple[int, str]]) -> None:
         kind, name = toks[1], toks[2]
         if kind not in ("network", "service") or len(toks) != 3:
-            self.warn(n, f"not understood: {line.strip()}")
+            self.warn(n, Msg("warn.common.not_understood", line=line.strip()))
             return
         obj = self.cfg.objects.get(name)
         if obj is None or obj.kind != kind:
             if name in self.cfg.objects or name in self.cfg.groups:
-                raise self.L.error(n, f"object name {name!r} already used")
+                raise self.L.error(
+                    n, Msg("error.firewall.asa.parse.object_name_already_used", name=name)
+                )
             obj = AsaObject(kind, name, False, self.L.loc(n), line.strip())
             self.cfg.objects[name] = obj
         for cn, text in children:
@@ -270,7 +286,7 @@ class _Parser:
                 obj.members.append(self.network_value(cn, text, c))
             else:
                 if c[0] != "service":
-                    raise self.L.error(cn, f"not a service: {text!r}")
+                    raise self.L.error(cn, Msg("error.firewall.asa.parse.not_service", text=text))
                 obj.members[:] = [
                     Member("service", _service_entry(c[1:], self.L, cn), self.L.loc(cn), text)
                 ]
@@ -290,30 +306,32 @@ class _Parser:
         if c[0] == "range" and len(c) == 3:
             lo, hi = _ip(c[1], names, self.L, cn), _ip(c[2], names, self.L, cn)
             if lo.version != hi.version or lo > hi:
-                raise self.L.error(cn, f"bad range {c[1]} {c[2]}")
+                raise self.L.error(cn, Msg("error.firewall.asa.parse.bad_range", lo=c[1], hi=c[2]))
             return Member("range", (lo, hi), self.L.loc(cn), text)
         if c[0] == "fqdn" and len(c) >= 2:
             return Member("fqdn", c[-1], self.L.loc(cn), text)
-        raise self.L.error(cn, f"not a network object value: {text!r}")
+        raise self.L.error(cn, Msg("error.firewall.asa.parse.not_network_object_value", text=text))
 
     def object_group(
         self, n: int, line: str, toks: list[str], children: list[tuple[int, str]]
     ) -> None:
         kind, name = toks[1], toks[2]
         if kind not in ("network", "service", "protocol", "icmp-type"):
-            self.warn(n, f"not understood: {line.strip()}")
+            self.warn(n, Msg("warn.common.not_understood", line=line.strip()))
             for cn, _ in children:
-                self.warn(cn, f"inside a block not understood (line {n})")
+                self.warn(cn, Msg("warn.firewall.asa.parse.inside_block_not_understood_line", n=n))
             return
         port_type = None
         if len(toks) == 4 and kind == "service" and toks[3] in ("tcp", "udp", "tcp-udp"):
             port_type = toks[3]
         elif len(toks) != 3:
-            raise self.L.error(n, f"unexpected {' '.join(toks[3:])!r}")
+            raise self.L.error(n, Msg("error.common.unexpected", word=" ".join(toks[3:])))
         if name in self.cfg.objects or (
             name in self.cfg.groups and self.cfg.groups[name].kind != kind
         ):
-            raise self.L.error(n, f"object-group name {name!r} already used")
+            raise self.L.error(
+                n, Msg("error.firewall.asa.parse.object_group_name_already_used", name=name)
+            )
         grp = self.cfg.groups.setdefault(
             name, AsaObject(kind, name, True, self.L.loc(n), line.strip(), port_type=port_type)
         )
@@ -340,11 +358,15 @@ class _Parser:
                         )
                     )
                 else:
-                    raise self.L.error(cn, f"not a network-object: {text!r}")
+                    raise self.L.error(
+                        cn, Msg("error.firewall.asa.parse.not_network_object", text=text)
+                    )
             elif kind == "service" and c[0] == "port-object" and port_type is not None:
                 pm, j = _port_match(c, 1, self.L, cn)
                 if pm is None or j != len(c):
-                    raise self.L.error(cn, f"not a port-object: {text!r}")
+                    raise self.L.error(
+                        cn, Msg("error.firewall.asa.parse.not_port_object", text=text)
+                    )
                 grp.members.append(Member("port", pm, loc, text))
             elif kind == "service" and c[0] == "service-object" and port_type is None:
                 if c[1:2] == ["object"] and len(c) == 3:
@@ -355,15 +377,19 @@ class _Parser:
                     )
             elif kind == "protocol" and c[0] == "protocol-object" and len(c) == 2:
                 if c[1] != "ip" and protocol_number(c[1]) is None:
-                    raise self.L.error(cn, f"unknown protocol {c[1]!r}")
+                    raise self.L.error(cn, Msg("error.common.unknown_protocol", name=c[1]))
                 grp.members.append(Member("protocol", c[1], loc, text))
             elif kind == "icmp-type" and c[0] == "icmp-object" and len(c) == 2:
                 t = icmp_type(c[1])
                 if t is None:
-                    raise self.L.error(cn, f"unknown ICMP type {c[1]!r}")
+                    raise self.L.error(
+                        cn, Msg("error.firewall.asa.parse.unknown_icmp_type", name=c[1])
+                    )
                 grp.members.append(Member("icmp", t, loc, text))
             else:
-                raise self.L.error(cn, f"not valid in object-group {kind}: {text!r}")
+                raise self.L.error(
+                    cn, Msg("error.firewall.asa.parse.not_valid_object_group", kind=kind, text=text)
+                )
 
     # ------------------------------------------------------------------ NAT
 
@@ -373,18 +399,20 @@ class _Parser:
         if m is not None:
             c = [c[0], *c[2:]]
         if len(c) < 2 or c[1] not in ("static", "dynamic"):
-            raise self.L.error(n, f"nat must be static or dynamic: {text!r}")
+            raise self.L.error(
+                n, Msg("error.firewall.asa.parse.nat_must_static_dynamic", text=text)
+            )
         if c[1] == "dynamic":
             return  # source translation: ASA ACLs match real addresses, nothing to rewrite
         if len(c) < 3:
-            raise self.L.error(n, "static nat without a mapped address")
+            raise self.L.error(n, Msg("error.firewall.asa.parse.static_nat_without_mapped_address"))
         mapped = c[2]
         rest = c[3:]
         service = None
         if "service" in rest:
             k = rest.index("service")
             if len(rest) < k + 4 or rest[k + 1] not in ("tcp", "udp", "sctp"):
-                raise self.L.error(n, f"bad nat service: {text!r}")
+                raise self.L.error(n, Msg("error.firewall.asa.parse.bad_nat_service", text=text))
             service = (rest[k + 1], _port(rest[k + 2], self.L, n), _port(rest[k + 3], self.L, n))
         kind = "ref"
         if mapped == "interface":
@@ -394,7 +422,9 @@ class _Parser:
                 ipaddress.ip_network(mapped, strict=False)
                 kind = "inline"
             except ValueError:
-                raise self.L.error(n, f"network object {mapped!r} is not defined") from None
+                raise self.L.error(
+                    n, Msg("error.firewall.asa.parse.network_object_not_defined", name=mapped)
+                ) from None
         self.cfg.nats.append(
             StaticNat(
                 ("ref", obj), (kind, mapped), real_if, mapped_if, self.L.loc(n), text, service
@@ -411,20 +441,26 @@ class _Parser:
         while i < len(toks) and toks[i] in ("after-auto", "after-object", "line"):
             i += 2 if toks[i] == "line" else 1
         if toks[i : i + 1] != ["source"] or len(toks) < i + 4:
-            raise self.L.error(n, f"nat without a source clause: {line.strip()}")
+            raise self.L.error(
+                n, Msg("error.firewall.asa.parse.nat_without_source_clause", line=line.strip())
+            )
         kind, src_real, src_mapped = toks[i + 1], toks[i + 2], toks[i + 3]
         if kind not in ("static", "dynamic"):
-            raise self.L.error(n, f"nat source must be static or dynamic: {line.strip()}")
+            raise self.L.error(
+                n, Msg("error.firewall.asa.parse.nat_source_must_static_dynamic", line=line.strip())
+            )
         rest = toks[i + 4 :]
         if "inactive" in rest:
             return
         if "service" in rest:
-            self.warn(n, "twice-NAT service translation not modelled")
+            self.warn(n, Msg("warn.firewall.asa.parse.twice_nat_service_translation_not"))
         d_real = None
         if "destination" in rest:
             k = rest.index("destination")
             if len(rest) < k + 4 or rest[k + 1] != "static":
-                raise self.L.error(n, f"bad nat destination clause: {line.strip()}")
+                raise self.L.error(
+                    n, Msg("error.firewall.asa.parse.bad_nat_destination_clause", line=line.strip())
+                )
             d_mapped, d_real = rest[k + 2], rest[k + 3]
             if d_mapped != d_real:
                 # from the real source, entering on real_if, to d_mapped → d_real
@@ -463,12 +499,16 @@ class _Parser:
             self.cfg.standard_acls.add(name)
             return
         if kw in ("ethertype", "webtype", "rename"):
-            self.warn(n, f"access-list {kw} not modelled: {line.strip()}")
+            self.warn(
+                n, Msg("warn.firewall.asa.parse.access_list_not_modelled", kw=kw, line=line.strip())
+            )
             return
         if kw == "extended":
             i += 1
         if i >= len(toks) or toks[i] not in ("permit", "deny"):
-            raise self.L.error(n, f"access-list entry must permit or deny: {line.strip()}")
+            raise self.L.error(
+                n, Msg("error.firewall.asa.parse.access_list_entry_must_permit", line=line.strip())
+            )
         self.acl_lines[name] = no
         e = AclEntry(name, no, toks[i], self.L.loc(n), line.strip(), "ip")
         e.remark = self.pending_remark.pop(name, "")
@@ -478,7 +518,9 @@ class _Parser:
 
     def _need(self, toks: list[str], i: int, n: int, what: str) -> str:
         if i >= len(toks):
-            raise self.L.error(n, f"access-list entry ends before its {what}")
+            raise self.L.error(
+                n, Msg("error.firewall.asa.parse.access_list_entry_ends_before", what=what)
+            )
         return toks[i]
 
     def _acl_body(self, e: AclEntry, toks: list[str], i: int, n: int) -> int:
@@ -488,7 +530,7 @@ class _Parser:
             i += 2
         else:
             if p != "ip" and protocol_number(p) is None:
-                raise self.L.error(n, f"unknown protocol {p!r}")
+                raise self.L.error(n, Msg("error.common.unknown_protocol", name=p))
             e.protocol = p
             i += 1
         opaque: list[tuple[str, str]] = []
@@ -518,7 +560,13 @@ class _Parser:
                 e.inactive = True
                 i += 1
             else:
-                raise self.L.error(n, f"unexpected {' '.join(toks[i:])!r} in access-list entry")
+                raise self.L.error(
+                    n,
+                    Msg(
+                        "error.firewall.asa.parse.unexpected_access_list_entry",
+                        word=" ".join(toks[i:]),
+                    ),
+                )
         e.opaque = tuple(opaque)
         return i
 
@@ -578,7 +626,7 @@ class _Parser:
             return i + 2
         ty = icmp_type(t, e.protocol in ("icmp6", "58"))
         if ty is None:
-            raise self.L.error(n, f"unknown ICMP type {t!r}")
+            raise self.L.error(n, Msg("error.firewall.asa.parse.unknown_icmp_type", name=t))
         code = None
         if i + 1 < len(toks) and toks[i + 1].isdigit():
             code = int(toks[i + 1])
@@ -594,15 +642,22 @@ class _Parser:
             return
         if len(toks) >= 5 and toks[2] in ("in", "out") and toks[3] == "interface":
             if toks[5:] == ["control-plane"]:
-                self.warn(n, f"control-plane access-group not modelled: {line.strip()}")
+                self.warn(
+                    n,
+                    Msg(
+                        "warn.firewall.asa.parse.control_plane_access_group_not", line=line.strip()
+                    ),
+                )
                 return
             if toks[5:] not in ([], ["per-user-override"]):
-                raise self.L.error(n, f"unexpected {' '.join(toks[5:])!r}")
+                raise self.L.error(n, Msg("error.common.unexpected", word=" ".join(toks[5:])))
             self.cfg.access_groups.append(
                 AccessGroup(toks[1], toks[2], toks[4], self.L.loc(n), line.strip())
             )
             return
-        raise self.L.error(n, f"not an access-group binding: {line.strip()}")
+        raise self.L.error(
+            n, Msg("error.firewall.asa.parse.not_access_group_binding", line=line.strip())
+        )
 
     # ------------------------------------------------------------------ to the box
 
@@ -617,7 +672,9 @@ class _Parser:
                 return  # icmp unreachable rate-limit …
             rest = toks[2:]
             if len(rest) < 2:
-                raise self.L.error(n, f"incomplete icmp rule: {line.strip()}")
+                raise self.L.error(
+                    n, Msg("error.firewall.asa.parse.incomplete_icmp_rule", line=line.strip())
+                )
             iface = rest[-1]
             body = rest[:-1]
             if body[0] == "any":
@@ -632,7 +689,9 @@ class _Parser:
             if body:
                 ty = icmp_type(body[0])
                 if ty is None or len(body) > 1:
-                    raise self.L.error(n, f"bad icmp type in {line.strip()!r}")
+                    raise self.L.error(
+                        n, Msg("error.firewall.asa.parse.bad_icmp_type", line=line.strip())
+                    )
             self.cfg.management.append(
                 Management("icmp", toks[1], net, iface, self.L.loc(n), line.strip(), ty)
             )
@@ -642,7 +701,7 @@ class _Parser:
         elif len(toks) == 3 and "/" in toks[1]:
             net = _net(toks[1], None, self.cfg.names, self.L, n)
         else:
-            self.warn(n, f"not understood: {line.strip()}")
+            self.warn(n, Msg("warn.common.not_understood", line=line.strip()))
             return
         self.cfg.management.append(
             Management(head, "permit", net, toks[-1], self.L.loc(n), line.strip())

@@ -13,6 +13,7 @@ from functools import lru_cache
 
 from segverify.errors import InputError
 from segverify.firewall.ir.format import Format
+from segverify.i18n import Msg
 
 AUTO = "auto"
 SNIFF_THRESHOLD = 0.5
@@ -45,7 +46,13 @@ def get_format(name: str) -> Format:
     for f in formats():
         if key == f.name.lower() or key in (a.lower() for a in f.aliases):
             return f
-    raise InputError(f"unknown vendor {name!r} (one of {', '.join(format_names())}, auto)")
+    raise InputError(
+        Msg(
+            "error.firewall.formats.unknown_vendor_one_auto",
+            name=name,
+            formats=", ".join(format_names()),
+        )
+    )
 
 
 def sniff_format(text: str, file: str = "<string>") -> Format:
@@ -53,10 +60,19 @@ def sniff_format(text: str, file: str = "<string>") -> Format:
     scored = sorted(((f.sniff(text), f.name, f) for f in formats()), key=lambda t: -t[0])
     if not scored or scored[0][0] < SNIFF_THRESHOLD:
         raise InputError(
-            f"cannot tell the export format ({', '.join(format_names())}); give --vendor", file
+            Msg(
+                "error.firewall.formats.cannot_tell_export_format_give",
+                formats=", ".join(format_names()),
+            ),
+            file,
         )
     if len(scored) > 1 and scored[1][0] == scored[0][0]:
         raise InputError(
-            f"export looks like both {scored[0][1]} and {scored[1][1]}; give --vendor", file
+            Msg(
+                "error.firewall.formats.export_looks_like_both_give",
+                first=scored[0][1],
+                second=scored[1][1],
+            ),
+            file,
         )
     return scored[0][2]

@@ -60,6 +60,7 @@ from segverify.firewall.ir import (
     named,
     negate,
 )
+from segverify.i18n import Msg
 from segverify.topology.model import Location, PortRange
 
 MAX_GROUP_DEPTH = 16
@@ -104,7 +105,9 @@ class _Vdom:
         if key in self.cache:
             return self.cache[key]
         if depth > MAX_GROUP_DEPTH:
-            raise InputError(f"address group '{name}' nests too deep (a cycle?)", self.file, line)
+            raise InputError(
+                Msg("error.common.address_group_nests_too_deep", name=name), self.file, line
+            )
         v = self.v
         addresses = v.addresses if family == 4 else v.addresses6
         groups = v.addrgrps if family == 4 else v.addrgrps6
@@ -143,7 +146,11 @@ class _Vdom:
             e = named(members, self._o(g.src.line, g.src.text, "vipgrp", name))
         else:
             what = "address" if family == 4 else "IPv6 address"
-            raise InputError(f"{what} '{name}' is not defined", self.file, line)
+            raise InputError(
+                Msg("error.firewall.fortios.lower.not_defined", what=what, name=name),
+                self.file,
+                line,
+            )
         self.cache[key] = e
         return e
 
@@ -207,17 +214,25 @@ class _Vdom:
                 ]
             else:
                 raise InputError(
-                    f"VIP '{vip.name}': port range too large to model", self.file, vip.src.line
+                    Msg("error.firewall.fortios.lower.vip_port_range_too_large", name=vip.name),
+                    self.file,
+                    vip.src.line,
                 )
         out: list[DestNat] = []
         if n_ext > 1 and n_map not in (1, n_ext):
             raise InputError(
-                f"VIP '{vip.name}': external and mapped ranges differ in size",
+                Msg(
+                    "error.firewall.fortios.lower.vip_external_mapped_ranges_differ", name=vip.name
+                ),
                 self.file,
                 vip.src.line,
             )
         if n_ext > MAX_VIP_EXPANSION and n_map > 1:
-            raise InputError(f"VIP '{vip.name}': range too large to model", self.file, vip.src.line)
+            raise InputError(
+                Msg("error.firewall.fortios.lower.vip_range_too_large_model", name=vip.name),
+                self.file,
+                vip.src.line,
+            )
         for i in range(n_ext):
             ext_ip = lo + i
             to = mlo + (i if n_map > 1 else 0)
@@ -232,7 +247,9 @@ class _Vdom:
         if key in self.cache:
             return self.cache[key]
         if depth > MAX_GROUP_DEPTH:
-            raise InputError(f"service group '{name}' nests too deep (a cycle?)", self.file, line)
+            raise InputError(
+                Msg("error.common.service_group_nests_too_deep", name=name), self.file, line
+            )
         v = self.v
         if name in v.services:
             s = v.services[name]
@@ -264,7 +281,7 @@ class _Vdom:
                 self._o(g.src.line, g.src.text, "service-group", name),
             )
         else:
-            raise InputError(f"service '{name}' is not defined", self.file, line)
+            raise InputError(Msg("error.common.service_not_defined", name=name), self.file, line)
         self.cache[key] = e
         return e
 
@@ -283,7 +300,11 @@ class _Vdom:
             else:
                 known = sorted(set(self.v.zones) | set(self.v.interfaces))
                 raise InputError(
-                    f"interface or zone '{n}' is not defined (known: {', '.join(known) or 'none'})",
+                    Msg(
+                        "error.firewall.fortios.lower.interface_zone_not_defined_known",
+                        name=n,
+                        known=", ".join(known) or "none",
+                    ),
                     self.file,
                     line,
                 )
@@ -330,7 +351,11 @@ class _Vdom:
         if missing:
             warn(
                 p.src.line,
-                f"policy {p.id} has no {', '.join(missing)}: the FortiGate cannot save it",
+                Msg(
+                    "warn.firewall.fortios.lower.policy_has_no_fortigate_cannot",
+                    policy=p.id,
+                    missing=", ".join(missing),
+                ),
             )
             return Rule(self.action(p), FALSE, origin, p.enabled)
         parts: list[Expr] = [
@@ -364,7 +389,11 @@ class _Vdom:
         if p.schedule != "always":
             s = p.lines["schedule"]
             if p.schedule not in self.v.schedules:
-                raise InputError(f"schedule '{p.schedule}' is not defined", f, s.line)
+                raise InputError(
+                    Msg("error.firewall.fortios.lower.schedule_not_defined", name=p.schedule),
+                    f,
+                    s.line,
+                )
             d = self.v.schedules[p.schedule]
             parts.append(
                 Opaque("schedule", p.schedule, self._o(d.line, d.text, "schedule", p.schedule))
@@ -527,15 +556,30 @@ def lower_fortios(cfg: FgConfig, file: str) -> Device:
         member_of: dict[str, str] = {}
         for z in v.zones.values():
             if z.name in cfg.interfaces:
-                raise InputError(f"zone '{z.name}' has the name of an interface", file, z.src.line)
+                raise InputError(
+                    Msg("error.firewall.fortios.lower.zone_has_name_interface", name=z.name),
+                    file,
+                    z.src.line,
+                )
             for m in z.interfaces:
                 if m not in cfg.interfaces:
                     raise InputError(
-                        f"zone '{z.name}': interface '{m}' is not defined", file, z.src.line
+                        Msg(
+                            "error.firewall.fortios.lower.zone_interface_not_defined",
+                            zone=z.name,
+                            name=m,
+                        ),
+                        file,
+                        z.src.line,
                     )
                 if member_of.setdefault(m, z.name) != z.name:
                     raise InputError(
-                        f"interface '{m}' is in zones '{member_of[m]}' and '{z.name}'",
+                        Msg(
+                            "error.firewall.fortios.lower.interface_zones",
+                            name=m,
+                            zone=member_of[m],
+                            zone2=z.name,
+                        ),
                         file,
                         z.src.line,
                     )

@@ -26,6 +26,7 @@ from segverify.firewall.fortios.model import (
     Src,
 )
 from segverify.firewall.fortios.tree import Block, parse_tree
+from segverify.i18n import Msg
 from segverify.topology.model import IPNetwork, PortRange
 
 # Firewall tables that decide what passes and are not modelled: reported when non-empty.
@@ -284,7 +285,11 @@ def _net(words: list[str], file: str, line: int) -> IPNetwork:
     try:
         return ipaddress.ip_network(text, strict=False)
     except ValueError as exc:
-        raise InputError(f"invalid address '{' '.join(words)}': {exc}", file, line) from exc
+        raise InputError(
+            Msg("error.firewall.fortios.parse.invalid_address", words=" ".join(words), reason=exc),
+            file,
+            line,
+        ) from exc
 
 
 def _ports(spec: str, file: str, line: int) -> tuple[PortRange, PortRange | None]:
@@ -295,9 +300,13 @@ def _ports(spec: str, file: str, line: int) -> tuple[PortRange, PortRange | None
         try:
             a, b = int(lo), int(hi or lo)
         except ValueError:
-            raise InputError(f"invalid port range '{spec}'", file, line) from None
+            raise InputError(
+                Msg("error.firewall.fortios.parse.invalid_port_range", spec=spec), file, line
+            ) from None
         if not (0 <= a <= 65535 and 0 <= b <= 65535):
-            raise InputError(f"port out of range in '{spec}'", file, line)
+            raise InputError(
+                Msg("error.firewall.fortios.parse.port_out_range", spec=spec), file, line
+            )
         return PortRange(min(a, b), max(a, b))
 
     d, _, s = spec.partition(":")
@@ -315,7 +324,15 @@ class _Reader:
     def check_settings(self, e: Block, what: str, kind: str) -> None:
         for key, st in e.settings.items():
             if key not in KNOWN_SETTINGS[kind]:
-                self.warn(st.line, f"{what} '{e.name}': setting not understood: '{st.text}'")
+                self.warn(
+                    st.line,
+                    Msg(
+                        "warn.firewall.fortios.parse.setting_not_understood",
+                        what=what,
+                        name=e.name,
+                        text=st.text,
+                    ),
+                )
 
     # -- interfaces and zones -------------------------------------------------------
     def interfaces(self, blk: Block, into: dict[str, FgInterface]) -> None:
@@ -380,7 +397,14 @@ class _Reader:
                     a_lo, a_hi = ipaddress.ip_address(lo), ipaddress.ip_address(hi)
                 except ValueError:
                     raise InputError(
-                        f"address '{name}': invalid range {lo}-{hi}", self.file, e.line
+                        Msg(
+                            "error.firewall.fortios.parse.address_invalid_range",
+                            name=name,
+                            lo=lo,
+                            hi=hi,
+                        ),
+                        self.file,
+                        e.line,
                     ) from None
                 a.ranges = ((str(min(a_lo, a_hi)), str(max(a_lo, a_hi))),)
             elif kind == "fqdn":
@@ -447,7 +471,9 @@ class _Reader:
                 svc.opaque = f"service destination fqdn {e.value('fqdn')}"
             svc.entries = tuple(entries)
             if not entries and not svc.opaque:
-                self.warn(e.line, f"service '{name}' has no port range: it matches nothing")
+                self.warn(
+                    e.line, Msg("warn.firewall.fortios.parse.service_has_no_port_range", name=name)
+                )
             v.services[name] = svc
 
     # -- VIPs -----------------------------------------------------------------------
@@ -455,11 +481,18 @@ class _Reader:
         for name, e in blk.edits.items():
             typ = e.value("type", "static-nat")
             if typ not in ("static-nat",):
-                self.warn(e.line, f"VIP '{name}' of type {typ} is not modelled")
+                self.warn(
+                    e.line,
+                    Msg("warn.firewall.fortios.parse.vip_type_not_modelled", name=name, typ=typ),
+                )
             ext = e.value("extip")
             mapped = e.values("mappedip")
             if not ext or not mapped:
-                raise InputError(f"VIP '{name}' needs extip and mappedip", self.file, e.line)
+                raise InputError(
+                    Msg("error.firewall.fortios.parse.vip_needs_extip_mappedip", name=name),
+                    self.file,
+                    e.line,
+                )
             self.check_settings(e, "VIP", "vip")
             lo, _, hi = ext.partition("-")
             mlo, _, mhi = mapped[0].partition("-")
@@ -477,18 +510,31 @@ class _Reader:
             if e.values("srcintf-filter"):
                 self.warn(
                     e.settings["srcintf-filter"].line,
-                    f"VIP '{name}': srcintf-filter is not modelled",
+                    Msg("warn.firewall.fortios.parse.vip_srcintf_filter_not_modelled", name=name),
                 )
             if e.value("portforward") == "enable":
                 proto = e.value("protocol", "tcp").lower()
                 vip.proto = {"tcp": 6, "udp": 17, "sctp": 132, "icmp": 1}.get(proto)
                 if vip.proto is None:
-                    raise InputError(f"VIP '{name}': unknown protocol {proto}", self.file, e.line)
+                    raise InputError(
+                        Msg(
+                            "error.firewall.fortios.parse.vip_unknown_protocol",
+                            name=name,
+                            proto=proto,
+                        ),
+                        self.file,
+                        e.line,
+                    )
                 if vip.proto != 1:
                     s = e.get("extport")
                     if s is None:
                         raise InputError(
-                            f"VIP '{name}': port forwarding needs extport", self.file, e.line
+                            Msg(
+                                "error.firewall.fortios.parse.vip_port_forwarding_needs_extport",
+                                name=name,
+                            ),
+                            self.file,
+                            e.line,
                         )
                     vip.extports = (_ports(s.values[0], self.file, s.line)[0],)
                     m = e.get("mappedport")
@@ -564,9 +610,24 @@ class _Reader:
                 else:
                     p.unknown.append((s.text, s.line))
             if p.action not in ("accept", "deny", "ipsec"):
-                raise InputError(f"policy {pid}: unknown action '{p.action}'", self.file, e.line)
+                raise InputError(
+                    Msg(
+                        "error.firewall.fortios.parse.policy_unknown_action",
+                        policy=pid,
+                        action=p.action,
+                    ),
+                    self.file,
+                    e.line,
+                )
             for c in e.configs:
-                self.warn(c.line, f"policy {pid}: nested 'config {c.name}' not modelled")
+                self.warn(
+                    c.line,
+                    Msg(
+                        "warn.firewall.fortios.parse.policy_nested_config_not_modelled",
+                        policy=pid,
+                        name=c.name,
+                    ),
+                )
             v.policies.append(p)
 
 
@@ -646,9 +707,19 @@ def read_fortios(text: str, file: str) -> FgConfig:
             elif n == "system settings":
                 if c.value("opmode") == "transparent":
                     s = c.settings["opmode"]
-                    r.warn(s.line, "transparent mode (opmode transparent) is not modelled")
+                    r.warn(
+                        s.line,
+                        Msg("warn.firewall.fortios.parse.transparent_mode_opmode_transparent_not"),
+                    )
             elif n in UNMODELLED_FILTERS and _relevant_content(c):
-                r.warn(c.line, f"{UNMODELLED_FILTERS[n]} ('config {n}') is not modelled")
+                r.warn(
+                    c.line,
+                    Msg(
+                        "warn.firewall.fortios.parse.config_not_modelled",
+                        what=UNMODELLED_FILTERS[n],
+                        name=n,
+                    ),
+                )
             elif n == "system interface":
                 r.interfaces(c, interfaces)
             elif n == "system global":

@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from segverify.i18n import Msg
+
 
 @dataclass
 class Setting:
@@ -243,20 +245,20 @@ def parse_tree(text: str) -> Tree:
             and args[1] in ("before", "after")
         ):
             if not _move(cur.edits, args[0], args[1], args[2]):
-                problem(line, f"'{src}' names an entry that does not exist")
+                problem(line, Msg("warn.firewall.fortios.tree.names_entry_that_does_not", text=src))
         elif verb == "delete" and len(args) == 1 and kind == "config":
             if cur.edits.pop(args[0], None) is None:
-                problem(line, f"'{src}' names an entry that does not exist")
+                problem(line, Msg("warn.firewall.fortios.tree.names_entry_that_does_not", text=src))
         elif verb == "rename" and len(args) == 3 and args[1] == "to" and kind == "config":
             if args[0] not in cur.edits or args[2] in cur.edits:
-                problem(line, f"'{src}': no such entry, or the new name exists")
+                problem(line, Msg("warn.firewall.fortios.tree.no_such_entry_new_name", text=src))
             else:
                 cur.edits = {(args[2] if k == args[0] else k): v for k, v in cur.edits.items()}
                 cur.edits[args[2]].name = args[2]
                 _rename_references(root, args[0], args[2])  # FortiOS updates references
         elif verb == "clone" and len(args) == 3 and args[1] == "to" and kind == "config":
             if args[0] not in cur.edits or args[2] in cur.edits:
-                problem(line, f"'{src}': no such entry, or the new name exists")
+                problem(line, Msg("warn.firewall.fortios.tree.no_such_entry_new_name", text=src))
             else:
                 copy = _clone(cur.edits[args[0]], args[2])
                 copy.line, copy.text = line, src
@@ -264,7 +266,10 @@ def parse_tree(text: str) -> Tree:
         elif verb == "purge" and not args and kind == "config":
             cur.edits.clear()
         else:
-            problem(line, f"statement not understood here: '{src}'")
+            problem(line, Msg("warn.firewall.fortios.tree.statement_not_understood_here", text=src))
     if len(stack) > 1:
-        problem(stack[-1][1].line, f"'{stack[-1][1].text}' is not closed (missing next/end)")
+        problem(
+            stack[-1][1].line,
+            Msg("warn.firewall.fortios.tree.not_closed_missing_next_end", text=stack[-1][1].text),
+        )
     return tree

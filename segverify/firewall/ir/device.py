@@ -44,6 +44,7 @@ from segverify.errors import InputError
 from segverify.firewall.ir.atoms import Opaque
 from segverify.firewall.ir.expr import TRUE, Chain, Expr, chains_in, opaque_atoms
 from segverify.firewall.ir.provenance import NO_ORIGIN, Origin
+from segverify.i18n import Msg
 from segverify.topology.model import IPNetwork, Location
 
 ACTIONS = ("accept", "drop", "reject")
@@ -235,8 +236,7 @@ class Device:
         if shared:
             what = "; ".join(f"{i} in {', '.join(zs)}" for i, zs in sorted(shared.items()))
             raise InputError(
-                f"an interface is in more than one vendor zone ({what}): "
-                "a device puts each interface in at most one zone",
+                Msg("error.firewall.ir.device.interface_more_than_one_vendor", what=what),
                 self.source,
             )
 

@@ -58,6 +58,7 @@ from segverify.firewall.ir import (
     negate,
 )
 from segverify.firewall.junos.model import AddressBook, AppTerm, Filter, JunosConfig, Policy, Term
+from segverify.i18n import Msg
 from segverify.topology.model import IPNetwork, Location, PortRange
 
 MAX_DEPTH = 32
@@ -172,7 +173,9 @@ class _Lower:
         where = (
             f"zone {zone!r}'s address book or the global one" if zone else "the global address book"
         )
-        raise self.err(loc, f"address {name!r} is not defined in {where}")
+        raise self.err(
+            loc, Msg("error.firewall.junos.lower.address_not_defined_2", name=name, where=where)
+        )
 
     def _book_entry(self, b: AddressBook, name: str, field: str, stack: tuple[str, ...]) -> Expr:
         key = ("addr", b.name, name, field)
@@ -197,12 +200,21 @@ class _Lower:
         elif name in b.sets:
             s = b.sets[name]
             if name in stack or len(stack) > MAX_DEPTH:
-                raise self.err(s.location, f"address-set {name!r} contains itself")
+                raise self.err(
+                    s.location,
+                    Msg("error.firewall.junos.lower.address_set_contains_itself", name=name),
+                )
             members = []
             for kind, member, mloc in s.members:
                 if member not in b.addresses and member not in b.sets:
                     raise self.err(
-                        mloc, f"{kind} {member!r} is not defined in address book {b.name!r}"
+                        mloc,
+                        Msg(
+                            "error.firewall.junos.lower.not_defined_address_book",
+                            kind=kind,
+                            member=member,
+                            book=b.name,
+                        ),
                     )
                 members.append(self._book_entry(b, member, field, stack + (name,)))
             e = named(
@@ -216,7 +228,10 @@ class _Lower:
                 ),
             )
         else:
-            raise self.err(Location(self.cfg.file, 0), f"address {name!r} is not defined")
+            raise self.err(
+                Location(self.cfg.file, 0),
+                Msg("error.firewall.junos.lower.address_not_defined", name=name),
+            )
         self.cache[key] = e
         return e
 
@@ -229,14 +244,20 @@ class _Lower:
         if key in self.cache:
             return self.cache[key]
         if name in stack or len(stack) > MAX_DEPTH:
-            raise self.err(loc, f"application-set {name!r} contains itself")
+            raise self.err(
+                loc, Msg("error.firewall.junos.lower.application_set_contains_itself", name=name)
+            )
         t = junos_tables()
         if name in self.cfg.applications:
             a = self.cfg.applications[name]
             terms = [self._term(tm, name) for _, tm in sorted(a.terms.items()) if _has_fields(tm)]
             if not terms:
                 raise self.err(
-                    a.location, f"application {name!r} matches nothing: no protocol or port"
+                    a.location,
+                    Msg(
+                        "error.firewall.junos.lower.application_matches_nothing_no_protocol",
+                        name=name,
+                    ),
                 )
             e = named(any_of(*terms), _at(a.location, a.text, kind="application", name=name))
         elif name in self.cfg.application_sets:
@@ -261,7 +282,9 @@ class _Lower:
             o = _at(loc, name, kind="application", name=name)
             e = Opaque("unknown", f"predefined application {name} (not in segverify's table)", o)
         else:
-            raise self.err(loc, f"application {name!r} is not defined")
+            raise self.err(
+                loc, Msg("error.firewall.junos.lower.application_not_defined", name=name)
+            )
         self.cache[key] = e
         return e
 
@@ -272,18 +295,35 @@ class _Lower:
         if tm.protocol is not None:
             proto = _proto(tm.protocol)
             if proto is None:
-                raise self.err(loc, f"application {app!r}: unknown protocol {tm.protocol!r}")
+                raise self.err(
+                    loc,
+                    Msg(
+                        "error.firewall.junos.lower.application_unknown_protocol",
+                        app=app,
+                        proto=tm.protocol,
+                    ),
+                )
             parts.append(Protocols((proto,)))
         for field, val in (("sport", tm.source_port), ("dport", tm.destination_port)):
             if val is not None:
                 pr = _port_range(val)
                 if pr is None:
-                    raise self.err(loc, f"application {app!r}: bad port {val!r}")
+                    raise self.err(
+                        loc,
+                        Msg("error.firewall.junos.lower.application_bad_port", app=app, port=val),
+                    )
                 parts.append(Ports(field, (pr,)))
         if tm.icmp_type is not None or tm.icmp_code is not None:
             ty = _icmp_type(tm.icmp_type) if tm.icmp_type is not None else None
             if tm.icmp_type is not None and ty is None:
-                raise self.err(loc, f"application {app!r}: unknown icmp-type {tm.icmp_type!r}")
+                raise self.err(
+                    loc,
+                    Msg(
+                        "error.firewall.junos.lower.application_unknown_icmp_type",
+                        app=app,
+                        icmp_type=tm.icmp_type,
+                    ),
+                )
             code = (
                 int(tm.icmp_code) if tm.icmp_code is not None and tm.icmp_code.isdigit() else None
             )
@@ -300,7 +340,11 @@ class _Lower:
         if zone != HOST_ZONE and zone not in self.cfg.zones:
             raise self.err(
                 loc,
-                f"security zone {zone!r} is not defined (known: {', '.join(self.cfg.zones) or 'none'})",
+                Msg(
+                    "error.firewall.junos.lower.security_zone_not_defined_known",
+                    zone=zone,
+                    known=", ".join(self.cfg.zones) or "none",
+                ),
             )
 
     def policy_rule(self, p: Policy, with_from: bool = True, with_to: bool = True) -> Rule:
@@ -308,7 +352,14 @@ class _Lower:
         for z in p.from_zones + p.to_zones:
             self._zone_check(z, loc)
         if p.action is None:
-            raise self.err(loc, f"policy {p.name!r} ({p.context}) has no 'then permit|deny|reject'")
+            raise self.err(
+                loc,
+                Msg(
+                    "error.firewall.junos.lower.policy_has_no_then_permit",
+                    name=p.name,
+                    context=p.context,
+                ),
+            )
         if not p.sources or not p.destinations or not p.applications:
             missing = [
                 k
@@ -320,7 +371,13 @@ class _Lower:
                 if not v
             ]
             raise self.err(
-                loc, f"policy {p.name!r} ({p.context}) has no match {', '.join(missing)}"
+                loc,
+                Msg(
+                    "error.firewall.junos.lower.policy_has_no_match",
+                    name=p.name,
+                    context=p.context,
+                    missing=", ".join(missing),
+                ),
             )
         parts: list[Expr] = []
         if with_from and p.from_zones:
@@ -365,14 +422,16 @@ class _Lower:
             except ValueError:
                 wild = _wildcard(v)  # address/wildcard-mask, e.g. 10.0.0.1/255.0.255.0
                 if wild is None:
-                    raise self.err(loc, f"not an address: {v!r}") from None
+                    raise self.err(loc, Msg("error.common.not_address", name=v)) from None
                 nets = tuple(wild)
             if key == "address":
                 return any_of(Addresses("src", nets, (), o), Addresses("dst", nets, (), o)), exc
             return Addresses("src" if key.startswith("source") else "dst", nets, (), o), exc
         if key in ("source-prefix-list", "destination-prefix-list", "prefix-list"):
             if v not in self.cfg.prefix_lists:
-                raise self.err(loc, f"prefix-list {v!r} is not defined")
+                raise self.err(
+                    loc, Msg("error.firewall.junos.lower.prefix_list_not_defined", name=v)
+                )
             nets = tuple(self.cfg.prefix_lists[v])
             po = _at(loc, f"from {key} {value}", kind="prefix-list", name=v)
             if key == "prefix-list":
@@ -381,19 +440,19 @@ class _Lower:
         if key in ("protocol", "next-header", "payload-protocol"):
             n = _proto(v)
             if n is None:
-                raise self.err(loc, f"unknown protocol {v!r}")
+                raise self.err(loc, Msg("error.common.unknown_protocol", name=v))
             return Protocols((n,)), exc
         if key in ("source-port", "destination-port", "port"):
             pr = _port_range(v)
             if pr is None:
-                raise self.err(loc, f"bad port {v!r}")
+                raise self.err(loc, Msg("error.firewall.names.bad_port", text=v))
             if key == "port":
                 return any_of(Ports("sport", (pr,)), Ports("dport", (pr,))), exc
             return Ports("sport" if key.startswith("source") else "dport", (pr,)), exc
         if key in ("icmp-type", "icmp-code"):
             n = _icmp_type(v) if key == "icmp-type" else (int(v) if v.isdigit() else None)
             if n is None:
-                raise self.err(loc, f"unknown {key} {v!r}")
+                raise self.err(loc, Msg("error.firewall.junos.lower.unknown", what=key, value=v))
             return (Icmp(n, None) if key == "icmp-type" else Icmp(None, n)), exc
         if key == "tcp-established" and not words:
             ack, rst = TCP_FLAGS["ack"], TCP_FLAGS["rst"]
@@ -451,9 +510,13 @@ class _Lower:
         book = self.cfg.books.get("global")
         a = book.addresses.get(name) if book else None
         if a is None:
-            raise self.err(loc, f"address {name!r} is not defined in the global address book")
+            raise self.err(
+                loc, Msg("error.firewall.junos.lower.address_not_defined_global_address", name=name)
+            )
         if a.kind != "prefix":
-            raise self.err(loc, f"address {name!r} is not a prefix (NAT needs one)")
+            raise self.err(
+                loc, Msg("error.firewall.junos.lower.address_not_prefix_nat_needs", name=name)
+            )
         return a.value  # type: ignore[return-value]
 
     def dnat(self, dev: Device) -> None:
@@ -484,12 +547,20 @@ class _Lower:
             if r.pool is not None:
                 pool = self.cfg.dnat_pools.get(r.pool)
                 if pool is None:
-                    raise self.err(r.location, f"destination NAT pool {r.pool!r} is not defined")
+                    raise self.err(
+                        r.location,
+                        Msg(
+                            "error.firewall.junos.lower.destination_nat_pool_not_defined",
+                            pool=r.pool,
+                        ),
+                    )
                 net, port, _ = pool
                 if net.num_addresses != 1:
                     dev.warn(
                         r.location,
-                        f"destination NAT pool {r.pool!r} with more than one address is not modelled",
+                        Msg(
+                            "warn.firewall.junos.lower.destination_nat_pool_more_than", pool=r.pool
+                        ),
                     )
                     continue
                 dst = Addresses("dst", tuple(r.destinations), (), o) if r.destinations else TRUE
@@ -502,14 +573,16 @@ class _Lower:
                 ):
                     dev.warn(
                         r.location,
-                        "static NAT between prefixes of different sizes (or over 256 addresses) is not modelled",
+                        Msg("warn.firewall.junos.lower.static_nat_between_prefixes_different"),
                     )
                     continue
                 for m, real in zip(r.destinations[0], r.static_prefix, strict=True):
                     hit = Addresses("dst", (ipaddress.ip_network(m),), (), o)
                     dev.dnat.append(DestNat(all_of(*parts, hit), str(real), None, o))
             else:
-                dev.warn(r.location, f"NAT rule {r.name!r} has no action")
+                dev.warn(
+                    r.location, Msg("warn.firewall.junos.lower.nat_rule_has_no_action", name=r.name)
+                )
 
     # ------------------------------------------------------------------ device
 
@@ -586,7 +659,14 @@ class _Lower:
                 continue
             f = self.cfg.filters.get((fam, name))
             if f is None:
-                raise self.err(loc, f"firewall filter {name!r} (family {fam}) is not defined")
+                raise self.err(
+                    loc,
+                    Msg(
+                        "error.firewall.junos.lower.firewall_filter_family_not_defined",
+                        name=name,
+                        family=fam,
+                    ),
+                )
             if fam not in ("inet", "inet6"):
                 continue  # other families (mpls, ethernet-switching) do not filter IP
             paths = ("forward", "input") if direction == "in" else ("forward",)
@@ -672,7 +752,14 @@ class _Lower:
             svc = any_of(*(_predefined_term(s) for s in _HOST_SERVICES[h.name]))
         else:
             svc = Opaque("unknown", f"host-inbound-traffic {h.kind} {h.name}", o)
-            dev.warn(h.location, f"host-inbound-traffic {h.kind} {h.name} not modelled")
+            dev.warn(
+                h.location,
+                Msg(
+                    "warn.firewall.junos.lower.host_inbound_traffic_not_modelled",
+                    kind=h.kind,
+                    name=h.name,
+                ),
+            )
         return Rule("drop" if h.excepted else "accept", all_of(Interfaces("in", (itf,)), svc), o)
 
 

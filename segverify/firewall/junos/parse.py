@@ -25,6 +25,7 @@ from segverify.firewall.junos.model import (
     Term,
 )
 from segverify.firewall.junos.setlines import SetLine, set_lines
+from segverify.i18n import Msg
 from segverify.topology.model import IPNetwork, Location
 
 _NOT_FILTERING = {
@@ -79,7 +80,9 @@ def _net(text: str, sl: SetLine, file: str) -> IPNetwork:
     try:
         return ipaddress.ip_network(text, strict=False)
     except ValueError:
-        raise InputError(f"not an address or prefix: {text!r}", file, sl.line) from None
+        raise InputError(
+            Msg("error.firewall.junos.parse.not_address_prefix", text=text), file, sl.line
+        ) from None
 
 
 class _Parser:
@@ -109,11 +112,19 @@ class _Parser:
         for sl in lines:
             w = sl.words
             if "apply-groups" in w[1:] and w[0] != "groups":
-                self.warn(sl, f"apply-groups below the top level is not expanded: {sl.text}")
+                self.warn(
+                    sl, Msg("warn.firewall.junos.parse.apply_groups_below_top_level", text=sl.text)
+                )
             if len(w) > 2 and w[0] == "groups" and w[1] in applied:
                 rest = w[2:]
                 if any(x.startswith("<") for x in rest):
-                    self.warn(sl, f"wildcard group statement not expanded: {sl.text}")
+                    self.warn(
+                        sl,
+                        Msg(
+                            "warn.firewall.junos.parse.wildcard_group_statement_not_expanded",
+                            text=sl.text,
+                        ),
+                    )
                     continue
                 inactive = None if sl.inactive_at is None else max(0, sl.inactive_at - 2)
                 out.append(SetLine(rest, sl.line, sl.text, inactive))
@@ -126,7 +137,7 @@ class _Parser:
             if not w:
                 continue
             if w[0] == "__unsupported__":
-                self.warn(sl, f"command not applied: {sl.text}")
+                self.warn(sl, Msg("warn.firewall.junos.parse.command_not_applied", text=sl.text))
                 continue
             if sl.inactive_at is not None and not self._policy_line(w):
                 continue  # a deactivated statement has no effect
@@ -158,7 +169,9 @@ class _Parser:
                 self.logical_systems.add(name)
                 self.warn(
                     sl,
-                    f"{head} {name}: its own zones and policies are not analysed (export it separately)",
+                    Msg(
+                        "warn.firewall.junos.parse.its_own_zones_policies_are", head=head, name=name
+                    ),
                 )
         elif head == "interfaces":
             self.interface(sl, w)
@@ -178,17 +191,19 @@ class _Parser:
             elif len(w) == 3:
                 self.cfg.prefix_lists.setdefault(w[2], [])
             else:
-                self.warn(sl, f"prefix-list {w[3]} not modelled")
+                self.warn(sl, Msg("warn.firewall.junos.parse.prefix_list_not_modelled", name=w[3]))
         elif head == "policy-options":
             return
         elif w[:3] in (("security", "nat", "destination"), ("security", "nat", "static")):
             self.nat(sl, w)
         elif w[:3] == ("security", "forwarding-options", "family") and "packet-based" in w:
-            self.warn(sl, "packet-based forwarding: security policies do not apply to this family")
+            self.warn(
+                sl, Msg("warn.firewall.junos.parse.packet_based_forwarding_security_policies")
+            )
         elif w[:2] == ("security", "forwarding-options"):
             return
         else:
-            self.warn(sl, f"not understood: {sl.text}")
+            self.warn(sl, Msg("warn.common.not_understood", line=sl.text))
 
     # ------------------------------------------------------------------ interfaces, zones
 
@@ -205,7 +220,9 @@ class _Parser:
                 try:
                     ip = ipaddress.ip_address(addr)
                 except ValueError:
-                    raise InputError(f"not an address: {w[7]!r}", self.file, sl.line) from None
+                    raise InputError(
+                        Msg("error.common.not_address", name=w[7]), self.file, sl.line
+                    ) from None
                 host = ipaddress.ip_network(ip)
                 if host not in self.cfg.interfaces[name]:
                     self.cfg.interfaces[name].append(host)
@@ -234,7 +251,7 @@ class _Parser:
                 if rest[2] == "host-inbound-traffic" and len(rest) >= 5:
                     self.host_inbound(sl, z, itf, rest[3:])
                 else:
-                    self.warn(sl, f"not understood: {sl.text}")
+                    self.warn(sl, Msg("warn.common.not_understood", line=sl.text))
         elif rest[0] == "address-book" and len(rest) >= 2:
             self.book(sl, f"zone:{z}", rest[1:], zone=z)
         elif rest[0] == "host-inbound-traffic" and len(rest) >= 3:
@@ -242,11 +259,11 @@ class _Parser:
         elif rest[0] in _ZONE_IGNORED:
             return
         else:
-            self.warn(sl, f"not understood: {sl.text}")
+            self.warn(sl, Msg("warn.common.not_understood", line=sl.text))
 
     def host_inbound(self, sl: SetLine, zone: str, itf: str | None, rest: tuple[str, ...]) -> None:
         if rest[0] not in ("system-services", "protocols") or len(rest) < 2:
-            self.warn(sl, f"not understood: {sl.text}")
+            self.warn(sl, Msg("warn.common.not_understood", line=sl.text))
             return
         excepted = rest[2:] == ("except",)
         self.cfg.host_inbound.append(
@@ -267,7 +284,11 @@ class _Parser:
             if val[0] == "range-address" and len(val) == 4 and val[2] == "to":
                 lo, hi = _net(val[1], sl, self.file), _net(val[3], sl, self.file)
                 if lo.version != hi.version or lo.network_address > hi.network_address:
-                    raise InputError(f"range {val[1]} to {val[3]} is empty", self.file, sl.line)
+                    raise InputError(
+                        Msg("error.firewall.junos.parse.range_empty", lo=val[1], hi=val[3]),
+                        self.file,
+                        sl.line,
+                    )
                 value: object = (lo.network_address, hi.network_address)
                 k = "range"
             elif val[0] == "dns-name" and len(val) >= 2:
@@ -277,7 +298,7 @@ class _Parser:
             elif len(val) == 1:
                 value, k = _net(val[0], sl, self.file), "prefix"
             else:
-                self.warn(sl, f"not understood: {sl.text}")
+                self.warn(sl, Msg("warn.common.not_understood", line=sl.text))
                 return
             b.addresses[name] = Address(book, name, k, value, self.loc(sl), sl.text)
         elif kind == "address-set" and len(rest) >= 3:
@@ -285,9 +306,9 @@ class _Parser:
             if rest[2] in ("address", "address-set") and len(rest) == 4:
                 s.members.append((rest[2], rest[3], self.loc(sl)))
             elif rest[2] != "description":
-                self.warn(sl, f"not understood: {sl.text}")
+                self.warn(sl, Msg("warn.common.not_understood", line=sl.text))
         else:
-            self.warn(sl, f"not understood: {sl.text}")
+            self.warn(sl, Msg("warn.common.not_understood", line=sl.text))
 
     # ------------------------------------------------------------------ policies
 
@@ -301,7 +322,7 @@ class _Parser:
         elif len(w) >= 5 and w[2] == "global" and w[3] == "policy":
             ctx, name, rest, plen = "global", w[4], w[5:], 5
         else:
-            self.warn(sl, f"not understood: {sl.text}")
+            self.warn(sl, Msg("warn.common.not_understood", line=sl.text))
             return
         key = (ctx, name)
         p = self.policies.get(key)
@@ -352,27 +373,43 @@ class _Parser:
                     p.opaque.append(("url-category", m[1]))
             else:
                 p.opaque.append(("unknown", sl.text))
-                self.warn(sl, f"policy match not understood: {' '.join(m)}")
+                self.warn(
+                    sl,
+                    Msg("warn.firewall.junos.parse.policy_match_not_understood", text=" ".join(m)),
+                )
         elif rest[0] == "then" and len(rest) >= 2:
             a = rest[1]
             if a in ("permit", "deny", "reject"):
                 if p.action is not None and p.action != a:
                     raise InputError(
-                        f"policy {name!r} has two actions ({p.action}, {a})", self.file, sl.line
+                        Msg(
+                            "error.firewall.junos.parse.policy_has_two_actions",
+                            name=name,
+                            action=p.action,
+                            action2=a,
+                        ),
+                        self.file,
+                        sl.line,
                     )
                 p.action = a
             elif a in ("log", "count"):
                 return
             else:
                 p.opaque.append(("unknown", sl.text))
-                self.warn(sl, f"policy action not understood: {' '.join(rest[1:])}")
+                self.warn(
+                    sl,
+                    Msg(
+                        "warn.firewall.junos.parse.policy_action_not_understood",
+                        text=" ".join(rest[1:]),
+                    ),
+                )
         elif rest[0] == "scheduler-name" and len(rest) == 2:
             p.scheduler = rest[1]
         elif rest[0] == "description":
             return
         else:
             p.opaque.append(("unknown", sl.text))
-            self.warn(sl, f"not understood: {sl.text}")
+            self.warn(sl, Msg("warn.common.not_understood", line=sl.text))
 
     # ------------------------------------------------------------------ applications
 
@@ -398,7 +435,13 @@ class _Parser:
                     t.opaque.append(f"{key} {rest[1]}")
                 else:
                     t.opaque.append(f"unknown {' '.join(rest)}")
-                    self.warn(sl, f"application attribute not understood: {' '.join(rest)}")
+                    self.warn(
+                        sl,
+                        Msg(
+                            "warn.firewall.junos.parse.application_attribute_not_understood",
+                            text=" ".join(rest),
+                        ),
+                    )
                     break
                 rest = rest[2:]
         elif len(w) >= 4 and w[1] == "application-set":
@@ -408,9 +451,9 @@ class _Parser:
             if w[3] in ("application", "application-set") and len(w) == 5:
                 s.members.append((w[3], w[4], self.loc(sl)))
             elif w[3] != "description":
-                self.warn(sl, f"not understood: {sl.text}")
+                self.warn(sl, Msg("warn.common.not_understood", line=sl.text))
         else:
-            self.warn(sl, f"not understood: {sl.text}")
+            self.warn(sl, Msg("warn.common.not_understood", line=sl.text))
 
     # ------------------------------------------------------------------ firewall filters
 
@@ -420,7 +463,7 @@ class _Parser:
         elif len(w) >= 5 and w[1] == "family" and w[3] == "filter":
             fam, rest = w[2], w[4:]
         else:
-            self.warn(sl, f"not understood: {sl.text}")
+            self.warn(sl, Msg("warn.common.not_understood", line=sl.text))
             return
         name = rest[0]
         f = self.cfg.filters.setdefault((fam, name), Filter(fam, name, self.loc(sl)))
@@ -432,7 +475,7 @@ class _Parser:
         ):
             return
         if rest[0] != "term" or len(rest) < 2:
-            self.warn(sl, f"not understood: {sl.text}")
+            self.warn(sl, Msg("warn.common.not_understood", line=sl.text))
             return
         t = f.terms.setdefault(
             rest[1], Term(rest[1], self.loc(sl), f"firewall filter {name} term {rest[1]}")
@@ -445,7 +488,7 @@ class _Parser:
         elif rest[0] == "then" and len(rest) >= 2:
             t.actions.append((" ".join(rest[1:]), self.loc(sl)))
         else:
-            self.warn(sl, f"not understood: {sl.text}")
+            self.warn(sl, Msg("warn.common.not_understood", line=sl.text))
 
     # ------------------------------------------------------------------ NAT
 
@@ -469,11 +512,17 @@ class _Parser:
             elif rest[2] in ("description", "routing-instance"):
                 return
             else:
-                self.warn(sl, f"destination NAT pool not understood: {sl.text}")
+                self.warn(
+                    sl,
+                    Msg(
+                        "warn.firewall.junos.parse.destination_nat_pool_not_understood",
+                        text=sl.text,
+                    ),
+                )
             return
         if rest[:1] != ("rule-set",) or len(rest) < 3:
             if rest[:1] not in (("traceoptions",),):
-                self.warn(sl, f"not understood: {sl.text}")
+                self.warn(sl, Msg("warn.common.not_understood", line=sl.text))
             return
         rs = f"{kind}:{rest[1]}"
         if rest[2] == "from" and len(rest) >= 5:
@@ -483,7 +532,7 @@ class _Parser:
         if rest[2] == "description":
             return
         if rest[2] != "rule" or len(rest) < 5:
-            self.warn(sl, f"not understood: {sl.text}")
+            self.warn(sl, Msg("warn.common.not_understood", line=sl.text))
             return
         r = self.dnat.setdefault((rs, rest[3]), DnatRule(rs, rest[3], self.loc(sl), sl.text))
         body = rest[4:]
@@ -501,7 +550,10 @@ class _Parser:
             elif k == "protocol" and len(v) == 1:
                 r.protocols.append(v[0])
             else:
-                self.warn(sl, f"NAT match not understood: {' '.join(body)}")
+                self.warn(
+                    sl,
+                    Msg("warn.firewall.junos.parse.nat_match_not_understood", text=" ".join(body)),
+                )
         elif body[0] == "then" and len(body) >= 2:
             if body[1:] == ("destination-nat", "off") or body[1:] == ("static-nat", "off"):
                 r.off = True
@@ -516,11 +568,14 @@ class _Parser:
             elif body[1] in ("rule-session-count-alarm",):
                 return
             else:
-                self.warn(sl, f"NAT action not understood: {' '.join(body)}")
+                self.warn(
+                    sl,
+                    Msg("warn.firewall.junos.parse.nat_action_not_understood", text=" ".join(body)),
+                )
         elif body[0] == "description":
             return
         else:
-            self.warn(sl, f"not understood: {sl.text}")
+            self.warn(sl, Msg("warn.common.not_understood", line=sl.text))
 
 
 def parse_junos_config(text: str, file: str = "<string>") -> JunosConfig:

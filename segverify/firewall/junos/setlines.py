@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from segverify.errors import InputError
+from segverify.i18n import Msg
 
 _SET_WORD = re.compile(r'"(?:[^"\\]|\\.)*"|\S+')
 _TOKEN = re.compile(r'"(?:[^"\\]|\\.)*"|/\*.*?\*/|#[^\n]*|[{};\[\]]|[^\s{};\[\]"]+|\n', re.S)
@@ -66,7 +67,9 @@ def from_set(text: str, file: str) -> list[SetLine]:
         elif words[0] in ("activate", "delete", "insert", "protect", "unprotect"):
             out.append(SetLine(("__unsupported__",) + words, n, s))
         else:
-            raise InputError(f"not a set command: {s[:60]!r}", file, n)
+            raise InputError(
+                Msg("error.firewall.junos.setlines.not_set_command", text=s[:60]), file, n
+            )
     if not deactivated:
         return out
     res = []
@@ -146,9 +149,13 @@ def from_hierarchy(text: str, file: str) -> list[SetLine]:
             continue
         if tok == "}":
             if stmt:
-                raise InputError(f"statement {' '.join(stmt)!r} not ended by ';'", file, line)
+                raise InputError(
+                    Msg("error.firewall.junos.setlines.statement_not_ended", stmt=" ".join(stmt)),
+                    file,
+                    line,
+                )
             if not path:
-                raise InputError("'}' without a matching '{'", file, line)
+                raise InputError(Msg("error.firewall.junos.setlines.without_matching"), file, line)
             path.pop()
             opened.pop()
             continue
@@ -156,9 +163,17 @@ def from_hierarchy(text: str, file: str) -> list[SetLine]:
             stmt_line = line
         stmt.append(_unquote(tok))
     if path:
-        raise InputError(f"missing '}}' for {' '.join(path[-1][0])!r}", file, opened[-1])
+        raise InputError(
+            Msg("error.firewall.junos.setlines.missing", path=" ".join(path[-1][0])),
+            file,
+            opened[-1],
+        )
     if stmt:
-        raise InputError(f"statement {' '.join(stmt)!r} not ended by ';'", file, stmt_line)
+        raise InputError(
+            Msg("error.firewall.junos.setlines.statement_not_ended", stmt=" ".join(stmt)),
+            file,
+            stmt_line,
+        )
     return out
 
 

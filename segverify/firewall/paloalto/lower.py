@@ -57,6 +57,7 @@ from segverify.firewall.paloalto.apps import APP_DEFAULT_PORTS
 from segverify.firewall.paloalto.read import PanConfig, PanNat, PanRule, read_paloalto
 from segverify.firewall.paloalto.read import Scope as ObjScope
 from segverify.firewall.paloalto.tree import Node
+from segverify.i18n import Msg
 from segverify.topology.model import Location, PortRange
 
 MAX_DEPTH = 16
@@ -134,9 +135,13 @@ def _ports(spec: str, file: str, line: int) -> tuple[PortRange, ...]:
         try:
             a, b = int(lo), int(hi or lo)
         except ValueError:
-            raise InputError(f"invalid port '{part}'", file, line) from None
+            raise InputError(
+                Msg("error.firewall.paloalto.lower.invalid_port", part=part), file, line
+            ) from None
         if not (0 <= a <= 65535 and 0 <= b <= 65535):
-            raise InputError(f"port out of range '{part}'", file, line)
+            raise InputError(
+                Msg("error.firewall.paloalto.lower.port_out_range", part=part), file, line
+            )
         out.append(PortRange(min(a, b), max(a, b)))
     return tuple(out)
 
@@ -186,7 +191,15 @@ class _Lower:
     def check_keys(self, kind: str, name: str, n: Node) -> None:
         for key, c in n.children.items():
             if kind in OBJECT_KEYS and key not in OBJECT_KEYS[kind]:
-                self.warn(c.line, f"{kind} '{name}': '{key}' is not understood")
+                self.warn(
+                    c.line,
+                    Msg(
+                        "warn.firewall.paloalto.lower.not_understood",
+                        kind=kind,
+                        name=name,
+                        key_=key,
+                    ),
+                )
 
     def _o(self, n: Node, kind: str, name: str = "", id: str = "", context: str = "") -> Origin:
         return Origin(Location(self.file, n.line), n.text, kind, id, name, (), context)
@@ -222,7 +235,9 @@ class _Lower:
         if key in self.cache:
             return self.cache[key]
         if depth > MAX_DEPTH:
-            raise InputError(f"address group '{name}' nests too deep (a cycle?)", self.file, line)
+            raise InputError(
+                Msg("error.common.address_group_nests_too_deep", name=name), self.file, line
+            )
         found = self._find(scopes, ("address", "address-group", "external-list", "region"), name)
         if found is None:
             lit = _literal_address(name, field)
@@ -230,7 +245,9 @@ class _Lower:
                 return lit
             if len(name) == 2 and name.isalpha() and name.isupper():  # predefined region
                 return Opaque("geo", f"region {name}")
-            raise InputError(f"address '{name}' is not defined", self.file, line)
+            raise InputError(
+                Msg("error.firewall.paloalto.lower.address_not_defined", name=name), self.file, line
+            )
         kind, n = found
         self.check_keys(kind, name, n)
         if kind == "address":
@@ -240,21 +257,39 @@ class _Lower:
                 e = _literal_address(v, field)
                 if e is None or "-" in v:
                     raise InputError(
-                        f"address '{name}': invalid ip-netmask '{v}'", self.file, n.line
+                        Msg(
+                            "error.firewall.paloalto.lower.address_invalid_ip_netmask",
+                            name=name,
+                            value=v,
+                        ),
+                        self.file,
+                        n.line,
                     )
                 e = Addresses(field, e.nets, (), o)
             elif n.child("ip-range") is not None:
                 v = n.value("ip-range")
                 e = _literal_address(v, field) if "-" in v else None
                 if e is None:
-                    raise InputError(f"address '{name}': invalid ip-range '{v}'", self.file, n.line)
+                    raise InputError(
+                        Msg(
+                            "error.firewall.paloalto.lower.address_invalid_ip_range",
+                            name=name,
+                            value=v,
+                        ),
+                        self.file,
+                        n.line,
+                    )
                 e = Addresses(field, (), e.ranges, o)
             elif n.child("fqdn") is not None:
                 e = Opaque("fqdn", f"{name} = {n.value('fqdn')}", o)
             elif n.child("ip-wildcard") is not None:
                 e = Opaque("other", f"{name} = wildcard {n.value('ip-wildcard')}", o)
             else:
-                raise InputError(f"address '{name}' has no value", self.file, n.line)
+                raise InputError(
+                    Msg("error.firewall.paloalto.lower.address_has_no_value", name=name),
+                    self.file,
+                    n.line,
+                )
         elif kind == "address-group":
             o = self._o(n, "address-group", name)
             if n.child("dynamic") is not None:
@@ -300,7 +335,9 @@ class _Lower:
         if key in self.cache:
             return self.cache[key]
         if depth > MAX_DEPTH:
-            raise InputError(f"service group '{name}' nests too deep (a cycle?)", self.file, line)
+            raise InputError(
+                Msg("error.common.service_group_nests_too_deep", name=name), self.file, line
+            )
         found = self._find(scopes, ("service", "service-group"), name)
         if found is None:
             if name in PREDEFINED_SERVICES:
@@ -310,7 +347,7 @@ class _Lower:
                 )
                 self.cache[key] = e
                 return e
-            raise InputError(f"service '{name}' is not defined", self.file, line)
+            raise InputError(Msg("error.common.service_not_defined", name=name), self.file, line)
         kind, n = found
         self.check_keys(kind, name, n)
         if kind == "service":
@@ -319,11 +356,24 @@ class _Lower:
             for pname, pn in proto_node.children.items() if proto_node is not None else []:
                 if pname not in PROTOCOLS:
                     raise InputError(
-                        f"service '{name}': unknown protocol '{pname}'", self.file, pn.line
+                        Msg(
+                            "error.firewall.paloalto.lower.service_unknown_protocol",
+                            name=name,
+                            proto=pname,
+                        ),
+                        self.file,
+                        pn.line,
                     )
                 for key, c in pn.children.items():
                     if key not in PROTOCOL_KEYS:
-                        self.warn(c.line, f"service '{name}': '{key}' is not understood")
+                        self.warn(
+                            c.line,
+                            Msg(
+                                "warn.firewall.paloalto.lower.service_not_understood",
+                                name=name,
+                                key_=key,
+                            ),
+                        )
                 parts: list[Expr] = [Protocols((PROTOCOLS[pname],))]
                 if pn.child("port") is not None:
                     parts.append(
@@ -337,7 +387,11 @@ class _Lower:
                     )
                 alts.append(all_of(*parts))
             if not alts:
-                raise InputError(f"service '{name}' has no protocol", self.file, n.line)
+                raise InputError(
+                    Msg("error.firewall.paloalto.lower.service_has_no_protocol", name=name),
+                    self.file,
+                    n.line,
+                )
             e = named(any_of(*alts), self._o(n, "service", name))
         else:
             members = n.names("members") if n.child("members") is not None else n.values
@@ -400,7 +454,11 @@ class _Lower:
         for z in names:
             if z not in known and all_known:
                 raise InputError(
-                    f"zone '{z}' is not defined (known: {', '.join(sorted(known)) or 'none'})",
+                    Msg(
+                        "error.firewall.paloalto.lower.zone_not_defined_known",
+                        zone=z,
+                        known=", ".join(sorted(known)) or "none",
+                    ),
                     self.file,
                     r.node.child(key).line,
                 )
@@ -418,7 +476,15 @@ class _Lower:
         )
         action_word = n.value("action", default="allow")
         if action_word not in ACTIONS:
-            raise InputError(f"rule '{r.name}': unknown action '{action_word}'", self.file, n.line)
+            raise InputError(
+                Msg(
+                    "error.firewall.paloalto.lower.rule_unknown_action",
+                    rule=r.name,
+                    action=action_word,
+                ),
+                self.file,
+                n.line,
+            )
         zin, zin_names = self.zones_field(r, "from", "in")
         zout, _ = self.zones_field(r, "to", "out")
         parts: list[Expr] = [zin, zout]
@@ -433,7 +499,13 @@ class _Lower:
             same = any_of(*(all_of(Zones("in", (z,)), Zones("out", (z,))) for z in scope))
             parts.append(same if rtype == "intrazone" else negate(same))
         elif rtype != "universal":
-            raise InputError(f"rule '{r.name}': unknown rule-type '{rtype}'", self.file, n.line)
+            raise InputError(
+                Msg(
+                    "error.firewall.paloalto.lower.rule_unknown_rule_type", rule=r.name, rtype=rtype
+                ),
+                self.file,
+                n.line,
+            )
         parts.append(
             self.addr_field(n, "source", "src", r.scopes, n.value("negate-source") == "yes")
         )
@@ -497,7 +569,11 @@ class _Lower:
             except ValueError:
                 if found is None:
                     raise InputError(
-                        f"NAT rule '{r.name}': address '{to_name}' is not defined",
+                        Msg(
+                            "error.firewall.paloalto.lower.nat_rule_address_not_defined",
+                            rule=r.name,
+                            name=to_name,
+                        ),
                         self.file,
                         dt.line,
                     ) from None
@@ -505,7 +581,11 @@ class _Lower:
             if net is None or net.num_addresses != 1:
                 self.warn(
                     dt.line,
-                    f"NAT rule '{r.name}': translation to a pool ('{to_name}') is not modelled",
+                    Msg(
+                        "warn.firewall.paloalto.lower.nat_rule_translation_pool_not",
+                        rule=r.name,
+                        name=to_name,
+                    ),
                 )
                 return None
             to_addr = str(net.network_address)
@@ -550,7 +630,14 @@ def _mgmt_stage(cfg: PanConfig, dev: Device, file: str) -> Stage:
             continue
         prof = cfg.mgmt_profiles.get(pname)
         if prof is None:
-            raise InputError(f"interface management profile '{pname}' is not defined", file, n.line)
+            raise InputError(
+                Msg(
+                    "error.firewall.paloalto.lower.interface_management_profile_not_defined",
+                    name=pname,
+                ),
+                file,
+                n.line,
+            )
         o = Origin(Location(file, prof.line), prof.text, "interface-management-profile", "", pname)
         alts: list[Expr] = []
         for svc, (proto, port) in MGMT_SERVICES.items():
@@ -590,7 +677,11 @@ def _default_action(cfg: PanConfig, which: str, fallback: str) -> tuple[str, Ori
         return fallback, None
     word = n.value("action")
     if word not in ACTIONS:
-        raise InputError(f"{which}: unknown action '{word}'", "", n.line)
+        raise InputError(
+            Msg("error.firewall.paloalto.lower.unknown_action", which=which, action=word),
+            "",
+            n.line,
+        )
     return ACTIONS[word], Origin(Location("", n.line), n.text, "rule", "", which)
 
 
@@ -679,7 +770,12 @@ def parse_paloalto(text: str, file: str = "<string>") -> Device:
 
         if isinstance(exc, xml.parsers.expat.ExpatError):
             raise InputError(
-                f"not well-formed XML: {xml.parsers.expat.ErrorString(exc.code)}", file, exc.lineno
+                Msg(
+                    "error.firewall.paloalto.lower.not_well_formed_xml",
+                    reason=xml.parsers.expat.ErrorString(exc.code),
+                ),
+                file,
+                exc.lineno,
             ) from None
         raise
     return lower_paloalto(cfg, file)

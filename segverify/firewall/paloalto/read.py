@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from segverify.firewall.paloalto.tree import Node, Tree, parse_any
+from segverify.i18n import Msg
 
 OBJECT_KINDS = (
     "address",
@@ -229,7 +230,13 @@ def read_paloalto(text: str) -> PanConfig:
         dg_scopes = [Scope(f"device-group {names[0]}", dg_node)]
         if len(names) > 1:
             warnings.append(
-                (dgs.line, f"several device groups: only the first ('{names[0]}') is evaluated")
+                (
+                    dgs.line,
+                    Msg(
+                        "warn.firewall.paloalto.read.several_device_groups_only_first",
+                        name=names[0],
+                    ),
+                )
             )
     # Panorama rules resolve names in the device group / Panorama namespace, then (as
     # Batfish does) in the vsys they are pushed to, then in shared
@@ -271,10 +278,24 @@ def read_paloalto(text: str) -> PanConfig:
                 and sect.child("rules").children
             ):
                 warnings.append(
-                    (sect.line, f"{RULEBASE_UNMODELLED[key]} ('rulebase {key}') is not modelled")
+                    (
+                        sect.line,
+                        Msg(
+                            "warn.firewall.paloalto.read.rulebase_not_modelled",
+                            what=RULEBASE_UNMODELLED[key],
+                            key_=key,
+                        ),
+                    )
                 )
             elif key not in RULEBASE_KNOWN and key not in RULEBASE_UNMODELLED:
-                warnings.append((sect.line, f"rulebase section '{key}' is not understood"))
+                warnings.append(
+                    (
+                        sect.line,
+                        Msg(
+                            "warn.firewall.paloalto.read.rulebase_section_not_understood", key_=key
+                        ),
+                    )
+                )
     for name, n in post:
         rules.append(PanRule(name, n, "post", first, pano_chain))
     for name, n in post_nat:

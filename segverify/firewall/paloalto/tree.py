@@ -19,6 +19,8 @@ import re
 import xml.parsers.expat
 from dataclasses import dataclass, field
 
+from segverify.i18n import Msg
+
 
 @dataclass
 class Node:
@@ -198,7 +200,9 @@ def parse_set(text: str) -> Tree:
         elif verb == "move" and rest:
             _move(root, rest, ln, tree)
         else:
-            tree.problems.append((ln, f"statement not understood: '{src}'"))
+            tree.problems.append(
+                (ln, Msg("warn.firewall.paloalto.tree.statement_not_understood", text=src))
+            )
     return tree
 
 
@@ -211,7 +215,12 @@ def _delete(root: Node, words: list[str], line: int, tree: Tree) -> None:
             if i == len(path) - 1 and p in node.values:
                 node.values.remove(p)
                 return
-            tree.problems.append((line, f"'delete {' '.join(words)}': no such node"))
+            tree.problems.append(
+                (
+                    line,
+                    Msg("warn.firewall.paloalto.tree.delete_no_such_node", words=" ".join(words)),
+                )
+            )
             return
         parent, node = node, nxt
     if parent is not None:
@@ -223,7 +232,9 @@ def _move(root: Node, words: list[str], line: int, tree: Tree) -> None:
         (i for i, w in enumerate(words) if w in ("top", "bottom", "before", "after")), None
     )
     if where_i is None or where_i < 2:
-        tree.problems.append((line, f"'move {' '.join(words)}' not understood"))
+        tree.problems.append(
+            (line, Msg("warn.firewall.paloalto.tree.move_not_understood", words=" ".join(words)))
+        )
         return
     path, name, where = words[: where_i - 1], words[where_i - 1], words[where_i]
     ref = words[where_i + 1] if where in ("before", "after") and len(words) > where_i + 1 else None
@@ -233,7 +244,9 @@ def _move(root: Node, words: list[str], line: int, tree: Tree) -> None:
         or name not in table.children
         or (where in ("before", "after") and ref not in table.children)
     ):
-        tree.problems.append((line, f"'move {' '.join(words)}': no such rule"))
+        tree.problems.append(
+            (line, Msg("warn.firewall.paloalto.tree.move_no_such_rule", words=" ".join(words)))
+        )
         return
     item = table.children.pop(name)
     keys = list(table.children)
@@ -271,7 +284,7 @@ def parse_brace(text: str) -> Tree:
             continue
         if punct and tok == "{":
             if not pending:
-                tree.problems.append((ln, "'{' without a name"))
+                tree.problems.append((ln, Msg("warn.firewall.paloalto.tree.without_name")))
                 pending = [(ln, "")]
             node = stack[-1]
             for pl, w in pending:
@@ -281,11 +294,17 @@ def parse_brace(text: str) -> Tree:
         elif punct and tok == "}":
             if pending:
                 tree.problems.append(
-                    (ln, f"statement without ';': '{' '.join(w for _, w in pending)}'")
+                    (
+                        ln,
+                        Msg(
+                            "warn.firewall.paloalto.tree.statement_without",
+                            text=" ".join(w for _, w in pending),
+                        ),
+                    )
                 )
                 pending = []
             if len(stack) == 1:
-                tree.problems.append((ln, "'}' without a matching '{'"))
+                tree.problems.append((ln, Msg("error.firewall.junos.setlines.without_matching")))
             else:
                 stack.pop()
         elif punct and tok == ";":
@@ -307,10 +326,18 @@ def parse_brace(text: str) -> Tree:
         else:
             pending.append((ln, tok))
     if len(stack) > 1:
-        tree.problems.append((stack[-1].line, f"'{stack[-1].name} {{' is not closed"))
+        tree.problems.append(
+            (stack[-1].line, Msg("warn.firewall.paloalto.tree.not_closed", name=stack[-1].name))
+        )
     if pending:
         tree.problems.append(
-            (pending[0][0], f"statement without ';': '{' '.join(w for _, w in pending)}'")
+            (
+                pending[0][0],
+                Msg(
+                    "warn.firewall.paloalto.tree.statement_without",
+                    text=" ".join(w for _, w in pending),
+                ),
+            )
         )
     return tree
 

@@ -46,6 +46,7 @@ from segverify.firewall.ir import (
 )
 from segverify.firewall.rtx.model import DynamicFilter, Filter, RtxConfig, SecureFilter
 from segverify.firewall.rtx.names import rtx_tables
+from segverify.i18n import Msg
 from segverify.topology.model import Location, PortRange
 
 _ICMP_ERROR = (3, 4, 5, 11, 12)
@@ -76,9 +77,17 @@ class _Lower:
         try:
             ip = ipaddress.ip_address(text)
         except ValueError:
-            raise self.err(loc, f"not an address: {text!r}") from None
+            raise self.err(loc, Msg("error.common.not_address", name=text)) from None
         if ip.version != fam:
-            raise self.err(loc, f"IPv{ip.version} address {text!r} in an IPv{fam} filter")
+            raise self.err(
+                loc,
+                Msg(
+                    "error.firewall.rtx.lower.ipv_address_ipv_filter",
+                    version=ip.version,
+                    text=text,
+                    family=fam,
+                ),
+            )
         return ip
 
     def address(self, text: str, field: str, fam: int, loc: Location) -> Expr:
@@ -112,13 +121,15 @@ class _Lower:
             lo_s, _, hi_s = text.partition("-")
             lo, hi = self._ip(lo_s or low, fam, loc), self._ip(hi_s or high, fam, loc)
             if lo > hi:
-                raise self.err(loc, f"empty address range {text!r}")
+                raise self.err(loc, Msg("error.firewall.rtx.lower.empty_address_range", text=text))
             return Addresses(field, (), ((lo, hi),), o)  # type: ignore[arg-type]
         if "/" in text:
             try:
                 net = ipaddress.ip_network(text, strict=False)
             except ValueError:
-                raise self.err(loc, f"not an address/prefix: {text!r}") from None
+                raise self.err(
+                    loc, Msg("error.firewall.rtx.lower.not_address_prefix", text=text)
+                ) from None
             return Addresses(field, (net,), (), o)
         if any(c.isalpha() for c in text) and ":" not in text:
             return Opaque("fqdn", text, o)
@@ -145,7 +156,9 @@ class _Lower:
                     val_s, mask_s = p.split("=", 1)[1].split("/")
                     val, mask = int(val_s, 0), int(mask_s, 0)
                 except ValueError:
-                    raise self.err(loc, f"bad tcpflag {p!r}") from None
+                    raise self.err(
+                        loc, Msg("error.firewall.rtx.lower.bad_tcpflag", value=p)
+                    ) from None
                 flags = TcpFlags(mask & 0xFF, val & mask & 0xFF, o)
                 items.append(all_of(Protocols((6,)), negate(flags) if neg else flags))
             elif p in ("icmp-error", "icmp-info"):
@@ -155,7 +168,7 @@ class _Lower:
             else:
                 n = int(p) if p.isdigit() else rtx_tables()["protocols"].get(p)
                 if n is None or n > 255:
-                    raise self.err(loc, f"unknown protocol {p!r}")
+                    raise self.err(loc, Msg("error.common.unknown_protocol", name=p))
                 items.append(Protocols((n,)))
                 if n in (1, 58):
                     continue
@@ -172,7 +185,7 @@ class _Lower:
                 lo = self._port1(lo_s, loc) if lo_s else 0
                 hi = self._port1(hi_s, loc) if hi_s else 65535
                 if lo > hi:
-                    raise self.err(loc, f"empty port range {p!r}")
+                    raise self.err(loc, Msg("error.firewall.rtx.lower.empty_port_range", value=p))
                 ranges.append(PortRange(lo, hi))
             else:
                 ranges += [PortRange(x, x) for x in self._ports(p, loc)]
@@ -183,13 +196,15 @@ class _Lower:
             return [int(word)]
         ports = rtx_tables()["ports"].get(word)
         if ports is None:
-            raise self.err(loc, f"unknown port {word!r}")
+            raise self.err(loc, Msg("error.firewall.asa.parse.unknown_port", word=word))
         return [int(x) for x in ports]
 
     def _port1(self, word: str, loc: Location) -> int:
         ps = self._ports(word, loc)
         if len(ps) != 1:
-            raise self.err(loc, f"{word!r} is several ports and cannot bound a range")
+            raise self.err(
+                loc, Msg("error.firewall.rtx.lower.several_ports_cannot_bound_range", word=word)
+            )
         return ps[0]
 
     def icmp(self, sport: str, dport: str, loc: Location) -> Expr:
@@ -225,7 +240,11 @@ class _Lower:
             if f is None:
                 dev.warn(
                     sf.location,
-                    f"{'ip' if sf.family == 4 else 'ipv6'} filter {num} is listed but not defined (the router skips it)",
+                    Msg(
+                        "warn.firewall.rtx.lower.filter_listed_but_not_defined",
+                        kind="ip" if sf.family == 4 else "ipv6",
+                        num=num,
+                    ),
                 )
                 continue
             m = self.match(f)
@@ -248,7 +267,10 @@ class _Lower:
         for num in sf.dynamic:
             d = self.cfg.dynamic.get((sf.family, num))
             if d is None:
-                dev.warn(sf.location, f"ip filter dynamic {num} is listed but not defined")
+                dev.warn(
+                    sf.location,
+                    Msg("warn.firewall.rtx.lower.ip_filter_dynamic_listed_but", num=num),
+                )
                 continue
             out.append(
                 Rule(

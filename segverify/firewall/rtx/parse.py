@@ -14,6 +14,7 @@ import re
 from segverify.errors import InputError
 from segverify.firewall.rtx.model import DynamicFilter, Filter, RtxConfig, SecureFilter, StaticNat
 from segverify.firewall.rtx.names import rtx_tables
+from segverify.i18n import Msg
 from segverify.topology.model import Location
 
 _ACTIONS = {"pass", "reject", "restrict"}
@@ -89,7 +90,9 @@ class _Parser:
         if word in ("pp", "tunnel"):
             sel = self.selected[word]
             if sel is None:
-                raise self.error(n, f"'{word}' used outside a '{word} select' block")
+                raise self.error(
+                    n, Msg("error.firewall.rtx.parse.used_outside_select_block", word=word)
+                )
             return f"{word}{sel}"
         return word
 
@@ -105,7 +108,7 @@ class _Parser:
                 elif w[2].isdigit():
                     self.static(n, s, w, fam)
                 elif w[2] == "set":
-                    self.warn(n, f"filter set not modelled: {s}")
+                    self.warn(n, Msg("warn.firewall.rtx.parse.filter_set_not_modelled", line=s))
                 # ip filter source-route / directed-broadcast: not part of the lists
                 return
             if len(w) >= 5 and w[2] == "secure" and w[3] == "filter":
@@ -120,7 +123,7 @@ class _Parser:
                     self.cfg.nat_interfaces.setdefault(d, []).append(itf)
                 return
             if w[1] == "policy":
-                self.warn(n, f"ip policy filters not modelled: {s}")
+                self.warn(n, Msg("warn.firewall.rtx.parse.ip_policy_filters_not_modelled", line=s))
                 return
             return  # routes, mtu, proxyarp, intrusion detection…: not the filter lists
         if w[:2] == ["nat", "descriptor"] and len(w) >= 3:
@@ -128,7 +131,7 @@ class _Parser:
             return
         if w[0] in rtx_tables()["not_filtering"]:
             return
-        self.warn(n, f"not understood: {s}")
+        self.warn(n, Msg("warn.common.not_understood", line=s))
 
     def address(self, n: int, w: list[str]) -> None:
         itf = self.iface(w[1], n)
@@ -142,14 +145,16 @@ class _Parser:
 
     def static(self, n: int, s: str, w: list[str], fam: int) -> None:
         if len(w) < 5:
-            raise self.error(n, f"ip filter needs an action and a source: {s}")
+            raise self.error(
+                n, Msg("error.firewall.rtx.parse.ip_filter_needs_action_source", line=s)
+            )
         num = int(w[2])
         action = w[3].removesuffix("-log").removesuffix("-nolog")
         if action not in _ACTIONS:
-            raise self.error(n, f"unknown filter action {w[3]!r}")
+            raise self.error(n, Msg("error.firewall.rtx.parse.unknown_filter_action", action=w[3]))
         fields = w[4:9] + ["*"] * (5 - len(w[4:9]))
         if len(w) > 9:
-            raise self.error(n, f"unexpected {' '.join(w[9:])!r}")
+            raise self.error(n, Msg("error.common.unexpected", word=" ".join(w[9:])))
         src, dst, proto, sport, dport = fields
         self.cfg.filters[(fam, num)] = Filter(
             fam, num, action, src, dst, proto, sport, dport, self.loc(n), s
@@ -158,7 +163,7 @@ class _Parser:
     def dynamic(self, n: int, s: str, w: list[str], fam: int) -> None:
         if len(w) < 7 or not w[3].isdigit():
             raise self.error(
-                n, f"ip filter dynamic needs a number, source, destination and protocol: {s}"
+                n, Msg("error.firewall.rtx.parse.ip_filter_dynamic_needs_number", line=s)
             )
         num = int(w[3])
         proto = w[6]
@@ -171,9 +176,11 @@ class _Parser:
         direction = w[4]
         if direction not in ("in", "out"):
             if direction == "name":
-                self.warn(n, f"filter set by name not modelled: {s}")
+                self.warn(n, Msg("warn.firewall.rtx.parse.filter_set_name_not_modelled", line=s))
                 return
-            raise self.error(n, f"secure filter direction must be in or out: {s}")
+            raise self.error(
+                n, Msg("error.firewall.rtx.parse.secure_filter_direction_must_out", line=s)
+            )
         static: list[int] = []
         dyn: list[int] = []
         target = static
@@ -182,7 +189,7 @@ class _Parser:
                 target = dyn
                 continue
             if not word.isdigit():
-                raise self.error(n, f"not a filter number: {word!r}")
+                raise self.error(n, Msg("error.firewall.rtx.parse.not_filter_number", word=word))
             target.append(int(word))
         self.cfg.interfaces.setdefault(itf, [])
         self.cfg.interface_locations.setdefault(itf, self.loc(n))
@@ -212,7 +219,14 @@ class _Parser:
             outer, _, inner = w[5].partition("=")
             count = int(w[6]) if len(w) >= 7 and w[6].isdigit() else 1
             if count != 1:
-                self.warn(n, f"static NAT of {count} addresses not modelled: {s}")
+                self.warn(
+                    n,
+                    Msg(
+                        "warn.firewall.rtx.parse.static_nat_addresses_not_modelled",
+                        count=count,
+                        line=s,
+                    ),
+                )
                 return
             self.cfg.nat_static.append(
                 StaticNat(desc, inner, outer, None, None, None, self.loc(n), s)
@@ -223,7 +237,7 @@ class _Parser:
             return int(word)
         ports = rtx_tables()["ports"].get(word)
         if not ports or len(ports) != 1:
-            raise self.error(n, f"not a single port: {word!r}")
+            raise self.error(n, Msg("error.firewall.rtx.parse.not_single_port", word=word))
         return int(ports[0])
 
 
