@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Protocol
 
 from segverify.findings.model import Finding, InputWarning, Report
@@ -117,6 +118,7 @@ class ReportSource:
     def rules(self) -> list[str]:
         return list(dict.fromkeys(f.rule for f in self.report.findings))
 
+    @cached_property
     def _groups(self) -> dict[tuple[str, str], list[Finding]]:
         groups: dict[tuple[str, str], list[Finding]] = {}
         for f in self.report.findings:
@@ -126,8 +128,8 @@ class ReportSource:
     def cases(self) -> list[Case]:
         return [
             Case(rule, pair, fs[0].kind, len(fs), any(f.severity == "error" for f in fs))
-            for (rule, pair), fs in sorted(self._groups().items())
+            for (rule, pair), fs in sorted(self._groups.items())
         ]
 
     def case_records(self, case: Case) -> Iterator[dict[str, Any]]:
-        return map(finding_dict, self._groups().get((case.rule, case.pair), []))
+        return map(finding_dict, self._groups.get((case.rule, case.pair), []))
