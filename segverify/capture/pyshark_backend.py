@@ -231,7 +231,7 @@ class _Frame:
 
     def cut_in(self, index: int) -> bool:
         """tshark ran out of captured bytes in the protocol at ``index`` (the last one it
-        dissected): that header is cut (the JSON fields before the cut look whole)."""
+        dissected): that protocol is cut (the JSON fields before the cut look whole)."""
         return "_ws.short" in self.layers and index == len(self.protocols) - 1
 
     def first_subframe(self) -> _Frame | None:
@@ -401,8 +401,10 @@ def _transport(f: _Frame, at: int, pkt: Decoded) -> Decoded | str:
     if layer is None:
         return pkt if pkt.frag_id is not None else f.bad()
     assert i is not None
-    if want in ("tcp", "udp") and f.cut_in(i):
-        return f.bad()  # the header itself is cut short (ICMP needs only its type and code)
+    if want == "tcp" and f.cut_in(i):
+        # the TCP header (options included) is cut short; tshark also stops in UDP and
+        # ICMP when only their payload is cut, so for them the fields decide
+        return f.bad()
     payload = None  # bytes after the IPv4 header (a total length of 0: segmentation offload)
     if f.protocols[at] == "ip":
         ip = f.layer(at) or {}
