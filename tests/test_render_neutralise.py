@@ -194,3 +194,17 @@ def test_firewall_export_control_characters_never_reach_terminal_or_junit(tmp_pa
     ET.fromstring(junit.split("\n", 1)[1])
     page = runner.invoke(cli, ["report", "-t", topo, "--firewall", str(export)]).output
     assert "\u202e" not in page and "\x1b" not in page
+
+
+def test_the_compiled_hazard_classes_flag_exactly_the_hazards() -> None:
+    """xml_text/terminal search one compiled character class; it must flag the same code
+    points as the per-character rule, for every code point."""
+    from segverify.render import safe
+
+    for keep, pattern in (("", safe._HAZARD), ("\t\n", safe._HAZARD_KEEP_LINES)):
+        wrong = [
+            c
+            for c in range(0x110000)
+            if safe._hazard(chr(c), keep) != (pattern.search(chr(c)) is not None)
+        ]
+        assert not wrong, (keep, wrong[:10])

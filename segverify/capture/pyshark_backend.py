@@ -37,8 +37,16 @@ SUPPORTED_LINKS = frozenset(
 )  # fmt: skip
 TRANSPORT = {"tcp": 6, "udp": 17, "icmp": 1, "icmpv6": 58, "sctp": 132, "gre": 47}
 # protocol names that may sit between a tunnel header and the inner IP packet
-TUNNEL_GLUE = frozenset({"eth", "ethertype", "vlan", "erspan", "mpls", "pppoes", "ppp"})
+TUNNEL_GLUE = frozenset(
+    {"eth", "ethertype", "vlan", "erspan", "mpls", "pppoes", "ppp", "wlan", "llc"}
+)
 GRE_DECAP = frozenset({0x0800, 0x86DD, 0x6558, 0x88BE, 0x22EB})
+GRE_ARUBA = range(0x8200, 0x8400)  # Aruba WLAN: an 802.11 frame follows the GRE header
+# protocols that may carry IP further on: a frame tshark found malformed or cut inside one of
+# them may have held IP (malformed/truncated); inside anything else (STP, ARP, CDP…) it is
+# simply not IP
+CARRIERS = SUPPORTED_LINKS | TUNNEL_GLUE | {"ethertype", "data", "vntag", "cfp", "gre", "udp"}
+TRANSPORT_NAMES = frozenset({"tcp", "udp", "icmp", "icmpv6", "sctp"})
 PREFS = {
     "ip.defragment": "FALSE",
     "ipv6.defragment": "FALSE",
@@ -218,10 +226,32 @@ def _int(value: Any) -> int | None:
 class _Frame:
     """Positional access to a frame's layers: the n-th occurrence of a protocol name."""
 
-    def __init__(self, frame: dict[str, Any]) -> None:
-        self.protocols: list[str] = frame["protocols"]
-        self.layers: dict[str, list[dict[str, Any]]] = frame["layers"]
-        self.cut = frame["cap_len"] < frame["len"]
+    def __init__(
+        self, protocols: list[str], layers: dict[str, list[dict[str, Any]]], cut: bool
+    ) -> None:
+        self.protocols = protocols
+        self.layers = layers
+        self.cut = cut
+
+    @classmethod
+    def of(cls, frame: dict[str, Any]) -> _Frame:
+        return cls(frame["protocols"], frame["layers"], frame["cap_len"] < frame["len"])
+
+    def cut_in(self, index: int) -> bool:
+        """tshark ran out of captured bytes in the protocol at ``index`` (the last one it
+        dissected): that protocol is cut (the JSON fields before the cut look whole)."""
+        return "_ws.short" in self.layers and index == len(self.protocols) - 1
+
+    def first_subframe(self) -> _Frame | None:
+        """The first A-MSDU subframe's layers (tshark nests them under ``wlan_aggregate``)
+        as a frame of its own: the record counts once, on its first subframe's flow."""
+        aggregate = self.layers.get("wlan_aggregate") or [{}]
+        subframes = _find(aggregate[0], "wlan_aggregate.a_mdsu.subframe")
+        first = subframes[0] if isinstance(subframes, list) and subframes else subframes
+        if not isinstance(first, dict):
+            return None
+        names = [k for k, v in first.items() if isinstance(v, dict)]
+        return _Frame(names, {k: [first[k]] for k in names}, self.cut)
 
     def layer(self, index: int) -> dict[str, Any] | None:
         name = self.protocols[index]
@@ -235,14 +265,17 @@ class _Frame:
 
 def decode_frame(frame: dict[str, Any]) -> Decoded | str:
     """One dissected frame as a decoded packet, or the name of its accounting bucket."""
-    f = _Frame(frame)
+    f = _Frame.of(frame)
     protos = f.protocols
     if not protos or protos[0] not in SUPPORTED_LINKS:
         return "unsupported_link"
     ip_at = next((i for i, p in enumerate(protos) if p in ("ip", "ipv6")), None)
     if ip_at is None:
+        if "ip" in f.layers or "ipv6" in f.layers:
+            return f.bad()  # an IP header tshark began and rejected (bogus version…)
         if "_ws.short" in f.layers or "_ws.malformed" in f.layers:
-            return f.bad()
+            # broken inside a protocol that may carry IP, or inside one that does not
+            return f.bad() if protos[-1] in CARRIERS else "non_ip"
         if "wlan" in protos and _int(_find(f.layers.get("wlan"), "wlan.fc.protected")) == 1:
             return "opaque"  # protected 802.11 data: may carry IP, cannot be opened
         return "non_ip"
@@ -260,6 +293,12 @@ def decode_frame(frame: dict[str, Any]) -> Decoded | str:
         kind, next_at = inner
         if next_at is None:  # the tunnel carries no IP packet: keep the outer one
             return pkt
+        if f.layer(next_at) is None and "wlan_aggregate" in f.layers:
+            sub = f.first_subframe()  # an A-MSDU: tshark nests each subframe's layers
+            if sub is None or not ({"ip", "ipv6"} & set(sub.protocols)):
+                return pkt
+            f = sub
+            next_at = next(i for i, p in enumerate(sub.protocols) if p in ("ip", "ipv6"))
         if len(tunnel) < 2:  # the outer two layers are recorded, as the fast backend does
             tunnel.append(f"{kind} {pkt.src}>{pkt.dst}")
         outer, ip_at = pkt, next_at
@@ -273,7 +312,7 @@ def _ip(f: _Frame, at: int, vlan: int | None, tunnel: tuple[str, ...]) -> Decode
     v6 = f.protocols[at] == "ipv6"
     pre = "ipv6" if v6 else "ip"
     src, dst = layer.get(f"{pre}.src"), layer.get(f"{pre}.dst")
-    if not isinstance(src, str) or not isinstance(dst, str):
+    if not isinstance(src, str) or not isinstance(dst, str) or f.cut_in(at):
         return f.bad()
     frag_id: int | None = None
     frag_offset = 0
@@ -284,6 +323,9 @@ def _ip(f: _Frame, at: int, vlan: int | None, tunnel: tuple[str, ...]) -> Decode
         if proto is None:
             i = _next_proto(f, at)
             proto = TRANSPORT.get(f.protocols[i]) if i is not None else None
+        if proto is None and "ah" in f.protocols[at + 1 : _next_proto(f, at) or len(f.protocols)]:
+            ah = f.layer(f.protocols.index("ah", at + 1))  # the header after AH
+            proto = _int(_find(ah, "ah.next_header"))
         if proto is None:  # the last next-header of the extension chain
             chain = [_int(v) for k, v in _walk(layer) if k.endswith(".nxt")]
             proto = next((p for p in reversed(chain) if p is not None), None)
@@ -347,9 +389,13 @@ def _canon(address: str) -> str:
 
 
 def _next_proto(f: _Frame, at: int) -> int | None:
-    """Index of the protocol after the IP header at ``at`` (skipping IPv6 extensions)."""
+    """Index of the protocol after the IP header at ``at`` (skipping IPv6 extensions, the
+    authentication header among them, as the other backends do)."""
+    v6 = f.protocols[at] == "ipv6"
     i = at + 1
-    while i < len(f.protocols) and f.protocols[i].startswith("ipv6."):
+    while i < len(f.protocols) and (
+        f.protocols[i].startswith("ipv6.") or (v6 and f.protocols[i] == "ah")
+    ):
         i += 1
     return i if i < len(f.protocols) else None
 
@@ -362,6 +408,16 @@ def _transport(f: _Frame, at: int, pkt: Decoded) -> Decoded | str:
     layer = f.layer(i) if i is not None and f.protocols[i] == want else None
     if layer is None:
         return pkt if pkt.frag_id is not None else f.bad()
+    assert i is not None
+    if want == "tcp" and f.cut_in(i):
+        # the TCP header (options included) is cut short; tshark also stops in UDP and
+        # ICMP when only their payload is cut, so for them the fields decide
+        return f.bad()
+    payload = None  # bytes after the IPv4 header (a total length of 0: segmentation offload)
+    if f.protocols[at] == "ip":
+        ip = f.layer(at) or {}
+        total, header = _int(ip.get("ip.len")), _int(ip.get("ip.hdr_len"))
+        payload = total - header if total and header else None
     if want in ("tcp", "udp", "sctp"):
         sport = _int(layer.get(f"{want}.srcport"))
         dport = _int(layer.get(f"{want}.dstport"))
@@ -375,6 +431,8 @@ def _transport(f: _Frame, at: int, pkt: Decoded) -> Decoded | str:
                 return f.bad()
             if hdr_len < 20:
                 return "malformed"  # a TCP header cannot be shorter than 20 bytes
+            if payload is not None and hdr_len > payload:
+                return "malformed"  # the data offset runs past the IP packet
             if "tcp.bogus_header_length" in str(layer) or "Short segment" in str(layer):
                 return f.bad()  # the header runs past the packet (as the other backends)
             pkt.tcp_flags = flags & 0xFF
@@ -416,7 +474,8 @@ def _tunnel_inner(f: _Frame, at: int, outer: Decoded) -> tuple[str, int | None] 
         version = _int(_find(gre, "gre.flags.version"))
         ptype = _int(_find(gre, "gre.proto"))
         pptp = version == 1 and ptype == 0x880B
-        if not pptp and (version != 0 or ptype not in GRE_DECAP):
+        known = ptype in GRE_DECAP or ptype in GRE_ARUBA
+        if not pptp and (version != 0 or not known):
             return None
         kind = "erspan" if ptype in (0x88BE, 0x22EB) else "gre"
         return kind, _inner_ip(f, i + 1)

@@ -211,10 +211,10 @@ def pcap(
         with open_output(output, binary=True) as out:
             pcap_json.write(analysis, out, lang)
     else:
-        from segverify.render import render
+        from segverify.render import write_analysis
 
         with open_output(output, binary=False) as out:
-            out.write(render(analysis.to_report(), fmt, lang, excel=settings().excel))
+            write_analysis(analysis, fmt, out, lang, excel=settings().excel)
     sys.exit(analysis.exit_code())
 
 

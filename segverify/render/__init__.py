@@ -1,11 +1,20 @@
-"""Renderers: every one takes a ``Report`` and returns text. One module per format."""
+"""Renderers: every one takes a ``Report`` and returns text. One module per format.
+
+CSV, SARIF and JUnit also stream (``write``): they take a finding source
+(``render.stream``) — a ``Report`` or a capture analysis (``render.pcap_source``) — and
+write each finding as it comes."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING, TextIO
 
 from segverify.findings.model import Report
 from segverify.render import csv_out, html_out, json_out, junit_out, sarif_out, text_out
+from segverify.render.stream import FindingSource
+
+if TYPE_CHECKING:
+    from segverify.checks.flows import FlowAnalysis
 
 FORMATS: dict[str, Callable[[Report, str], str]] = {
     "text": text_out.render,
@@ -15,6 +24,7 @@ FORMATS: dict[str, Callable[[Report, str], str]] = {
     "junit": junit_out.render,
     "html": html_out.render,
 }
+STREAMED = ("csv", "sarif", "junit")
 
 
 def render(
@@ -36,3 +46,26 @@ def render(
     if fmt == "html":
         return html_out.render(report, lang, run=run)
     return renderer(report, lang)
+
+
+def write(
+    source: FindingSource, fmt: str, out: TextIO, lang: str = "en", excel: bool = False
+) -> None:
+    """Stream the findings of ``source`` as ``fmt`` (csv, sarif, junit) to ``out``."""
+    if fmt == "csv":
+        csv_out.write(source, out, lang, bom=csv_out.wants_bom(lang, excel))
+    elif fmt == "sarif":
+        sarif_out.write(source, out, lang)
+    elif fmt == "junit":
+        junit_out.write(source, out, lang)
+    else:
+        raise ValueError(f"format {fmt!r} does not stream (streamed: {', '.join(STREAMED)})")
+
+
+def write_analysis(
+    analysis: FlowAnalysis, fmt: str, out: TextIO, lang: str = "en", excel: bool = False
+) -> None:
+    """Stream the findings of a capture analysis as ``fmt`` (csv, sarif, junit) to ``out``."""
+    from segverify.render.pcap_source import AnalysisSource
+
+    write(AnalysisSource(analysis), fmt, out, lang, excel)

@@ -3,87 +3,123 @@ that rule, so CI systems show each broken separation once with every finding beh
 
 Rules a topology check enforced with no finding appear as passing cases. An incomplete
 analysis is an error case. Strings pass through ``render.safe.xml_text``: control
-characters (ESC, OSC 8, NUL…) that XML 1.0 forbids become visible escapes."""
+characters (ESC, OSC 8, NUL…) that XML 1.0 forbids become visible escapes.
+
+Written as it goes (``write``): the suite's counts come from the source's cases, then
+each case's findings are written one at a time into its failure text."""
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
-from typing import Any
+import io
+from typing import Any, TextIO
 
 from segverify.findings.model import Finding, Report
 from segverify.i18n import t
 from segverify.render.safe import xml_text
+from segverify.render.stream import Case, FindingSource, ReportSource
+from segverify.render.stream import zone_pair as _zone_pair
+
+__all__ = ["render", "write", "zone_pair"]
 
 
 def zone_pair(f: Finding) -> str:
     """``src→dst`` for a finding, or ``-`` when it concerns no zone pair."""
-    d: dict[str, Any] = f.data
-    if d.get("src_zone") is not None and d.get("dst_zone") is not None:
-        return f"{d['src_zone']}→{d['dst_zone']}"
-    zones = d.get("zones")
-    if isinstance(zones, (list, tuple)) and len(zones) == 2:
-        return f"{zones[0]}→{zones[1]}"
-    return "-"
+    return _zone_pair(f.data)
+
+
+def _cdata(text: str) -> str:
+    """Character data as ElementTree writes it."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _attr(value: Any) -> str:
+    """An attribute value (visible escapes for forbidden characters, then XML escaping)."""
+    text = _cdata(xml_text(value)).replace('"', "&quot;")
+    return text.replace("\r", "&#13;").replace("\n", "&#10;").replace("\t", "&#09;")
+
+
+def _element(tag: str, attrs: dict[str, Any], close: bool = True) -> str:
+    body = "".join(f' {k}="{_attr(v)}"' for k, v in attrs.items())
+    return f"<{tag}{body} />" if close else f"<{tag}{body}>"
+
+
+def finding_text(index: int, record: dict[str, Any], lang: str) -> str:
+    """The lines of one finding inside its case's failure text."""
+    ja = lang == "ja"
+    parts = [f"{index}. {record['message_ja'] if ja else record['message']}"]
+    loc = record.get("location")
+    if loc:
+        where = f"{loc['file']}:{loc['line']}:{loc['column']}"
+        parts.append(f"   {t('finding.where', lang)}: {where}")
+    if record["clauses"]:
+        parts.append(f"   {t('finding.clauses', lang)}: {'; '.join(record['clauses'])}")
+    if record["evidence"]:
+        parts.append(f"   {t('finding.evidence', lang)}: {' -> '.join(record['evidence'])}")
+    remedy = record["remedy_ja"] if ja else record["remedy"]
+    if remedy:
+        parts.append(f"   {t('finding.remedy', lang)}: {remedy}")
+    return "\n".join(parts)
+
+
+def _write_case(source: FindingSource, case: Case, out: TextIO, lang: str) -> None:
+    command = source.command
+    out.write(
+        _element(
+            "testcase",
+            {"classname": f"segverify.{command}.{case.kind}", "name": f"{case.rule} {case.pair}"},
+            close=False,
+        )
+    )
+    tag = "failure" if case.failing else "skipped"
+    message = t("junit.count", lang, count=case.count, rule=case.rule, pair=case.pair)
+    out.write(_element(tag, {"message": message, "type": case.rule}, close=False))
+    for i, record in enumerate(source.case_records(case), 1):
+        text = finding_text(i, record, lang)
+        out.write(_cdata(xml_text(text if i == 1 else "\n" + text, keep_newlines=True)))
+    out.write(f"</{tag}></testcase>")
+
+
+def write(source: FindingSource, out: TextIO, lang: str = "en") -> None:
+    """The JUnit XML of ``source`` to ``out``, one finding at a time."""
+    command = source.command
+    cases = source.cases()
+    summary = source.summary()
+    enforced = [r for r in summary.get("enforced", []) if isinstance(r, str)]
+    rules = {c.rule for c in cases}
+    passing = [r for r in enforced if r not in rules]
+    failing = sum(1 for c in cases if c.failing)
+    total = len(cases) + len(passing) + (1 if source.incomplete else 0)
+    out.write("<?xml version='1.0' encoding='utf-8'?>\n")
+    suite = {
+        "name": f"segverify.{command}",
+        "tests": str(max(1, total)),
+        "failures": str(failing),
+        "errors": "1" if source.incomplete else "0",
+        "skipped": str(len(cases) - failing),
+    }
+    out.write(_element("testsuite", suite, close=False))
+    plain = f"segverify.{command}"
+    if not total:
+        out.write(_element("testcase", {"classname": plain, "name": t("junit.none", lang)}))
+    for case in cases:
+        _write_case(source, case, out, lang)
+    for rule in passing:
+        out.write(_element("testcase", {"classname": plain, "name": rule}))
+    if source.incomplete:
+        out.write(
+            _element("testcase", {"classname": plain, "name": t("junit.complete", lang)}, False)
+        )
+        text = xml_text("\n".join(w.text(lang) for w in source.warnings()), keep_newlines=True)
+        error = {"message": t("text.incomplete", lang)}
+        if text:
+            out.write(_element("error", error, close=False) + _cdata(text) + "</error>")
+        else:
+            out.write(_element("error", error))
+        out.write("</testcase>")
+    out.write("</testsuite>\n")
 
 
 def render(report: Report, lang: str = "en") -> str:
-    groups: dict[tuple[str, str], list[Finding]] = {}
-    for f in report.findings:
-        groups.setdefault((f.rule, zone_pair(f)), []).append(f)
-    enforced = [r for r in report.summary.get("enforced", []) if isinstance(r, str)]
-    passing = [r for r in enforced if not any(rule == r for rule, _ in groups)]
-    failing = sum(1 for fs in groups.values() if any(f.severity == "error" for f in fs))
-    cases = len(groups) + len(passing) + (1 if report.incomplete else 0)
-    suite = ET.Element(
-        "testsuite",
-        name=f"segverify.{report.command}",
-        tests=str(max(1, cases)),
-        failures=str(failing),
-        errors="1" if report.incomplete else "0",
-        skipped=str(len(groups) - failing),
-    )
-    if not cases:
-        ET.SubElement(
-            suite,
-            "testcase",
-            classname=f"segverify.{report.command}",
-            name=xml_text(t("junit.none", lang)),
-        )
-    for (rule, pair), fs in sorted(groups.items()):
-        case = ET.SubElement(
-            suite,
-            "testcase",
-            classname=xml_text(f"segverify.{report.command}.{fs[0].kind}"),
-            name=xml_text(f"{rule} {pair}"),
-        )
-        body = []
-        for i, f in enumerate(fs, 1):
-            parts = [f"{i}. {f.text(lang)}"]
-            if f.location:
-                parts.append(f"   {t('finding.where', lang)}: {f.location}")
-            if f.clauses:
-                parts.append(f"   {t('finding.clauses', lang)}: {'; '.join(f.clauses)}")
-            if f.evidence:
-                parts.append(f"   {t('finding.evidence', lang)}: {' -> '.join(f.evidence)}")
-            remedy = f.remedy_text(lang)
-            if remedy:
-                parts.append(f"   {t('finding.remedy', lang)}: {remedy}")
-            body.append("\n".join(parts))
-        tag = "failure" if any(f.severity == "error" for f in fs) else "skipped"
-        message = t("junit.count", lang, count=len(fs), rule=rule, pair=pair)
-        el = ET.SubElement(case, tag, message=xml_text(message), type=xml_text(rule))
-        el.text = xml_text("\n".join(body), keep_newlines=True)
-    for rule in passing:
-        ET.SubElement(
-            suite, "testcase", classname=f"segverify.{report.command}", name=xml_text(rule)
-        )
-    if report.incomplete:
-        case = ET.SubElement(
-            suite,
-            "testcase",
-            classname=f"segverify.{report.command}",
-            name=xml_text(t("junit.complete", lang)),
-        )
-        err = ET.SubElement(case, "error", message=xml_text(t("text.incomplete", lang)))
-        err.text = xml_text("\n".join(w.text(lang) for w in report.warnings), keep_newlines=True)
-    return ET.tostring(suite, encoding="unicode", xml_declaration=True) + "\n"
+    buf = io.StringIO()
+    write(ReportSource(report), buf, lang)
+    return buf.getvalue()

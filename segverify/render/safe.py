@@ -25,6 +25,8 @@ from segverify.errors import printable
 BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 _LINE_SPLIT = re.compile(r"(\r\n|\r|\n)")
+_NEEDS_QUOTES = re.compile(r'[,"\r\n]')
+_NEEDS_CARE = re.compile(r'[,"\r\n]|^ | $')  # quoting, or a line that may start a formula
 
 
 def _visible(ch: str) -> str:
@@ -45,6 +47,24 @@ def _hazard(ch: str, keep: str = "") -> bool:
     )
 
 
+def _hazards(keep: str) -> re.Pattern[str]:
+    """One character class for every character ``_hazard`` flags (``keep`` left out)."""
+    chars = [chr(c) for c in (*range(0x20), *range(0x7F, 0xA0), 0xFFFE, 0xFFFF)]
+    chars += sorted(BIDI)
+    body = "".join(re.escape(c) for c in chars if c not in keep)
+    return re.compile(f"[{body}\ud800-\udfff]")
+
+
+_HAZARD = _hazards("")
+_HAZARD_KEEP_LINES = _hazards("\t\n")
+
+
+def _escape_hazards(s: str, pattern: re.Pattern[str]) -> str:
+    if pattern.search(s) is None:  # the common case: nothing to escape
+        return s
+    return pattern.sub(lambda m: _visible(m.group()), s)
+
+
 def terminal(text: Any) -> str:
     """Text safe to print on a terminal: every control, format (bidi, zero-width) and line
     separator character made visible — the same rule as the one-line error messages."""
@@ -55,8 +75,7 @@ def xml_text(text: Any, keep_newlines: bool = False) -> str:
     """Text for an XML character-data or attribute value (before XML escaping): characters
     XML 1.0 forbids and bidi overrides become visible escapes; tab/newline kept if asked."""
     s = "" if text is None else str(text)
-    keep = "\t\n" if keep_newlines else ""
-    return "".join(_visible(ch) if _hazard(ch, keep) else ch for ch in s)
+    return _escape_hazards(s, _HAZARD_KEEP_LINES if keep_newlines else _HAZARD)
 
 
 def xml(text: Any) -> str:
@@ -80,7 +99,10 @@ def csv_cell(value: Any) -> str:
         return str(value)
     if isinstance(value, (list, tuple)):
         value = "; ".join("" if v is None else str(v) for v in value)
-    parts = _LINE_SPLIT.split(str(value))
+    text = str(value)
+    if "\n" not in text and "\r" not in text:  # one line: the common case
+        return "'" + text if text.startswith(FORMULA_START) else text
+    parts = _LINE_SPLIT.split(text)
     out = []
     for i, part in enumerate(parts):
         if i % 2 == 0 and part.startswith(FORMULA_START):
@@ -95,8 +117,15 @@ def csv_row(cells: list[Any]) -> str:
     comma, quote, CR or LF quoted (Python's csv module leaves a bare CR unquoted)."""
     out = []
     for cell in cells:
+        kind = type(cell)
+        if kind is str and not cell.startswith(FORMULA_START) and _NEEDS_CARE.search(cell) is None:
+            out.append(cell)  # the common case: a plain one-line string, nothing to do
+            continue
+        if kind is int:
+            out.append(str(cell))
+            continue
         text = csv_cell(cell)
-        if any(c in text for c in ',"\r\n') or text != text.strip(" "):
+        if _NEEDS_QUOTES.search(text) or text[:1] == " " or text[-1:] == " ":
             text = '"' + text.replace('"', '""') + '"'
         out.append(text)
     return ",".join(out) + "\n"
