@@ -9,6 +9,7 @@ import click
 
 from segverify import __version__
 from segverify.cli.context import Settings, fail, settings
+from segverify.cli.usage import in_language
 from segverify.errors import EXIT_BAD_INPUT, InputError
 from segverify.i18n import LANGS, default_lang, t
 
@@ -59,6 +60,9 @@ class SegverifyGroup(click.Group):
     def invoke(self, ctx: click.Context) -> object:
         try:
             return super().invoke(ctx)
+        except click.UsageError as err:
+            lang = settings(ctx).lang if isinstance(ctx.obj, Settings) else _lang_of(ctx)
+            raise in_language(err, lang) from None
         except InputError as err:
             click.echo(f"segverify: {err.render(settings(ctx).lang)}", err=True)
             ctx.exit(EXIT_BAD_INPUT)
@@ -80,6 +84,11 @@ class SegverifyGroup(click.Group):
                 raise
             click.echo(f"segverify: {internal_message(exc, settings(ctx).lang)}", err=True)
             ctx.exit(EXIT_BAD_INPUT)
+
+
+def _lang_of(ctx: click.Context) -> str:
+    """The language before the root callback ran (a command name that does not exist)."""
+    return ctx.params.get("lang") or default_lang()
 
 
 def _one_line(text: str, limit: int = 300) -> str:
