@@ -40,3 +40,18 @@ def scan_table(n: int, forbidden_share: float = 0.5, seed: int = 1) -> FlowTable
     cols = FlowColumns.from_arrays(arrays, ["generated.pcap"])
     packets = int((cols.pkts_fwd + cols.pkts_rev).sum())
     return FlowTable(columns=cols, accounting=Accounting(packets, packets, files=1))
+
+
+def peak_mb() -> float:
+    """This process's peak resident memory in MiB. ``VmHWM``: Linux keeps ``ru_maxrss``
+    across exec, so a child forked from a big test worker would report the worker's peak."""
+    import resource
+
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024

@@ -16,18 +16,10 @@ import json, os, resource, sys, time
 limit = {limit}
 resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 sys.path.insert(0, {tests!r})
-from flowgen import scan_table
+from flowgen import peak_mb, scan_table
 from segverify.checks.flows import analyse_table
 from segverify.render import pcap_json
 from segverify.topology.loader import load_topology
-
-def peak_mb():  # VmHWM: ru_maxrss keeps the forking test worker's peak across exec
-    with open("/proc/self/status", encoding="ascii") as fh:
-        for line in fh:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
 
 table = scan_table({n}, forbidden_share=1.0)
 t = time.perf_counter()

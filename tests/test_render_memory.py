@@ -19,18 +19,10 @@ import json, os, resource, sys
 limit = {limit}
 resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
 sys.path.insert(0, {tests!r})
-from flowgen import scan_table
+from flowgen import peak_mb, scan_table
 from segverify.checks.flows import analyse_table
 from segverify.render import write_analysis
 from segverify.topology.loader import load_topology
-
-def peak_mb():  # VmHWM: ru_maxrss keeps the forking test worker's peak across exec
-    with open("/proc/self/status", encoding="ascii") as fh:
-        for line in fh:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
 
 analysis = analyse_table(scan_table({n}, forbidden_share=1.0), load_topology({topo!r}))
 analysis.forbidden_rows()
