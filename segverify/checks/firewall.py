@@ -244,23 +244,13 @@ def shadowed_and_redundant(analysis: FirewallAnalysis) -> list[Finding]:
             seen = seen | analysis.regions[p]
         through = through & traffic
         seen = seen & traffic
-        n = len(cs.rules)
         cover_cache: dict[Any, list[int]] = {}
-        # suffix accept sets for redundancy: S[i] = accepted by rules i.. and the default
-        suffix: list[Any] = [sp.false] * (n + 1)
-        if cs.exact:
-            s = sp.true if cs.default_accept else sp.false
-            suffix[n] = s
-            for k in range(n - 1, -1, -1):
-                cr = cs.rules[k]
-                if cr.rule.enabled:
-                    s = sp.bdd.ite(cr.may, sp.true if cr.accept else sp.false, s)
-                suffix[k] = s
+        found: list[tuple[int, Finding]] = []
+        candidates: list[int] = []  # not shadowed: redundant unless removing it changes the stage
         for i, cr in enumerate(cs.rules):
             rule = cr.rule
             if not rule.enabled or rule.implicit:
                 continue
-            ref = rule_ref(rule, cs, i)
             covered = cs.covered_must[i] if cs.covered_must else None
             mine = cr.may & seen
             shadowed = (
@@ -272,16 +262,39 @@ def shadowed_and_redundant(analysis: FirewallAnalysis) -> list[Finding]:
                 continue  # local traffic on lo: never zone traffic, nothing to report
             if shadowed:
                 cover = _cover(cs, i, mine, cover_cache) if mine != sp.false else []
-                findings.append(_shadow_finding(analysis, cs, rule, ref, cover))
-                continue
-            if not cs.exact:
-                continue
-            rest = suffix[i + 1]
-            change = cs.eff[i] & (~rest if cr.accept else rest) & through
-            if change == sp.false:
-                takers = _takers(cs, i, sp)
-                findings.append(_redundant_finding(analysis, cs, rule, ref, takers))
+                ref = rule_ref(rule, cs, i)
+                found.append((i, _shadow_finding(analysis, cs, rule, ref, cover)))
+            elif cs.exact:
+                candidates.append(i)
+        if candidates:
+            found += _redundant(analysis, cs, candidates, through)
+            found.sort(key=lambda f: f[0])
+        findings += [f for _, f in found]
     return findings
+
+
+def _redundant(
+    analysis: FirewallAnalysis, cs: CompiledStage, candidates: list[int], through: Any
+) -> list[tuple[int, Finding]]:
+    """Of the ``candidates`` (rules of an exact stage that decide some packet), those whose
+    removal changes nothing: one backward pass over the stage keeping only the current
+    suffix accept set S[i+1] (accepted by the rules after i and the default)."""
+    sp = analysis.space
+    out: list[tuple[int, Finding]] = []
+    s = sp.true if cs.default_accept else sp.false
+    todo = set(candidates)
+    first = candidates[0]
+    for k in range(len(cs.rules) - 1, first - 1, -1):
+        cr = cs.rules[k]
+        if k in todo:
+            change = cs.eff[k] & (~s if cr.accept else s) & through
+            if change == sp.false:
+                takers = _takers(cs, k, sp)
+                ref = rule_ref(cr.rule, cs, k)
+                out.append((k, _redundant_finding(analysis, cs, cr.rule, ref, takers)))
+        if cr.rule.enabled:
+            s = sp.bdd.ite(cr.may, sp.true if cr.accept else sp.false, s)
+    return out
 
 
 def _loopback_only(rule: Rule) -> bool:

@@ -162,7 +162,8 @@ def compile_stage(
             rules.append(CompiledRule(rule, i, space.false, space.false))
             continue
         may, must = encoder.encode(rule.match)
-        rules.append(CompiledRule(rule, i, may & domain, must & domain))
+        m = may & domain  # ``must is may``: exact, one operation
+        rules.append(CompiledRule(rule, i, m, m if must is may else must & domain))
     exact = all(r.exact for r in rules)
     acc = space.true if stage.default == "accept" else space.false
     if stage.intrazone_default is not None and stage.intrazone_default != stage.default:

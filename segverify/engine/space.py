@@ -184,6 +184,8 @@ class HeaderSpace:
         self.true = self.bdd.true
         self.false = self.bdd.false
         self._cache: dict[Any, Any] = {}
+        ports = set(self.fields["dport"].vars) | set(self.fields["sport"].vars)
+        self._not_ports = [v for f in self.fields.values() for v in f.vars if v not in ports]
 
     def _declaration_order(self) -> list[str]:
         f = self.fields
@@ -468,10 +470,21 @@ class HeaderSpace:
         # small fields with candidate values first (a few cube operations each) …
         dport = sport = 0
         if proto in PORT_PROTOS:
+            # the ports lie below the addresses: try the candidates on the set's projection
+            # onto the two port fields (small), then restrict ``cur`` once
+            proj = bdd.exist(self._not_ports, cur)
+            fixed = self.true
             for c in (prefer.get("dport", 443), 443, 80, 22, 25, 53, 445, 3389):
-                if try_value("dport", c):
+                t = proj & self.value("dport", c)
+                if t != self.false:
+                    proj, fixed = t, self.value("dport", c)
+                    values["dport"] = c
                     break
-            try_value("sport", 49152)
+            if (proj & self.value("sport", 49152)) != self.false:
+                fixed = fixed & self.value("sport", 49152)
+                values["sport"] = 49152
+            if fixed != self.true:
+                cur = cur & fixed
         elif proto in ICMP_PROTOS:
             echo = 8 << 8 if proto == 1 else 128 << 8
             try_value("dport", echo)
