@@ -26,6 +26,7 @@ from segverify.findings.model import Finding, Report
 from segverify.firewall.bind import LOOPBACK
 from segverify.firewall.ir import Device, Interfaces, Rule, walk
 from segverify.firewall.model import Ruleset
+from segverify.gcpause import gc_paused
 from segverify.i18n import t
 from segverify.topology.model import Topology
 
@@ -365,6 +366,7 @@ def _redundant_finding(
     )
 
 
+@gc_paused
 def check_firewall(
     topology: Topology,
     ruleset: Device | Ruleset,

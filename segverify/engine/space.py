@@ -407,17 +407,19 @@ class HeaderSpace:
         out: dict[str, bool] = {}
         neg = False
         true = self.true
-        while u.var is not None:
+        v = u.var  # each node's variable read once (attribute reads wrap CUDD calls)
+        while v is not None:
             if u.negated:
                 neg = not neg
-            v = u.var
             bit = prefer.get(v, False)
             c = u.high if bit else u.low
-            if c.var is None and (c == true) == neg:  # this branch is constant false
+            cv = c.var
+            if cv is None and (c == true) == neg:  # this branch is constant false
                 bit = not bit
                 c = u.high if bit else u.low
+                cv = c.var
             out[v] = bit
-            u = c
+            u, v = c, cv
         return out
 
     def example(self, u: Any, prefer: dict[str, int] | None = None) -> Packet | None:
