@@ -5,6 +5,7 @@ rules. Exact: every answer is a set computed on the header space, never a sample
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -77,11 +78,11 @@ def no_stage_ref(iif: str, oif: str) -> dict[str, Any]:
 PermitSource = tuple[CompiledStage | None, Rule | None, int | None, Any, tuple[str, str] | None]
 
 
-def _permit_sources(analysis: FirewallAnalysis) -> list[PermitSource]:
+def _permit_sources(analysis: FirewallAnalysis) -> Iterator[PermitSource]:
     """Every (stage, accepting rule or default, index, packets it lets through the device,
     None); stage None: packets no stage applies to, one entry per (input, output)
-    interface pair."""
-    out = []
+    interface pair. A generator: each set is dropped once its findings are made (a list
+    held one BDD per accepting rule alive at once)."""
     comp = analysis.compiled
     sp = analysis.space
     path = "forward"  # zone crossings only
@@ -97,15 +98,15 @@ def _permit_sources(analysis: FirewallAnalysis) -> list[PermitSource]:
 
         for cr, eff in zip(cs.rules, cs.eff, strict=False):
             if cr.may_accept and eff != sp.false:
-                out.append((cs, cr.rule, cr.index, leaving(eff), None))
+                yield (cs, cr.rule, cr.index, leaving(eff), None)
         if cs.default_accept and cs.default_eff != sp.false:
-            out.append((cs, None, None, leaving(cs.default_eff & cs.default_accepts), None))
+            yield (cs, None, None, leaving(cs.default_eff & cs.default_accepts), None)
     # packets no stage applies to (an interface without an ACL): the device forwards them
     unfiltered = region
     for cs in comp.paths[path]:
         unfiltered = unfiltered & ~cs.family
     if unfiltered == sp.false:
-        return out
+        return
     for iif in sp.interfaces:
         at_in = unfiltered & sp.iface("iif", iif)
         if at_in == sp.false:
@@ -113,8 +114,7 @@ def _permit_sources(analysis: FirewallAnalysis) -> list[PermitSource]:
         for oif in sp.interfaces:
             u = at_in & sp.iface("oif", oif)
             if u != sp.false:
-                out.append((None, None, None, comp.to_post(u, path) & region, (iif, oif)))
-    return out
+                yield (None, None, None, comp.to_post(u, path) & region, (iif, oif))
 
 
 def forbidden_permits(
