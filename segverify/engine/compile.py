@@ -21,6 +21,8 @@ from segverify.engine.nat import NatImage
 from segverify.engine.space import HeaderSpace, Packet
 from segverify.firewall.ir import PATHS, UNKNOWN_ACTION, Device, Rule, Stage
 
+PREFIX_STRIDE = 64  # rules between two kept prefix unions of a stage's fold
+
 
 @dataclass
 class CompiledRule:
@@ -55,32 +57,63 @@ class CompiledStage:
     default_accepts: Any = None  # of the unmatched packets, those the default accepts
     covered_must: list[Any] = field(default_factory=list)  # before rule i, by certain matches
     exact: bool = True
-    cov_prefix: list[Any] = field(default_factory=list)  # [k]: union of rules < k (upper)
-    acc_prefix: list[Any] = field(default_factory=list)  # [k]: accepted by rules < k (upper)
+    # the upper fold's prefix unions, kept at every PREFIX_STRIDE-th rule only (all of them
+    # held most of a large stage's BDD nodes, and few are ever read): [b] = rules < b·stride
+    cov_marks: list[Any] = field(default_factory=list)  # union of their matches
+    acc_marks: list[Any] = field(default_factory=list)  # packets they accept
+    _blocks: dict[int, tuple[list[Any], list[Any]]] = field(default_factory=dict, repr=False)
+
+    def _block(self, b: int) -> tuple[list[Any], list[Any]]:
+        """Every prefix union inside block ``b`` (rules b·stride … b·stride + stride), from
+        its mark, replaying the fold (cached)."""
+        hit = self._blocks.get(b)
+        if hit is None:
+            cov, acc = [self.cov_marks[b]], [self.acc_marks[b]]
+            start = b * PREFIX_STRIDE
+            for k in range(start, min(start + PREFIX_STRIDE, len(self.rules))):
+                r = self.rules[k]
+                cov.append(cov[-1] | (r.may if r.may_accept else r.must))
+                acc.append(acc[-1] | self.eff[k] if r.may_accept else acc[-1])
+            hit = self._blocks[b] = (cov, acc)
+        return hit
+
+    def prefix(self, k: int) -> tuple[Any, Any]:
+        """(union of the matches, accepted packets) of the rules before ``k`` (upper fold)."""
+        b, r = divmod(k, PREFIX_STRIDE)
+        if r == 0 and b < len(self.cov_marks):
+            return self.cov_marks[b], self.acc_marks[b]
+        cov, acc = self._block(b)
+        return cov[r], acc[r]
 
     def deciders(
         self, target: Any, lo: int, hi: int, accepting: bool | None, limit: int
     ) -> list[int]:
         """Rules in [lo, hi) whose effective set meets ``target`` (only accepting or only
         refusing ones when ``accepting`` is set), in order, at most ``limit``: a bisection
-        over prefix unions, O(found · log n) BDD operations instead of a scan."""
-        false = self.cov_prefix[0]  # the empty union
-        cov, accp = self.cov_prefix, self.acc_prefix
+        over prefix unions, O(found · log n) BDD operations instead of a scan. Ranges wider
+        than a block split at block boundaries (marks), so only the blocks holding a
+        decider are replayed."""
+        false = self.cov_marks[0]  # the empty union
         out: list[int] = []
         stack = [(lo, hi)]
         while stack and len(out) < limit:
             a, b = stack.pop()
             if a >= b:
                 continue
-            u = cov[b] & target & ~cov[a]
+            cov_a, acc_a = self.prefix(a)
+            cov_b, acc_b = self.prefix(b)
+            u = cov_b & target & ~cov_a
             if accepting is not None:
-                u = u & (accp[b] & ~accp[a]) if accepting else u & ~accp[b]
+                u = u & (acc_b & ~acc_a) if accepting else u & ~acc_b
             if u == false:
                 continue
             if b - a == 1:
                 out.append(a)
                 continue
             mid = (a + b) // 2
+            if b - a > PREFIX_STRIDE:  # the block boundary nearest the middle, inside (a, b)
+                m = round(mid / PREFIX_STRIDE) * PREFIX_STRIDE
+                mid = m if a < m < b else mid
             stack.append((mid, b))  # right half after the left one: results stay in order
             stack.append((a, mid))
         return out
@@ -99,26 +132,27 @@ def _fold(
     space: HeaderSpace,
     matches: list[tuple[Any, bool]],
     default_acc: Any,
-    prefixes: tuple[list[Any], list[Any]] | None = None,
+    marks: tuple[list[Any], list[Any]] | None = None,
 ) -> tuple[list[Any], Any, Any]:
     """First-match fold: effective sets, the unmatched rest and the accepted set. With
-    ``prefixes``, also records after each rule the union of the matches so far and of
-    the accepting effective sets so far (for fast "which earlier rules" searches)."""
+    ``marks``, also records before every PREFIX_STRIDE-th rule (and after the last when
+    the count is a multiple) the union of the matches so far and of the accepting
+    effective sets so far (for fast "which earlier rules" searches)."""
     covered = space.false
     accepted = space.false
     effs = []
-    for m, acc in matches:
-        if prefixes is not None:
-            prefixes[0].append(covered)
-            prefixes[1].append(accepted)
+    for k, (m, acc) in enumerate(matches):
+        if marks is not None and k % PREFIX_STRIDE == 0:
+            marks[0].append(covered)
+            marks[1].append(accepted)
         eff = m & ~covered
         effs.append(eff)
         covered = covered | m
         if acc:
             accepted = accepted | eff
-    if prefixes is not None:
-        prefixes[0].append(covered)
-        prefixes[1].append(accepted)
+    if marks is not None and len(matches) % PREFIX_STRIDE == 0:
+        marks[0].append(covered)
+        marks[1].append(accepted)
     rest = ~covered
     accepted = accepted | (rest & default_acc)
     return effs, rest, accepted
@@ -170,9 +204,9 @@ def compile_stage(
         intra = intrazone(space, device)
         acc = (acc & ~intra) | (intra if stage.intrazone_default == "accept" else space.false)
     upper = [(r.may if r.may_accept else r.must, r.may_accept) for r in rules]
-    cov_prefix: list[Any] = []
-    acc_prefix: list[Any] = []
-    eff, rest, acc_up = _fold(space, upper, acc, (cov_prefix, acc_prefix))
+    cov_marks: list[Any] = []
+    acc_marks: list[Any] = []
+    eff, rest, acc_up = _fold(space, upper, acc, (cov_marks, acc_marks))
     covered_must: list[Any] = []
     if exact:
         acc_low = acc_up
@@ -196,8 +230,8 @@ def compile_stage(
         default_accepts=acc,
         covered_must=covered_must,
         exact=exact,
-        cov_prefix=cov_prefix,
-        acc_prefix=acc_prefix,
+        cov_marks=cov_marks,
+        acc_marks=acc_marks,
     )
 
 
