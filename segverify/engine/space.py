@@ -39,6 +39,7 @@ PORT_PROTOS = (6, 17, 33, 132, 136)  # tcp, udp, dccp, sctp, udplite: the ones w
 ICMP_PROTOS = (1, 58)
 OTHER_IFACE = "*"
 ORDERS = ("grouped", "interleaved", "ports-first")
+_BIT_CHARS = bytes.maketrans(b"\x00\x01", b"01")  # bytes of 0/1 → "01" text for int(…, 2)
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -507,18 +508,14 @@ class HeaderSpace:
             "sport": (self.fields["sport"].vars, values.get("sport", 49152)),
         }
         want: dict[str, bool] = {}
-        for names, pref in prefs.values():
-            n = len(names)
-            for i, v in enumerate(names):
-                want[v] = bool((pref >> (n - 1 - i)) & 1)
+        for fname, (names, pref) in prefs.items():
+            want.update(self._bits_of(fname, len(names), pref))
         path = self._walk(cur, want)
+        bits = {**want, **path}  # the path where it fixes a bit, else the preference
 
         def read(fname: str) -> int:
             names, _ = prefs[fname]
-            out = 0
-            for v in names:
-                out = (out << 1) | int(path.get(v, want[v]))
-            return out
+            return int(bytes(map(bits.__getitem__, names)).translate(_BIT_CHARS), 2)
 
         iif, oif, src, dst = read("iif"), read("oif"), read("src"), read("dst")
         if proto in PORT_PROTOS:
@@ -538,6 +535,17 @@ class HeaderSpace:
             out_interface=self.interfaces[oif] if oif < len(self.interfaces) else OTHER_IFACE,
             translated=bool(nat),
         )
+
+    def _bits_of(self, fname: str, width: int, value: int) -> dict[str, bool]:
+        """``{variable: bit}`` of ``value`` over the first ``width`` variables of ``fname``
+        (cached: example packets prefer the same few values)."""
+        key = ("bits", fname, width, value)
+        hit = self._cache.get(key)
+        if hit is None:
+            names = self.fields[fname].vars[:width]
+            hit = {v: bool((value >> (width - 1 - i)) & 1) for i, v in enumerate(names)}
+            self._cache[key] = hit
+        return hit
 
     def size(self, u: Any) -> int:
         """BDD node count of ``u`` (for benchmarks)."""
