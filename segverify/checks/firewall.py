@@ -278,23 +278,30 @@ def _redundant(
     analysis: FirewallAnalysis, cs: CompiledStage, candidates: list[int], through: Any
 ) -> list[tuple[int, Finding]]:
     """Of the ``candidates`` (rules of an exact stage that decide some packet), those whose
-    removal changes nothing: one backward pass over the stage keeping only the current
-    suffix accept set S[i+1] (accepted by the rules after i and the default)."""
+    removal changes nothing: the suffix accept sets S[k] (accepted by rules k.. and the
+    default) are built in one backward run from the last rule down to the first candidate
+    (consecutive operations share CUDD's computed table), then each candidate compares
+    its effective set with S[i+1]."""
     sp = analysis.space
     out: list[tuple[int, Finding]] = []
-    s = sp.true if cs.default_accept else sp.false
-    todo = set(candidates)
     first = candidates[0]
-    for k in range(len(cs.rules) - 1, first - 1, -1):
+    n = len(cs.rules)
+    suffix: list[Any] = [sp.false] * (n + 1 - first)  # [k - first] = S[k]
+    s = sp.true if cs.default_accept else sp.false
+    suffix[n - first] = s
+    for k in range(n - 1, first - 1, -1):
         cr = cs.rules[k]
-        if k in todo:
-            change = cs.eff[k] & (~s if cr.accept else s) & through
-            if change == sp.false:
-                takers = _takers(cs, k, sp)
-                ref = rule_ref(cr.rule, cs, k)
-                out.append((k, _redundant_finding(analysis, cs, cr.rule, ref, takers)))
         if cr.rule.enabled:
             s = sp.bdd.ite(cr.may, sp.true if cr.accept else sp.false, s)
+        suffix[k - first] = s
+    for i in candidates:
+        cr = cs.rules[i]
+        rest = suffix[i + 1 - first]
+        change = cs.eff[i] & (~rest if cr.accept else rest) & through
+        if change == sp.false:
+            takers = _takers(cs, i, sp)
+            ref = rule_ref(cr.rule, cs, i)
+            out.append((i, _redundant_finding(analysis, cs, cr.rule, ref, takers)))
     return out
 
 

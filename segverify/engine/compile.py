@@ -61,61 +61,55 @@ class CompiledStage:
     # held most of a large stage's BDD nodes, and few are ever read): [b] = rules < b·stride
     cov_marks: list[Any] = field(default_factory=list)  # union of their matches
     acc_marks: list[Any] = field(default_factory=list)  # packets they accept
-    _blocks: dict[int, tuple[list[Any], list[Any]]] = field(default_factory=dict, repr=False)
-
-    def _block(self, b: int) -> tuple[list[Any], list[Any]]:
-        """Every prefix union inside block ``b`` (rules b·stride … b·stride + stride), from
-        its mark, replaying the fold (cached)."""
-        hit = self._blocks.get(b)
-        if hit is None:
-            cov, acc = [self.cov_marks[b]], [self.acc_marks[b]]
-            start = b * PREFIX_STRIDE
-            for k in range(start, min(start + PREFIX_STRIDE, len(self.rules))):
-                r = self.rules[k]
-                cov.append(cov[-1] | (r.may if r.may_accept else r.must))
-                acc.append(acc[-1] | self.eff[k] if r.may_accept else acc[-1])
-            hit = self._blocks[b] = (cov, acc)
-        return hit
-
-    def prefix(self, k: int) -> tuple[Any, Any]:
-        """(union of the matches, accepted packets) of the rules before ``k`` (upper fold)."""
-        b, r = divmod(k, PREFIX_STRIDE)
-        if r == 0 and b < len(self.cov_marks):
-            return self.cov_marks[b], self.acc_marks[b]
-        cov, acc = self._block(b)
-        return cov[r], acc[r]
 
     def deciders(
         self, target: Any, lo: int, hi: int, accepting: bool | None, limit: int
     ) -> list[int]:
         """Rules in [lo, hi) whose effective set meets ``target`` (only accepting or only
         refusing ones when ``accepting`` is set), in order, at most ``limit``: a bisection
-        over prefix unions, O(found · log n) BDD operations instead of a scan. Ranges wider
-        than a block split at block boundaries (marks), so only the blocks holding a
-        decider are replayed."""
+        over the kept prefix unions (block boundaries) down to single blocks, whose rules
+        are then tested one by one (effective set ∩ target); the parts of [lo, hi) that are
+        not whole blocks are tested rule by rule too. O(found · (log n + stride)) BDD
+        operations on small sets instead of a scan."""
         false = self.cov_marks[0]  # the empty union
+        S = PREFIX_STRIDE
         out: list[int] = []
-        stack = [(lo, hi)]
+
+        def scan(a: int, b: int) -> None:
+            for j in range(a, b):
+                if accepting is not None and self.rules[j].may_accept != accepting:
+                    continue
+                if (self.eff[j] & target) != false:
+                    out.append(j)
+                    if len(out) >= limit:
+                        return
+
+        first, last = -(-lo // S) * S, hi // S * S  # whole blocks: [first, last)
+        if first >= last:
+            scan(lo, hi)
+            return out
+        # (a, b, whole blocks?) popped in order: head, the blocks, tail
+        stack = [(last, hi, False), (first, last, True), (lo, first, False)]
         while stack and len(out) < limit:
-            a, b = stack.pop()
+            a, b, blocks = stack.pop()
             if a >= b:
                 continue
-            cov_a, acc_a = self.prefix(a)
-            cov_b, acc_b = self.prefix(b)
-            u = cov_b & target & ~cov_a
+            if not blocks:
+                scan(a, b)
+                continue
+            ca, cb = self.cov_marks[a // S], self.cov_marks[b // S]
+            u = cb & target & ~ca
             if accepting is not None:
-                u = u & (acc_b & ~acc_a) if accepting else u & ~acc_b
+                aa, ab = self.acc_marks[a // S], self.acc_marks[b // S]
+                u = u & (ab & ~aa) if accepting else u & ~ab
             if u == false:
                 continue
-            if b - a == 1:
-                out.append(a)
+            if b - a == S:
+                scan(a, b)
                 continue
-            mid = (a + b) // 2
-            if b - a > PREFIX_STRIDE:  # the block boundary nearest the middle, inside (a, b)
-                m = round(mid / PREFIX_STRIDE) * PREFIX_STRIDE
-                mid = m if a < m < b else mid
-            stack.append((mid, b))  # right half after the left one: results stay in order
-            stack.append((a, mid))
+            mid = (a + b) // (2 * S) * S  # a block boundary inside (a, b)
+            stack.append((mid, b, True))  # right half after the left one: results in order
+            stack.append((a, mid, True))
         return out
 
     @property
