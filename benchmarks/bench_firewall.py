@@ -3,6 +3,8 @@
     .venv/bin/python benchmarks/bench_firewall.py [--sizes 1000 10000 50000] [--order grouped]
     .venv/bin/python benchmarks/bench_firewall.py --generator distinct --sizes 10000 100000 \
         --before /tmp/fw-old --before-sizes 10000      # before/after in one run (issue 8)
+    .venv/bin/python benchmarks/bench_firewall.py --generator distinct --sizes 10000 \
+        --before /work/main --runs 3                    # medians of 3, alternating
 
 ``--generator distinct``: every rule has its own address objects (hosts and small subnets
 from every zone), ~30% multiport, ~8% drops. ``--before TREE``: the same measurement run
@@ -66,6 +68,7 @@ from segverify.topology.loader import load_topology
 from segverify.firewall.registry import parse_export
 from segverify.checks.firewall import check_firewall
 topology = load_topology(sys.argv[1] + "/topologies/alpha.yaml")
+c0 = time.process_time()
 t0 = time.perf_counter()
 ruleset = parse_export(sys.argv[2], "iptables", topology, "fw-inet")
 t1 = time.perf_counter()
@@ -77,7 +80,8 @@ for f in report.findings:
 s = report.summary
 print(json.dumps({"rules": s["rules"], "parse": t1 - t0, "analysis": t2 - t1,
     "compile": s["seconds_compile"], "permits": s["seconds_permits"],
-    "shadow": s["seconds_shadow"], "total": t2 - t0, "findings": kinds}))
+    "shadow": s["seconds_shadow"], "total": t2 - t0, "cpu": time.process_time() - c0,
+    "findings": kinds}))
 """
 
 
@@ -104,7 +108,14 @@ def run_tree(tree: Path, path: Path, shadow: bool, timeout: float) -> dict | Non
 
 
 def main_distinct(args: argparse.Namespace) -> None:
-    print("code    size   rules  parse_s  compile_s  permits_s  shadow_s  total_s  findings")
+    """Before/after rows per size; with ``--runs N`` each (code, size) runs N times,
+    before and after alternating, and the row shows the medians (wall and process CPU)."""
+    import statistics
+
+    keys = ("parse", "compile", "permits", "shadow", "total", "cpu")
+    print(
+        "code    size   rules  parse_s  compile_s  permits_s  shadow_s  total_s   cpu_s  findings"
+    )
     with tempfile.TemporaryDirectory(prefix="svfw-bench-") as tmp:
         for size in args.sizes:
             path = Path(tmp) / f"distinct-{size}.rules"
@@ -112,17 +123,26 @@ def main_distinct(args: argparse.Namespace) -> None:
             trees = [("after", ROOT)]
             if args.before and size in (args.before_sizes or args.sizes):
                 trees.insert(0, ("before", Path(args.before)))
-            for label, tree in trees:
-                r = run_tree(tree, path, not args.no_shadow, args.timeout)
-                if r is None:
+            results: dict[str, list[dict]] = {label: [] for label, _ in trees}
+            for _ in range(args.runs):
+                for label, tree in trees:
+                    r = run_tree(tree, path, not args.no_shadow, args.timeout)
+                    if r is not None:
+                        results[label].append(r)
+            for label, _ in trees:
+                rs = results[label]
+                if not rs:
                     print(
                         f"{label:6} {size:>6}  did not finish within {args.timeout:.0f} s",
                         flush=True,
                     )
                     continue
+                m = {k: statistics.median(r.get(k, float("nan")) for r in rs) for k in keys}
+                r = rs[0]
                 print(
-                    f"{label:6} {size:>6} {r['rules']:>7} {r['parse']:8.2f} {r['compile']:10.2f}"
-                    f" {r['permits']:10.2f} {r['shadow']:9.2f} {r['total']:8.2f}  {r['findings']}",
+                    f"{label:6} {size:>6} {r['rules']:>7} {m['parse']:8.2f} {m['compile']:10.2f}"
+                    f" {m['permits']:10.2f} {m['shadow']:9.2f} {m['total']:8.2f} {m['cpu']:7.2f}"
+                    f"  {r['findings']}  (median of {len(rs)})",
                     flush=True,
                 )
 
@@ -137,6 +157,7 @@ def main() -> None:
     ap.add_argument("--before", default=None, help="checkout of the code to compare with")
     ap.add_argument("--before-sizes", type=int, nargs="+", default=None)
     ap.add_argument("--timeout", type=float, default=1800.0)
+    ap.add_argument("--runs", type=int, default=1, help="runs per (code, size): medians")
     args = ap.parse_args()
     if args.generator == "distinct":
         main_distinct(args)

@@ -5,6 +5,7 @@ rules. Exact: every answer is a set computed on the header space, never a sample
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
@@ -28,6 +29,7 @@ from segverify.findings.model import Finding, Report
 from segverify.firewall.bind import LOOPBACK
 from segverify.firewall.ir import Device, Interfaces, Rule, walk
 from segverify.firewall.model import Ruleset
+from segverify.gcpause import gc_paused
 from segverify.i18n import t
 from segverify.topology.model import Topology
 
@@ -78,11 +80,11 @@ def no_stage_ref(iif: str, oif: str) -> dict[str, Any]:
 PermitSource = tuple[CompiledStage | None, Rule | None, int | None, Any, tuple[str, str] | None]
 
 
-def _permit_sources(analysis: FirewallAnalysis) -> list[PermitSource]:
+def _permit_sources(analysis: FirewallAnalysis) -> Iterator[PermitSource]:
     """Every (stage, accepting rule or default, index, packets it lets through the device,
     None); stage None: packets no stage applies to, one entry per (input, output)
-    interface pair."""
-    out = []
+    interface pair. A generator: each set is dropped once its findings are made (a list
+    held one BDD per accepting rule alive at once)."""
     comp = analysis.compiled
     sp = analysis.space
     path = "forward"  # zone crossings only
@@ -98,15 +100,15 @@ def _permit_sources(analysis: FirewallAnalysis) -> list[PermitSource]:
 
         for cr, eff in zip(cs.rules, cs.eff, strict=False):
             if cr.may_accept and eff != sp.false:
-                out.append((cs, cr.rule, cr.index, leaving(eff), None))
+                yield (cs, cr.rule, cr.index, leaving(eff), None)
         if cs.default_accept and cs.default_eff != sp.false:
-            out.append((cs, None, None, leaving(cs.default_eff & cs.default_accepts), None))
+            yield (cs, None, None, leaving(cs.default_eff & cs.default_accepts), None)
     # packets no stage applies to (an interface without an ACL): the device forwards them
     unfiltered = region
     for cs in comp.paths[path]:
         unfiltered = unfiltered & ~cs.family
     if unfiltered == sp.false:
-        return out
+        return
     for iif in sp.interfaces:
         at_in = unfiltered & sp.iface("iif", iif)
         if at_in == sp.false:
@@ -114,8 +116,7 @@ def _permit_sources(analysis: FirewallAnalysis) -> list[PermitSource]:
         for oif in sp.interfaces:
             u = at_in & sp.iface("oif", oif)
             if u != sp.false:
-                out.append((None, None, None, comp.to_post(u, path) & region, (iif, oif)))
-    return out
+                yield (None, None, None, comp.to_post(u, path) & region, (iif, oif))
 
 
 def forbidden_permits(
@@ -275,23 +276,13 @@ def shadowed_and_redundant(analysis: FirewallAnalysis) -> list[Finding]:
             seen = seen | analysis.regions[p]
         through = through & traffic
         seen = seen & traffic
-        n = len(cs.rules)
         cover_cache: dict[Any, list[int]] = {}
-        # suffix accept sets for redundancy: S[i] = accepted by rules i.. and the default
-        suffix: list[Any] = [sp.false] * (n + 1)
-        if cs.exact:
-            s = sp.true if cs.default_accept else sp.false
-            suffix[n] = s
-            for k in range(n - 1, -1, -1):
-                cr = cs.rules[k]
-                if cr.rule.enabled:
-                    s = sp.bdd.ite(cr.may, sp.true if cr.accept else sp.false, s)
-                suffix[k] = s
+        found: list[tuple[int, Finding]] = []
+        candidates: list[int] = []  # not shadowed: redundant unless removing it changes the stage
         for i, cr in enumerate(cs.rules):
             rule = cr.rule
             if not rule.enabled or rule.implicit:
                 continue
-            ref = rule_ref(rule, cs, i)
             covered = cs.covered_must[i] if cs.covered_must else None
             mine = cr.may & seen
             shadowed = (
@@ -303,16 +294,46 @@ def shadowed_and_redundant(analysis: FirewallAnalysis) -> list[Finding]:
                 continue  # local traffic on lo: never zone traffic, nothing to report
             if shadowed:
                 cover = _cover(cs, i, mine, cover_cache) if mine != sp.false else []
-                findings.append(_shadow_finding(analysis, cs, rule, ref, cover))
-                continue
-            if not cs.exact:
-                continue
-            rest = suffix[i + 1]
-            change = cs.eff[i] & (~rest if cr.accept else rest) & through
-            if change == sp.false:
-                takers = _takers(cs, i, sp)
-                findings.append(_redundant_finding(analysis, cs, rule, ref, takers))
+                ref = rule_ref(rule, cs, i)
+                found.append((i, _shadow_finding(analysis, cs, rule, ref, cover)))
+            elif cs.exact:
+                candidates.append(i)
+        if candidates:
+            found += _redundant(analysis, cs, candidates, through)
+            found.sort(key=lambda f: f[0])
+        findings += [f for _, f in found]
     return findings
+
+
+def _redundant(
+    analysis: FirewallAnalysis, cs: CompiledStage, candidates: list[int], through: Any
+) -> list[tuple[int, Finding]]:
+    """Of the ``candidates`` (rules of an exact stage that decide some packet), those whose
+    removal changes nothing: the suffix accept sets S[k] (accepted by rules k.. and the
+    default) are built in one backward run from the last rule down to the first candidate
+    (consecutive operations share CUDD's computed table), then each candidate compares
+    its effective set with S[i+1]."""
+    sp = analysis.space
+    out: list[tuple[int, Finding]] = []
+    first = candidates[0]
+    n = len(cs.rules)
+    suffix: list[Any] = [sp.false] * (n + 1 - first)  # [k - first] = S[k]
+    s = sp.true if cs.default_accept else sp.false
+    suffix[n - first] = s
+    for k in range(n - 1, first - 1, -1):
+        cr = cs.rules[k]
+        if cr.rule.enabled:
+            s = sp.bdd.ite(cr.may, sp.true if cr.accept else sp.false, s)
+        suffix[k - first] = s
+    for i in candidates:
+        cr = cs.rules[i]
+        rest = suffix[i + 1 - first]
+        change = cs.eff[i] & (~rest if cr.accept else rest) & through
+        if change == sp.false:
+            takers = _takers(cs, i, sp)
+            ref = rule_ref(cr.rule, cs, i)
+            out.append((i, _redundant_finding(analysis, cs, cr.rule, ref, takers)))
+    return out
 
 
 def _loopback_only(rule: Rule) -> bool:
@@ -396,6 +417,7 @@ def shared_chain_summary(device: Device) -> dict[str, Any]:
     }
 
 
+@gc_paused
 def check_firewall(
     topology: Topology,
     ruleset: Device | Ruleset,

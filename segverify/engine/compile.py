@@ -21,6 +21,8 @@ from segverify.engine.nat import NatImage
 from segverify.engine.space import HeaderSpace, Packet
 from segverify.firewall.ir import PATHS, UNKNOWN_ACTION, Device, Rule, Stage
 
+PREFIX_STRIDE = 64  # rules between two kept prefix unions of a stage's fold
+
 
 @dataclass
 class CompiledRule:
@@ -55,34 +57,59 @@ class CompiledStage:
     default_accepts: Any = None  # of the unmatched packets, those the default accepts
     covered_must: list[Any] = field(default_factory=list)  # before rule i, by certain matches
     exact: bool = True
-    cov_prefix: list[Any] = field(default_factory=list)  # [k]: union of rules < k (upper)
-    acc_prefix: list[Any] = field(default_factory=list)  # [k]: accepted by rules < k (upper)
+    # the upper fold's prefix unions, kept at every PREFIX_STRIDE-th rule only (all of them
+    # held most of a large stage's BDD nodes, and few are ever read): [b] = rules < b·stride
+    cov_marks: list[Any] = field(default_factory=list)  # union of their matches
+    acc_marks: list[Any] = field(default_factory=list)  # packets they accept
 
     def deciders(
         self, target: Any, lo: int, hi: int, accepting: bool | None, limit: int
     ) -> list[int]:
         """Rules in [lo, hi) whose effective set meets ``target`` (only accepting or only
         refusing ones when ``accepting`` is set), in order, at most ``limit``: a bisection
-        over prefix unions, O(found · log n) BDD operations instead of a scan."""
-        false = self.cov_prefix[0]  # the empty union
-        cov, accp = self.cov_prefix, self.acc_prefix
+        over the kept prefix unions (block boundaries) down to single blocks, whose rules
+        are then tested one by one (effective set ∩ target); the parts of [lo, hi) that are
+        not whole blocks are tested rule by rule too. O(found · (log n + stride)) BDD
+        operations on small sets instead of a scan."""
+        false = self.cov_marks[0]  # the empty union
+        S = PREFIX_STRIDE
         out: list[int] = []
-        stack = [(lo, hi)]
+
+        def scan(a: int, b: int) -> None:
+            for j in range(a, b):
+                if accepting is not None and self.rules[j].may_accept != accepting:
+                    continue
+                if (self.eff[j] & target) != false:
+                    out.append(j)
+                    if len(out) >= limit:
+                        return
+
+        first, last = -(-lo // S) * S, hi // S * S  # whole blocks: [first, last)
+        if first >= last:
+            scan(lo, hi)
+            return out
+        # (a, b, whole blocks?) popped in order: head, the blocks, tail
+        stack = [(last, hi, False), (first, last, True), (lo, first, False)]
         while stack and len(out) < limit:
-            a, b = stack.pop()
+            a, b, blocks = stack.pop()
             if a >= b:
                 continue
-            u = cov[b] & target & ~cov[a]
+            if not blocks:
+                scan(a, b)
+                continue
+            ca, cb = self.cov_marks[a // S], self.cov_marks[b // S]
+            u = cb & target & ~ca
             if accepting is not None:
-                u = u & (accp[b] & ~accp[a]) if accepting else u & ~accp[b]
+                aa, ab = self.acc_marks[a // S], self.acc_marks[b // S]
+                u = u & (ab & ~aa) if accepting else u & ~ab
             if u == false:
                 continue
-            if b - a == 1:
-                out.append(a)
+            if b - a == S:
+                scan(a, b)
                 continue
-            mid = (a + b) // 2
-            stack.append((mid, b))  # right half after the left one: results stay in order
-            stack.append((a, mid))
+            mid = (a + b) // (2 * S) * S  # a block boundary inside (a, b)
+            stack.append((mid, b, True))  # right half after the left one: results in order
+            stack.append((a, mid, True))
         return out
 
     @property
@@ -99,26 +126,27 @@ def _fold(
     space: HeaderSpace,
     matches: list[tuple[Any, bool]],
     default_acc: Any,
-    prefixes: tuple[list[Any], list[Any]] | None = None,
+    marks: tuple[list[Any], list[Any]] | None = None,
 ) -> tuple[list[Any], Any, Any]:
     """First-match fold: effective sets, the unmatched rest and the accepted set. With
-    ``prefixes``, also records after each rule the union of the matches so far and of
-    the accepting effective sets so far (for fast "which earlier rules" searches)."""
+    ``marks``, also records before every PREFIX_STRIDE-th rule (and after the last when
+    the count is a multiple) the union of the matches so far and of the accepting
+    effective sets so far (for fast "which earlier rules" searches)."""
     covered = space.false
     accepted = space.false
     effs = []
-    for m, acc in matches:
-        if prefixes is not None:
-            prefixes[0].append(covered)
-            prefixes[1].append(accepted)
+    for k, (m, acc) in enumerate(matches):
+        if marks is not None and k % PREFIX_STRIDE == 0:
+            marks[0].append(covered)
+            marks[1].append(accepted)
         eff = m & ~covered
         effs.append(eff)
         covered = covered | m
         if acc:
             accepted = accepted | eff
-    if prefixes is not None:
-        prefixes[0].append(covered)
-        prefixes[1].append(accepted)
+    if marks is not None and len(matches) % PREFIX_STRIDE == 0:
+        marks[0].append(covered)
+        marks[1].append(accepted)
     rest = ~covered
     accepted = accepted | (rest & default_acc)
     return effs, rest, accepted
@@ -162,16 +190,17 @@ def compile_stage(
             rules.append(CompiledRule(rule, i, space.false, space.false))
             continue
         may, must = encoder.encode(rule.match)
-        rules.append(CompiledRule(rule, i, may & domain, must & domain))
+        m = may & domain  # ``must is may``: exact, one operation
+        rules.append(CompiledRule(rule, i, m, m if must is may else must & domain))
     exact = all(r.exact for r in rules)
     acc = space.true if stage.default == "accept" else space.false
     if stage.intrazone_default is not None and stage.intrazone_default != stage.default:
         intra = intrazone(space, device)
         acc = (acc & ~intra) | (intra if stage.intrazone_default == "accept" else space.false)
     upper = [(r.may if r.may_accept else r.must, r.may_accept) for r in rules]
-    cov_prefix: list[Any] = []
-    acc_prefix: list[Any] = []
-    eff, rest, acc_up = _fold(space, upper, acc, (cov_prefix, acc_prefix))
+    cov_marks: list[Any] = []
+    acc_marks: list[Any] = []
+    eff, rest, acc_up = _fold(space, upper, acc, (cov_marks, acc_marks))
     covered_must: list[Any] = []
     if exact:
         acc_low = acc_up
@@ -195,8 +224,8 @@ def compile_stage(
         default_accepts=acc,
         covered_must=covered_must,
         exact=exact,
-        cov_prefix=cov_prefix,
-        acc_prefix=acc_prefix,
+        cov_marks=cov_marks,
+        acc_marks=acc_marks,
     )
 
 

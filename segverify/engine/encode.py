@@ -48,20 +48,30 @@ class ExprEncoder:
         if isinstance(e, Const):
             u = sp.true if e.value else sp.false
             return u, u
+        # ``must is may`` marks an exact result: one BDD operation instead of two
         if isinstance(e, And):
             may = must = sp.true
             for it in e.items:
                 a, b = self.encode(it)
-                may, must = may & a, must & b
+                if may is must and a is b:
+                    may = must = may & a
+                else:
+                    may, must = may & a, must & b
             return may, must
         if isinstance(e, Or):
             may = must = sp.false
             for it in e.items:
                 a, b = self.encode(it)
-                may, must = may | a, must | b
+                if may is must and a is b:
+                    may = must = may | a
+                else:
+                    may, must = may | a, must | b
             return may, must
         if isinstance(e, Not):
             a, b = self.encode(e.item)
+            if a is b:
+                n = ~a
+                return n, n
             return ~b, ~a
         if isinstance(e, Named):
             return self.encode(e.item)

@@ -40,6 +40,7 @@ PORT_PROTOS = (6, 17, 33, 132, 136)  # tcp, udp, dccp, sctp, udplite: the ones w
 ICMP_PROTOS = (1, 58)
 OTHER_IFACE = "*"
 ORDERS = ("grouped", "interleaved", "ports-first")
+_BIT_CHARS = bytes.maketrans(b"\x00\x01", b"01")  # bytes of 0/1 → "01" text for int(…, 2)
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 
@@ -191,6 +192,8 @@ class HeaderSpace:
         self.true = self.bdd.true
         self.false = self.bdd.false
         self._cache: dict[Any, Any] = {}
+        ports = set(self.fields["dport"].vars) | set(self.fields["sport"].vars)
+        self._not_ports = [v for f in self.fields.values() for v in f.vars if v not in ports]
 
     def _declaration_order(self) -> list[str]:
         f = self.fields
@@ -414,17 +417,19 @@ class HeaderSpace:
         out: dict[str, bool] = {}
         neg = False
         true = self.true
-        while u.var is not None:
+        v = u.var  # each node's variable read once (attribute reads wrap CUDD calls)
+        while v is not None:
             if u.negated:
                 neg = not neg
-            v = u.var
             bit = prefer.get(v, False)
             c = u.high if bit else u.low
-            if c.var is None and (c == true) == neg:  # this branch is constant false
+            cv = c.var
+            if cv is None and (c == true) == neg:  # this branch is constant false
                 bit = not bit
                 c = u.high if bit else u.low
+                cv = c.var
             out[v] = bit
-            u = c
+            u, v = c, cv
         return out
 
     def example(self, u: Any, prefer: dict[str, int] | None = None) -> Packet | None:
@@ -477,10 +482,21 @@ class HeaderSpace:
         # small fields with candidate values first (a few cube operations each) …
         dport = sport = 0
         if proto in PORT_PROTOS:
+            # the ports lie below the addresses: try the candidates on the set's projection
+            # onto the two port fields (small), then restrict ``cur`` once
+            proj = bdd.exist(self._not_ports, cur)
+            fixed = self.true
             for c in (prefer.get("dport", 443), 443, 80, 22, 25, 53, 445, 3389):
-                if try_value("dport", c):
+                t = proj & self.value("dport", c)
+                if t != self.false:
+                    proj, fixed = t, self.value("dport", c)
+                    values["dport"] = c
                     break
-            try_value("sport", 49152)
+            if (proj & self.value("sport", 49152)) != self.false:
+                fixed = fixed & self.value("sport", 49152)
+                values["sport"] = 49152
+            if fixed != self.true:
+                cur = cur & fixed
         elif proto in ICMP_PROTOS:
             echo = 8 << 8 if proto == 1 else 128 << 8
             try_value("dport", echo)
@@ -501,18 +517,14 @@ class HeaderSpace:
             "sport": (self.fields["sport"].vars, values.get("sport", 49152)),
         }
         want: dict[str, bool] = {}
-        for names, pref in prefs.values():
-            n = len(names)
-            for i, v in enumerate(names):
-                want[v] = bool((pref >> (n - 1 - i)) & 1)
+        for fname, (names, pref) in prefs.items():
+            want.update(self._bits_of(fname, len(names), pref))
         path = self._walk(cur, want)
+        bits = {**want, **path}  # the path where it fixes a bit, else the preference
 
         def read(fname: str) -> int:
             names, _ = prefs[fname]
-            out = 0
-            for v in names:
-                out = (out << 1) | int(path.get(v, want[v]))
-            return out
+            return int(bytes(map(bits.__getitem__, names)).translate(_BIT_CHARS), 2)
 
         iif, oif, src, dst = read("iif"), read("oif"), read("src"), read("dst")
         if proto in PORT_PROTOS:
@@ -531,6 +543,17 @@ class HeaderSpace:
             out_interface=self.interfaces[oif] if oif < len(self.interfaces) else OTHER_IFACE,
             translated=bool(nat),
         )
+
+    def _bits_of(self, fname: str, width: int, value: int) -> dict[str, bool]:
+        """``{variable: bit}`` of ``value`` over the first ``width`` variables of ``fname``
+        (cached: example packets prefer the same few values)."""
+        key = ("bits", fname, width, value)
+        hit = self._cache.get(key)
+        if hit is None:
+            names = self.fields[fname].vars[:width]
+            hit = {v: bool((value >> (width - 1 - i)) & 1) for i, v in enumerate(names)}
+            self._cache[key] = hit
+        return hit
 
     def size(self, u: Any) -> int:
         """BDD node count of ``u`` (for benchmarks)."""

@@ -17,7 +17,14 @@ from segverify.errors import InputError
 from segverify.firewall.chains import BaseChain, ChainProgram, ChainRule
 from segverify.firewall.intervals import parse_address, parse_ip
 from segverify.firewall.ipset import IpSet, resolve
-from segverify.firewall.match import Match, conj, conj_all, flags_negation, normalise
+from segverify.firewall.match import (
+    Match,
+    conj,
+    conj_all,
+    flags_negation,
+    normalise,
+    with_fields,
+)
 from segverify.firewall.model import CT_STATES, AddressSet, PortSet, Ruleset, UnknownMatch
 from segverify.firewall.names import (
     ICMP_TYPE_CODES,
@@ -469,7 +476,7 @@ class _Parser:
         def add(**kw: object) -> None:
             nonlocal m
             if all(getattr(m, k) in (None, (), False) for k in kw):
-                m = replace(m, **kw)  # a field not set yet: normalised once at the end
+                m = with_fields(m, **kw)  # a field not set yet: normalised once at the end
                 return
             c = conj(m, Match(**kw))  # type: ignore[arg-type]
             if c is None:

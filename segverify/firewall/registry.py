@@ -16,6 +16,7 @@ from segverify.firewall.ir import Device, ParseContext
 from segverify.firewall.match import iface_matches
 from segverify.firewall.model import Rule, Ruleset
 from segverify.firewall.source import read_text
+from segverify.gcpause import gc_paused
 from segverify.i18n import Msg
 from segverify.topology.model import Location, Node, Topology
 
@@ -91,6 +92,7 @@ def parse_export(
     return parse_text(text, path, vendor, topology, device, ipset_file)
 
 
+@gc_paused
 def parse_text(
     text: str,
     file: str = "<string>",
@@ -216,6 +218,7 @@ def load_device(
     )
 
 
+@gc_paused
 def device_from_text(
     text: str,
     file: str = "<string>",
