@@ -130,7 +130,7 @@ class Network:
         self.iface_vars = (
             set(sp.fields["iif"].vars) | set(sp.fields["oif"].vars) | set(sp.fields["nat"].vars)
         )
-        self._hop_cache: dict[tuple[Hop, bool], Any] = {}
+        self._path_cache: dict[tuple[tuple[Hop, ...], bool], list[Any]] = {}
 
     def transit(self, hops: tuple[Hop, ...]) -> Any:
         """Packets to or from no device of the path (what a path forwards at all), of the
@@ -159,45 +159,48 @@ class Network:
         # forwarded once translated: a port forward of the device's own address is transit
         return self.space.bdd.exist(self.iface_vars, out & an.regions["forward"])
 
-    def through(self, hops: tuple[Hop, ...], upper: bool) -> Any:
-        """Packets that leave the last hop, having been sent into the first one and let
-        through by every device in turn (destination NAT followed from device to device)."""
+    def step_back(self, hop: Hop, arriving: Any, leaving: Any, upper: bool) -> Any:
+        """The packets of ``arriving`` that ``step`` sends on into ``leaving`` (its
+        pre-image; interface and NAT bits removed)."""
+        an = self.analyses[hop.node]
+        pre = an.compiled.carry_back(
+            self._at_hop(hop, arriving), "forward", upper, leaving & an.regions["forward"]
+        )
+        return self.space.bdd.exist(self.iface_vars, pre)
+
+    def arrivals(self, hops: tuple[Hop, ...], upper: bool) -> list[Any]:
+        """What reaches each hop of the path (the first: anything) and, last, what leaves
+        the path: the packets every device in turn lets through, destination NAT followed
+        from device to device."""
         key = (hops, upper)
-        if key not in self._hop_cache:
-            u = self.space.true
+        if key not in self._path_cache:
+            sets = [self.space.true]
             for h in hops:
-                u = self.step(h, u, upper)
-            self._hop_cache[key] = u
-        return self._hop_cache[key]
+                sets.append(self.step(h, sets[-1], upper))
+            self._path_cache[key] = sets
+        return self._path_cache[key]
+
+    def through(self, hops: tuple[Hop, ...], upper: bool) -> Any:
+        """Packets that leave the last hop, having been sent into the first one."""
+        return self.arrivals(hops, upper)[-1]
 
     def walk_back(self, hops: tuple[Hop, ...], leaving: Any, upper: bool = True) -> list[Packet]:
         """One example for a set of packets leaving the path: the packet as it arrives at
         each hop, first hop first (they differ where a device translates the destination);
         the last entry is the packet as it leaves the path."""
         sp = self.space
-        arriving = [sp.true]
-        for h in hops[:-1]:
-            arriving.append(self.step(h, arriving[-1], upper))
-        want = [leaving]  # want[k]: what hop k must send on, walked back from the end
-        for k in range(len(hops) - 1, 0, -1):
-            an = self.analyses[hops[k].node]
-            pre = an.compiled.carry_back(
-                self._at_hop(hops[k], arriving[k]), "forward", upper,
-                want[0] & an.regions["forward"],
-            )  # fmt: skip
-            want.insert(0, sp.bdd.exist(self.iface_vars, pre))
-        an0 = self.analyses[hops[0].node]
-        pre0 = an0.compiled.carry_back(
-            self._at_hop(hops[0], sp.true), "forward", upper, want[0] & an0.regions["forward"]
-        )
-        pkt = sp.example(sp.bdd.exist(self.iface_vars, pre0))
+        arriving = self.arrivals(hops, upper)
+        want = [leaving]  # want[k]: what may arrive at hop k, walked back from the end
+        for k in range(len(hops) - 1, -1, -1):
+            want.insert(0, self.step_back(hops[k], arriving[k], want[0], upper))
+        pkt = sp.example(want[0])
         assert pkt is not None
         out: list[Packet] = []
         for k, h in enumerate(hops):
             out.append(pkt)
             here = sp.bdd.exist(self.iface_vars, sp.packet_cube(pkt))
-            nxt = sp.example(self.step(h, here, upper) & want[k])
-            assert nxt is not None  # pkt lies in the pre-image of want[k]
+            nxt = sp.example(self.step(h, here, upper) & want[k + 1])
+            assert nxt is not None  # pkt lies in the pre-image of want[k + 1]
             pkt = nxt
         out.append(pkt)
         return out

@@ -41,13 +41,18 @@ def detail_ja(text: str) -> str:
     return text
 
 
+def _param_hint(err: click.BadParameter) -> str:
+    """The parameter an error names, as click shows it (``'-j' / '--jobs'``)."""
+    hint = err.param_hint
+    if hint is None and err.param is not None:
+        hint = err.param.get_error_hint(err.ctx) if err.ctx else err.param.name
+    return " / ".join(hint) if isinstance(hint, list | tuple) else (hint or "")
+
+
 def message_ja(err: click.UsageError) -> str:
     """The error's one-line message in Japanese."""
     if isinstance(err, click.MissingParameter):
-        hint = err.param_hint
-        if hint is None and err.param is not None:
-            hint = err.param.get_error_hint(err.ctx) if err.ctx else err.param.name
-        hint = " / ".join(hint) if isinstance(hint, list | tuple) else (hint or "")
+        hint = _param_hint(err)
         kind = err.param_type or (err.param.param_type_name if err.param else "parameter")
         key = {"argument": "usage.missing_argument", "option": "usage.missing_option"}.get(
             kind, "usage.missing_parameter"
@@ -58,10 +63,7 @@ def message_ja(err: click.UsageError) -> str:
         key = "usage.no_such_option_hint" if near else "usage.no_such_option"
         return t(key, "ja", name=err.option_name, near=near)
     if isinstance(err, click.BadParameter):
-        hint = err.param_hint
-        if hint is None and err.param is not None:
-            hint = err.param.get_error_hint(err.ctx) if err.ctx else err.param.name
-        hint = " / ".join(hint) if isinstance(hint, list | tuple) else hint
+        hint = _param_hint(err)
         detail = detail_ja(err.message)
         if hint:
             return t("usage.bad_value", "ja", name=hint, detail=detail)
