@@ -21,7 +21,6 @@ from click.testing import CliRunner
 
 from segverify.cli.main import cli
 from segverify.render.svg_font import FAMILY, needs_font
-from tests.test_report_browser import ARGS, _chromium
 
 ROOT = Path(__file__).resolve().parent.parent
 ALPHA = ROOT / "topologies/alpha.yaml"
@@ -103,16 +102,6 @@ def test_byte_identical_across_processes(tmp_path: Path) -> None:
         digests.append(hashlib.sha256(out.read_bytes()).hexdigest())
     assert digests[0] == digests[1]
     assert "@font-face" in (tmp_path / "seed1.svg").read_text(encoding="utf-8")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Any:
-    exe = _chromium()
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=exe, args=ARGS)
-        yield b
-        b.close()
 
 
 def test_chromium_renders_with_the_embedded_font(browser: Any, tmp_path: Path) -> None:

@@ -10,7 +10,6 @@ import io
 import os
 import re
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +21,6 @@ from segverify.cli.main import cli
 ROOT = Path(__file__).resolve().parent.parent
 ALPHA = ROOT / "topologies/alpha.yaml"
 CAPTURE = ROOT / "captures/alpha-violations.pcap"
-ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 L2 = {
     "src": "02:00:00:00:00:01",
     "dst": "02:00:00:00:00:02",
@@ -44,24 +34,6 @@ HOSTILE_NAMES = [
     "abc\u202egnp.exe",
     ESC,
 ]
-
-
-def _chromium() -> str:
-    for name in ("chromium", "chromium-browser"):
-        path = shutil.which(name)
-        if path:
-            return path
-    pytest.skip("chromium not installed (CI installs it via .ci/run)")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    exe = _chromium()
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright not installed")
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=exe, args=ARGS)
-        yield b
-        b.close()
 
 
 class Page:
