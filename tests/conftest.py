@@ -57,3 +57,17 @@ def browser() -> Iterator[Any]:
         b = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+@pytest.fixture(scope="session")
+def aot_kernels() -> Any:
+    """The kernels built ahead of time (``python -m segverify.jit build``; built here when
+    the current module is missing), strict: a call whose argument types no export
+    declares raises instead of going to numba's JIT."""
+    from segverify.jit import aot_dirs, load_aot
+    from segverify.jit_build import build
+
+    build()
+    kernels = load_aot(aot_dirs(), strict=True)
+    assert kernels is not None and kernels.kind == "aot"
+    return kernels

@@ -1,8 +1,11 @@
-"""One implementation, two execution modes: the packet and flow loops (``segverify.jit``
-kernels) run as plain Python on small inputs and compiled by numba on large ones. Both
-modes give the same columns, names, tunnels and accounting on every hard case, the
-repository's captures and the Zeek corpus; a reader that switches mode mid-file gives the
-same table too; a small capture is analysed without importing numba at all."""
+"""One implementation, three execution modes: the packet and flow loops (``segverify.jit``
+kernels) run as plain Python on small inputs and compiled on large ones, either by numba
+at run time (JIT) or from the extension module built ahead of time from the same source
+(AOT, ``python -m segverify.jit build``). All modes give the same columns, names, tunnels
+and accounting on every hard case, the repository's captures and the Zeek corpus; a reader
+that switches mode mid-file gives the same table too; a small capture is analysed without
+importing numba or the built module at all. The AOT set used here is strict: a call whose
+argument types no export declares fails instead of going to the JIT."""
 
 from __future__ import annotations
 
@@ -20,14 +23,16 @@ from test_capture_readers import pcap_bytes
 from test_capture_support import CORPUS
 from test_pcap_backends import CAPTURES, ZEEK, corpus_path
 
+from segverify.capture import fast
 from segverify.capture.fast import read_file
 from segverify.checks.coverage import address_ids
 from segverify.errors import InputError
 from segverify.flows.columns import FlowColumns
 from segverify.flows.community_batch import community_id_array
+from segverify.flows.ingest import FlowIngest
 from segverify.flows.model import FlowTable
 from segverify.flows.state import states_and_answered
-from segverify.jit import PLAIN, PLAIN_RECORDS, compiled
+from segverify.jit import PLAIN, PLAIN_RECORDS, Kernels, jitted
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -52,11 +57,19 @@ def _read_or_error(path: str, kernels: object) -> object:
         return ("input error", exc.message)
 
 
+@pytest.fixture(params=["jit", "aot"])
+def compiled(request: pytest.FixtureRequest, aot_kernels: Kernels) -> Kernels:
+    """Each compiled set in turn: numba's JIT, then the module built ahead of time."""
+    return jitted() if request.param == "jit" else aot_kernels
+
+
 @pytest.mark.parametrize("name", sorted(CASES))
-def test_plain_and_compiled_agree_on_every_case(tmp_path: Path, name: str) -> None:
+def test_plain_and_compiled_agree_on_every_case(
+    tmp_path: Path, name: str, compiled: Kernels
+) -> None:
     path = write_case(tmp_path, name)
     plain = _read_or_error(path, PLAIN)
-    assert plain == _read_or_error(path, compiled())
+    assert plain == _read_or_error(path, compiled)
     assert isinstance(plain, tuple) and plain[1]["records"] > 0  # type: ignore[index]
 
 
@@ -66,9 +79,9 @@ TRUNC = sorted(str(p.relative_to(CORPUS)) for p in (CORPUS / "trunc").glob("*"))
 
 
 @pytest.mark.parametrize("name", CAPTURES + ZEEK + TRUNC)
-def test_plain_and_compiled_agree_on_real_captures(name: str) -> None:
+def test_plain_and_compiled_agree_on_real_captures(name: str, compiled: Kernels) -> None:
     path = corpus_path(name)
-    assert _read_or_error(path, PLAIN) == _read_or_error(path, compiled())
+    assert _read_or_error(path, PLAIN) == _read_or_error(path, compiled)
 
 
 def _many_flows_pcap(tmp_path: Path, packets: int) -> str:
@@ -88,17 +101,24 @@ def _many_flows_pcap(tmp_path: Path, packets: int) -> str:
 
 
 def test_a_reader_that_switches_to_compiled_mid_file_gives_the_same_table(
-    tmp_path: Path,
+    tmp_path: Path, compiled: Kernels, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     path = _many_flows_pcap(tmp_path, 3 * PLAIN_RECORDS)
-    assert os.path.getsize(path) < 4 << 20  # small on disk: starts plain, then switches
+    # a file the reader starts plain (as it does below jit.AOT_FROM_BYTES, or below
+    # jit.COMPILE_FROM_BYTES without a built module), then switches to ``compiled``
+    monkeypatch.setattr(fast, "for_path", lambda _: PLAIN)
+    monkeypatch.setattr(fast, "compiled", lambda: compiled)
+    switched: list[Kernels] = []
+    use = FlowIngest.use
+    monkeypatch.setattr(FlowIngest, "use", lambda self, k: (switched.append(k), use(self, k)))
     adaptive = _everything(read_file(path, chunk_records=1000))
+    assert switched == [compiled]
     assert adaptive[1]["records"] == 3 * PLAIN_RECORDS
     assert adaptive == _everything(read_file(path, kernels=PLAIN))
-    assert adaptive == _everything(read_file(path, kernels=compiled()))
+    assert adaptive == _everything(read_file(path, kernels=compiled))
 
 
-def test_flow_kernels_agree_on_every_flag_combination() -> None:
+def test_flow_kernels_agree_on_every_flag_combination(compiled: Kernels) -> None:
     rng = np.random.default_rng(3)
     n = 20_000
     proto = rng.choice(np.array([1, 6, 17, 58, 132]), n)
@@ -106,12 +126,12 @@ def test_flow_kernels_agree_on_every_flag_combination() -> None:
     flags = rng.integers(0, 256, (2, n))
     args = (proto, pkts[0], pkts[1], flags[0], flags[1])
     plain = states_and_answered(*args, kernels=PLAIN)
-    fast = states_and_answered(*args, kernels=compiled())
+    fast = states_and_answered(*args, kernels=compiled)
     assert np.array_equal(plain[0], fast[0]) and np.array_equal(plain[1], fast[1])
     assert len(set(plain[0].tolist())) > 8  # the combinations reach most states
 
 
-def test_community_id_plain_and_compiled_agree() -> None:
+def test_community_id_plain_and_compiled_agree(compiled: Kernels) -> None:
     rng = np.random.default_rng(5)
     n = 5_000
     ver = rng.choice(np.array([4, 6]), n)
@@ -123,11 +143,11 @@ def test_community_id_plain_and_compiled_agree() -> None:
     ports = np.where(rng.random((2, n)) < 0.05, -1, ports)  # no ports (fragments, …)
     args = (ver, hi[0], lo[0], hi[1], lo[1], proto, ports[0], ports[1])
     plain = community_id_array(*args, seed=7, kernels=PLAIN)
-    assert np.array_equal(plain, community_id_array(*args, seed=7, kernels=compiled()))
+    assert np.array_equal(plain, community_id_array(*args, seed=7, kernels=compiled))
     assert len(set(plain.tolist())) > n * 0.99
 
 
-def test_address_ids_hashed_equal_sorted() -> None:
+def test_address_ids_hashed_equal_sorted(compiled: Kernels) -> None:
     """The hashed pass for large tables gives the ids and first positions of the sort."""
     rng = np.random.default_rng(11)
     n = 30_000
@@ -139,7 +159,7 @@ def test_address_ids_hashed_equal_sorted() -> None:
     dst_lo = rng.integers(0, 500, n).astype(np.uint64)
     args = (ver, src_hi, src_lo, dst_hi, dst_lo)
     sorted_ids = address_ids(*args, kernels=PLAIN)
-    hashed = address_ids(*args, kernels=compiled())
+    hashed = address_ids(*args, kernels=compiled)
     for a, b in zip(sorted_ids, hashed, strict=True):
         assert np.array_equal(a, b)
     assert 1000 < len(sorted_ids[2]) < 2 * n
@@ -155,7 +175,7 @@ def test_small_capture_is_analysed_without_numba() -> None:
         "    main()\n"
         "except SystemExit as e:\n"
         "    code = e.code\n"
-        "print('numba' in sys.modules, code)\n"
+        "print('numba' in sys.modules, any('_segverify_kernels_' in m for m in sys.modules), code)\n"
     )
     out = Path(os.devnull)
     proc = subprocess.run(
@@ -164,4 +184,4 @@ def test_small_capture_is_analysed_without_numba() -> None:
         capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(REPO)},
         check=False,
     )  # fmt: skip
-    assert proc.stdout.split() == ["False", "1"], proc.stderr
+    assert proc.stdout.split() == ["False", "False", "1"], proc.stderr

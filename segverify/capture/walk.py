@@ -45,7 +45,11 @@ def _bad_record(rows, n, frame, wirelen):  # type: ignore[no-untyped-def]
     rows[n, FLOW] = -1
 
 
-@kernel
+@kernel(
+    exports=(
+        "UniTuple(int64, 3)(Array(uint8, 1, 'C', readonly=True), int64, int64, boolean, boolean, int64, int64, int64, int64[:, ::1], int64, int64)",
+    )
+)
 def walk_pcap(
     buf, start, stop, big, nsec, rechdr, max_caplen, linktype, rows, frame_base, max_rows
 ):  # type: ignore[no-untyped-def]
@@ -81,7 +85,11 @@ def _pcapng_ts(ts, shift, mul, div, offset):  # type: ignore[no-untyped-def]
     return ts * mul // div + offset
 
 
-@kernel
+@kernel(
+    exports=(
+        "UniTuple(int64, 3)(Array(uint8, 1, 'C', readonly=True), int64, int64, boolean, int64[::1], int64[::1], int64[::1], int64[::1], int64[::1], int64[::1], int64, int64[:, ::1], int64, int64)",
+    )
+)
 def walk_pcapng(  # type: ignore[no-untyped-def]
     buf,
     start,

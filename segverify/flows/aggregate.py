@@ -75,7 +75,7 @@ def _hash(keys, f):  # type: ignore[no-untyped-def]
     return h
 
 
-@kernel
+@kernel(exports=("none(int64[:, ::1], int64, int64[::1])",))
 def rehash(keys, nflows, slots):  # type: ignore[no-untyped-def]
     """Rebuild the slot table (all EMPTY on entry) for ``nflows`` keys."""
     mask = np.uint64(len(slots) - 1)
@@ -86,7 +86,11 @@ def rehash(keys, nflows, slots):  # type: ignore[no-untyped-def]
         slots[s] = f
 
 
-@kernel
+@kernel(
+    exports=(
+        "UniTuple(int64, 2)(int64[:, ::1], int64, int64[:, ::1], int64[:, ::1], int64[::1], int64, int64[:, ::1], int64, int64)",
+    )
+)
 def aggregate(rows, n, keys, stats, slots, nflows, cand_out, max_cand, max_reasm):  # type: ignore[no-untyped-def]
     """Add rows[:n] to the table. The caller guarantees room for ``n`` new flows and a
     slot table at least twice the key capacity. Returns (flows, candidates picked); each

@@ -91,7 +91,11 @@ def initiator_is_a(syn_a, syn_b, first_a, first_b, flags_a, flags_b, proto, port
     return first_b < 0 or (first_a >= 0 and first_a < first_b)
 
 
-@kernel
+@kernel(
+    exports=(
+        "boolean[::1](int64[:], int64[:], int64[:], int64[:], int64[:], int64[:], int64[:], int64[:], int64[:])",
+    )
+)
 def initiators(syn_a, syn_b, first_a, first_b, flags_a, flags_b, proto, port_a, port_b):  # type: ignore[no-untyped-def]
     """``initiator_is_a`` over arrays (one bool per flow)."""
     n = len(syn_a)
@@ -104,7 +108,7 @@ def initiators(syn_a, syn_b, first_a, first_b, flags_a, flags_b, proto, port_a, 
     return out
 
 
-@kernel
+@kernel(exports=("none(int64[:, ::1], int64[:, ::1], int64, int64[:, ::1], int64[:, ::1])",))
 def _orient(keys, stats, n, addr, ints):  # type: ignore[no-untyped-def]
     """One pass over the table: ``addr`` (n, 8) src/dst and tunnel address halves,
     ``ints`` (n, 16) the integer columns of ``INT_COLUMNS``."""

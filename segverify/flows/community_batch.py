@@ -92,7 +92,11 @@ def _sha1_one_block(msg, length, w, out):  # type: ignore[no-untyped-def]
         out[4 * i + 3] = v & np.uint32(0xFF)
 
 
-@kernel
+@kernel(
+    exports=(
+        "none(int64[::1], uint64[::1], uint64[::1], uint64[::1], uint64[::1], int64[::1], int64[::1], int64[::1], int64, uint8[::1], boolean[::1], boolean[::1], uint8[:, ::1])",
+    )
+)
 def _community_ids(ver, shi, slo, dhi, dlo, proto, sport, dport, seed, b64, p4, p6, out):  # type: ignore[no-untyped-def]
     msg = np.zeros(64, dtype=np.uint8)
     w = np.zeros(80, dtype=np.uint32)

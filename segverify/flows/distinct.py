@@ -10,7 +10,11 @@ from segverify.flows.aggregate import EMPTY, _mix
 from segverify.jit import Kernels, kernel
 
 
-@kernel
+@kernel(
+    exports=(
+        "int64(int64[::1], uint64[::1], uint64[::1], int64[::1], int64[::1], uint64[::1], uint64[::1], int64[::1], int64[::1])",
+    )
+)
 def _distinct(ver, hi, lo, slots, uver, uhi, ulo, first, ids):  # type: ignore[no-untyped-def]
     """Fills ``ids`` (per entry) and the first ``k`` entries of ``uver``/``uhi``/``ulo``/
     ``first`` (per distinct key, in order of first appearance); returns ``k``."""

@@ -62,7 +62,7 @@ from segverify.jit import Kernels, for_path, kernel
 TUNNEL_CODES = {name: code for code, name in TUNNEL_NAMES.items()}
 
 
-@kernel
+@kernel(exports=("UniTuple(int64, 2)(int64[:, ::1], int64, int64[::1])",))
 def summarise(rows, n, counts):  # type: ignore[no-untyped-def]
     """Bucket counts of rows[:n] into ``counts``; returns (fragment rows, tunnelled rows)."""
     nfrag = 0

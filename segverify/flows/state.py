@@ -111,7 +111,11 @@ def _answered(proto, pkts_rev, flags_fwd, flags_rev):  # type: ignore[no-untyped
     return (flags_fwd & SYN) == 0 and pkts_rev > 0 and not lone_rst
 
 
-@kernel
+@kernel(
+    exports=(
+        "none(int64[::1], int64[::1], int64[::1], int64[::1], int64[::1], uint8[::1], boolean[::1])",
+    )
+)
 def _states(proto, pkts_fwd, pkts_rev, flags_fwd, flags_rev, out_state, out_answered):  # type: ignore[no-untyped-def]
     for i in range(len(proto)):
         out_state[i] = _state(proto[i], pkts_fwd[i], pkts_rev[i], flags_fwd[i], flags_rev[i])
