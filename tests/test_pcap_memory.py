@@ -47,7 +47,8 @@ def measure(n: int, limit: int = 3 * GB, timeout: int = 600) -> dict[str, float]
 
 
 def test_memory_does_not_grow_with_the_findings_written() -> None:
-    # both sizes past jit.COMPILE_FROM_ROWS, so both load numba (a fixed ~100 MB): the
+    # both sizes past jit.COMPILE_FROM_ROWS, so both load compiled kernels (numba, a fixed
+    # ~100 MB, or the module built ahead of time): the
     # difference is what each further finding costs
     small = measure(60_000)
     large = measure(600_000)
