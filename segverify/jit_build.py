@@ -1,4 +1,5 @@
-"""Build the kernels ahead of time: ``python -m segverify.jit build``.
+"""Build the kernels ahead of time: ``python -m segverify.jit build`` (``status``: which
+compiled kernels a run would use, the built module or numba's JIT).
 
 The entry points (kernels declared with ``@kernel(exports=...)``) are compiled by numba's
 ``numba.pycc`` from the very functions :func:`segverify.jit.jitted` compiles at run time
@@ -31,9 +32,11 @@ from segverify.jit import (
     AOT_PREFIX,
     EXPORTS,
     aot_build_dir,
+    aot_dirs,
     aot_paths,
     aot_tag,
     kernel_functions,
+    load_aot,
     rebound,
 )
 
@@ -146,12 +149,19 @@ def main(argv: list[str] | None = None) -> None:
         prog="python -m segverify.jit",
         description="Build the capture and flow kernels ahead of time (numba.pycc).",
     )
-    parser.add_argument("command", choices=["build", "tag"])
+    parser.add_argument("command", choices=["build", "status"])
     parser.add_argument("--dir", type=Path, default=None, help="where to write the module")
     parser.add_argument("--force", action="store_true", help="rebuild even when current")
     parser.add_argument("--verbose", action="store_true")
     args = parser.parse_args(argv)
-    if args.command == "tag":
-        print(aot_tag())
+    if args.command == "status":
+        kernels = load_aot(aot_dirs())
+        tag = aot_tag()
+        if kernels is None:
+            where = ", ".join(str(d) for d in aot_dirs())
+            print(f"jit: no loadable module for tag {tag} in {where}")
+        else:
+            found = next(d for d in aot_dirs() if aot_paths(d, tag)[0].is_file())
+            print(f"aot: {aot_paths(found, tag)[0]}")
         return
     print(build(args.dir, force=args.force, verbose=args.verbose))
