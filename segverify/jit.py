@@ -314,10 +314,14 @@ def aot_tag(kernels: Mapping[Callable[..., Any], types.ModuleType] | None = None
         _file_digest(sys.modules[name].__file__ if name in sys.modules else None, h)
     for fn, module in sorted(kernels.items(), key=lambda kv: (kv[1].__name__, kv[0].__name__)):
         for name in sorted(_names(fn.__code__)):
-            if name in vars(module):
-                mark = _global_fingerprint(vars(module)[name])
-                if mark is not None:
-                    h.update(f"{module.__name__}.{name}={mark}\n".encode())
+            if name not in vars(module):
+                continue
+            value = vars(module)[name]
+            mark = _global_fingerprint(value)
+            if mark is not None:
+                h.update(f"{module.__name__}.{name}={mark}\n".encode())
+            elif isinstance(value, types.ModuleType) and value.__name__.startswith("segverify."):
+                _file_digest(value.__file__, h)  # ``columns.FLOW``: that module's source
     return h.hexdigest()[:24]
 
 
