@@ -72,7 +72,7 @@ def _locked(directory: Path) -> Iterator[None]:
 def build(directory: Path | None = None, force: bool = False, verbose: bool = False) -> Path:
     """Build the module for the current tag into ``directory`` (default: beside the
     sources when writable, else the per-user temp directory) unless it is there already;
-    remove the modules of other tags there. Returns the module's path."""
+    remove this interpreter's modules of other tags there. Returns the module's path."""
     directory = aot_build_dir() if directory is None else directory
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     kernels = kernel_functions()
@@ -87,11 +87,20 @@ def build(directory: Path | None = None, force: bool = False, verbose: bool = Fa
             staged.write_text(json.dumps(manifest, indent=1) + "\n", encoding="utf-8")
             os.replace(staged, manifest_path)
             os.replace(built, module_path)  # last: a module present has its manifest
-        for old in directory.glob(AOT_PREFIX + "*"):
-            if old not in (module_path, manifest_path):
-                with contextlib.suppress(OSError):
-                    old.unlink()
+        remove_stale(module_path)
     return module_path
+
+
+def remove_stale(module_path: Path) -> None:
+    """Remove the modules (and manifests) of other tags built for this interpreter beside
+    ``module_path``; another Python's modules, built from the same sources by another
+    venv, have another suffix and stay."""
+    suffix = module_path.name[len(module_path.name.split(".", 1)[0]) :]
+    for old in module_path.parent.glob(AOT_PREFIX + "*" + suffix):
+        if old != module_path:
+            with contextlib.suppress(OSError):
+                old.unlink()
+                old.with_name(old.name[: -len(suffix)] + ".json").unlink()
 
 
 def _compile(

@@ -25,6 +25,7 @@ from conftest import REPO, TOPOLOGIES
 from segverify import jit
 from segverify.flows.state import _states
 from segverify.jit import EXPORTS, Kernels, aot_paths, aot_tag, kernel_functions, load_aot
+from segverify.jit_build import remove_stale
 
 sys.path.insert(0, str(REPO / "benchmarks"))
 from gen_pcap import generate  # noqa: E402
@@ -227,3 +228,16 @@ def test_arguments_the_module_was_not_built_for_go_to_the_jit(aot_kernels: Kerne
     out = [np.empty(1000, dtype=np.uint8), np.empty(1000, dtype=np.bool_)]
     lenient.table[_states](np.repeat(good[0], 2)[::2], *good[1:5], *out)  # via the JIT
     assert all(np.array_equal(a, b) for a, b in zip(out, expected, strict=True))
+
+
+def test_a_build_removes_this_interpreters_stale_modules_only(tmp_path: Path) -> None:
+    current, _ = aot_paths(tmp_path, "c" * 24)
+    stale, stale_manifest = aot_paths(tmp_path, "a" * 24)
+    other_python = tmp_path / (jit.AOT_PREFIX + "b" * 24 + ".cpython-399-x86_64-linux-gnu.so")
+    other_manifest = tmp_path / (jit.AOT_PREFIX + "b" * 24 + ".json")
+    for path in (current, stale, stale_manifest, other_python, other_manifest):
+        path.write_bytes(b"x")
+    remove_stale(current)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        p.name for p in (current, other_python, other_manifest)
+    )
