@@ -23,8 +23,10 @@ import pytest
 from conftest import REPO, TOPOLOGIES
 
 from segverify import jit
+from segverify.capture.fast import FileReader
+from segverify.flows.build import oriented_frames
 from segverify.flows.state import _states
-from segverify.jit import EXPORTS, Kernels, aot_paths, aot_tag, kernel_functions, load_aot
+from segverify.jit import EXPORTS, PLAIN, Kernels, aot_paths, aot_tag, kernel_functions, load_aot
 from segverify.jit_build import remove_stale
 
 sys.path.insert(0, str(REPO / "benchmarks"))
@@ -241,3 +243,20 @@ def test_a_build_removes_this_interpreters_stale_modules_only(tmp_path: Path) ->
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
         p.name for p in (current, other_python, other_manifest)
     )
+
+
+def test_orientation_evidence_through_the_module(tmp_path: Path, aot_kernels: Kernels) -> None:
+    """``initiators`` (called by the ranged reader of ``--engine dask``) through the module,
+    strictly: same evidence as the plain loop."""
+    capture = tmp_path / "gen.pcap"
+    capture.write_bytes(generate(3_000, 500))
+    frames = {}
+    for name, kernels in (("plain", PLAIN), ("aot", aot_kernels)):
+        reader = FileReader(str(capture), kernels=kernels)
+        reader.read()
+        assert reader.ingest.state.kernels is kernels
+        frames[name] = oriented_frames(reader.ingest.state)
+    assert frames["plain"].keys() == frames["aot"].keys()
+    for key, plain in frames["plain"].items():
+        assert np.array_equal(plain, frames["aot"][key]), key
+    assert (frames["aot"]["syn_fwd"] >= 0).sum() > 100
