@@ -38,6 +38,7 @@ from segverify.jit import (
     kernel_functions,
     load_aot,
     rebound,
+    user_cache_dir,
 )
 
 
@@ -74,7 +75,10 @@ def build(directory: Path | None = None, force: bool = False, verbose: bool = Fa
     sources when writable, else the per-user temp directory) unless it is there already;
     remove this interpreter's modules of other tags there. Returns the module's path."""
     directory = aot_build_dir() if directory is None else directory
-    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    # the shared temp dir: private; beside the sources: readable by every user of the
+    # install (the umask decides)
+    private = directory == user_cache_dir()
+    directory.mkdir(mode=0o700 if private else 0o777, parents=True, exist_ok=True)
     kernels = kernel_functions()
     tag = aot_tag(kernels)
     module_path, manifest_path = aot_paths(directory, tag)
