@@ -47,6 +47,7 @@ from segverify.capture.columns import (
     WIRELEN,
 )
 from segverify.capture.evidence import (
+    MAX_DNS_QUESTIONS,
     MAX_FLOW_NAMES,
     MAX_NAME_PAYLOADS,
     REASM_SEGMENTS,
@@ -179,7 +180,13 @@ class FlowIngest:
 
     def _names(self, rows: np.ndarray, nc: int, buf: np.ndarray | bytes | bytearray) -> None:
         cand = self.cand[:nc]
-        fields = rows[cand[:, 0]][:, [PAY_OFF, PAY_LEN, PROTO, SPORT, DPORT, FLAGS]].tolist()
+        picked = rows[cand[:, 0]]
+        # candidates kept for names only whose payload cannot hold one (a DNS header
+        # without questions, say) are dropped here, vectorised; the rest go one by one
+        keep = (cand[:, 2] & CAND_REASM != 0) | _may_hold_names(picked, buf)
+        if not keep.all():
+            cand, picked = cand[keep], picked[keep]
+        fields = picked[:, [PAY_OFF, PAY_LEN, PROTO, SPORT, DPORT, FLAGS]].tolist()
         names, segments, done = self.names, self.segments, self.reasm_done
         for (_i, f, how), (off, size, proto, sport, dport, flags) in zip(
             cand.tolist(), fields, strict=True
@@ -216,6 +223,32 @@ class FlowIngest:
                 text = f"{TUNNEL_NAMES.get(ttype & 0xFF, 'tunnel')} {src}>{dst}"
                 if text not in have:
                     have.append(text)
+
+
+def _may_hold_names(picked: np.ndarray, buf: np.ndarray | bytes | bytearray) -> np.ndarray:
+    """Per candidate row, False when ``extract_names`` certainly finds nothing in its
+    payload: not TCP/UDP, a DNS message (port 53) too short, with an opcode above 6 or a
+    question count of 0 or above the bound, or a TCP payload that starts neither a TLS
+    record nor an HTTP request line (its rules, read from the first bytes)."""
+    data = buf if isinstance(buf, np.ndarray) else np.frombuffer(buf, dtype=np.uint8)
+    off, size = picked[:, PAY_OFF], picked[:, PAY_LEN]
+    proto = picked[:, PROTO]
+    tcp, udp = proto == 6, proto == 17
+    dns = (picked[:, SPORT] == 53) | (picked[:, DPORT] == 53)
+    last = max(len(data) - 1, 0)
+
+    def byte(k: int) -> np.ndarray:  # payload byte k (0 past the payload's end)
+        at = np.minimum(off + k, last)
+        return np.where(size > k, data[at] if len(data) else 0, 0).astype(np.int64)
+
+    # DNS: the header starts at 0 (UDP) or after the 2-byte length (TCP)
+    long_enough = np.where(tcp, (size >= 14) & ((byte(0) << 8 | byte(1)) >= 12), size >= 12)
+    opcode = (np.where(tcp, byte(4), byte(2)) >> 3) & 0xF
+    qd = np.where(tcp, byte(6) << 8 | byte(7), byte(4) << 8 | byte(5))
+    dns_ok = long_enough & (opcode <= 6) & (qd > 0) & (qd <= MAX_DNS_QUESTIONS)
+    first = byte(0)
+    other_ok = tcp & (size > 0) & ((first == 0x16) | ((first >= 0x41) & (first <= 0x5A)))
+    return np.where(dns, (tcp | udp) & dns_ok, other_ok)  # type: ignore[no-any-return]
 
 
 def _split(text: str) -> tuple[int, int, int]:
