@@ -64,3 +64,29 @@ def test_dropped_candidates_hold_no_name() -> None:
     assert (~may).sum() > 1000
     # the same judgement from a numpy buffer
     assert (_may_hold_names(rows, np.frombuffer(bytes(buf), dtype=np.uint8)) == may).all()
+
+
+def test_streams_ruled_out_by_their_first_segment_hold_no_name() -> None:
+    """When ``_stream_without_names`` rules out a TCP stream from its first segment, no
+    continuation gives a name; and it rules out the header-only case of every rule."""
+    from segverify.flows.ingest import _stream_without_names
+
+    rng = random.Random(5)
+    firsts = [_payload(rng, 6, True) for _ in range(3000)]
+    rows = np.zeros((len(firsts), NCOL), dtype=np.int64)
+    buf = bytearray()
+    for i, payload in enumerate(firsts):
+        rows[i, PAY_OFF], rows[i, PAY_LEN] = len(buf), len(payload)
+        rows[i, PROTO], rows[i, SPORT], rows[i, DPORT] = 6, 40000, 53
+        buf += payload
+    dead = _stream_without_names(rows, bytes(buf)).tolist()
+    assert sum(dead) > 500
+    for payload, ruled_out in zip(firsts, dead, strict=True):
+        if not ruled_out:
+            continue
+        for _ in range(3):
+            rest = _dns(rng)[rng.randrange(12) :]
+            assert extract_names(payload + rest, 6, 40000, 53) == ()
+    # not DNS, or fewer than 8 bytes: never ruled out
+    rows[:, DPORT] = 443
+    assert not _stream_without_names(rows, bytes(buf)).any()

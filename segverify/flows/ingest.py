@@ -55,7 +55,7 @@ from segverify.capture.evidence import (
     may_carry_name,
     reassemble,
 )
-from segverify.flows.aggregate import CAND_NAMES, CAND_REASM, FlowState
+from segverify.flows.aggregate import CAND_NAMES, CAND_REASM, S_REASM, FlowState
 from segverify.flows.build import AddressText, build_columns, packed_address
 from segverify.flows.model import BUCKETS, Accounting, FlowTable
 from segverify.jit import Kernels, for_path, kernel
@@ -187,12 +187,20 @@ class FlowIngest:
         if not keep.all():
             cand, picked = cand[keep], picked[keep]
         fields = picked[:, [PAY_OFF, PAY_LEN, PROTO, SPORT, DPORT, FLAGS]].tolist()
+        dead = _stream_without_names(picked, buf).tolist()
         names, segments, done = self.names, self.segments, self.reasm_done
-        for (_i, f, how), (off, size, proto, sport, dport, flags) in zip(
-            cand.tolist(), fields, strict=True
+        reasm_picked = self.state.stats[:, S_REASM : S_REASM + 2]
+        for (_i, f, how), (off, size, proto, sport, dport, flags), no_stream in zip(
+            cand.tolist(), fields, dead, strict=True
         ):
             side = (f, how & 1)
             reasm = how & CAND_REASM and side not in done
+            if reasm and no_stream and side not in segments:
+                # the stream starts with this segment, whose header already rules a name
+                # out: nothing to reassemble, and the compiled pass picks no more of it
+                done.add(side)
+                reasm_picked[f, how & 1] = REASM_SEGMENTS
+                continue
             full = len(names.get(f, ())) >= MAX_FLOW_NAMES
             if full or not (how & CAND_NAMES or reasm):
                 continue
@@ -249,6 +257,27 @@ def _may_hold_names(picked: np.ndarray, buf: np.ndarray | bytes | bytearray) -> 
     first = byte(0)
     other_ok = tcp & (size > 0) & ((first == 0x16) | ((first >= 0x41) & (first <= 0x5A)))
     return np.where(dns, (tcp | udp) & dns_ok, other_ok)  # type: ignore[no-any-return]
+
+
+def _stream_without_names(picked: np.ndarray, buf: np.ndarray | bytes | bytearray) -> np.ndarray:
+    """Per candidate row, True when a TCP stream (port 53) starting with its payload holds
+    no name whatever follows: the first 8 bytes (length prefix and DNS header) are there
+    and give a length below 12, an opcode above 6 or a question count of 0 or above the
+    bound (the rules of ``extract_names``)."""
+    data = buf if isinstance(buf, np.ndarray) else np.frombuffer(buf, dtype=np.uint8)
+    off, size = picked[:, PAY_OFF], picked[:, PAY_LEN]
+    whole = (picked[:, PROTO] == 6) & (size >= 8)
+    dns = (picked[:, SPORT] == 53) | (picked[:, DPORT] == 53)
+    last = max(len(data) - 1, 0)
+
+    def byte(k: int) -> np.ndarray:
+        return data[np.minimum(off + k, last)].astype(np.int64) if len(data) else off * 0
+
+    length = byte(0) << 8 | byte(1)
+    opcode = (byte(4) >> 3) & 0xF
+    qd = byte(6) << 8 | byte(7)
+    hopeless = (length < 12) | (opcode > 6) | (qd == 0) | (qd > MAX_DNS_QUESTIONS)
+    return whole & dns & hopeless  # type: ignore[no-any-return]
 
 
 def _split(text: str) -> tuple[int, int, int]:
