@@ -33,6 +33,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -64,12 +65,24 @@ def ensure(name: str) -> Path:
     return path
 
 
+PYCACHE = Path(tempfile.gettempdir()) / "segverify-bench-pycache"
+
+
+def child_env(cwd: Path) -> dict[str, str]:
+    """The environment of a child: ``cwd`` first on the path, and bytecode cached (in
+    ``PYCACHE``, outside the trees) even when the caller's environment sets
+    PYTHONDONTWRITEBYTECODE, as an installed package has it: the warm-up run writes it."""
+    env = {**os.environ, "PYTHONPATH": str(cwd), "PYTHONPYCACHEPREFIX": str(PYCACHE)}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
 def run_child(
     cmd: list[str], cwd: Path = ROOT, timeout: float | None = None
 ) -> tuple[float, float, float, int]:
     """(wall seconds, CPU seconds, peak RSS MB, exit code) of one child process; wall is
     ``inf`` when it was stopped at ``timeout``."""
-    env = {**os.environ, "PYTHONPATH": str(cwd)}
+    env = child_env(cwd)
     t = time.perf_counter()
     proc = subprocess.Popen(
         cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=cwd
@@ -118,7 +131,7 @@ class Rounds:
 
 def peak_rss(cmd: list[str], cwd: Path = ROOT, timeout: float | None = None) -> float:
     """Peak RSS (MB) of one run of ``cmd`` alone, in a fresh process (``wait4``)."""
-    env = {**os.environ, "PYTHONPATH": str(cwd)}
+    env = child_env(cwd)
     proc = subprocess.Popen(
         cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=cwd
     )
@@ -187,7 +200,10 @@ print(json.dumps({{"read": read, "aggregate": agg, "walk": [read[0] - agg[0], re
 """
     import json
 
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+        env=child_env(ROOT),
+    )  # fmt: skip
     return json.loads(proc.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
