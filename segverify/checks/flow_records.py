@@ -136,6 +136,7 @@ class FlowRecords:
         texts: dict[int, str] = self._texts
         services, partials, zone, verdicts = self._services, self._partial, self.zone, self.verdicts
         blocked_col = self.blocked
+        ptext = [proto_text(p) for p in range(256)]
         for start in range(0, len(rows), CHUNK):
             part = np.asarray(rows[start : start + CHUNK])
             if ids:
@@ -209,7 +210,7 @@ class FlowRecords:
                     "dst_role": d_role,
                     "src_match": s_match,
                     "dst_match": d_match,
-                    "proto": proto_text(proto),
+                    "proto": ptext[proto],
                     "proto_number": proto,
                     "sport": sport,
                     "dport": dport,
