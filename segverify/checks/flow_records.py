@@ -117,7 +117,10 @@ class FlowRecords:
             )
             for v in analysis.verdicts.rows
         ]
-        self._partial: dict[tuple[int, int, int, bool], tuple[str, str]] = {}
+        # (verdict, source class, destination class, said) → fixed fields, templates, clauses
+        self._bases: dict[
+            tuple[int, int, int, str], tuple[dict[str, Any], tuple[str, str], tuple[str, ...]]
+        ] = {}
         self._services: dict[tuple[int, int | None, int | None], str] = {}
         self._texts: dict[int, str] = {}  # address id (analysis.src_addr) → text
         self.zone = [(c.zone, c.tier, c.node, c.role, c.match) for c in classes]
@@ -134,7 +137,7 @@ class FlowRecords:
         fail_attempt = a.fail_on == "attempt"
         ids = len(a.src_addr) == len(cols) and len(a.dst_addr) == len(cols)
         texts: dict[int, str] = self._texts
-        services, partials, zone, verdicts = self._services, self._partial, self.zone, self.verdicts
+        services, bases = self._services, self._bases
         blocked_col = self.blocked
         ptext = [proto_text(p) for p in range(256)]
         for start in range(0, len(rows), CHUNK):
@@ -162,11 +165,7 @@ class FlowRecords:
                 a.dst_cls[part].tolist(), a.verdicts.verdict[part].tolist(),
                 community_ids(cols, part), blocked_l, strict=True,
             ):  # fmt: skip
-                rule, clauses, reason, remedy_en, remedy_ja = verdicts[vid]
-                s_zone, s_tier, s_node, s_role, s_match = zone[sc]
-                d_zone, d_tier, d_node, d_role, d_match = zone[dc]
                 answered = bool(answered)
-                state = "leak" if answered else "attempt"
                 if sport < 0:
                     sport = None
                 if dport < 0:
@@ -179,63 +178,105 @@ class FlowRecords:
                 if svc is None:
                     svc = services[svc_key] = service_text(proto, sport, dport)
                 # flow logs: the device's word
-                said = "blocked" if not answered and blocked else state
+                said = ("blocked" if blocked else "attempt") if not answered else "leak"
                 key = (vid, sc, dc, said)
-                partial = partials.get(key)
-                if partial is None:
-                    partial = partials[key] = self._partial_templates(
-                        vid, sc, dc, said, reason, rule
-                    )
+                got = bases.get(key)
+                if got is None:
+                    got = bases[key] = self._base(key, fail_attempt)
+                base, partial, clauses = got
                 packets = pf + pr
-                yield {
-                    "kind": "flow",
-                    "rule": rule,
-                    "severity": "error" if answered or fail_attempt else "warning",
-                    "message": partial[0].format(src, dst, svc, packets, conn_state, where),
-                    "message_ja": partial[1].format(src, dst, svc, packets, conn_state, where),
-                    "clauses": list(clauses),
-                    "evidence": [where, cid] if cid else [where],
-                    "remedy": remedy_en,
-                    "remedy_ja": remedy_ja,
-                    "location": None,
-                    "src": src,
-                    "dst": dst,
-                    "src_zone": s_zone,
-                    "dst_zone": d_zone,
-                    "src_tier": s_tier,
-                    "dst_tier": d_tier,
-                    "src_node": s_node,
-                    "dst_node": d_node,
-                    "src_role": s_role,
-                    "dst_role": d_role,
-                    "src_match": s_match,
-                    "dst_match": d_match,
-                    "proto": ptext[proto],
-                    "proto_number": proto,
-                    "sport": sport,
-                    "dport": dport,
-                    "packets_fwd": pf,
-                    "packets_rev": pr,
-                    "bytes_fwd": bf,
-                    "bytes_rev": br,
-                    "first_seen": first_seen,
-                    "last_seen": last_seen,
-                    "first_frame": frame,
-                    "file": file,
-                    "vlan": None if vlan < 0 else vlan,
-                    "tcp_flags": ff | fr,
-                    "tcp_flags_fwd": ff,
-                    "tcp_flags_rev": fr,
-                    "conn_state": conn_state,
-                    "community_id": cid,
-                    "names": list(names.get(i, ())),
-                    "tunnel": list(tunnels.get(i, ())),
-                    "tunnel_outer": False,
-                    "state": state,
-                    "answered": answered,
-                    "established": answered,
-                    "reason": reason,
-                }
+                # a copy of the record's fixed fields (its key order too), then the flow's
+                record = base.copy()
+                record["message"] = partial[0].format(src, dst, svc, packets, conn_state, where)
+                record["message_ja"] = partial[1].format(src, dst, svc, packets, conn_state, where)
+                record["clauses"] = list(clauses)
+                record["evidence"] = [where, cid] if cid else [where]
+                record["src"] = src
+                record["dst"] = dst
+                record["proto"] = ptext[proto]
+                record["proto_number"] = proto
+                record["sport"] = sport
+                record["dport"] = dport
+                record["packets_fwd"] = pf
+                record["packets_rev"] = pr
+                record["bytes_fwd"] = bf
+                record["bytes_rev"] = br
+                record["first_seen"] = first_seen
+                record["last_seen"] = last_seen
+                record["first_frame"] = frame
+                record["file"] = file
+                record["vlan"] = None if vlan < 0 else vlan
+                record["tcp_flags"] = ff | fr
+                record["tcp_flags_fwd"] = ff
+                record["tcp_flags_rev"] = fr
+                record["conn_state"] = conn_state
+                record["community_id"] = cid
+                record["names"] = list(names.get(i, ()))
+                record["tunnel"] = list(tunnels.get(i, ()))
+                yield record
+
+    def _base(
+        self, key: tuple[int, int, int, str], fail_attempt: bool
+    ) -> tuple[dict[str, Any], tuple[str, str], tuple[str, ...]]:
+        """The fields every record of (verdict, source class, destination class, what was
+        said) shares, in the record's key order (``None`` where each flow puts its own),
+        its message templates and its clauses."""
+        vid, sc, dc, said = key
+        rule, clauses, reason, remedy_en, remedy_ja = self.verdicts[vid]
+        s_zone, s_tier, s_node, s_role, s_match = self.zone[sc]
+        d_zone, d_tier, d_node, d_role, d_match = self.zone[dc]
+        answered = said == "leak"
+        base: dict[str, Any] = {
+            "kind": "flow",
+            "rule": rule,
+            "severity": "error" if answered or fail_attempt else "warning",
+            "message": None,
+            "message_ja": None,
+            "clauses": None,
+            "evidence": None,
+            "remedy": remedy_en,
+            "remedy_ja": remedy_ja,
+            "location": None,
+            "src": None,
+            "dst": None,
+            "src_zone": s_zone,
+            "dst_zone": d_zone,
+            "src_tier": s_tier,
+            "dst_tier": d_tier,
+            "src_node": s_node,
+            "dst_node": d_node,
+            "src_role": s_role,
+            "dst_role": d_role,
+            "src_match": s_match,
+            "dst_match": d_match,
+            "proto": None,
+            "proto_number": None,
+            "sport": None,
+            "dport": None,
+            "packets_fwd": None,
+            "packets_rev": None,
+            "bytes_fwd": None,
+            "bytes_rev": None,
+            "first_seen": None,
+            "last_seen": None,
+            "first_frame": None,
+            "file": None,
+            "vlan": None,
+            "tcp_flags": None,
+            "tcp_flags_fwd": None,
+            "tcp_flags_rev": None,
+            "conn_state": None,
+            "community_id": None,
+            "names": None,
+            "tunnel": None,
+            "tunnel_outer": False,
+            "state": "leak" if answered else "attempt",
+            "answered": answered,
+            "established": answered,
+            "reason": reason,
+        }
+        partial = self._partial_templates(vid, sc, dc, said, reason, rule)
+        return base, partial, tuple(clauses)
 
     @staticmethod
     def _address_texts(
