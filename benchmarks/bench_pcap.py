@@ -14,7 +14,9 @@ Peers (same files, same run): ``tcpdump -r FILE -w /dev/null`` (libpcap read flo
 ``tshark -n -q -z conv,ip -z conv,ipv6`` (conversation table), NFStream (flow meter,
 statistics and dissection off; PyPI ``nfstream``), each a whole process. Peak memory is
 each child's maximum RSS (``wait4``), CPU time its user + system time (less sensitive to
-other jobs on a shared machine than wall time). The commands of one file run in rounds
+other jobs on a shared machine than wall time). Children cache their bytecode (in a temp
+``PYTHONPYCACHEPREFIX``, whatever PYTHONDONTWRITEBYTECODE says), as an installed package
+does; the untimed warm-up run writes it. The commands of one file run in rounds
 (segverify, the ``--before`` tree's segverify, tcpdump, …, then again), so a change of
 load hits all of them alike; medians of --runs rounds.
 
