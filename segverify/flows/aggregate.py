@@ -209,7 +209,8 @@ def aggregate(rows, n, keys, stats, slots, nflows, cand_out, max_cand, max_reasm
     return nflows, nc
 
 
-MAX_ROWS_HINT = 1 << 22  # flows reserved up front at most (virtual: rows are touched when used)
+# flows reserved up front at most (~0.5 GB of address space, pages touched only when used)
+MAX_ROWS_HINT = 1 << 21
 
 
 class FlowState:
