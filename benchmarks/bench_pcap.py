@@ -14,7 +14,9 @@ Peers (same files, same run): ``tcpdump -r FILE -w /dev/null`` (libpcap read flo
 ``tshark -n -q -z conv,ip -z conv,ipv6`` (conversation table), NFStream (flow meter,
 statistics and dissection off; PyPI ``nfstream``), each a whole process. Peak memory is
 each child's maximum RSS (``wait4``), CPU time its user + system time (less sensitive to
-other jobs on a shared machine than wall time). The commands of one file run in rounds
+other jobs on a shared machine than wall time). Children cache their bytecode (in a temp
+``PYTHONPYCACHEPREFIX``, whatever PYTHONDONTWRITEBYTECODE says), as an installed package
+does; the untimed warm-up run writes it. The commands of one file run in rounds
 (segverify, the ``--before`` tree's segverify, tcpdump, …, then again), so a change of
 load hits all of them alike; medians of --runs rounds.
 
@@ -33,6 +35,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -64,12 +67,24 @@ def ensure(name: str) -> Path:
     return path
 
 
+PYCACHE = Path(tempfile.gettempdir()) / "segverify-bench-pycache"
+
+
+def child_env(cwd: Path) -> dict[str, str]:
+    """The environment of a child: ``cwd`` first on the path, and bytecode cached (in
+    ``PYCACHE``, outside the trees) even when the caller's environment sets
+    PYTHONDONTWRITEBYTECODE, as an installed package has it: the warm-up run writes it."""
+    env = {**os.environ, "PYTHONPATH": str(cwd), "PYTHONPYCACHEPREFIX": str(PYCACHE)}
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
 def run_child(
     cmd: list[str], cwd: Path = ROOT, timeout: float | None = None
 ) -> tuple[float, float, float, int]:
     """(wall seconds, CPU seconds, peak RSS MB, exit code) of one child process; wall is
     ``inf`` when it was stopped at ``timeout``."""
-    env = {**os.environ, "PYTHONPATH": str(cwd)}
+    env = child_env(cwd)
     t = time.perf_counter()
     proc = subprocess.Popen(
         cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=cwd
@@ -118,7 +133,7 @@ class Rounds:
 
 def peak_rss(cmd: list[str], cwd: Path = ROOT, timeout: float | None = None) -> float:
     """Peak RSS (MB) of one run of ``cmd`` alone, in a fresh process (``wait4``)."""
-    env = {**os.environ, "PYTHONPATH": str(cwd)}
+    env = child_env(cwd)
     proc = subprocess.Popen(
         cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=cwd
     )
@@ -187,7 +202,10 @@ print(json.dumps({{"read": read, "aggregate": agg, "walk": [read[0] - agg[0], re
 """
     import json
 
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True,
+        env=child_env(ROOT),
+    )  # fmt: skip
     return json.loads(proc.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 

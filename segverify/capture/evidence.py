@@ -25,7 +25,7 @@ MAX_NAME_PAYLOADS = 32  # candidate payloads per flow handed to extract_names
 REASM_SEGMENTS = 8  # data segments per TCP direction kept for reassembly
 REASM_BYTES = 16384  # bytes of a TCP direction's stream reassembled
 DNS_PORTS = frozenset({53})
-_MAX_DNS_QUESTIONS = 8
+MAX_DNS_QUESTIONS = 8
 _MAX_POINTER_HOPS = 16
 _MAX_HTTP_HEAD = 8192
 _HTTP_METHODS = (
@@ -112,7 +112,7 @@ def _dns_names(msg: bytes) -> list[str]:
     if opcode > 6:
         return []
     qdcount = int.from_bytes(msg[4:6], "big")
-    if qdcount == 0 or qdcount > _MAX_DNS_QUESTIONS:
+    if qdcount == 0 or qdcount > MAX_DNS_QUESTIONS:
         return []
     names: list[str] = []
     pos = 12

@@ -122,24 +122,29 @@ def coverage(
     match = np.array([c.match for c in classes] or [MATCH_NONE])
     internal = np.array([c.undeclared_internal for c in classes] or [False], dtype=bool)
     labels = [c.special for c in classes]
-    # addresses: both ends of every flow, deduplicated
-    all_ver = np.concatenate([ver, ver])
-    all_hi = np.concatenate([src_hi, dst_hi])
-    all_lo = np.concatenate([src_lo, dst_lo])
-    all_cls = np.concatenate([src_cls, dst_cls])
+    # addresses: both ends of every flow, deduplicated; ``first`` indexes src ‖ dst
     pos = first
-    ucls = all_cls[pos]
-    umatch = match[ucls] if len(ucls) else np.zeros(0, dtype=match.dtype)
+    at_src = pos < n
+    at = np.where(at_src, pos, pos - n)
+    ucls = np.where(at_src, src_cls[at], dst_cls[at]) if len(pos) else src_cls[:0]
+
+    def spelled(p: int) -> str:
+        hi, lo = (src_hi, src_lo) if p < n else (dst_hi, dst_lo)
+        q = p % n
+        return address_text(int(ver[q]), int(hi[q]), int(lo[q]))  # type: ignore[operator,no-any-return]
+
+    # per class: is its match kind node / prefix / none (boolean lookups, not strings)
+    kind = {k: match == k for k in (MATCH_NODE, MATCH_PREFIX, MATCH_NONE)}
     addresses = {
         "total": len(pos),
-        MATCH_NODE: int(np.count_nonzero(umatch == MATCH_NODE)),
-        MATCH_PREFIX: int(np.count_nonzero(umatch == MATCH_PREFIX)),
-        MATCH_NONE: int(np.count_nonzero(umatch == MATCH_NONE)),
+        MATCH_NODE: int(np.count_nonzero(kind[MATCH_NODE][ucls])),
+        MATCH_PREFIX: int(np.count_nonzero(kind[MATCH_PREFIX][ucls])),
+        MATCH_NONE: int(np.count_nonzero(kind[MATCH_NONE][ucls])),
         "undeclared_internal": int(np.count_nonzero(internal[ucls])) if len(ucls) else 0,
     }
     if n_flows:
-        s_none = match[src_cls[:n_flows]] == MATCH_NONE
-        d_none = match[dst_cls[:n_flows]] == MATCH_NONE
+        s_none = kind[MATCH_NONE][src_cls[:n_flows]]
+        d_none = kind[MATCH_NONE][dst_cls[:n_flows]]
         s_int, d_int = internal[src_cls[:n_flows]], internal[dst_cls[:n_flows]]
     else:
         s_none = d_none = s_int = d_int = np.zeros(0, dtype=bool)
@@ -154,21 +159,15 @@ def coverage(
     for label in sorted(
         {lab for c, lab in zip(classes, labels, strict=True) if c.undeclared_internal and lab}
     ):
-        cls_ids = np.array(
-            [i for i, c in enumerate(classes) if c.undeclared_internal and c.special == label]
+        of_label = np.array(
+            [c.undeclared_internal and c.special == label for c in classes], dtype=bool
         )
-        here = np.isin(ucls, cls_ids)
+        here = of_label[ucls]
         count = int(np.count_nonzero(here))
         if not count:
             continue
-        in_flow = np.isin(src_cls, cls_ids) | np.isin(dst_cls, cls_ids)
+        in_flow = of_label[src_cls] | of_label[dst_cls]
         first_pos = np.sort(pos[here])[:MAX_EXAMPLES]
-        examples = tuple(
-            (
-                address_text(int(all_ver[p]), int(all_hi[p]), int(all_lo[p])),  # type: ignore[operator]
-                int(row_of[p % n]),
-            )
-            for p in first_pos.tolist()
-        )
+        examples = tuple((spelled(p), int(row_of[p % n])) for p in first_pos.tolist())
         undeclared.append(UndeclaredRange(label, count, int(np.count_nonzero(in_flow)), examples))
     return Coverage(addresses, flows, undeclared)

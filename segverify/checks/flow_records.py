@@ -117,128 +117,128 @@ class FlowRecords:
             )
             for v in analysis.verdicts.rows
         ]
-        self._partial: dict[tuple[int, int, int, bool], tuple[str, str]] = {}
+        # (verdict, source class, destination class, said) → fixed fields, templates, clauses
+        self._bases: dict[
+            tuple[int, int, int, str], tuple[dict[str, Any], tuple[str, str], tuple[str, ...]]
+        ] = {}
         self._services: dict[tuple[int, int | None, int | None], str] = {}
+        self._texts: dict[int, str] = {}  # address id (analysis.src_addr) → text
         self.zone = [(c.zone, c.tier, c.node, c.role, c.match) for c in classes]
 
     def records(self, rows: np.ndarray) -> Iterator[dict[str, Any]]:
-        """One finding record per row of ``rows`` (forbidden flows), in that order."""
+        """One finding record per row of ``rows`` (forbidden flows), in that order.
+
+        Columns are read per chunk (``tolist``), addresses turned into text once per
+        distinct address, and the per-flow fields of each record filled in one loop."""
         a = self.analysis
         cols = a.cols
         files = cols.files
+        names, tunnels = cols.names, cols.tunnels
         fail_attempt = a.fail_on == "attempt"
+        ids = len(a.src_addr) == len(cols) and len(a.dst_addr) == len(cols)
+        texts: dict[int, str] = self._texts
+        services, bases = self._services, self._bases
+        blocked_col = self.blocked
+        ptext = [proto_text(p) for p in range(256)]
         for start in range(0, len(rows), CHUNK):
             part = np.asarray(rows[start : start + CHUNK])
-            c = {
-                name: getattr(cols, name)[part].tolist()
-                for name in (
-                    "proto", "sport", "dport", "pkts_fwd", "pkts_rev", "bytes_fwd",
-                    "bytes_rev", "first_frame", "file", "vlan", "flags_fwd", "flags_rev",
-                    "state", "answered",
-                )
-            }  # fmt: skip
-            first_seen = iso_array(cols.first_ns[part])
-            last_seen = iso_array(cols.last_ns[part])
-            sc = a.src_cls[part].tolist()
-            dc = a.dst_cls[part].tolist()
-            vid = a.verdicts.verdict[part].tolist()
-            cids = community_ids(cols, part)
-            for j, i in enumerate(part.tolist()):
-                yield self._record(i, j, c, first_seen, last_seen, sc[j], dc[j], vid[j],
-                                   cids[j], files, fail_attempt)  # fmt: skip
+            if ids:
+                src_l = self._address_texts(a.src_addr[part], cols.src_text, part, texts)
+                dst_l = self._address_texts(a.dst_addr[part], cols.dst_text, part, texts)
+            else:
+                src_l = [cols.src_text(i) for i in part.tolist()]
+                dst_l = [cols.dst_text(i) for i in part.tolist()]
+            blocked_l = [False] * len(part) if blocked_col is None else blocked_col[part].tolist()
+            for (
+                i, src, dst, proto, sport, dport, pf, pr, bf, br, frame, fi, vlan, ff, fr,
+                st, answered, first_seen, last_seen, sc, dc, vid, cid, blocked,
+            ) in zip(
+                part.tolist(), src_l, dst_l, cols.proto[part].tolist(),
+                cols.sport[part].tolist(), cols.dport[part].tolist(),
+                cols.pkts_fwd[part].tolist(), cols.pkts_rev[part].tolist(),
+                cols.bytes_fwd[part].tolist(), cols.bytes_rev[part].tolist(),
+                cols.first_frame[part].tolist(), cols.file[part].tolist(),
+                cols.vlan[part].tolist(), cols.flags_fwd[part].tolist(),
+                cols.flags_rev[part].tolist(), cols.state[part].tolist(),
+                cols.answered[part].tolist(), iso_array(cols.first_ns[part]),
+                iso_array(cols.last_ns[part]), a.src_cls[part].tolist(),
+                a.dst_cls[part].tolist(), a.verdicts.verdict[part].tolist(),
+                community_ids(cols, part), blocked_l, strict=True,
+            ):  # fmt: skip
+                answered = bool(answered)
+                if sport < 0:
+                    sport = None
+                if dport < 0:
+                    dport = None
+                file = files[fi] if files else ""
+                where = f"{file}#{frame}"
+                conn_state = CONN_STATES[st]
+                svc_key = (proto, sport if proto in (1, 58) else None, dport)
+                svc = services.get(svc_key)
+                if svc is None:
+                    svc = services[svc_key] = service_text(proto, sport, dport)
+                # flow logs: the device's word
+                said = ("blocked" if blocked else "attempt") if not answered else "leak"
+                key = (vid, sc, dc, said)
+                got = bases.get(key)
+                if got is None:
+                    got = bases[key] = self._base(key, fail_attempt)
+                base, partial, clauses = got
+                packets = pf + pr
+                # a copy of the record's fixed fields (its key order too), then the flow's
+                record = base.copy()
+                record["message"] = partial[0].format(src, dst, svc, packets, conn_state, where)
+                record["message_ja"] = partial[1].format(src, dst, svc, packets, conn_state, where)
+                record["clauses"] = list(clauses)
+                record["evidence"] = [where, cid] if cid else [where]
+                record["src"] = src
+                record["dst"] = dst
+                record["proto"] = ptext[proto]
+                record["proto_number"] = proto
+                record["sport"] = sport
+                record["dport"] = dport
+                record["packets_fwd"] = pf
+                record["packets_rev"] = pr
+                record["bytes_fwd"] = bf
+                record["bytes_rev"] = br
+                record["first_seen"] = first_seen
+                record["last_seen"] = last_seen
+                record["first_frame"] = frame
+                record["file"] = file
+                record["vlan"] = None if vlan < 0 else vlan
+                record["tcp_flags"] = ff | fr
+                record["tcp_flags_fwd"] = ff
+                record["tcp_flags_rev"] = fr
+                record["conn_state"] = conn_state
+                record["community_id"] = cid
+                record["names"] = list(names.get(i, ()))
+                record["tunnel"] = list(tunnels.get(i, ()))
+                yield record
 
-    def _partial_templates(
-        self, vid: int, sc: int, dc: int, state: str, reason: str, rule: str
-    ) -> tuple[str, str]:
-        """The message templates with everything fixed for (verdict, classes, state)
-        filled in; the per-flow fields stay placeholders."""
-
-        def lit(text: str) -> str:  # a literal inside a format template
-            return text.replace("{", "{{").replace("}", "}}")
-
-        out = []
-        for lang in LANGS:
-            text = self.templates[lang].format(
-                state=lit(self.state_text[(lang, state)]), rule=lit(rule), src="{src}",
-                src_where=lit(self.where[lang][sc]), dst="{dst}",
-                dst_where=lit(self.where[lang][dc]), service="{service}", packets="{packets}",
-                conn_state="{conn_state}", where="{where}",
-            )  # fmt: skip
-            if reason == "fqdn-not-allowed":
-                text += lit(self.fqdn[lang])
-            if self.guess[sc]:
-                text += self.unclassified[lang].format(address="{src}", zone=lit(self.zone[sc][0]))
-            if self.guess[dc]:
-                text += self.unclassified[lang].format(address="{dst}", zone=lit(self.zone[dc][0]))
-            out.append(text)
-        return out[0], out[1]
-
-    def _record(
-        self,
-        i: int,
-        j: int,
-        c: dict[str, list[Any]],
-        first_seen: list[str],
-        last_seen: list[str],
-        sc: int,
-        dc: int,
-        vid: int,
-        cid: str,
-        files: tuple[str, ...],
-        fail_attempt: bool,
-    ) -> dict[str, Any]:
-        cols = self.cols
+    def _base(
+        self, key: tuple[int, int, int, str], fail_attempt: bool
+    ) -> tuple[dict[str, Any], tuple[str, str], tuple[str, ...]]:
+        """The fields every record of (verdict, source class, destination class, what was
+        said) shares, in the record's key order (``None`` where each flow puts its own),
+        its message templates and its clauses."""
+        vid, sc, dc, said = key
         rule, clauses, reason, remedy_en, remedy_ja = self.verdicts[vid]
-        src, dst = cols.src_text(i), cols.dst_text(i)
         s_zone, s_tier, s_node, s_role, s_match = self.zone[sc]
         d_zone, d_tier, d_node, d_role, d_match = self.zone[dc]
-        answered = bool(c["answered"][j])
-        state = "leak" if answered else "attempt"
-        blocked = self.blocked is not None and bool(self.blocked[i])
-        proto = c["proto"][j]
-        sport, dport = c["sport"][j], c["dport"][j]
-        sport = None if sport < 0 else sport
-        dport = None if dport < 0 else dport
-        file = files[c["file"][j]] if files else ""
-        frame = c["first_frame"][j]
-        where = f"{file}#{frame}"
-        pf, pr = c["pkts_fwd"][j], c["pkts_rev"][j]
-        conn_state = CONN_STATES[c["state"][j]]
-        svc_key = (proto, sport if proto in (1, 58) else None, dport)
-        svc = self._services.get(svc_key)
-        if svc is None:
-            svc = self._services[svc_key] = service_text(proto, sport, dport)
-        said = "blocked" if not answered and blocked else state  # flow logs: the device's word
-        key = (vid, sc, dc, said)
-        partial = self._partial.get(key)
-        if partial is None:
-            partial = self._partial[key] = self._partial_templates(vid, sc, dc, said, reason, rule)
-        messages = [
-            tmpl.format(
-                src=src,
-                dst=dst,
-                service=svc,
-                packets=pf + pr,
-                conn_state=conn_state,
-                where=where,
-            )  # fmt: skip
-            for tmpl in partial
-        ]
-        vlan = c["vlan"][j]
-        ff, fr = c["flags_fwd"][j], c["flags_rev"][j]
-        return {
+        answered = said == "leak"
+        base: dict[str, Any] = {
             "kind": "flow",
             "rule": rule,
             "severity": "error" if answered or fail_attempt else "warning",
-            "message": messages[0],
-            "message_ja": messages[1],
-            "clauses": list(clauses),
-            "evidence": [where, cid] if cid else [where],
+            "message": None,
+            "message_ja": None,
+            "clauses": None,
+            "evidence": None,
             "remedy": remedy_en,
             "remedy_ja": remedy_ja,
             "location": None,
-            "src": src,
-            "dst": dst,
+            "src": None,
+            "dst": None,
             "src_zone": s_zone,
             "dst_zone": d_zone,
             "src_tier": s_tier,
@@ -249,32 +249,74 @@ class FlowRecords:
             "dst_role": d_role,
             "src_match": s_match,
             "dst_match": d_match,
-            "proto": proto_text(proto),
-            "proto_number": proto,
-            "sport": sport,
-            "dport": dport,
-            "packets_fwd": pf,
-            "packets_rev": pr,
-            "bytes_fwd": c["bytes_fwd"][j],
-            "bytes_rev": c["bytes_rev"][j],
-            "first_seen": first_seen[j],
-            "last_seen": last_seen[j],
-            "first_frame": frame,
-            "file": file,
-            "vlan": None if vlan < 0 else vlan,
-            "tcp_flags": ff | fr,
-            "tcp_flags_fwd": ff,
-            "tcp_flags_rev": fr,
-            "conn_state": conn_state,
-            "community_id": cid,
-            "names": list(cols.names.get(i, ())),
-            "tunnel": list(cols.tunnels.get(i, ())),
+            "proto": None,
+            "proto_number": None,
+            "sport": None,
+            "dport": None,
+            "packets_fwd": None,
+            "packets_rev": None,
+            "bytes_fwd": None,
+            "bytes_rev": None,
+            "first_seen": None,
+            "last_seen": None,
+            "first_frame": None,
+            "file": None,
+            "vlan": None,
+            "tcp_flags": None,
+            "tcp_flags_fwd": None,
+            "tcp_flags_rev": None,
+            "conn_state": None,
+            "community_id": None,
+            "names": None,
+            "tunnel": None,
             "tunnel_outer": False,
-            "state": state,
+            "state": "leak" if answered else "attempt",
             "answered": answered,
             "established": answered,
             "reason": reason,
         }
+        partial = self._partial_templates(vid, sc, dc, said, reason, rule)
+        return base, partial, tuple(clauses)
+
+    @staticmethod
+    def _address_texts(
+        ids: np.ndarray, text: Any, part: np.ndarray, texts: dict[int, str]
+    ) -> list[str]:
+        """Texts of the addresses of ``part`` whose ids (``address_ids``) are ``ids``;
+        each distinct address spelled once (``text(row)``), then looked up."""
+        ids_l = ids.tolist()
+        missing = [k for k, a in enumerate(ids_l) if a not in texts]
+        part_l = part.tolist() if missing else []
+        for k in missing:
+            texts[ids_l[k]] = text(part_l[k])
+        return [texts[a] for a in ids_l]
+
+    def _partial_templates(
+        self, vid: int, sc: int, dc: int, state: str, reason: str, rule: str
+    ) -> tuple[str, str]:
+        """The message templates with everything fixed for (verdict, classes, state)
+        filled in; the per-flow fields stay positional placeholders: {0} source, {1}
+        destination, {2} service, {3} packets, {4} connection state, {5} where."""
+
+        def lit(text: str) -> str:  # a literal inside a format template
+            return text.replace("{", "{{").replace("}", "}}")
+
+        out = []
+        for lang in LANGS:
+            text = self.templates[lang].format(
+                state=lit(self.state_text[(lang, state)]), rule=lit(rule), src="{0}",
+                src_where=lit(self.where[lang][sc]), dst="{1}",
+                dst_where=lit(self.where[lang][dc]), service="{2}", packets="{3}",
+                conn_state="{4}", where="{5}",
+            )  # fmt: skip
+            if reason == "fqdn-not-allowed":
+                text += lit(self.fqdn[lang])
+            if self.guess[sc]:
+                text += self.unclassified[lang].format(address="{0}", zone=lit(self.zone[sc][0]))
+            if self.guess[dc]:
+                text += self.unclassified[lang].format(address="{1}", zone=lit(self.zone[dc][0]))
+            out.append(text)
+        return out[0], out[1]
 
 
 def record_finding(record: dict[str, Any]) -> Finding:

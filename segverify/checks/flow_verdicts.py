@@ -89,10 +89,24 @@ def evaluate_table(
     endpoints = [c.endpoint() for c in classes]
     per_key = np.empty(len(uniq), dtype=np.int32)
     sensitive: list[int] = []
+    # the port enters a verdict only through the allow rules' services: keys whose
+    # (proto, port) every service matches alike share their verdict and sensitivity
+    services = [svc for r in evaluator.topology.policy.allow for svc in r.services]
+    signature: dict[tuple[int, int | None], tuple[object, ...]] = {}
+    decided: dict[tuple[int, int, tuple[object, ...]], tuple[int, bool]] = {}
     for k, key in enumerate(uniq.tolist()):
         s, d, p, port = decode_key(key, len(classes))
-        per_key[k] = row_id(evaluator.evaluate_endpoints(endpoints[s], endpoints[d], p, port))
-        if fqdn_sensitive(evaluator, endpoints[s], endpoints[d], p, port):
+        sig = signature.get((p, port))
+        if sig is None:
+            sig = signature[(p, port)] = (p, *(svc.matches(p, port) for svc in services))
+        got = decided.get((s, d, sig))
+        if got is None:
+            got = decided[(s, d, sig)] = (
+                row_id(evaluator.evaluate_endpoints(endpoints[s], endpoints[d], p, port)),
+                fqdn_sensitive(evaluator, endpoints[s], endpoints[d], p, port),
+            )
+        per_key[k] = got[0]
+        if got[1]:
             sensitive.append(k)
     verdict = per_key[inverse] if n else np.empty(0, dtype=np.int32)
     evaluated = len(uniq)

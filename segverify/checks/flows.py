@@ -540,8 +540,26 @@ def analyse_table(
     cols = table.columns
     evaluator = evaluator or PolicyEvaluator(topology)
     classifier = AddressClassifier(topology)
-    src_cls = classifier.classify(cols.ver, cols.src_hi, cols.src_lo)
-    dst_cls = classifier.classify(cols.ver, cols.dst_hi, cols.dst_lo)
+    outer = outer_flows(cols)
+    # every address of the table and of the tunnel outer flows (rows after the table's)
+    # gets an id; each distinct address is classified once and its class broadcast
+    n = len(cols)
+    ver, shi, slo, dhi, dlo = cols.ver, cols.src_hi, cols.src_lo, cols.dst_hi, cols.dst_lo
+    row_of = np.arange(n)
+    if len(outer):
+        ver = np.concatenate([ver, outer.ver])
+        shi, slo = np.concatenate([shi, outer.src_hi]), np.concatenate([slo, outer.src_lo])
+        dhi, dlo = np.concatenate([dhi, outer.dst_hi]), np.concatenate([dlo, outer.dst_lo])
+        row_of = np.concatenate([row_of, [int(rows[0]) for rows in outer.inner]])
+    src_ids, dst_ids, first = address_ids(ver, shi, slo, dhi, dlo)
+    m = len(ver)
+    at_src = first < m  # ``first`` indexes src ‖ dst
+    at = np.where(at_src, first, first - m)
+    u_cls = classifier.classify(
+        ver[at], np.where(at_src, shi[at], dhi[at]), np.where(at_src, slo[at], dlo[at])
+    )
+    s_all, d_all = u_cls[src_ids], u_cls[dst_ids]
+    src_cls, dst_cls = s_all[:n], d_all[:n]
     named = np.zeros(len(cols), dtype=bool)
     if cols.names:
         named[np.fromiter(cols.names.keys(), dtype=np.int64, count=len(cols.names))] = True
@@ -555,10 +573,8 @@ def analyse_table(
         lambda i: cols.names.get(i, ()),
         named,
     )
-    outer = outer_flows(cols)
     if len(outer):
-        outer.src_cls = classifier.classify(outer.ver, outer.src_hi, outer.src_lo)
-        outer.dst_cls = classifier.classify(outer.ver, outer.dst_hi, outer.dst_lo)
+        outer.src_cls, outer.dst_cls = s_all[n:], d_all[n:]
         outer.verdicts = evaluate_table(
             evaluator,
             classifier.classes,
@@ -568,18 +584,6 @@ def analyse_table(
             outer.dport,
             lambda i: (),
         )
-    # coverage counts the addresses of tunnel outer flows too (rows after the table's)
-    n = len(cols)
-    ver, shi, slo, dhi, dlo = cols.ver, cols.src_hi, cols.src_lo, cols.dst_hi, cols.dst_lo
-    s_all, d_all, row_of = src_cls, dst_cls, np.arange(n)
-    if len(outer):
-        ver = np.concatenate([ver, outer.ver])
-        shi, slo = np.concatenate([shi, outer.src_hi]), np.concatenate([slo, outer.src_lo])
-        dhi, dlo = np.concatenate([dhi, outer.dst_hi]), np.concatenate([dlo, outer.dst_lo])
-        s_all = np.concatenate([src_cls, outer.src_cls])
-        d_all = np.concatenate([dst_cls, outer.dst_cls])
-        row_of = np.concatenate([row_of, [int(rows[0]) for rows in outer.inner]])
-    src_ids, dst_ids, first = address_ids(ver, shi, slo, dhi, dlo)
     src_addr, dst_addr = src_ids[:n], dst_ids[:n]
     from segverify.flows.columns import address_text
 

@@ -10,10 +10,13 @@ import gzip
 import importlib
 import json
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from segverify.errors import InputError
-from segverify.flowlogs.records import Collector
 from segverify.i18n import Msg
+
+if TYPE_CHECKING:
+    from segverify.flowlogs.records import Collector
 
 # name → (module, function)
 FORMATS: dict[str, tuple[str, str]] = {

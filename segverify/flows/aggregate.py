@@ -92,8 +92,8 @@ def rehash(keys, nflows, slots):  # type: ignore[no-untyped-def]
     )
 )
 def aggregate(rows, n, keys, stats, slots, nflows, cand_out, max_cand, max_reasm):  # type: ignore[no-untyped-def]
-    """Add rows[:n] to the table. The caller guarantees room for ``n`` new flows and a
-    slot table at least twice the key capacity. Returns (flows, candidates picked); each
+    """Add rows[:n] to the table. The caller guarantees rows for ``n`` new flows and a
+    slot table (a power of two) of at least twice ``nflows + n`` slots. Returns (flows, candidates picked); each
     candidate is (row, flow, direction | CAND_NAMES | CAND_REASM) in ``cand_out``: the
     first ``max_cand`` name candidates of each flow, and the first ``max_reasm`` data
     segments of each TCP direction whose first data segment was a name candidate."""
@@ -213,8 +213,17 @@ def aggregate(rows, n, keys, stats, slots, nflows, cand_out, max_cand, max_reasm
     return nflows, nc
 
 
+# flows reserved up front at most (~0.5 GB of address space, pages touched only when used)
+MAX_ROWS_HINT = 1 << 21
+
+
 class FlowState:
-    """The growing flow table of one file: canonical keys and per-direction statistics."""
+    """The growing flow table of one file: canonical keys and per-direction statistics.
+
+    Rows (``keys``, ``stats``) and the slot table grow apart: rows are allocated without
+    being written (``np.empty``), so a generous capacity (:meth:`expect`) costs address
+    space, not memory, and spares the copies of doubling; the slot table (written whole)
+    follows the flows actually seen, at least twice their number."""
 
     def __init__(self, kernels: Kernels = PLAIN, capacity: int = 1024) -> None:
         self.kernels = kernels
@@ -223,14 +232,16 @@ class FlowState:
         self.stats = np.zeros((capacity, NSTAT), dtype=np.int64)
         self.slots = np.full(capacity * 2, EMPTY, dtype=np.int64)
 
-    def reserve(self, extra: int) -> None:
-        """Make room for ``extra`` more flows."""
-        need = self.nflows + extra
+    def expect(self, flows: int) -> None:
+        """Reserve rows for about ``flows`` flows (a hint, bounded by
+        :data:`MAX_ROWS_HINT`); more still fit, by doubling."""
+        self._grow_rows(min(flows, MAX_ROWS_HINT))
+
+    def _grow_rows(self, need: int) -> None:
         cap = len(self.keys)
         if need <= cap:
             return
-        while cap < need:
-            cap *= 2
+        cap = max(need, 2 * cap)
         # rows past ``nflows`` are written whole by ``aggregate`` when a flow takes them:
         # no zeroing (and no page touched) for capacity never used
         keys = np.empty((cap, NKEY), dtype=np.int64)
@@ -238,7 +249,17 @@ class FlowState:
         keys[: self.nflows] = self.keys[: self.nflows]
         stats[: self.nflows] = self.stats[: self.nflows]
         self.keys, self.stats = keys, stats
-        self.slots = np.full(cap * 2, EMPTY, dtype=np.int64)
+
+    def reserve(self, extra: int) -> None:
+        """Make room for ``extra`` more flows."""
+        need = self.nflows + extra
+        self._grow_rows(need)
+        size = len(self.slots)
+        if 2 * need <= size:
+            return
+        while size < 2 * need:
+            size *= 2
+        self.slots = np.full(size, EMPTY, dtype=np.int64)
         self.kernels(rehash)(self.keys, self.nflows, self.slots)
 
     def add(

@@ -11,6 +11,7 @@ tunnel evidence and the columns are therefore the same whatever decoded the pack
 from __future__ import annotations
 
 import ipaddress
+import os
 from collections.abc import Sequence
 
 import numpy as np
@@ -47,6 +48,7 @@ from segverify.capture.columns import (
     WIRELEN,
 )
 from segverify.capture.evidence import (
+    MAX_DNS_QUESTIONS,
     MAX_FLOW_NAMES,
     MAX_NAME_PAYLOADS,
     REASM_SEGMENTS,
@@ -54,7 +56,7 @@ from segverify.capture.evidence import (
     may_carry_name,
     reassemble,
 )
-from segverify.flows.aggregate import CAND_NAMES, CAND_REASM, FlowState
+from segverify.flows.aggregate import CAND_NAMES, CAND_REASM, S_REASM, FlowState
 from segverify.flows.build import AddressText, build_columns, packed_address
 from segverify.flows.model import BUCKETS, Accounting, FlowTable
 from segverify.jit import Kernels, for_path, kernel
@@ -111,6 +113,8 @@ class FlowIngest:
             self.cand = np.zeros((n, 3), dtype=np.int64)
         self.counts[:] = 0
         nfrag, ntun = self.kernels(summarise)(rows, n, self.counts)
+        if not self.acct.records:
+            self.state.expect(_records_expected(self.path, rows[:n]))
         self.acct.records += n
         for b, name in enumerate(BUCKETS):
             setattr(self.acct, name, getattr(self.acct, name) + int(self.counts[b]))
@@ -179,13 +183,27 @@ class FlowIngest:
 
     def _names(self, rows: np.ndarray, nc: int, buf: np.ndarray | bytes | bytearray) -> None:
         cand = self.cand[:nc]
-        fields = rows[cand[:, 0]][:, [PAY_OFF, PAY_LEN, PROTO, SPORT, DPORT, FLAGS]].tolist()
+        picked = rows[cand[:, 0]]
+        # candidates kept for names only whose payload cannot hold one (a DNS header
+        # without questions, say) are dropped here, vectorised; the rest go one by one
+        keep = (cand[:, 2] & CAND_REASM != 0) | _may_hold_names(picked, buf)
+        if not keep.all():
+            cand, picked = cand[keep], picked[keep]
+        fields = picked[:, [PAY_OFF, PAY_LEN, PROTO, SPORT, DPORT, FLAGS]].tolist()
+        dead = _stream_without_names(picked, buf).tolist()
         names, segments, done = self.names, self.segments, self.reasm_done
-        for (_i, f, how), (off, size, proto, sport, dport, flags) in zip(
-            cand.tolist(), fields, strict=True
+        reasm_picked = self.state.stats[:, S_REASM : S_REASM + 2]
+        for (_i, f, how), (off, size, proto, sport, dport, flags), no_stream in zip(
+            cand.tolist(), fields, dead, strict=True
         ):
             side = (f, how & 1)
             reasm = how & CAND_REASM and side not in done
+            if reasm and no_stream and side not in segments:
+                # the stream starts with this segment, whose header already rules a name
+                # out: nothing to reassemble, and the compiled pass picks no more of it
+                done.add(side)
+                reasm_picked[f, how & 1] = REASM_SEGMENTS
+                continue
             full = len(names.get(f, ())) >= MAX_FLOW_NAMES
             if full or not (how & CAND_NAMES or reasm):
                 continue
@@ -216,6 +234,66 @@ class FlowIngest:
                 text = f"{TUNNEL_NAMES.get(ttype & 0xFF, 'tunnel')} {src}>{dst}"
                 if text not in have:
                     have.append(text)
+
+
+def _records_expected(path: str, rows: np.ndarray) -> int:
+    """About how many records the file ``path`` holds, from its size and the mean size
+    of the records of its first chunk (frame plus a 16-byte record header); 0 when the
+    size is unknown. A hint for the flow table's rows: a compressed file or one cut to a
+    snapshot length gives a low guess, and the table grows past it."""
+    try:
+        size = os.path.getsize(path)
+    except (OSError, TypeError, ValueError):
+        return 0
+    per_record = 16 + float(rows[:, WIRELEN].mean()) if len(rows) else 0.0
+    return int(size / per_record) if per_record > 0 else 0
+
+
+def _may_hold_names(picked: np.ndarray, buf: np.ndarray | bytes | bytearray) -> np.ndarray:
+    """Per candidate row, False when ``extract_names`` certainly finds nothing in its
+    payload: not TCP/UDP, a DNS message (port 53) too short, with an opcode above 6 or a
+    question count of 0 or above the bound, or a TCP payload that starts neither a TLS
+    record nor an HTTP request line (its rules, read from the first bytes)."""
+    data = buf if isinstance(buf, np.ndarray) else np.frombuffer(buf, dtype=np.uint8)
+    off, size = picked[:, PAY_OFF], picked[:, PAY_LEN]
+    proto = picked[:, PROTO]
+    tcp, udp = proto == 6, proto == 17
+    dns = (picked[:, SPORT] == 53) | (picked[:, DPORT] == 53)
+    last = max(len(data) - 1, 0)
+
+    def byte(k: int) -> np.ndarray:  # payload byte k (0 past the payload's end)
+        at = np.minimum(off + k, last)
+        return np.where(size > k, data[at] if len(data) else 0, 0).astype(np.int64)
+
+    # DNS: the header starts at 0 (UDP) or after the 2-byte length (TCP)
+    long_enough = np.where(tcp, (size >= 14) & ((byte(0) << 8 | byte(1)) >= 12), size >= 12)
+    opcode = (np.where(tcp, byte(4), byte(2)) >> 3) & 0xF
+    qd = np.where(tcp, byte(6) << 8 | byte(7), byte(4) << 8 | byte(5))
+    dns_ok = long_enough & (opcode <= 6) & (qd > 0) & (qd <= MAX_DNS_QUESTIONS)
+    first = byte(0)
+    other_ok = tcp & (size > 0) & ((first == 0x16) | ((first >= 0x41) & (first <= 0x5A)))
+    return np.where(dns, (tcp | udp) & dns_ok, other_ok)  # type: ignore[no-any-return]
+
+
+def _stream_without_names(picked: np.ndarray, buf: np.ndarray | bytes | bytearray) -> np.ndarray:
+    """Per candidate row, True when a TCP stream (port 53) starting with its payload holds
+    no name whatever follows: the first 8 bytes (length prefix and DNS header) are there
+    and give a length below 12, an opcode above 6 or a question count of 0 or above the
+    bound (the rules of ``extract_names``)."""
+    data = buf if isinstance(buf, np.ndarray) else np.frombuffer(buf, dtype=np.uint8)
+    off, size = picked[:, PAY_OFF], picked[:, PAY_LEN]
+    whole = (picked[:, PROTO] == 6) & (size >= 8)
+    dns = (picked[:, SPORT] == 53) | (picked[:, DPORT] == 53)
+    last = max(len(data) - 1, 0)
+
+    def byte(k: int) -> np.ndarray:
+        return data[np.minimum(off + k, last)].astype(np.int64) if len(data) else off * 0
+
+    length = byte(0) << 8 | byte(1)
+    opcode = (byte(4) >> 3) & 0xF
+    qd = byte(6) << 8 | byte(7)
+    hopeless = (length < 12) | (opcode > 6) | (qd == 0) | (qd > MAX_DNS_QUESTIONS)
+    return whole & dns & hopeless  # type: ignore[no-any-return]
 
 
 def _split(text: str) -> tuple[int, int, int]:

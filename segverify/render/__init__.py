@@ -6,25 +6,30 @@ write each finding as it comes."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, TextIO
-
-from segverify.findings.model import Report
-from segverify.render import csv_out, html_out, json_out, junit_out, sarif_out, text_out
-from segverify.render.stream import FindingSource
+import importlib
+from typing import TYPE_CHECKING, Any, TextIO
 
 if TYPE_CHECKING:
     from segverify.checks.flows import FlowAnalysis
+    from segverify.findings.model import Report
+    from segverify.render.html_out import RunInfo
+    from segverify.render.stream import FindingSource
 
-FORMATS: dict[str, Callable[[Report, str], str]] = {
-    "text": text_out.render,
-    "json": json_out.render,
-    "csv": csv_out.render,
-    "sarif": sarif_out.render,
-    "junit": junit_out.render,
-    "html": html_out.render,
+# format → module (each has ``render(report, lang)``), imported when a run uses it: a
+# command pays for the renderers it writes with, not for all of them
+FORMATS: dict[str, str] = {
+    "text": "text_out",
+    "json": "json_out",
+    "csv": "csv_out",
+    "sarif": "sarif_out",
+    "junit": "junit_out",
+    "html": "html_out",
 }
 STREAMED = ("csv", "sarif", "junit")
+
+
+def _module(fmt: str) -> Any:
+    return importlib.import_module(f"segverify.render.{FORMATS[fmt]}")
 
 
 def render(
@@ -32,34 +37,32 @@ def render(
     fmt: str,
     lang: str = "en",
     excel: bool = False,
-    run: html_out.RunInfo | None = None,
+    run: RunInfo | None = None,
 ) -> str:
     """Render ``report`` as ``fmt`` (text, json, csv, sarif, junit, html) in ``lang``.
     ``excel`` starts CSV with a UTF-8 byte-order mark (Japanese CSV always has one);
     ``run`` (inputs with SHA-256, time, command line) goes into the HTML page."""
-    try:
-        renderer = FORMATS[fmt]
-    except KeyError:
-        raise ValueError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})") from None
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})")
+    module = _module(fmt)
     if fmt == "csv":
-        return csv_out.render(report, lang, bom=csv_out.wants_bom(lang, excel))
+        return module.render(report, lang, bom=module.wants_bom(lang, excel))  # type: ignore[no-any-return]
     if fmt == "html":
-        return html_out.render(report, lang, run=run)
-    return renderer(report, lang)
+        return module.render(report, lang, run=run)  # type: ignore[no-any-return]
+    return module.render(report, lang)  # type: ignore[no-any-return]
 
 
 def write(
     source: FindingSource, fmt: str, out: TextIO, lang: str = "en", excel: bool = False
 ) -> None:
     """Stream the findings of ``source`` as ``fmt`` (csv, sarif, junit) to ``out``."""
-    if fmt == "csv":
-        csv_out.write(source, out, lang, bom=csv_out.wants_bom(lang, excel))
-    elif fmt == "sarif":
-        sarif_out.write(source, out, lang)
-    elif fmt == "junit":
-        junit_out.write(source, out, lang)
-    else:
+    if fmt not in STREAMED:
         raise ValueError(f"format {fmt!r} does not stream (streamed: {', '.join(STREAMED)})")
+    module = _module(fmt)
+    if fmt == "csv":
+        module.write(source, out, lang, bom=module.wants_bom(lang, excel))
+    else:
+        module.write(source, out, lang)
 
 
 def write_analysis(

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from segverify.checks.flows import FlowAnalysis
 
 SCHEMA = "segverify/pcap/1"
+WRITE_BATCH = 512  # findings encoded, then written in one call
 
 
 def dumps_function() -> Callable[[Any], bytes]:
@@ -84,8 +85,13 @@ def write(analysis: FlowAnalysis, out: BinaryIO, lang: str = "en") -> None:
     }
     body = dumps(head)
     out.write(body[:-1] + b',"findings":[')
-    first = True
+    lines: list[bytes] = []
+    lead = b"\n"  # before the first finding of a batch: a newline, after the first batch ",\n"
     for record in analysis.iter_finding_dicts():
-        out.write((b"\n" if first else b",\n") + dumps(record))
-        first = False
+        lines.append(dumps(record))
+        if len(lines) == WRITE_BATCH:
+            out.write(lead + b",\n".join(lines))
+            lines, lead = [], b",\n"
+    if lines:
+        out.write(lead + b",\n".join(lines))
     out.write(b"\n]}\n")
