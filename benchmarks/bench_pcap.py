@@ -215,6 +215,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--peer-runs", type=int, default=1, help="runs of tshark and nfstream")
     ap.add_argument("--peer-timeout", type=float, default=300.0, help="stop a peer after this")
     ap.add_argument("--skip-peers", action="store_true")
+    ap.add_argument("--nfstream-python", default=sys.executable,
+                    help="the Python that has nfstream (e.g. a venv of its own: "
+                         "python3 -m venv /tmp/nfs && /tmp/nfs/bin/pip install nfstream)")  # fmt: skip
     ap.add_argument("--before", type=Path, default=None,
                     help="another segverify tree (e.g. a git worktree of an older commit) "
                          "whose segverify runs in the same rounds")  # fmt: skip
@@ -257,14 +260,15 @@ def main(argv: list[str] | None = None) -> int:
                 cmd = ["tshark", "-n", "-q", "-r", str(path), "-z", "conv,ip", "-z", "conv,ipv6"]
                 rounds.add("tshark -q -z conv,ip -z conv,ipv6", cmd, runs=args.peer_runs,
                            timeout=args.peer_timeout)  # fmt: skip
-            try:
-                import nfstream  # noqa: F401
-
+            has_nfstream = subprocess.run(
+                [args.nfstream_python, "-c", "import nfstream"], capture_output=True
+            ).returncode == 0  # fmt: skip
+            if has_nfstream:
                 rounds.add("NFStream (no statistics, no dissection)",
-                           [sys.executable, "-c", NFSTREAM, str(path)], runs=args.peer_runs,
-                           timeout=args.peer_timeout)  # fmt: skip
-            except ImportError:
-                print("  nfstream not installed: pip install nfstream")
+                           [args.nfstream_python, "-c", NFSTREAM, str(path)],
+                           runs=args.peer_runs, timeout=args.peer_timeout)  # fmt: skip
+            else:
+                print(f"  nfstream not importable by {args.nfstream_python}: see --nfstream-python")
         rounds.run(max(args.runs, args.peer_runs))
         rss = peak_rss(segverify(path))
         for label, *_ in rounds.cmds:
