@@ -43,6 +43,14 @@ ORDERS = ("grouped", "interleaved", "ports-first")
 _BIT_CHARS = bytes.maketrans(b"\x00\x01", b"01")  # bytes of 0/1 → "01" text for int(…, 2)
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+# example packets: (source, destination) addresses preferred where a set leaves them free
+_PREFERRED_ADDRESSES = {
+    4: (int(ipaddress.ip_address("198.51.100.10")), int(ipaddress.ip_address("203.0.113.200"))),
+    6: (
+        int(ipaddress.ip_address("2001:db8:ffff::10")),
+        int(ipaddress.ip_address("2001:db8:fffe::20")),
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -193,7 +201,7 @@ class HeaderSpace:
         self.false = self.bdd.false
         self._cache: dict[Any, Any] = {}
         ports = set(self.fields["dport"].vars) | set(self.fields["sport"].vars)
-        self._not_ports = [v for f in self.fields.values() for v in f.vars if v not in ports]
+        self._not_ports = tuple(v for f in self.fields.values() for v in f.vars if v not in ports)
 
     def _declaration_order(self) -> list[str]:
         f = self.fields
@@ -390,6 +398,19 @@ class HeaderSpace:
         put("sport", pkt.sport if ports else 0)
         return out
 
+    def exist(self, names: Sequence[str], u: Any) -> Any:
+        """``u`` with the variables ``names`` quantified away. The cube of ``names`` is built
+        once (``bdd.exist`` builds it from the names on every call: most of the cost of a
+        quantification of a small set)."""
+        if self.backend != "cudd":
+            return self.bdd.exist(names, u)
+        key = ("cube", tuple(names))
+        cube = self._cache.get(key)
+        if cube is None:
+            cube = self.bdd.cube(dict.fromkeys(names, True))
+            self._cache[key] = cube
+        return self.bdd.apply("exists", cube, u)
+
     def holds_value(self, u: Any, fname: str, value: int) -> bool:
         """Whether ``u`` (a set over ``fname`` only, other variables free) holds ``value``."""
         return (u & self.value(fname, value)) != self.false
@@ -484,7 +505,7 @@ class HeaderSpace:
         if proto in PORT_PROTOS:
             # the ports lie below the addresses: try the candidates on the set's projection
             # onto the two port fields (small), then restrict ``cur`` once
-            proj = bdd.exist(self._not_ports, cur)
+            proj = self.exist(self._not_ports, cur)
             fixed = self.true
             for c in (prefer.get("dport", 443), 443, 80, 22, 25, 53, 445, 3389):
                 t = proj & self.value("dport", c)
@@ -502,12 +523,7 @@ class HeaderSpace:
             try_value("dport", echo)
         # … then one walk down the BDD for everything else (interfaces, addresses, ports
         # not fixed above), each bit as close to the preferred value as the set allows
-        if version == 4:
-            src_pref = int(ipaddress.ip_address("198.51.100.10"))
-            dst_pref = int(ipaddress.ip_address("203.0.113.200"))
-        else:
-            src_pref = int(ipaddress.ip_address("2001:db8:ffff::10"))
-            dst_pref = int(ipaddress.ip_address("2001:db8:fffe::20"))
+        src_pref, dst_pref = _PREFERRED_ADDRESSES[version]
         prefs = {
             "iif": (self.fields["iif"].vars, prefer.get("iif", 0)),
             "oif": (self.fields["oif"].vars, prefer.get("oif", 0)),
@@ -516,9 +532,13 @@ class HeaderSpace:
             "dport": (self.fields["dport"].vars, values.get("dport", 443)),
             "sport": (self.fields["sport"].vars, values.get("sport", 49152)),
         }
-        want: dict[str, bool] = {}
-        for fname, (names, pref) in prefs.items():
-            want.update(self._bits_of(fname, len(names), pref))
+        key = ("want", *(pref for _, pref in prefs.values()), len(prefs["src"][0]))
+        want = self._cache.get(key)
+        if want is None:  # the same few preferences recur: one dict per combination
+            want = {}
+            for fname, (names, pref) in prefs.items():
+                want.update(self._bits_of(fname, len(names), pref))
+            self._cache[key] = want
         path = self._walk(cur, want)
         bits = {**want, **path}  # the path where it fixes a bit, else the preference
 
