@@ -299,14 +299,38 @@ class HeaderSpace:
         key = ("prefix", fname, net)
         hit = self._cache.get(key)
         if hit is None:
-            names = self._addr_vars(fname, net.version)
-            plen = net.prefixlen
-            bits = int(net.network_address) >> (net.max_prefixlen - plen) if plen else 0
-            assignment = {v: bool((bits >> (plen - 1 - i)) & 1) for i, v in enumerate(names[:plen])}
-            assignment[self.fields["ver"].vars[0]] = net.version == 6
-            hit = self.bdd.cube(assignment)
+            hit = self.bdd.cube(self.prefix_bits(fname, net))
             self._cache[key] = hit
         return hit
+
+    def prefix_parts(self, fname: str, net: IPNetwork) -> list[Any]:
+        """``prefix(fname, net)`` as the cubes whose conjunction it is: the family bit and
+        one cube per byte of the fixed bits (each cached: the same bytes recur across
+        distinct prefixes, so no cube per prefix is built or kept)."""
+        names = self._addr_vars(fname, net.version)
+        plen = net.prefixlen
+        value = int(net.network_address)
+        width = net.max_prefixlen
+        parts = [self.version(net.version)]
+        for start in range(0, plen, 8):
+            n = min(8, plen - start)
+            chunk = (value >> (width - start - n)) & ((1 << n) - 1)
+            key = ("prefix-byte", fname, net.version, start, n, chunk)
+            hit = self._cache.get(key)
+            if hit is None:
+                hit = self._bits_cube(names[start : start + n], chunk)
+                self._cache[key] = hit
+            parts.append(hit)
+        return parts
+
+    def prefix_bits(self, fname: str, net: IPNetwork) -> dict[str, bool]:
+        """The bits ``prefix`` fixes: ``{variable: value}``."""
+        names = self._addr_vars(fname, net.version)
+        plen = net.prefixlen
+        bits = int(net.network_address) >> (net.max_prefixlen - plen) if plen else 0
+        assignment = {v: bool((bits >> (plen - 1 - i)) & 1) for i, v in enumerate(names[:plen])}
+        assignment[self.fields["ver"].vars[0]] = net.version == 6
+        return assignment
 
     def address_range(self, fname: str, lo: IPAddress, hi: IPAddress) -> Any:
         if lo.version != hi.version:
