@@ -428,12 +428,12 @@ class HeaderSpace:
         quantification of a small set)."""
         if self.backend != "cudd":
             return self.bdd.exist(names, u)
-        key = ("cube", tuple(names))
-        cube = self._cache.get(key)
-        if cube is None:
-            cube = self.bdd.cube(dict.fromkeys(names, True))
-            self._cache[key] = cube
-        return self.bdd.apply("exists", cube, u)
+        key = ("cube", id(names))  # the callers pass the same few sequences
+        hit = self._cache.get(key)
+        if hit is None or hit[0] is not names:
+            hit = (names, self.bdd.cube(dict.fromkeys(names, True)))  # keeps ``names`` alive
+            self._cache[key] = hit
+        return self.bdd.apply("exists", hit[1], u)
 
     def holds_value(self, u: Any, fname: str, value: int) -> bool:
         """Whether ``u`` (a set over ``fname`` only, other variables free) holds ``value``."""
@@ -477,12 +477,70 @@ class HeaderSpace:
             u, v = c, cv
         return out
 
-    def example(self, u: Any, prefer: dict[str, int] | None = None) -> Packet | None:
-        """One packet of ``u`` (None when empty), steered towards readable values: IPv4, NEW,
-        TCP/UDP/ICMP, familiar ports, TEST-NET addresses where the set leaves them free."""
-        if u == self.false:
-            return None
-        prefer = dict(prefer or {})
+    _HEAD = ("ver", "ct", "nat", "proto", "flags")
+
+    def _head_fast(self, u: Any, prefer: dict[str, int]) -> tuple | None:
+        """``_head_slow``'s choices made on the projection of ``u`` onto the header fields
+        and the ports (one quantification of the whole set, then small sets only; the
+        set is restricted once at the end): the same values and the same restricted set,
+        or None when some field has none of its candidate values."""
+        key = ("head-ports",)
+        hit = self._cache.get(key)
+        if hit is None:
+            head_vars = tuple(v for f in self._HEAD for v in self.fields[f].vars)
+            port_vars = tuple(self.fields["dport"].vars + self.fields["sport"].vars)
+            keep = set(head_vars) | set(port_vars)
+            others = tuple(v for v in self.bdd.vars if v not in keep)
+            hit = self._cache[key] = (head_vars, port_vars, others)
+        head_vars, port_vars, others = hit
+        q = self.exist(others, u)  # over the header fields and the ports
+        hp = self.exist(port_vars, q)  # over the header fields
+        sel = self.true
+        values: dict[str, int] = {}
+        chosen = []
+        for fname, candidates in (
+            ("ver", (0, 1)),
+            ("ct", (0, 1, 2, 3, 4)),
+            ("nat", (0, 1)),
+            ("proto", (prefer.get("proto", 6), 6, 17, 1, 58)),
+            ("flags", (0x02, 0x10, 0x12)),
+        ):
+            if fname == "flags" and values["proto"] != 6:
+                chosen.append(0x02)
+                continue
+            for c in candidates:
+                t = hp & self.value(fname, c)
+                if t != self.false:
+                    hp, sel = t, sel & self.value(fname, c)
+                    values[fname] = c
+                    chosen.append(c)
+                    break
+            else:
+                return None
+        ver, ct, nat, proto, flags = chosen
+        fixed = sel
+        if proto in PORT_PROTOS:
+            proj = self.exist(head_vars, q & sel)  # as _head_slow's port projection
+            for c in (prefer.get("dport", 443), 443, 80, 22, 25, 53, 445, 3389):
+                t = proj & self.value("dport", c)
+                if t != self.false:
+                    proj, fixed = t, fixed & self.value("dport", c)
+                    values["dport"] = c
+                    break
+            if (proj & self.value("sport", 49152)) != self.false:
+                fixed = fixed & self.value("sport", 49152)
+                values["sport"] = 49152
+        elif proto in ICMP_PROTOS:
+            echo = self.value("dport", 8 << 8 if proto == 1 else 128 << 8)
+            if (q & sel & echo) != self.false:
+                fixed = fixed & echo
+                values["dport"] = 8 << 8 if proto == 1 else 128 << 8
+        return ver, ct, nat, proto, flags, u & fixed, values
+
+    def _head_slow(self, u: Any, prefer: dict[str, int]) -> tuple:
+        """The header fields (version, state, NAT bit, protocol, TCP flags) and the ports
+        of an example packet of ``u``: each the first candidate value the set allows (or
+        as close to the preferred value as it allows), and ``u`` restricted to them."""
         bdd = self.bdd
         cur = u
         values: dict[str, int] = {}
@@ -523,9 +581,7 @@ class HeaderSpace:
         nat = choose("nat", (0, 1), 0)
         proto = choose("proto", (prefer.get("proto", 6), 6, 17, 1, 58), 6)
         flags = choose("flags", (0x02, 0x10, 0x12), 0x02) if proto == 6 else 0x02
-        version = 4 if ver == 0 else 6
         # small fields with candidate values first (a few cube operations each) …
-        dport = sport = 0
         if proto in PORT_PROTOS:
             # the ports lie below the addresses: try the candidates on the set's projection
             # onto the two port fields (small), then restrict ``cur`` once
@@ -545,6 +601,20 @@ class HeaderSpace:
         elif proto in ICMP_PROTOS:
             echo = 8 << 8 if proto == 1 else 128 << 8
             try_value("dport", echo)
+        return ver, ct, nat, proto, flags, cur, values
+
+    def example(self, u: Any, prefer: dict[str, int] | None = None) -> Packet | None:
+        """One packet of ``u`` (None when empty), steered towards readable values: IPv4, NEW,
+        TCP/UDP/ICMP, familiar ports, TEST-NET addresses where the set leaves them free."""
+        if u == self.false:
+            return None
+        prefer = dict(prefer or {})
+        head = self._head_fast(u, prefer)
+        if head is None:  # a field with none of its candidate values: the general path
+            head = self._head_slow(u, prefer)
+        ver, ct, nat, proto, flags, cur, values = head
+        version = 4 if ver == 0 else 6
+        dport = sport = 0
         # … then one walk down the BDD for everything else (interfaces, addresses, ports
         # not fixed above), each bit as close to the preferred value as the set allows
         src_pref, dst_pref = _PREFERRED_ADDRESSES[version]
