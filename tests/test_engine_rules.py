@@ -410,3 +410,32 @@ def test_engine_deciders_match_a_scan_across_prefix_blocks(alpha) -> None:
             assert got == want[:5], (lo, i, accepting)
             checked += bool(want)
     assert checked > 20  # most queries have deciders
+
+
+def test_engine_example_head_projection_matches_the_general_path(alpha) -> None:
+    """Example packets choose the header fields and ports on the set's projection
+    (``_head_fast``); the values and the restricted set are those of the general path
+    (``_head_slow``, one conjunction per tried value) on random rules' effective sets,
+    their pieces and complements, and the example packets are members of the set."""
+    rng = random.Random(5)
+    checked = fast = 0
+    for _ in range(8):
+        analysis = build_analysis(alpha, random_ruleset(rng), "fw-inet")
+        sp = analysis.space
+        sets = [e for cs in analysis.compiled.stages for e in cs.eff]
+        sets += [~e for e in sets[:6]] + [e & sp.protos((1, 58)) for e in sets[:6]]
+        sets += [e & ~sp.protos((6, 17, 1, 58)) for e in sets[:4]]
+        for u in sets:
+            if u == sp.false:
+                continue
+            for prefer in ({}, {"proto": 17, "dport": 53}):
+                got = sp._head_fast(u, dict(prefer))
+                want = sp._head_slow(u, dict(prefer))
+                checked += 1
+                if got is not None:
+                    fast += 1
+                    assert got[:5] == want[:5] and got[5] == want[5], (got[:5], want[:5])
+                    assert got[6] == want[6]
+                ex = sp.example(u, dict(prefer))
+                assert sp.contains(u, ex)
+    assert checked > 100 and fast > checked // 2

@@ -84,7 +84,9 @@ def _permit_sources(analysis: FirewallAnalysis) -> Iterator[PermitSource]:
     """Every (stage, accepting rule or default, index, packets it lets through the device,
     None); stage None: packets no stage applies to, one entry per (input, output)
     interface pair. A generator: each set is dropped once its findings are made (a list
-    held one BDD per accepting rule alive at once)."""
+    held one BDD per accepting rule alive at once). The sets of rules and defaults are
+    not cut to the forward region: every caller intersects them with zone-pair spaces of
+    that region (one operation per rule less)."""
     comp = analysis.compiled
     sp = analysis.space
     path = "forward"  # zone crossings only
@@ -96,7 +98,7 @@ def _permit_sources(analysis: FirewallAnalysis) -> Iterator[PermitSource]:
 
         def leaving(u: Any, others: Any = others) -> Any:
             # as the policy matched them → as they leave (destination NAT applied)
-            return comp.to_post(u & others, path) & region
+            return comp.to_post(u & others, path)
 
         for cr, eff in zip(cs.rules, cs.eff, strict=False):
             if cr.may_accept and eff != sp.false:
@@ -127,6 +129,10 @@ def forbidden_permits(
     fs = forbidden or forbidden_space(analysis)
     findings: list[Finding] = []
     lower = analysis.permitted(upper=False)
+    nat = analysis.compiled.nat
+    # every source's packets lie in the upper permitted set: when the lower one is the
+    # same set (no opaque atom, no NAT) each finding is certain without a test
+    all_certain = (nat is None or not nat.active) and lower == analysis.permitted(upper=True)
     for cs, rule, index, permits, ifaces in _permit_sources(analysis):
         hit = permits & fs.union
         if hit == sp.false:
@@ -137,7 +143,7 @@ def forbidden_permits(
             if x == sp.false:
                 continue
             pp = analysis.policy.pair(a, b)
-            certain = (x & lower) != sp.false
+            certain = all_certain or (x & lower) != sp.false
             gap = x & pp.fqdn_gap
             fqdn = gap != sp.false
             example = sp.example(x)
@@ -284,12 +290,12 @@ def shadowed_and_redundant(analysis: FirewallAnalysis) -> list[Finding]:
             if not rule.enabled or rule.implicit:
                 continue
             covered = cs.covered_must[i] if cs.covered_must else None
-            mine = cr.may & seen
-            shadowed = (
-                (mine & ~covered) == sp.false
-                if covered is not None
-                else (cs.eff[i] & seen) == sp.false
-            )
+            if covered is not None:
+                mine = cr.may & seen
+                shadowed = (mine & ~covered) == sp.false
+            else:
+                shadowed = (cs.eff[i] & seen) == sp.false
+                mine = cr.may & seen if shadowed else None  # only shadowed rules read it
             if shadowed and mine == sp.false and _loopback_only(rule):
                 continue  # local traffic on lo: never zone traffic, nothing to report
             if shadowed:

@@ -60,7 +60,7 @@ class CompiledStage:
     # the upper fold's prefix unions, kept at every PREFIX_STRIDE-th rule only (all of them
     # held most of a large stage's BDD nodes, and few are ever read): [b] = rules < b·stride
     cov_marks: list[Any] = field(default_factory=list)  # union of their matches
-    acc_marks: list[Any] = field(default_factory=list)  # packets they accept
+    ref_marks: list[Any] = field(default_factory=list)  # packets they refuse (not accept)
 
     def deciders(
         self, target: Any, lo: int, hi: int, accepting: bool | None, limit: int
@@ -98,10 +98,10 @@ class CompiledStage:
                 scan(a, b)
                 continue
             ca, cb = self.cov_marks[a // S], self.cov_marks[b // S]
-            u = cb & target & ~ca
-            if accepting is not None:
-                aa, ab = self.acc_marks[a // S], self.acc_marks[b // S]
-                u = u & (ab & ~aa) if accepting else u & ~ab
+            u = cb & target & ~ca  # packets of target that rules in [a, b) decide
+            if accepting is not None:  # of those, the ones such rules refuse lie in rb
+                rb = self.ref_marks[b // S]
+                u = u & ~rb if accepting else u & rb
             if u == false:
                 continue
             if b - a == S:
@@ -130,25 +130,29 @@ def _fold(
 ) -> tuple[list[Any], Any, Any]:
     """First-match fold: effective sets, the unmatched rest and the accepted set. With
     ``marks``, also records before every PREFIX_STRIDE-th rule (and after the last when
-    the count is a multiple) the union of the matches so far and of the accepting
-    effective sets so far (for fast "which earlier rules" searches)."""
+    the count is a multiple) the union of the matches so far and of the refusing
+    effective sets so far (for fast "which earlier rules" searches).
+
+    The effective sets are disjoint and their union is the union of the matches, so the
+    packets the rules accept are the covered ones the refusing rules do not take: one
+    union per refusing rule (few) instead of one per accepting rule."""
     covered = space.false
-    accepted = space.false
+    refused = space.false
     effs = []
     for k, (m, acc) in enumerate(matches):
         if marks is not None and k % PREFIX_STRIDE == 0:
             marks[0].append(covered)
-            marks[1].append(accepted)
+            marks[1].append(refused)
         eff = m & ~covered
         effs.append(eff)
         covered = covered | m
-        if acc:
-            accepted = accepted | eff
+        if not acc:
+            refused = refused | eff
     if marks is not None and len(matches) % PREFIX_STRIDE == 0:
         marks[0].append(covered)
-        marks[1].append(accepted)
+        marks[1].append(refused)
     rest = ~covered
-    accepted = accepted | (rest & default_acc)
+    accepted = (covered & ~refused) | (rest & default_acc)
     return effs, rest, accepted
 
 
@@ -199,8 +203,8 @@ def compile_stage(
         acc = (acc & ~intra) | (intra if stage.intrazone_default == "accept" else space.false)
     upper = [(r.may if r.may_accept else r.must, r.may_accept) for r in rules]
     cov_marks: list[Any] = []
-    acc_marks: list[Any] = []
-    eff, rest, acc_up = _fold(space, upper, acc, (cov_marks, acc_marks))
+    ref_marks: list[Any] = []
+    eff, rest, acc_up = _fold(space, upper, acc, (cov_marks, ref_marks))
     covered_must: list[Any] = []
     if exact:
         acc_low = acc_up
@@ -225,7 +229,7 @@ def compile_stage(
         covered_must=covered_must,
         exact=exact,
         cov_marks=cov_marks,
-        acc_marks=acc_marks,
+        ref_marks=ref_marks,
     )
 
 

@@ -51,7 +51,11 @@ class ExprEncoder:
         # ``must is may`` marks an exact result: one BDD operation instead of two
         if isinstance(e, And):
             may = must = sp.true
-            for it in e.items:
+            items = e.items
+            if len(items) > 2:  # the atoms that are cubes first, conjoined bottom-up
+                may, items = self._cube_part(items)
+                must = may
+            for it in items:
                 a, b = self.encode(it)
                 if may is must and a is b:
                     may = must = may & a
@@ -81,6 +85,47 @@ class ExprEncoder:
             return self.chains.outcomes(e.chain)[e.outcome]
         u = self.atom(e)
         return u, u
+
+    def _cube_part(self, items: tuple[Expr, ...]) -> tuple[Any, tuple[Expr, ...]]:
+        """The conjunction of the items whose sets are cubes (a family, one known
+        interface, one protocol, one address prefix) and the other items. The cubes are
+        conjoined from the lowest variables up (each step then only walks the new, upper
+        cube): the same set as conjoining the items one by one (BDDs are canonical),
+        with cached small cubes and without one BDD per distinct address object."""
+        parts: list[Any] = []
+        rest: list[Expr] = []
+        for it in items:
+            p = self._cube_parts(it)
+            if p is None:
+                rest.append(it)
+            else:
+                parts += p
+        if not parts:
+            return self.space.true, items
+        parts.sort(key=_level, reverse=True)
+        u = parts[0]
+        for p in parts[1:]:
+            u = p & u
+        return u, tuple(rest)
+
+    def _cube_parts(self, e: Expr) -> list[Any] | None:
+        """Cubes whose conjunction is the atom's set, or None when it is not a cube."""
+        sp = self.space
+        if isinstance(e, Addresses):
+            if len(e.nets) == 1 and not e.ranges:
+                return sp.prefix_parts(e.field, e.nets[0])
+            return None
+        if isinstance(e, Family):
+            return [sp.version(e.version)]
+        if isinstance(e, Protocols):
+            return [sp.value("proto", e.numbers[0])] if len(e.numbers) == 1 else None
+        if isinstance(e, Interfaces) and len(e.names) == 1:
+            name = e.names[0]
+            index = sp.iface_index(name)
+            if index is None or name.endswith(("+", "*")):
+                return None
+            return [sp.value("iif" if e.side == "in" else "oif", index)]
+        return None
 
     def atom(self, e: Any) -> Any:
         key = _key(e)
@@ -129,6 +174,10 @@ class ExprEncoder:
         if isinstance(e, Family):
             return sp.version(e.version)
         raise TypeError(f"not a match atom: {e!r}")
+
+
+def _level(u: Any) -> int:
+    return u.level
 
 
 def _key(e: Any) -> Any:

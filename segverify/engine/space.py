@@ -43,6 +43,14 @@ ORDERS = ("grouped", "interleaved", "ports-first")
 _BIT_CHARS = bytes.maketrans(b"\x00\x01", b"01")  # bytes of 0/1 → "01" text for int(…, 2)
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+# example packets: (source, destination) addresses preferred where a set leaves them free
+_PREFERRED_ADDRESSES = {
+    4: (int(ipaddress.ip_address("198.51.100.10")), int(ipaddress.ip_address("203.0.113.200"))),
+    6: (
+        int(ipaddress.ip_address("2001:db8:ffff::10")),
+        int(ipaddress.ip_address("2001:db8:fffe::20")),
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -193,7 +201,7 @@ class HeaderSpace:
         self.false = self.bdd.false
         self._cache: dict[Any, Any] = {}
         ports = set(self.fields["dport"].vars) | set(self.fields["sport"].vars)
-        self._not_ports = [v for f in self.fields.values() for v in f.vars if v not in ports]
+        self._not_ports = tuple(v for f in self.fields.values() for v in f.vars if v not in ports)
 
     def _declaration_order(self) -> list[str]:
         f = self.fields
@@ -291,14 +299,38 @@ class HeaderSpace:
         key = ("prefix", fname, net)
         hit = self._cache.get(key)
         if hit is None:
-            names = self._addr_vars(fname, net.version)
-            plen = net.prefixlen
-            bits = int(net.network_address) >> (net.max_prefixlen - plen) if plen else 0
-            assignment = {v: bool((bits >> (plen - 1 - i)) & 1) for i, v in enumerate(names[:plen])}
-            assignment[self.fields["ver"].vars[0]] = net.version == 6
-            hit = self.bdd.cube(assignment)
+            hit = self.bdd.cube(self.prefix_bits(fname, net))
             self._cache[key] = hit
         return hit
+
+    def prefix_parts(self, fname: str, net: IPNetwork) -> list[Any]:
+        """``prefix(fname, net)`` as the cubes whose conjunction it is: the family bit and
+        one cube per byte of the fixed bits (each cached: the same bytes recur across
+        distinct prefixes, so no cube per prefix is built or kept)."""
+        names = self._addr_vars(fname, net.version)
+        plen = net.prefixlen
+        value = int(net.network_address)
+        width = net.max_prefixlen
+        parts = [self.version(net.version)]
+        for start in range(0, plen, 8):
+            n = min(8, plen - start)
+            chunk = (value >> (width - start - n)) & ((1 << n) - 1)
+            key = ("prefix-byte", fname, net.version, start, n, chunk)
+            hit = self._cache.get(key)
+            if hit is None:
+                hit = self._bits_cube(names[start : start + n], chunk)
+                self._cache[key] = hit
+            parts.append(hit)
+        return parts
+
+    def prefix_bits(self, fname: str, net: IPNetwork) -> dict[str, bool]:
+        """The bits ``prefix`` fixes: ``{variable: value}``."""
+        names = self._addr_vars(fname, net.version)
+        plen = net.prefixlen
+        bits = int(net.network_address) >> (net.max_prefixlen - plen) if plen else 0
+        assignment = {v: bool((bits >> (plen - 1 - i)) & 1) for i, v in enumerate(names[:plen])}
+        assignment[self.fields["ver"].vars[0]] = net.version == 6
+        return assignment
 
     def address_range(self, fname: str, lo: IPAddress, hi: IPAddress) -> Any:
         if lo.version != hi.version:
@@ -390,6 +422,19 @@ class HeaderSpace:
         put("sport", pkt.sport if ports else 0)
         return out
 
+    def exist(self, names: Sequence[str], u: Any) -> Any:
+        """``u`` with the variables ``names`` quantified away. The cube of ``names`` is built
+        once (``bdd.exist`` builds it from the names on every call: most of the cost of a
+        quantification of a small set)."""
+        if self.backend != "cudd":
+            return self.bdd.exist(names, u)
+        key = ("cube", id(names))  # the callers pass the same few sequences
+        hit = self._cache.get(key)
+        if hit is None or hit[0] is not names:
+            hit = (names, self.bdd.cube(dict.fromkeys(names, True)))  # keeps ``names`` alive
+            self._cache[key] = hit
+        return self.bdd.apply("exists", hit[1], u)
+
     def holds_value(self, u: Any, fname: str, value: int) -> bool:
         """Whether ``u`` (a set over ``fname`` only, other variables free) holds ``value``."""
         return (u & self.value(fname, value)) != self.false
@@ -432,12 +477,70 @@ class HeaderSpace:
             u, v = c, cv
         return out
 
-    def example(self, u: Any, prefer: dict[str, int] | None = None) -> Packet | None:
-        """One packet of ``u`` (None when empty), steered towards readable values: IPv4, NEW,
-        TCP/UDP/ICMP, familiar ports, TEST-NET addresses where the set leaves them free."""
-        if u == self.false:
-            return None
-        prefer = dict(prefer or {})
+    _HEAD = ("ver", "ct", "nat", "proto", "flags")
+
+    def _head_fast(self, u: Any, prefer: dict[str, int]) -> tuple | None:
+        """``_head_slow``'s choices made on the projection of ``u`` onto the header fields
+        and the ports (one quantification of the whole set, then small sets only; the
+        set is restricted once at the end): the same values and the same restricted set,
+        or None when some field has none of its candidate values."""
+        key = ("head-ports",)
+        hit = self._cache.get(key)
+        if hit is None:
+            head_vars = tuple(v for f in self._HEAD for v in self.fields[f].vars)
+            port_vars = tuple(self.fields["dport"].vars + self.fields["sport"].vars)
+            keep = set(head_vars) | set(port_vars)
+            others = tuple(v for v in self.bdd.vars if v not in keep)
+            hit = self._cache[key] = (head_vars, port_vars, others)
+        head_vars, port_vars, others = hit
+        q = self.exist(others, u)  # over the header fields and the ports
+        hp = self.exist(port_vars, q)  # over the header fields
+        sel = self.true
+        values: dict[str, int] = {}
+        chosen = []
+        for fname, candidates in (
+            ("ver", (0, 1)),
+            ("ct", (0, 1, 2, 3, 4)),
+            ("nat", (0, 1)),
+            ("proto", (prefer.get("proto", 6), 6, 17, 1, 58)),
+            ("flags", (0x02, 0x10, 0x12)),
+        ):
+            if fname == "flags" and values["proto"] != 6:
+                chosen.append(0x02)
+                continue
+            for c in candidates:
+                t = hp & self.value(fname, c)
+                if t != self.false:
+                    hp, sel = t, sel & self.value(fname, c)
+                    values[fname] = c
+                    chosen.append(c)
+                    break
+            else:
+                return None
+        ver, ct, nat, proto, flags = chosen
+        fixed = sel
+        if proto in PORT_PROTOS:
+            proj = self.exist(head_vars, q & sel)  # as _head_slow's port projection
+            for c in (prefer.get("dport", 443), 443, 80, 22, 25, 53, 445, 3389):
+                t = proj & self.value("dport", c)
+                if t != self.false:
+                    proj, fixed = t, fixed & self.value("dport", c)
+                    values["dport"] = c
+                    break
+            if (proj & self.value("sport", 49152)) != self.false:
+                fixed = fixed & self.value("sport", 49152)
+                values["sport"] = 49152
+        elif proto in ICMP_PROTOS:
+            echo = self.value("dport", 8 << 8 if proto == 1 else 128 << 8)
+            if (q & sel & echo) != self.false:
+                fixed = fixed & echo
+                values["dport"] = 8 << 8 if proto == 1 else 128 << 8
+        return ver, ct, nat, proto, flags, u & fixed, values
+
+    def _head_slow(self, u: Any, prefer: dict[str, int]) -> tuple:
+        """The header fields (version, state, NAT bit, protocol, TCP flags) and the ports
+        of an example packet of ``u``: each the first candidate value the set allows (or
+        as close to the preferred value as it allows), and ``u`` restricted to them."""
         bdd = self.bdd
         cur = u
         values: dict[str, int] = {}
@@ -478,13 +581,11 @@ class HeaderSpace:
         nat = choose("nat", (0, 1), 0)
         proto = choose("proto", (prefer.get("proto", 6), 6, 17, 1, 58), 6)
         flags = choose("flags", (0x02, 0x10, 0x12), 0x02) if proto == 6 else 0x02
-        version = 4 if ver == 0 else 6
         # small fields with candidate values first (a few cube operations each) …
-        dport = sport = 0
         if proto in PORT_PROTOS:
             # the ports lie below the addresses: try the candidates on the set's projection
             # onto the two port fields (small), then restrict ``cur`` once
-            proj = bdd.exist(self._not_ports, cur)
+            proj = self.exist(self._not_ports, cur)
             fixed = self.true
             for c in (prefer.get("dport", 443), 443, 80, 22, 25, 53, 445, 3389):
                 t = proj & self.value("dport", c)
@@ -500,14 +601,23 @@ class HeaderSpace:
         elif proto in ICMP_PROTOS:
             echo = 8 << 8 if proto == 1 else 128 << 8
             try_value("dport", echo)
+        return ver, ct, nat, proto, flags, cur, values
+
+    def example(self, u: Any, prefer: dict[str, int] | None = None) -> Packet | None:
+        """One packet of ``u`` (None when empty), steered towards readable values: IPv4, NEW,
+        TCP/UDP/ICMP, familiar ports, TEST-NET addresses where the set leaves them free."""
+        if u == self.false:
+            return None
+        prefer = dict(prefer or {})
+        head = self._head_fast(u, prefer)
+        if head is None:  # a field with none of its candidate values: the general path
+            head = self._head_slow(u, prefer)
+        ver, ct, nat, proto, flags, cur, values = head
+        version = 4 if ver == 0 else 6
+        dport = sport = 0
         # … then one walk down the BDD for everything else (interfaces, addresses, ports
         # not fixed above), each bit as close to the preferred value as the set allows
-        if version == 4:
-            src_pref = int(ipaddress.ip_address("198.51.100.10"))
-            dst_pref = int(ipaddress.ip_address("203.0.113.200"))
-        else:
-            src_pref = int(ipaddress.ip_address("2001:db8:ffff::10"))
-            dst_pref = int(ipaddress.ip_address("2001:db8:fffe::20"))
+        src_pref, dst_pref = _PREFERRED_ADDRESSES[version]
         prefs = {
             "iif": (self.fields["iif"].vars, prefer.get("iif", 0)),
             "oif": (self.fields["oif"].vars, prefer.get("oif", 0)),
@@ -516,9 +626,13 @@ class HeaderSpace:
             "dport": (self.fields["dport"].vars, values.get("dport", 443)),
             "sport": (self.fields["sport"].vars, values.get("sport", 49152)),
         }
-        want: dict[str, bool] = {}
-        for fname, (names, pref) in prefs.items():
-            want.update(self._bits_of(fname, len(names), pref))
+        key = ("want", *(pref for _, pref in prefs.values()), len(prefs["src"][0]))
+        want = self._cache.get(key)
+        if want is None:  # the same few preferences recur: one dict per combination
+            want = {}
+            for fname, (names, pref) in prefs.items():
+                want.update(self._bits_of(fname, len(names), pref))
+            self._cache[key] = want
         path = self._walk(cur, want)
         bits = {**want, **path}  # the path where it fixes a bit, else the preference
 
