@@ -6,9 +6,15 @@ data, not code. No global state: callers pass the language they were given.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import importlib.util
+import marshal
 import os
+import sys
 from functools import lru_cache
 from importlib import resources
+from pathlib import Path
 
 import yaml
 
@@ -27,9 +33,38 @@ def default_lang(environ: dict[str, str] | None = None) -> str:
 
 @lru_cache(maxsize=1)
 def _catalogue() -> dict[str, dict[str, str]]:
-    text = resources.files("segverify.data").joinpath("messages.yaml").read_text("utf-8")
+    source = resources.files("segverify.data").joinpath("messages.yaml")
+    text = source.read_text("utf-8")
+    cache = _cache_path(source, text)
+    if cache is not None:
+        with contextlib.suppress(OSError, ValueError, EOFError, TypeError):
+            got = marshal.loads(cache.read_bytes())
+            if isinstance(got, dict):
+                return got
     # the C loader when libyaml is there: the catalogue is read by every command
-    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+    parsed = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))  # noqa: S506
+    if cache is not None and not sys.dont_write_bytecode:
+        with contextlib.suppress(OSError, ValueError):
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            staged = cache.with_name(f"{cache.name}.{os.getpid()}.tmp")
+            staged.write_bytes(marshal.dumps(parsed))
+            os.replace(staged, cache)
+            for old in cache.parent.glob(cache.name.rsplit(".", 2)[0] + ".*.marshal"):
+                if old != cache:  # an earlier catalogue's
+                    old.unlink(missing_ok=True)
+    return parsed  # type: ignore[no-any-return]
+
+
+def _cache_path(source: object, text: str) -> Path | None:
+    """Where the parsed catalogue is kept, as Python keeps bytecode (``__pycache__`` or
+    ``sys.pycache_prefix``): ``marshal`` data named by the hash of the YAML text, so a
+    process reads it in about a millisecond instead of parsing 140 KB of YAML (~25 ms),
+    and an edited catalogue is parsed again. None when the catalogue is not a file."""
+    if not isinstance(source, Path):
+        return None
+    digest = hashlib.blake2b(text.encode("utf-8"), digest_size=12).hexdigest()
+    pyc = Path(importlib.util.cache_from_source(str(source)))
+    return pyc.with_name(f"{pyc.stem}.{digest}.marshal")
 
 
 def t(key: str, lang: str = "en", **params: object) -> str:

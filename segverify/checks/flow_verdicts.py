@@ -11,12 +11,12 @@ gets the index of its verdict in a small table.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 
 from segverify.checks.addrclass import AddressClass
-from segverify.checks.policy import Endpoint, PolicyEvaluator, Verdict, rule_matches
+from segverify.checks.policy import Endpoint, PolicyEvaluator, Verdict
 
 PORT_SPAN = 65537  # dport + 1 (0 stands for "no port")
 PROTO_SPAN = 256
@@ -135,8 +135,4 @@ def fqdn_sensitive(
     names seen in a flow can change its verdict."""
     if s.zone == d.zone or s.tier == d.tier:
         return False
-    return any(
-        rule_matches(replace(r, fqdns=(), fqdn_required=False), s, d, proto, dport)
-        for r in evaluator.topology.policy.allow
-        if r.fqdns or r.fqdn_required
-    )
+    return evaluator.fqdn_gap(s, d, proto, dport)

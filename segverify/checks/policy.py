@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from segverify.errors import InputError
 from segverify.topology.addresses import AddressIndex, Endpoint, canonical_ip
@@ -92,6 +92,13 @@ def rule_matches(
 ) -> bool:
     if not selector_matches(rule.src, src) or not selector_matches(rule.dst, dst):
         return False
+    return service_and_names_match(rule, proto, dport, names)
+
+
+def service_and_names_match(
+    rule: AllowRule, proto: int, dport: int | None, names: tuple[str, ...] = ()
+) -> bool:
+    """The part of :func:`rule_matches` after the endpoints: a service, then the names."""
     if not any(s.matches(proto, dport) for s in rule.services):
         return False
     if rule.fqdns or rule.fqdn_required:
@@ -111,6 +118,8 @@ class PolicyEvaluator:
         self._memo: dict[
             tuple[object, ...], tuple[bool, str, str | None, tuple[str, ...], str, AllowRule | None]
         ] = {}
+        # per endpoint pair: the allow rules whose selectors match both (policy order)
+        self._pairs: dict[tuple[object, ...], tuple[AllowRule, ...]] = {}
 
     def evaluate(
         self,
@@ -166,8 +175,8 @@ class PolicyEvaluator:
         tier_rule = policy.rule_for(s.tier, d.tier)
         if tier_rule and not policy.rules[tier_rule].enforced:
             return Verdict(True, tier_rule, tier_rule, (), "rule-not-enforced", s, d)
-        for rule in policy.allow:
-            if rule_matches(rule, s, d, proto, dport, names):
+        for rule in self.candidates(s, d):  # rule_matches, selectors checked per pair
+            if service_and_names_match(rule, proto, dport, names):
                 return Verdict(
                     True, rule.id, rule.rule or tier_rule, rule.clauses, "allow-rule", s, d, rule
                 )
@@ -175,14 +184,33 @@ class PolicyEvaluator:
             return Verdict(True, "external", None, (), "outside-municipality", s, d)
         if tier_rule:
             tr = policy.rules[tier_rule]
-            reason = "fqdn-not-allowed" if self._fqdn_gap(s, d, proto, dport) else "no-allow-rule"
+            reason = "fqdn-not-allowed" if self.fqdn_gap(s, d, proto, dport) else "no-allow-rule"
             return Verdict(False, tier_rule, tier_rule, tr.clauses + tr.guideline, reason, s, d)
         return Verdict(False, "default-deny", None, (), "no-allow-rule", s, d)
 
-    def _fqdn_gap(self, s: Endpoint, d: Endpoint, proto: int, dport: int | None) -> bool:
-        """True when an FQDN-restricted rule would allow the flow but for its names."""
+    def candidates(self, s: Endpoint, d: Endpoint) -> tuple[AllowRule, ...]:
+        """The allow rules whose source and destination selectors match ``s`` and ``d``,
+        in policy order (computed once per endpoint pair): only these can match a flow
+        between them, by service and names."""
+        key: tuple[object, ...] = (
+            (s, d)
+            if self._by_address
+            else (s.zone, s.tier, s.node, s.role, d.zone, d.tier, d.node, d.role)
+        )
+        got = self._pairs.get(key)
+        if got is None:
+            got = self._pairs[key] = tuple(
+                r
+                for r in self.topology.policy.allow
+                if selector_matches(r.src, s) and selector_matches(r.dst, d)
+            )
+        return got
+
+    def fqdn_gap(self, s: Endpoint, d: Endpoint, proto: int, dport: int | None) -> bool:
+        """True when an FQDN-restricted rule would allow the flow but for its names (the
+        rule with its FQDN restriction lifted matches)."""
         return any(
-            rule_matches(replace(r, fqdns=(), fqdn_required=False), s, d, proto, dport)
-            for r in self.topology.policy.allow
+            any(svc.matches(proto, dport) for svc in r.services)
+            for r in self.candidates(s, d)
             if r.fqdns or r.fqdn_required
         )

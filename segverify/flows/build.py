@@ -110,8 +110,9 @@ def initiators(syn_a, syn_b, first_a, first_b, flags_a, flags_b, proto, port_a, 
 
 @kernel(exports=("none(int64[:, ::1], int64[:, ::1], int64, int64[:, ::1], int64[:, ::1])",))
 def _orient(keys, stats, n, addr, ints):  # type: ignore[no-untyped-def]
-    """One pass over the table: ``addr`` (n, 8) src/dst and tunnel address halves,
-    ``ints`` (n, 16) the integer columns of ``INT_COLUMNS``."""
+    """One pass over the table: ``addr`` (8, n) src/dst and tunnel address halves,
+    ``ints`` (16, n) the integer columns of ``INT_COLUMNS``: one contiguous row per
+    column, so each column is used as it is (no strided views, no copies)."""
     for f in range(n):
         fa = stats[f, S_FIRST_FRAME]
         fb = stats[f, S_FIRST_FRAME + 1]
@@ -121,29 +122,29 @@ def _orient(keys, stats, n, addr, ints):  # type: ignore[no-untyped-def]
         )  # fmt: skip
         i, r = (0, 1) if a else (1, 0)
         if a:
-            addr[f, 0], addr[f, 1] = keys[f, K_A_HI], keys[f, K_A_LO]
-            addr[f, 2], addr[f, 3] = keys[f, K_B_HI], keys[f, K_B_LO]
-            ints[f, 2], ints[f, 3] = keys[f, K_A_PORT], keys[f, K_B_PORT]
+            addr[0, f], addr[1, f] = keys[f, K_A_HI], keys[f, K_A_LO]
+            addr[2, f], addr[3, f] = keys[f, K_B_HI], keys[f, K_B_LO]
+            ints[2, f], ints[3, f] = keys[f, K_A_PORT], keys[f, K_B_PORT]
         else:
-            addr[f, 0], addr[f, 1] = keys[f, K_B_HI], keys[f, K_B_LO]
-            addr[f, 2], addr[f, 3] = keys[f, K_A_HI], keys[f, K_A_LO]
-            ints[f, 2], ints[f, 3] = keys[f, K_B_PORT], keys[f, K_A_PORT]
+            addr[0, f], addr[1, f] = keys[f, K_B_HI], keys[f, K_B_LO]
+            addr[2, f], addr[3, f] = keys[f, K_A_HI], keys[f, K_A_LO]
+            ints[2, f], ints[3, f] = keys[f, K_B_PORT], keys[f, K_A_PORT]
         for c in range(4):
-            addr[f, 4 + c] = stats[f, S_TUN + 1 + c]
-        ints[f, 0] = keys[f, K_VER]
-        ints[f, 1] = keys[f, K_PROTO]
-        ints[f, 4] = stats[f, S_VLAN]
-        ints[f, 5] = stats[f, S_PKTS + i]
-        ints[f, 6] = stats[f, S_PKTS + r]
-        ints[f, 7] = stats[f, S_BYTES + i]
-        ints[f, 8] = stats[f, S_BYTES + r]
-        ints[f, 9] = stats[f, S_FIRST_NS]
-        ints[f, 10] = stats[f, S_LAST_NS]
-        ints[f, 11] = fa if fb < 0 or (0 <= fa < fb) else fb
-        ints[f, 12] = stats[f, S_FLAGS + i] & 0xFF
-        ints[f, 13] = stats[f, S_FLAGS + r] & 0xFF
-        ints[f, 14] = stats[f, S_TUN] & 0xFF
-        ints[f, 15] = stats[f, S_TUN] >> 8
+            addr[4 + c, f] = stats[f, S_TUN + 1 + c]
+        ints[0, f] = keys[f, K_VER]
+        ints[1, f] = keys[f, K_PROTO]
+        ints[4, f] = stats[f, S_VLAN]
+        ints[5, f] = stats[f, S_PKTS + i]
+        ints[6, f] = stats[f, S_PKTS + r]
+        ints[7, f] = stats[f, S_BYTES + i]
+        ints[8, f] = stats[f, S_BYTES + r]
+        ints[9, f] = stats[f, S_FIRST_NS]
+        ints[10, f] = stats[f, S_LAST_NS]
+        ints[11, f] = fa if fb < 0 or (0 <= fa < fb) else fb
+        ints[12, f] = stats[f, S_FLAGS + i] & 0xFF
+        ints[13, f] = stats[f, S_FLAGS + r] & 0xFF
+        ints[14, f] = stats[f, S_TUN] & 0xFF
+        ints[15, f] = stats[f, S_TUN] >> 8
 
 
 ADDR_COLUMNS = ("src_hi", "src_lo", "dst_hi", "dst_lo", "tun_src_hi", "tun_src_lo",
@@ -184,11 +185,11 @@ def build_columns(
 ) -> FlowColumns:
     """The compiled table as columns, oriented initiator → responder, in one compiled pass."""
     n = state.nflows
-    addr = np.empty((n, len(ADDR_COLUMNS)), dtype=np.int64)
-    ints = np.empty((n, len(INT_COLUMNS)), dtype=np.int64)
+    addr = np.empty((len(ADDR_COLUMNS), n), dtype=np.int64)
+    ints = np.empty((len(INT_COLUMNS), n), dtype=np.int64)
     state.kernels(_orient)(state.keys, state.stats, n, addr, ints)
     addr_u = addr.view(np.uint64)
-    arrays: dict[str, np.ndarray] = {name: addr_u[:, c] for c, name in enumerate(ADDR_COLUMNS)}
-    arrays.update({name: ints[:, c] for c, name in enumerate(INT_COLUMNS)})
+    arrays: dict[str, np.ndarray] = {name: addr_u[c] for c, name in enumerate(ADDR_COLUMNS)}
+    arrays.update({name: ints[c] for c, name in enumerate(INT_COLUMNS)})
     arrays["file"] = np.zeros(n, dtype=np.int32)
     return FlowColumns.from_arrays(arrays, [file], names, tunnels)

@@ -59,7 +59,11 @@ def distinct_sorted(
     first = np.empty(n, dtype=np.int64)
     ids = np.empty(n, dtype=np.int64)
     k = int(kernels(_distinct)(v, h, lo_, slots, uver, uhi, ulo, first, ids))
-    order = np.lexsort((ulo[:k], uhi[:k], uver[:k]))
+    uver, uhi, ulo = uver[:k], uhi[:k], ulo[:k]
+    if k and not uhi.any() and not (uver != uver[0]).any():
+        order = np.argsort(ulo)  # one version, 64-bit keys (IPv4): one key, all distinct
+    else:
+        order = np.lexsort((ulo, uhi, uver))
     rank = np.empty(k, dtype=np.int64)
     rank[order] = np.arange(k)
     return rank[ids], first[:k][order]
