@@ -52,6 +52,26 @@ _PREFERRED_ADDRESSES = {
     ),
 }
 
+# example packets: the values tried for each header field, in order (``prefer`` first), and
+# the value a walk steers towards when the set allows none of them
+_GREEDY = {"ver": 0, "ct": 0, "nat": 0, "proto": 6, "flags": 0x02}
+_ICMP_ECHO = {1: 8 << 8, 58: 128 << 8}  # type << 8 | code, in the dport field
+_SPORT = 49152
+
+
+def _head_candidates(prefer: dict[str, int]) -> tuple[tuple[str, tuple[int, ...]], ...]:
+    return (
+        ("ver", (0, 1)),
+        ("ct", (0, 1, 2, 3, 4)),
+        ("nat", (0, 1)),
+        ("proto", (prefer.get("proto", 6), 6, 17, 1, 58)),
+        ("flags", (0x02, 0x10, 0x12)),
+    )
+
+
+def _dport_candidates(prefer: dict[str, int]) -> tuple[int, ...]:
+    return (prefer.get("dport", 443), 443, 80, 22, 25, 53, 445, 3389)
+
 
 @dataclass(frozen=True)
 class Packet:
@@ -479,6 +499,22 @@ class HeaderSpace:
 
     _HEAD = ("ver", "ct", "nat", "proto", "flags")
 
+    def _ports(self, proj: Any, prefer: dict[str, int]) -> tuple[Any, dict[str, int]]:
+        """On ``proj``, a set over the two port fields: a familiar destination port and the
+        source port 49152 where it allows them, as a cube and as values."""
+        fixed = self.true
+        values: dict[str, int] = {}
+        for c in _dport_candidates(prefer):
+            t = proj & self.value("dport", c)
+            if t != self.false:
+                proj, fixed = t, self.value("dport", c)
+                values["dport"] = c
+                break
+        if (proj & self.value("sport", _SPORT)) != self.false:
+            fixed = fixed & self.value("sport", _SPORT)
+            values["sport"] = _SPORT
+        return fixed, values
+
     def _head_fast(self, u: Any, prefer: dict[str, int]) -> tuple | None:
         """``_head_slow``'s choices made on the projection of ``u`` onto the header fields
         and the ports (one quantification of the whole set, then small sets only; the
@@ -498,13 +534,7 @@ class HeaderSpace:
         sel = self.true
         values: dict[str, int] = {}
         chosen = []
-        for fname, candidates in (
-            ("ver", (0, 1)),
-            ("ct", (0, 1, 2, 3, 4)),
-            ("nat", (0, 1)),
-            ("proto", (prefer.get("proto", 6), 6, 17, 1, 58)),
-            ("flags", (0x02, 0x10, 0x12)),
-        ):
+        for fname, candidates in _head_candidates(prefer):
             if fname == "flags" and values["proto"] != 6:
                 chosen.append(0x02)
                 continue
@@ -520,21 +550,13 @@ class HeaderSpace:
         ver, ct, nat, proto, flags = chosen
         fixed = sel
         if proto in PORT_PROTOS:
-            proj = self.exist(head_vars, q & sel)  # as _head_slow's port projection
-            for c in (prefer.get("dport", 443), 443, 80, 22, 25, 53, 445, 3389):
-                t = proj & self.value("dport", c)
-                if t != self.false:
-                    proj, fixed = t, fixed & self.value("dport", c)
-                    values["dport"] = c
-                    break
-            if (proj & self.value("sport", 49152)) != self.false:
-                fixed = fixed & self.value("sport", 49152)
-                values["sport"] = 49152
+            ports, picked = self._ports(self.exist(head_vars, q & sel), prefer)
+            fixed, values = fixed & ports, {**values, **picked}
         elif proto in ICMP_PROTOS:
-            echo = self.value("dport", 8 << 8 if proto == 1 else 128 << 8)
+            echo = self.value("dport", _ICMP_ECHO[proto])
             if (q & sel & echo) != self.false:
                 fixed = fixed & echo
-                values["dport"] = 8 << 8 if proto == 1 else 128 << 8
+                values["dport"] = _ICMP_ECHO[proto]
         return ver, ct, nat, proto, flags, u & fixed, values
 
     def _head_slow(self, u: Any, prefer: dict[str, int]) -> tuple:
@@ -575,32 +597,23 @@ class HeaderSpace:
             return greedy(fname, self.fields[fname].vars, pref)
 
         # ver, ct, proto and flags have few values: one of the candidates or a walk
-
-        ver = choose("ver", (0, 1), 0)
-        ct = choose("ct", (0, 1, 2, 3, 4), 0)
-        nat = choose("nat", (0, 1), 0)
-        proto = choose("proto", (prefer.get("proto", 6), 6, 17, 1, 58), 6)
-        flags = choose("flags", (0x02, 0x10, 0x12), 0x02) if proto == 6 else 0x02
+        chosen: dict[str, int] = {}
+        for fname, candidates in _head_candidates(prefer):
+            if fname == "flags" and chosen["proto"] != 6:
+                chosen[fname] = 0x02
+                continue
+            chosen[fname] = choose(fname, candidates, _GREEDY[fname])
+        ver, ct, nat, proto, flags = (chosen[f] for f in self._HEAD)
         # small fields with candidate values first (a few cube operations each) …
         if proto in PORT_PROTOS:
             # the ports lie below the addresses: try the candidates on the set's projection
             # onto the two port fields (small), then restrict ``cur`` once
-            proj = self.exist(self._not_ports, cur)
-            fixed = self.true
-            for c in (prefer.get("dport", 443), 443, 80, 22, 25, 53, 445, 3389):
-                t = proj & self.value("dport", c)
-                if t != self.false:
-                    proj, fixed = t, self.value("dport", c)
-                    values["dport"] = c
-                    break
-            if (proj & self.value("sport", 49152)) != self.false:
-                fixed = fixed & self.value("sport", 49152)
-                values["sport"] = 49152
+            fixed, picked = self._ports(self.exist(self._not_ports, cur), prefer)
+            values.update(picked)
             if fixed != self.true:
                 cur = cur & fixed
         elif proto in ICMP_PROTOS:
-            echo = 8 << 8 if proto == 1 else 128 << 8
-            try_value("dport", echo)
+            try_value("dport", _ICMP_ECHO[proto])
         return ver, ct, nat, proto, flags, cur, values
 
     def example(self, u: Any, prefer: dict[str, int] | None = None) -> Packet | None:
