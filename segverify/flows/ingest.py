@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -254,22 +254,14 @@ def _may_hold_names(picked: np.ndarray, buf: np.ndarray | bytes | bytearray) -> 
     payload: not TCP/UDP, a DNS message (port 53) too short, with an opcode above 6 or a
     question count of 0 or above the bound, or a TCP payload that starts neither a TLS
     record nor an HTTP request line (its rules, read from the first bytes)."""
-    data = buf if isinstance(buf, np.ndarray) else np.frombuffer(buf, dtype=np.uint8)
-    off, size = picked[:, PAY_OFF], picked[:, PAY_LEN]
+    byte = _payload_bytes(picked, buf)
+    size = picked[:, PAY_LEN]
     proto = picked[:, PROTO]
     tcp, udp = proto == 6, proto == 17
     dns = (picked[:, SPORT] == 53) | (picked[:, DPORT] == 53)
-    last = max(len(data) - 1, 0)
-
-    def byte(k: int) -> np.ndarray:  # payload byte k (0 past the payload's end)
-        at = np.minimum(off + k, last)
-        return np.where(size > k, data[at] if len(data) else 0, 0).astype(np.int64)
-
     # DNS: the header starts at 0 (UDP) or after the 2-byte length (TCP)
     long_enough = np.where(tcp, (size >= 14) & ((byte(0) << 8 | byte(1)) >= 12), size >= 12)
-    opcode = (np.where(tcp, byte(4), byte(2)) >> 3) & 0xF
-    qd = np.where(tcp, byte(6) << 8 | byte(7), byte(4) << 8 | byte(5))
-    dns_ok = long_enough & (opcode <= 6) & (qd > 0) & (qd <= MAX_DNS_QUESTIONS)
+    dns_ok = long_enough & _dns_header_allows_names(byte, tcp)
     first = byte(0)
     other_ok = tcp & (size > 0) & ((first == 0x16) | ((first >= 0x41) & (first <= 0x5A)))
     return np.where(dns, (tcp | udp) & dns_ok, other_ok)  # type: ignore[no-any-return]
@@ -280,20 +272,34 @@ def _stream_without_names(picked: np.ndarray, buf: np.ndarray | bytes | bytearra
     no name whatever follows: the first 8 bytes (length prefix and DNS header) are there
     and give a length below 12, an opcode above 6 or a question count of 0 or above the
     bound (the rules of ``extract_names``)."""
+    byte = _payload_bytes(picked, buf)
+    whole = (picked[:, PROTO] == 6) & (picked[:, PAY_LEN] >= 8)
+    dns = (picked[:, SPORT] == 53) | (picked[:, DPORT] == 53)
+    hopeless = ((byte(0) << 8 | byte(1)) < 12) | ~_dns_header_allows_names(byte, whole)
+    return whole & dns & hopeless  # type: ignore[no-any-return]
+
+
+def _payload_bytes(
+    picked: np.ndarray, buf: np.ndarray | bytes | bytearray
+) -> Callable[[int], np.ndarray]:
+    """``byte(k)``: payload byte ``k`` of each candidate row (0 past its payload's end)."""
     data = buf if isinstance(buf, np.ndarray) else np.frombuffer(buf, dtype=np.uint8)
     off, size = picked[:, PAY_OFF], picked[:, PAY_LEN]
-    whole = (picked[:, PROTO] == 6) & (size >= 8)
-    dns = (picked[:, SPORT] == 53) | (picked[:, DPORT] == 53)
     last = max(len(data) - 1, 0)
 
     def byte(k: int) -> np.ndarray:
-        return data[np.minimum(off + k, last)].astype(np.int64) if len(data) else off * 0
+        at = np.minimum(off + k, last)
+        return np.where(size > k, data[at] if len(data) else 0, 0).astype(np.int64)
 
-    length = byte(0) << 8 | byte(1)
-    opcode = (byte(4) >> 3) & 0xF
-    qd = byte(6) << 8 | byte(7)
-    hopeless = (length < 12) | (opcode > 6) | (qd == 0) | (qd > MAX_DNS_QUESTIONS)
-    return whole & dns & hopeless  # type: ignore[no-any-return]
+    return byte
+
+
+def _dns_header_allows_names(byte: Callable[[int], np.ndarray], tcp: np.ndarray) -> np.ndarray:
+    """Whether the DNS header at the payload's start (after the 2-byte length over TCP)
+    leaves ``extract_names`` a question to read: opcode at most 6, 1 to the bound questions."""
+    opcode = (np.where(tcp, byte(4), byte(2)) >> 3) & 0xF
+    qd = np.where(tcp, byte(6) << 8 | byte(7), byte(4) << 8 | byte(5))
+    return (opcode <= 6) & (qd > 0) & (qd <= MAX_DNS_QUESTIONS)  # type: ignore[no-any-return]
 
 
 def _split(text: str) -> tuple[int, int, int]:
