@@ -159,6 +159,7 @@ def flow_stage(path: Path) -> dict[str, float]:
     """In-process wall and CPU times of the stages of one run on ``path``."""
     code = f"""
 import json, os, sys, time
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")  # as segverify's CLI does
 sys.path.insert(0, {str(ROOT)!r})
 from segverify.capture.fast import FileReader
 from segverify.checks.flows import analyse_table

@@ -218,7 +218,9 @@ def jitted() -> Kernels:
     import numba
 
     ensure_cache_dir(numba)
-    table = rebound(lambda f, options: numba.njit(cache=True, **options)(f))
+    # nogil: as the exports of the built module, the entry points let the GIL go while
+    # they run (the capture reader walks in one thread while another aggregates)
+    table = rebound(lambda f, options: numba.njit(cache=True, nogil=True, **options)(f))
     return Kernels(compiled=True, table={fn: c for fn, (_, c) in table.items()}, kind="jit")
 
 

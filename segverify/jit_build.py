@@ -130,7 +130,7 @@ def _compile(
             entries.setdefault(f"{module.__name__}.{fn.__qualname__}", []).append(
                 {"symbol": symbol, "signature": sig, "args": [arg_spec(a) for a in args]}
             )
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), _releasing_gil():
         warnings.simplefilter("ignore", numba.NumbaPendingDeprecationWarning)
         cc.compile()
     built = [p for p in out.iterdir() if p.name.startswith(AOT_PREFIX) and p.suffix != ".json"]
@@ -143,6 +143,28 @@ def _compile(
         "entries": entries,
     }
     return built[0], manifest
+
+
+@contextlib.contextmanager
+def _releasing_gil() -> Iterator[None]:
+    """``numba.pycc`` compiles every export with one ``Flags()`` of its own, which has no
+    ``nogil`` option; with ``release_gil`` set on it, each export's CPython wrapper lets
+    the GIL go around the kernel, as ``njit(nogil=True)`` does at run time (the capture
+    reader walks the next window in one thread while another aggregates)."""
+    from numba.pycc import compiler
+
+    base = compiler.Flags
+
+    class Flags(base):  # type: ignore[misc, valid-type]
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.release_gil = True
+
+    compiler.Flags = Flags
+    try:
+        yield
+    finally:
+        compiler.Flags = base
 
 
 def _calling(target: Any, nargs: int) -> Callable[..., Any]:

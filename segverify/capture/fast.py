@@ -10,8 +10,11 @@ picked for name extraction).
 
 from __future__ import annotations
 
+import functools
 import os
-from collections.abc import Callable
+import queue
+import threading
+from collections.abc import Callable, Iterator
 
 import numpy as np
 
@@ -37,6 +40,15 @@ DEFAULT_CHUNK_RECORDS = 65536
 WINDOW_BYTES = 8 << 20
 MAX_WINDOW_BYTES = 256 << 20
 MAX_CAPLEN = 256 << 10  # larger pcap records mean a corrupt record header
+
+
+TakeRows = Callable[[], np.ndarray]  # the row array the next walk writes into
+# each walk's rows, how many it decoded, and the offset after its last record
+Walks = Callable[[TakeRows], Iterator[tuple[np.ndarray, int, int]]]
+
+
+class _Stopped(Exception):
+    """The reading thread stopped: the walk thread ends without walking further."""
 
 
 def pcap_max_caplen(snaplen: int) -> int:
@@ -95,13 +107,13 @@ class FileReader:
                 head = bytes(self.win.buf[: min(self.win.stop, 8)])
                 fmt = sniff(head, self.path, self.win.error)
                 if fmt.kind == "pcap":
-                    self._read_pcap(fmt)
+                    self._consume(functools.partial(self._read_pcap, fmt))
                 elif self.byte_range is not None:
                     raise InputError(
                         Msg("error.capture.fast.byte_ranges_are_plain_pcap"), self.path
                     )
                 else:
-                    self._read_pcapng()
+                    self._consume(self._read_pcapng)
                 self.end_offset = self.win.offset(self.win.start)
             finally:
                 self.win = None
@@ -132,7 +144,64 @@ class FileReader:
             )
         return False
 
-    def _read_pcap(self, fmt: Format) -> None:
+    # -- walks: each yields (rows, records decoded, offset after them) after every walk --
+    def _consume(self, walks: Walks) -> None:
+        """Aggregate the chunks of ``walks``: in this thread right after each walk, or,
+        over a mapped file with compiled loops (which let the GIL go), with the walks run
+        ahead in a second thread so that walking and aggregation overlap."""
+        if isinstance(self.win, MappedWindow) and self.kernels.compiled:
+            self._consume_ahead(walks)
+            return
+        for rows, n, _end in walks(lambda: self.rows):
+            self._chunk(rows, n)
+
+    def _consume_ahead(self, walks: Walks) -> None:
+        """Walks in a worker thread, two row arrays between them: the walk fills one while
+        this thread aggregates the other (payload offsets index the mapped file, which
+        stays in place). The worker's errors are raised here; an error here stops it."""
+        free: queue.SimpleQueue[np.ndarray] = queue.SimpleQueue()
+        done: queue.SimpleQueue[tuple[np.ndarray, int] | BaseException | None] = queue.SimpleQueue()
+        win = self.win
+        assert isinstance(win, MappedWindow)
+        win.held = win.start
+        free.put(self.rows)
+        free.put(np.zeros_like(self.rows))
+        stop = threading.Event()
+
+        def take() -> np.ndarray:
+            rows = free.get()
+            if stop.is_set():
+                raise _Stopped
+            return rows
+
+        def produce() -> None:
+            try:
+                for item in walks(take):
+                    done.put(item)
+            except _Stopped:
+                return
+            except BaseException as exc:  # noqa: BLE001 - handed to the reading thread
+                done.put(exc)
+                return
+            done.put(None)
+
+        worker = threading.Thread(target=produce, name="segverify-walk", daemon=True)
+        worker.start()
+        try:
+            while (item := done.get()) is not None:
+                if isinstance(item, BaseException):
+                    raise item
+                rows, n, end = item
+                self._chunk(rows, n)
+                win.held = end  # the bytes before ``end`` may go
+                free.put(rows)
+        finally:
+            stop.set()
+            free.put(self.rows)  # wakes a worker waiting for rows
+            worker.join()
+            win.held = None
+
+    def _read_pcap(self, fmt: Format, take: TakeRows) -> Iterator[tuple[np.ndarray, int, int]]:
         win = self.win
         assert win is not None
         if win.stop < PCAP_HEADER_LEN:
@@ -145,12 +214,14 @@ class FileReader:
             assert isinstance(win, MappedWindow)
             win.limit(max(PCAP_HEADER_LEN, self.byte_range[0]), self.byte_range[1])
         while True:
+            rows = take()
             n, p, outcome = self.kernels(walk_pcap)(
                 win.buf, win.start, win.stop, fmt.big, fmt.nsec, fmt.rechdr, max_caplen,
-                link, self.rows, self.frame_base, self._rows_per_walk(),
+                link, rows, self.frame_base, self._rows_per_walk(),
             )  # fmt: skip
-            self._chunk(n)
+            self.frame_base += n
             win.start = p
+            yield rows, n, p
             if outcome == FULL:
                 continue
             if outcome == CORRUPT:
@@ -161,19 +232,21 @@ class FileReader:
             if not self._more():
                 return
 
-    def _read_pcapng(self) -> None:
+    def _read_pcapng(self, take: TakeRows) -> Iterator[tuple[np.ndarray, int, int]]:
         win = self.win
         assert win is not None
         big = False
         ifaces = Interfaces()
         arrays = ifaces.arrays()
         while True:
+            rows = take()
             n, p, outcome = self.kernels(walk_pcapng)(
                 win.buf, win.start, win.stop, big, *arrays, len(ifaces.link),
-                self.rows, self.frame_base, self._rows_per_walk(),
+                rows, self.frame_base, self._rows_per_walk(),
             )  # fmt: skip
-            self._chunk(n)
+            self.frame_base += n
             win.start = p
+            yield rows, n, p
             if outcome == FULL:
                 continue
             if outcome == CORRUPT:
@@ -225,12 +298,11 @@ class FileReader:
             return min(self.chunk, 2048)
         return self.chunk
 
-    def _chunk(self, n: int) -> None:
+    def _chunk(self, rows: np.ndarray, n: int) -> None:
         if n == 0:
             return
         assert self.win is not None
-        self.ingest.add(self.rows, n, self.win.buf)
-        self.frame_base += n
+        self.ingest.add(rows, n, self.win.buf)
         if self.adaptive and not self.kernels.compiled and self.frame_base >= PLAIN_RECORDS:
             # the same loops compiled from here on (both modes give the same rows)
             self.kernels = compiled()

@@ -157,6 +157,9 @@ class MappedWindow(_WindowReads):
         self.eof = self.stop == self.size
         self.error = ""
         self._released = 0
+        # bytes from this offset on are still read (payloads of rows another thread has
+        # yet to aggregate): never released; None when only ``start`` bounds them
+        self.held: int | None = None
         self._populate(0, self.stop)
 
     def _populate(self, start: int, stop: int) -> None:
@@ -186,7 +189,8 @@ class MappedWindow(_WindowReads):
         self.eof = self.stop == self.size
         begin = (old // mmap.PAGESIZE) * mmap.PAGESIZE
         self._populate(begin, self.stop)
-        edge = (self.start // mmap.PAGESIZE) * mmap.PAGESIZE
+        kept = self.start if self.held is None else min(self.start, self.held)
+        edge = (kept // mmap.PAGESIZE) * mmap.PAGESIZE
         if edge - self._released >= self.RELEASE_STEP and hasattr(mmap, "MADV_DONTNEED"):
             self.map.madvise(mmap.MADV_DONTNEED, self._released, edge - self._released)
             self._released = edge
