@@ -29,6 +29,7 @@ from segverify.checks.coverage import address_ids
 from segverify.errors import InputError
 from segverify.flows.columns import FlowColumns
 from segverify.flows.community_batch import community_id_array
+from segverify.flows.distinct import unique_inverse
 from segverify.flows.ingest import FlowIngest
 from segverify.flows.model import FlowTable
 from segverify.flows.state import states_and_answered
@@ -163,6 +164,20 @@ def test_address_ids_hashed_equal_sorted(compiled: Kernels) -> None:
     for a, b in zip(sorted_ids, hashed, strict=True):
         assert np.array_equal(a, b)
     assert 1000 < len(sorted_ids[2]) < 2 * n
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 40_000])
+def test_unique_inverse_hashed_equals_numpy(n: int, compiled: Kernels) -> None:
+    """The verdict classes' hashed unique gives numpy's sorted values and inverse."""
+    rng = np.random.default_rng(n)
+    values = rng.integers(0, 3_000, n) * 1_000_003 + rng.integers(0, 2, n)
+    want, want_inverse = np.unique(values, return_inverse=True)
+    for kernels in (compiled, PLAIN):
+        got, inverse = unique_inverse(values, kernels)
+        assert np.array_equal(got, want) and np.array_equal(inverse, want_inverse.reshape(-1))
+    negative = values - 5  # a negative value: numpy's own path, same answer
+    got, inverse = unique_inverse(negative, compiled)
+    assert np.array_equal(got, np.unique(negative))
 
 
 def test_small_capture_is_analysed_without_numba() -> None:

@@ -35,6 +35,7 @@ from segverify.flows.ingest import FlowIngest
 from segverify.flows.model import FlowTable
 from segverify.i18n import Msg
 from segverify.jit import PLAIN_RECORDS, Kernels, compiled, for_bytes, for_path
+from segverify.pages import Populator
 
 DEFAULT_CHUNK_RECORDS = 65536
 WINDOW_BYTES = 8 << 20
@@ -174,10 +175,16 @@ class FileReader:
                 raise _Stopped
             return rows
 
+        state = self.ingest.state
+        populator = Populator()
+
         def produce() -> None:
             try:
                 for item in walks(take):
                     done.put(item)
+                    # while the other thread aggregates: clear the pages of the flow rows
+                    # the next chunks may take (each takes at most a chunk of new flows)
+                    state.populate_ahead(populator, 2 * self.chunk)
             except _Stopped:
                 return
             except BaseException as exc:  # noqa: BLE001 - handed to the reading thread

@@ -17,6 +17,8 @@ import numpy as np
 
 from segverify.checks.addrclass import AddressClass
 from segverify.checks.policy import Endpoint, PolicyEvaluator, Verdict
+from segverify.flows.distinct import unique_inverse
+from segverify.jit import for_rows
 
 PORT_SPAN = 65537  # dport + 1 (0 stands for "no port")
 PROTO_SPAN = 256
@@ -73,8 +75,7 @@ def evaluate_table(
     ``i``; ``named`` (bool per flow, optional) marks flows with any name at all."""
     n = len(src_cls)
     keys = equivalence_keys(src_cls, dst_cls, proto, dport, len(classes))
-    uniq, inverse = np.unique(keys, return_inverse=True)
-    inverse = inverse.reshape(-1)
+    uniq, inverse = unique_inverse(keys, for_rows(n))
     rows: list[VerdictRow] = []
     row_ids: dict[VerdictRow, int] = {}
 

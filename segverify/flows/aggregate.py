@@ -33,6 +33,7 @@ from segverify.capture.columns import (
     WIRELEN,
 )
 from segverify.jit import PLAIN, Kernels, kernel
+from segverify.pages import Populator
 
 # key columns
 K_VER, K_A_HI, K_A_LO, K_B_HI, K_B_LO, K_PROTO, K_A_PORT, K_B_PORT = range(8)
@@ -231,6 +232,8 @@ class FlowState:
         self.keys = np.zeros((capacity, NKEY), dtype=np.int64)
         self.stats = np.zeros((capacity, NSTAT), dtype=np.int64)
         self.slots = np.full(capacity * 2, EMPTY, dtype=np.int64)
+        self.populated = 0  # rows of ``populated_of`` (``keys`` then) faulted in ahead
+        self.populated_of: np.ndarray | None = None
 
     def expect(self, flows: int) -> None:
         """Reserve rows for about ``flows`` flows (a hint, bounded by
@@ -261,6 +264,18 @@ class FlowState:
             size *= 2
         self.slots = np.full(size, EMPTY, dtype=np.int64)
         self.kernels(rehash)(self.keys, self.nflows, self.slots)
+
+    def populate_ahead(self, populator: Populator, rows: int) -> None:
+        """Fault in the pages of the next ``rows`` unused rows of ``keys`` and ``stats``
+        (from a thread that has nothing else to do; see :mod:`segverify.pages`)."""
+        keys, stats = self.keys, self.stats  # the arrays of now, should they grow meanwhile
+        done = self.populated if self.populated_of is keys else 0
+        upto = min(len(keys), self.nflows + rows)
+        if upto <= done:
+            return
+        populator.populate(keys, done * keys.strides[0], upto * keys.strides[0])
+        populator.populate(stats, done * stats.strides[0], upto * stats.strides[0])
+        self.populated, self.populated_of = upto, keys
 
     def add(
         self, rows: np.ndarray, n: int, cand_out: np.ndarray, max_cand: int, max_reasm: int

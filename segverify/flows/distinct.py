@@ -59,11 +59,34 @@ def distinct_sorted(
     first = np.empty(n, dtype=np.int64)
     ids = np.empty(n, dtype=np.int64)
     k = int(kernels(_distinct)(v, h, lo_, slots, uver, uhi, ulo, first, ids))
-    uver, uhi, ulo = uver[:k], uhi[:k], ulo[:k]
-    if k and not uhi.any() and not (uver != uver[0]).any():
-        order = np.argsort(ulo)  # one version, 64-bit keys (IPv4): one key, all distinct
-    else:
-        order = np.lexsort((ulo, uhi, uver))
+    order = _key_order(uver[:k], uhi[:k], ulo[:k])
     rank = np.empty(k, dtype=np.int64)
     rank[order] = np.arange(k)
     return rank[ids], first[:k][order]
+
+
+def _key_order(ver: np.ndarray, hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
+    """The order of distinct (version, hi, lo) keys: per version (ascending), one sort of
+    ``lo`` where every ``hi`` is 0 (IPv4, single keys), else of (hi, lo); a three-key
+    lexsort of the whole costs several times that."""
+    versions = np.unique(ver) if len(ver) else ver
+    parts = []
+    for v in versions.tolist():
+        at = np.flatnonzero(ver == v) if len(versions) > 1 else np.arange(len(ver))
+        h, lo_ = hi[at], lo[at]
+        parts.append(at[np.argsort(lo_) if not h.any() else np.lexsort((lo_, h))])
+    return np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+
+
+def unique_inverse(values: np.ndarray, kernels: Kernels) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(values, return_inverse=True)`` of ``int64`` values: with compiled
+    kernels (and no negative value) one hashed pass and a sort of the distinct values."""
+    if not kernels.compiled or (len(values) and int(values.min()) < 0):
+        uniq, inverse = np.unique(values, return_inverse=True)
+        return uniq, inverse.reshape(-1)
+    n = len(values)
+    ids, first = distinct_sorted(
+        np.zeros(n, dtype=np.int64), np.zeros(n, dtype=np.uint64), values.astype(np.uint64),
+        kernels,
+    )  # fmt: skip
+    return values[first], ids
