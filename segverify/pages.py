@@ -1,4 +1,5 @@
-"""Fault in the pages of an array ahead of its use, from another thread.
+"""Fault in the pages of an array (or of a mapped file) ahead of its use, from another
+thread.
 
 A large ``np.empty`` array costs nothing until written; its first write to each page then
 stops the writing thread while the kernel clears the page (on this kind of machine the
@@ -18,6 +19,7 @@ import mmap
 
 import numpy as np
 
+MADV_POPULATE_READ = 22
 MADV_POPULATE_WRITE = 23
 
 
@@ -40,9 +42,10 @@ class Populator:
     def __init__(self) -> None:
         self.works = _madvise() is not None
 
-    def populate(self, array: np.ndarray, start: int, stop: int) -> None:
+    def populate(self, array: np.ndarray, start: int, stop: int, write: bool = True) -> None:
         """Fault in the pages holding bytes ``[start, stop)`` of ``array``'s buffer
-        (whole pages inside the buffer only)."""
+        (whole pages inside the buffer only); ``write=False`` for a read-only mapping
+        (``MADV_POPULATE_READ``: the file's pages mapped, nothing cleared)."""
         if not self.works or stop <= start:
             return
         base = array.ctypes.data
@@ -52,5 +55,6 @@ class Populator:
         if last <= first:
             return
         madvise = _madvise()
-        if madvise is None or madvise(first, last - first, MADV_POPULATE_WRITE) != 0:
+        advice = MADV_POPULATE_WRITE if write else MADV_POPULATE_READ
+        if madvise is None or madvise(first, last - first, advice) != 0:
             self.works = False

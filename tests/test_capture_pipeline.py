@@ -20,6 +20,7 @@ from test_capture_readers import epb, idb, pcap_bytes, shb, tcp, write
 
 from segverify.capture import fast
 from segverify.capture.fast import FileReader, read_file
+from segverify.capture.source import MappedWindow
 from segverify.capture.walk import walk_pcap
 from segverify.flows.ingest import FlowIngest
 from segverify.jit import PLAIN, Kernels, jitted
@@ -61,6 +62,32 @@ def test_walks_run_ahead_and_give_the_plain_table(
     assert ahead == plain
     assert ahead[1]["records"] == 4000
     assert _no_worker_left()
+
+
+def test_small_windows_released_behind_and_mapped_ahead(
+    tmp_path: Path, compiled: Kernels, walk_threads: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Many window fills, pages released behind the aggregation (never behind a chunk
+    still waiting for it) and mapped ahead by the reading thread: the plain table."""
+    path = _many_flows_pcap(tmp_path, 4000)
+    monkeypatch.setattr(fast, "WINDOW_BYTES", 3 * 4096)
+    monkeypatch.setattr(MappedWindow, "RELEASE_STEP", 4096)
+    released: list[tuple[int, int]] = []
+    fill = MappedWindow.fill
+
+    def recording(self: MappedWindow) -> bool:
+        before = self._released
+        out = fill(self)
+        if self._released != before:
+            released.append((self._released, self.held if self.held is not None else -1))
+        return out
+
+    monkeypatch.setattr(MappedWindow, "fill", recording)
+    ahead = _everything(read_file(path, chunk_records=97, kernels=compiled))
+    assert walk_threads == [WORKER]
+    assert len(released) > 10
+    assert all(edge <= held for edge, held in released)  # nothing released past ``held``
+    assert ahead == _everything(read_file(path, chunk_records=97, kernels=PLAIN))
 
 
 def test_pcapng_sections_and_interfaces_between_chunks(

@@ -202,6 +202,9 @@ class FileReader:
                 self._chunk(rows, n)
                 win.held = end  # the bytes before ``end`` may go
                 free.put(rows)
+                # this thread waits for the walks more than they wait for it: it maps the
+                # next windows of the file, which the walk thread would otherwise do
+                win.read_ahead(populator, 2 * WINDOW_BYTES)
         finally:
             stop.set()
             free.put(self.rows)  # wakes a worker waiting for rows

@@ -9,12 +9,15 @@ import mmap
 import struct
 import zlib
 from dataclasses import dataclass
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 
 import numpy as np
 
 from segverify.errors import InputError
 from segverify.i18n import Msg
+
+if TYPE_CHECKING:
+    from segverify.pages import Populator
 
 GZIP_MAGIC = b"\x1f\x8b"
 PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
@@ -160,12 +163,26 @@ class MappedWindow(_WindowReads):
         # bytes from this offset on are still read (payloads of rows another thread has
         # yet to aggregate): never released; None when only ``start`` bounds them
         self.held: int | None = None
+        self._populated = 0  # bytes before this offset are mapped already
         self._populate(0, self.stop)
 
     def _populate(self, start: int, stop: int) -> None:
         """Map the next window in one call instead of one page fault per page."""
+        start = max(start, (self._populated // mmap.PAGESIZE) * mmap.PAGESIZE)
+        if stop <= start:
+            return
         with contextlib.suppress(OSError, ValueError):  # kernels before 5.14
             self.map.madvise(MADV_POPULATE_READ, start, stop - start)
+        self._populated = max(self._populated, stop)
+
+    def read_ahead(self, populator: Populator, nbytes: int) -> None:
+        """Map up to ``nbytes`` past the window now (from a thread with time to spare,
+        GIL let go), so that the window's next ``fill`` finds them mapped."""
+        begin = max(self.stop, self._populated)
+        end = min(self.size, self.stop + nbytes)
+        if end > begin:
+            populator.populate(self.buf, begin, end, write=False)
+            self._populated = max(self._populated, end)
 
     def offset(self, i: int) -> int:
         return i
