@@ -29,9 +29,11 @@ from dataclasses import dataclass, field, fields
 from segverify.errors import InputError
 from segverify.firewall.match import ANY, Match, conj_all, minus
 from segverify.firewall.model import (
+    BLANK_RULE,
     ChainCall,
     Rule,
     Stage,
+    evolve,
 )
 from segverify.i18n import Msg
 from segverify.topology.model import Location
@@ -331,12 +333,9 @@ def _rule(
 
 
 def rule_from_match(action: str, m: Match, **meta: object) -> Rule:
-    kw = {f.name: getattr(m, f.name) for f in fields(Match)}
     it = m.icmp_types
-    kw["icmp_type"] = (
-        it[0] if it is not None and len(it) == 1 and not m.icmp_types_negated else None
-    )
-    return Rule(action=action, **kw, **meta)  # type: ignore[arg-type]
+    icmp_type = it[0] if it is not None and len(it) == 1 and not m.icmp_types_negated else None
+    return evolve(BLANK_RULE, action=action, **m.__dict__, icmp_type=icmp_type, **meta)
 
 
 def match_of(rule: Rule) -> Match:

@@ -32,7 +32,10 @@ def _aset_intervals(aset: AddressSet) -> tuple[list[Interval], list[Interval]]:
     v4: list[Interval] = []
     v6: list[Interval] = []
     for p in aset.prefixes:
-        (v4 if p.version == 4 else v6).append((int(p.network_address), int(p.broadcast_address)))
+        # network .. broadcast address, without building the two address objects
+        lo = int(p.network_address)
+        hi = lo | ((1 << (p.max_prefixlen - p.prefixlen)) - 1)
+        (v4 if p.version == 4 else v6).append((lo, hi))
     for lo, hi in aset.ranges:
         (v4 if lo.version == 4 else v6).append((int(lo), int(hi)))
     v4, v6 = merge(v4), merge(v6)
@@ -127,6 +130,14 @@ def aset_conj(
 
 
 def aset_is_empty(a: AddressSet, family: int | None) -> bool:
+    if not a.negated:
+        # a union of prefixes and ranges is empty exactly when it has no entry (of the
+        # family): the intervals are only needed for a complement
+        if family != 4 and family != 6:
+            return not a.prefixes and not a.ranges
+        return all(p.version != family for p in a.prefixes) and all(
+            lo.version != family for lo, _ in a.ranges
+        )
     v4, v6 = _aset_intervals(a)
     if family == 4:
         return not v4

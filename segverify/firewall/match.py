@@ -102,18 +102,6 @@ class Match:
 ANY = Match()
 
 
-def with_fields(m: Match, **kw: object) -> Match:
-    """``dataclasses.replace(m, **kw)`` without its per-call field introspection and
-    ``__init__`` (hot while parsing large exports); ``kw`` must name fields of ``Match``."""
-    unknown = kw.keys() - m.__dict__.keys()
-    if unknown:
-        raise TypeError(f"Match has no fields {sorted(unknown)}")
-    new = object.__new__(Match)
-    new.__dict__.update(m.__dict__)
-    new.__dict__.update(kw)
-    return new
-
-
 def flags_conj(
     a: tuple[int, int] | None, b: tuple[int, int] | None
 ) -> tuple[int, int] | None | bool:
