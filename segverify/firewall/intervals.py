@@ -18,10 +18,25 @@ Interval = tuple[int, int]
 # ---------------------------------------------------------------- addresses
 
 
+# the decimal texts ``ipaddress`` accepts for an IPv4 octet and a prefix length (no leading
+# zeros): the common ``a.b.c.d[/n]`` is decoded from them, anything else by ``ipaddress``
+_OCTETS = {str(i): i for i in range(256)}
+_V4_PREFIXES = {str(i): i for i in range(33)}
+
+
 def parse_address(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
     """``10.0.0.1``, ``10.0.0.0/8``, ``10.0.0.0/255.0.0.0``, ``2001:db8::/32`` (host bits
     ignored, as iptables does). Raises ValueError."""
-    return ipaddress.ip_network(text.strip(), strict=False)
+    text = text.strip()
+    addr, slash, plen = text.partition("/")
+    octets = addr.split(".")
+    if len(octets) == 4:
+        a, b, c, d = (_OCTETS.get(o) for o in octets)
+        n = _V4_PREFIXES.get(plen) if slash else 32
+        if a is not None and b is not None and c is not None and d is not None and n is not None:
+            # the same network as ip_network(text), without parsing the text again
+            return ipaddress.IPv4Network(((a << 24) | (b << 16) | (c << 8) | d, n), strict=False)
+    return ipaddress.ip_network(text, strict=False)
 
 
 def parse_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:

@@ -594,8 +594,8 @@ class _Parser:
                     module_unknown = ["-m", module]
                 continue
             if (
-                tok.startswith("--")
-                and module_unknown is not None
+                module_unknown is not None
+                and tok.startswith("--")
                 and tok
                 not in (
                     "--protocol",
@@ -618,7 +618,7 @@ class _Parser:
                 target_opts.extend([tok, *args()])  # --reject-with, --log-prefix …
                 neg = False
                 continue
-            if tok.startswith("-") and not tok.startswith("--") and tok not in SHORT_OPTIONS:
+            if tok not in SHORT_OPTIONS and tok.startswith("-") and not tok.startswith("--"):
                 raise self.err(
                     Msg("error.firewall.iptables.unknown_option_iptables_rejects_it", option=tok),
                     loc,
