@@ -64,6 +64,8 @@ class ChainRule:
     location: Location | None = None
     text: str = ""
     comment: str = ""
+    # every alternative is a ``normalise`` result (met with ``ANY`` it stays itself)
+    normalised: bool = False
 
 
 @dataclass
@@ -195,7 +197,10 @@ class ChainProgram:
                 raise _TooComplex()
             if cr.kind == "continue":
                 continue
-            hits = conj_all(guards, cr.alts)
+            if cr.normalised and len(guards) == 1 and guards[0] is ANY:
+                hits = list(cr.alts)  # = conj_all([ANY], alts): normalise(a) is a
+            else:
+                hits = conj_all(guards, cr.alts)
             if cr.kind in ("accept", "drop", "reject", "unknown"):
                 for h in hits:
                     out.append(_rule(cr.kind, h, cr, stack, via))

@@ -774,7 +774,7 @@ class _Parser:
             alts = conj_all(alts, disj)
         if m.protocols == () and not m.protocols_negated:
             alts = []  # contradictory: never matches
-        return ChainRule(alts, kind, target, loc, text, comment)
+        return ChainRule(alts, kind, target, loc, text, comment, normalised=True)
 
     def icmp(self, value: str, opt: str, loc: Location) -> tuple[int | None, int | None]:
         v6 = opt == "--icmpv6-type" or self.family == 6
