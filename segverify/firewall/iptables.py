@@ -210,9 +210,10 @@ def parse_iptables(
     current: _Table | None = None
     for n, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
-        loc = Location(file, n)
         if not line or line.startswith("#"):
             continue
+        loc = Location(file, n)
+        stripped = line
         if line.startswith("*"):
             if current is not None and not current.committed:
                 warnings.append(
@@ -273,7 +274,8 @@ def parse_iptables(
             current.policies[chain] = (parts[1], loc)
             current.rules.setdefault(chain, [])
             continue
-        line = COUNTERS.sub("", line)
+        if line.startswith("["):
+            line = COUNTERS.sub("", line)
         if line.startswith("-A ") or line.startswith("--append "):
             if current.name not in BUILTIN:
                 continue
@@ -299,7 +301,7 @@ def parse_iptables(
                 warnings.append(
                     (loc, Msg("warn.firewall.iptables.chain_used_without_declaration", chain=chain))
                 )
-            current.rules.setdefault(chain, []).append(parser.rule(tokens[2:], loc, raw.strip()))
+            current.rules.setdefault(chain, []).append(parser.rule(tokens[2:], loc, stripped))
             continue
         warnings.append(
             (

@@ -199,6 +199,8 @@ def names_in(expr: Expr) -> tuple[Origin, ...]:
     out: list[Origin] = []
     for e in walk(expr):
         origin = getattr(e, "origin", None)
-        if origin is not None and (origin.name or origin.id) and origin not in out:
+        if origin is None or origin is NO_ORIGIN:
+            continue  # (most atoms: no name)
+        if (origin.name or origin.id) and origin not in out:
             out.append(origin)
     return tuple(out)
