@@ -8,6 +8,7 @@ atoms are exact so both agree without opaque parts. Kleene's connectives in set 
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Any
 
 from segverify.engine.chains import ChainCompiler
@@ -192,8 +193,7 @@ class ExprEncoder:
         raise TypeError(f"not a match atom: {e!r}")
 
 
-def _level(u: Any) -> int:
-    return u.level
+_level = attrgetter("level")  # a BDD's top variable level
 
 
 def _key(e: Any) -> Any:
