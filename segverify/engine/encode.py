@@ -8,6 +8,7 @@ atoms are exact so both agree without opaque parts. Kleene's connectives in set 
 
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Any
 
 from segverify.engine.chains import ChainCompiler
@@ -88,10 +89,12 @@ class ExprEncoder:
 
     def _cube_part(self, items: tuple[Expr, ...]) -> tuple[Any, tuple[Expr, ...]]:
         """The conjunction of the items whose sets are cubes (a family, one known
-        interface, one protocol, one address prefix) and the other items. The cubes are
-        conjoined from the lowest variables up (each step then only walks the new, upper
-        cube): the same set as conjoining the items one by one (BDDs are canonical),
-        with cached small cubes and without one BDD per distinct address object."""
+        interface, one protocol, one address prefix) or split into parts that each sit
+        on one field (ports: the port ranges and the port-carrying protocols), and the
+        other items. The parts are conjoined from the lowest variables up (each step then
+        only walks the new, upper part) and each shared part once: the same set as
+        conjoining the items one by one (BDDs are canonical), with cached small parts and
+        without one BDD per distinct address object."""
         parts: list[Any] = []
         rest: list[Expr] = []
         for it in items:
@@ -102,6 +105,8 @@ class ExprEncoder:
                 parts += p
         if not parts:
             return self.space.true, items
+        # the same cached part (the family bit of each address, ...) conjoined once
+        parts = list({id(p): p for p in parts}.values())
         parts.sort(key=_level, reverse=True)
         u = parts[0]
         for p in parts[1:]:
@@ -109,12 +114,15 @@ class ExprEncoder:
         return u, tuple(rest)
 
     def _cube_parts(self, e: Expr) -> list[Any] | None:
-        """Cubes whose conjunction is the atom's set, or None when it is not a cube."""
+        """Parts (each on one field) whose conjunction is the atom's set, or None when the
+        atom is not split."""
         sp = self.space
         if isinstance(e, Addresses):
             if len(e.nets) == 1 and not e.ranges:
                 return sp.prefix_parts(e.field, e.nets[0])
             return None
+        if isinstance(e, Ports):
+            return [self._port_ranges(e), sp.port_protos()]
         if isinstance(e, Family):
             return [sp.version(e.version)]
         if isinstance(e, Protocols):
@@ -135,6 +143,18 @@ class ExprEncoder:
             self._atoms[key] = hit
         return hit
 
+    def _port_ranges(self, e: Ports) -> Any:
+        """The port field in ``e.ranges`` (any protocol), cached like the atoms."""
+        key = ("pr", e.field, e.ranges)
+        hit = self._atoms.get(key)
+        if hit is None:
+            sp = self.space
+            hit = sp.false
+            for r in e.ranges:
+                hit = hit | sp.interval(e.field, r.lo, r.hi)
+            self._atoms[key] = hit
+        return hit
+
     def _build(self, e: Any) -> Any:
         sp = self.space
         if isinstance(e, Addresses):
@@ -145,10 +165,7 @@ class ExprEncoder:
         if isinstance(e, Protocols):
             return sp.protos(e.numbers)
         if isinstance(e, Ports):
-            u = sp.false
-            for r in e.ranges:
-                u = u | sp.interval(e.field, r.lo, r.hi)
-            return u & sp.port_protos()
+            return self._port_ranges(e) & sp.port_protos()
         if isinstance(e, Icmp):
             u = sp.protos(ICMP_PROTOS)
             if e.type is not None:
@@ -176,8 +193,7 @@ class ExprEncoder:
         raise TypeError(f"not a match atom: {e!r}")
 
 
-def _level(u: Any) -> int:
-    return u.level
+_level = attrgetter("level")  # a BDD's top variable level
 
 
 def _key(e: Any) -> Any:

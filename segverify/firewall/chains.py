@@ -29,9 +29,11 @@ from dataclasses import dataclass, field, fields
 from segverify.errors import InputError
 from segverify.firewall.match import ANY, Match, conj_all, minus
 from segverify.firewall.model import (
+    BLANK_RULE,
     ChainCall,
     Rule,
     Stage,
+    evolve,
 )
 from segverify.i18n import Msg
 from segverify.topology.model import Location
@@ -62,6 +64,8 @@ class ChainRule:
     location: Location | None = None
     text: str = ""
     comment: str = ""
+    # every alternative is a ``normalise`` result (met with ``ANY`` it stays itself)
+    normalised: bool = False
 
 
 @dataclass
@@ -193,7 +197,10 @@ class ChainProgram:
                 raise _TooComplex()
             if cr.kind == "continue":
                 continue
-            hits = conj_all(guards, cr.alts)
+            if cr.normalised and len(guards) == 1 and guards[0] is ANY:
+                hits = list(cr.alts)  # = conj_all([ANY], alts): normalise(a) is a
+            else:
+                hits = conj_all(guards, cr.alts)
             if cr.kind in ("accept", "drop", "reject", "unknown"):
                 for h in hits:
                     out.append(_rule(cr.kind, h, cr, stack, via))
@@ -331,12 +338,9 @@ def _rule(
 
 
 def rule_from_match(action: str, m: Match, **meta: object) -> Rule:
-    kw = {f.name: getattr(m, f.name) for f in fields(Match)}
     it = m.icmp_types
-    kw["icmp_type"] = (
-        it[0] if it is not None and len(it) == 1 and not m.icmp_types_negated else None
-    )
-    return Rule(action=action, **kw, **meta)  # type: ignore[arg-type]
+    icmp_type = it[0] if it is not None and len(it) == 1 and not m.icmp_types_negated else None
+    return evolve(BLANK_RULE, action=action, **m.__dict__, icmp_type=icmp_type, **meta)
 
 
 def match_of(rule: Rule) -> Match:

@@ -18,10 +18,25 @@ Interval = tuple[int, int]
 # ---------------------------------------------------------------- addresses
 
 
+# the decimal texts ``ipaddress`` accepts for an IPv4 octet and a prefix length (no leading
+# zeros): the common ``a.b.c.d[/n]`` is decoded from them, anything else by ``ipaddress``
+_OCTETS = {str(i): i for i in range(256)}
+_V4_PREFIXES = {str(i): i for i in range(33)}
+
+
 def parse_address(text: str) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
     """``10.0.0.1``, ``10.0.0.0/8``, ``10.0.0.0/255.0.0.0``, ``2001:db8::/32`` (host bits
     ignored, as iptables does). Raises ValueError."""
-    return ipaddress.ip_network(text.strip(), strict=False)
+    text = text.strip()
+    addr, slash, plen = text.partition("/")
+    octets = addr.split(".")
+    if len(octets) == 4:
+        a, b, c, d = (_OCTETS.get(o) for o in octets)
+        n = _V4_PREFIXES.get(plen) if slash else 32
+        if a is not None and b is not None and c is not None and d is not None and n is not None:
+            # the same network as ip_network(text), without parsing the text again
+            return ipaddress.IPv4Network(((a << 24) | (b << 16) | (c << 8) | d, n), strict=False)
+    return ipaddress.ip_network(text, strict=False)
 
 
 def parse_ip(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
@@ -32,7 +47,10 @@ def _aset_intervals(aset: AddressSet) -> tuple[list[Interval], list[Interval]]:
     v4: list[Interval] = []
     v6: list[Interval] = []
     for p in aset.prefixes:
-        (v4 if p.version == 4 else v6).append((int(p.network_address), int(p.broadcast_address)))
+        # network .. broadcast address, without building the two address objects
+        lo = int(p.network_address)
+        hi = lo | ((1 << (p.max_prefixlen - p.prefixlen)) - 1)
+        (v4 if p.version == 4 else v6).append((lo, hi))
     for lo, hi in aset.ranges:
         (v4 if lo.version == 4 else v6).append((int(lo), int(hi)))
     v4, v6 = merge(v4), merge(v6)
@@ -127,6 +145,14 @@ def aset_conj(
 
 
 def aset_is_empty(a: AddressSet, family: int | None) -> bool:
+    if not a.negated:
+        # a union of prefixes and ranges is empty exactly when it has no entry (of the
+        # family): the intervals are only needed for a complement
+        if family != 4 and family != 6:
+            return not a.prefixes and not a.ranges
+        return all(p.version != family for p in a.prefixes) and all(
+            lo.version != family for lo, _ in a.ranges
+        )
     v4, v6 = _aset_intervals(a)
     if family == 4:
         return not v4

@@ -18,14 +18,21 @@ from segverify.firewall.chains import BaseChain, ChainProgram, ChainRule
 from segverify.firewall.intervals import parse_address, parse_ip
 from segverify.firewall.ipset import IpSet, resolve
 from segverify.firewall.match import (
+    ANY,
     Match,
     conj,
     conj_all,
     flags_negation,
     normalise,
-    with_fields,
 )
-from segverify.firewall.model import CT_STATES, AddressSet, PortSet, Ruleset, UnknownMatch
+from segverify.firewall.model import (
+    CT_STATES,
+    AddressSet,
+    PortSet,
+    Ruleset,
+    UnknownMatch,
+    evolve,
+)
 from segverify.firewall.names import (
     ICMP_TYPE_CODES,
     ICMP_TYPES,
@@ -34,7 +41,7 @@ from segverify.firewall.names import (
     parse_protocol,
 )
 from segverify.i18n import Msg
-from segverify.topology.model import Location
+from segverify.topology.model import IPNetwork, Location
 
 BUILTIN = {
     "filter": {"INPUT": 0, "FORWARD": 0, "OUTPUT": 0},
@@ -203,9 +210,10 @@ def parse_iptables(
     current: _Table | None = None
     for n, raw in enumerate(text.splitlines(), 1):
         line = raw.strip()
-        loc = Location(file, n)
         if not line or line.startswith("#"):
             continue
+        loc = Location(file, n)
+        stripped = line
         if line.startswith("*"):
             if current is not None and not current.committed:
                 warnings.append(
@@ -266,7 +274,8 @@ def parse_iptables(
             current.policies[chain] = (parts[1], loc)
             current.rules.setdefault(chain, [])
             continue
-        line = COUNTERS.sub("", line)
+        if line.startswith("["):
+            line = COUNTERS.sub("", line)
         if line.startswith("-A ") or line.startswith("--append "):
             if current.name not in BUILTIN:
                 continue
@@ -292,7 +301,7 @@ def parse_iptables(
                 warnings.append(
                     (loc, Msg("warn.firewall.iptables.chain_used_without_declaration", chain=chain))
                 )
-            current.rules.setdefault(chain, []).append(parser.rule(tokens[2:], loc, raw.strip()))
+            current.rules.setdefault(chain, []).append(parser.rule(tokens[2:], loc, stripped))
             continue
         warnings.append(
             (
@@ -418,11 +427,16 @@ class _Parser:
         self.ipsets = ipsets
         self.extra_warnings: list[tuple[Location | None, str]] = []
         self.warned_sets: set[str] = set()
+        # address list text → its prefixes (large exports repeat addresses)
+        self._nets: dict[str, tuple[IPNetwork, ...]] = {}
 
     def err(self, msg: str, loc: Location) -> InputError:
         return InputError(msg, self.file, loc.line)
 
     def addresses(self, text: str, neg: bool, loc: Location) -> AddressSet:
+        hit = self._nets.get(text)
+        if hit is not None:
+            return AddressSet(hit, negated=neg)
         nets = []
         for part in text.split(","):
             try:
@@ -440,10 +454,12 @@ class _Parser:
                     loc,
                 )
             nets.append(net)
-        return AddressSet(tuple(nets), negated=neg)
+        hit = self._nets[text] = tuple(nets)
+        return AddressSet(hit, negated=neg)
 
     def rule(self, tokens: list[str], loc: Location, text: str) -> ChainRule:
-        m = Match(family=self.family)
+        # the fields of the rule's Match so far (one Match is built at the end)
+        fields: dict[str, object] = {**ANY.__dict__, "family": self.family}
         alts_extra: list[Match] | None = None  # multiport --ports: sport or dport
         unknown: list[str] = []
         comment = ""
@@ -474,15 +490,18 @@ class _Parser:
             return tokens[i - 1]
 
         def add(**kw: object) -> None:
-            nonlocal m
-            if all(getattr(m, k) in (None, (), False) for k in kw):
-                m = with_fields(m, **kw)  # a field not set yet: normalised once at the end
+            nonlocal fields
+            for k in kw:
+                if fields[k] in (None, (), False):
+                    continue
+                c = conj(evolve(ANY, **fields), Match(**kw))  # type: ignore[arg-type]
+                if c is None:
+                    # contradictory matches: the rule can never match
+                    fields["protocols"], fields["protocols_negated"] = (), False
+                else:
+                    fields = dict(c.__dict__)
                 return
-            c = conj(m, Match(**kw))  # type: ignore[arg-type]
-            if c is None:
-                # contradictory matches: the rule can never match
-                c = replace(m, protocols=(), protocols_negated=False)
-            m = c
+            fields.update(kw)  # fields not set yet: normalised once at the end
 
         def flush_module() -> None:
             nonlocal module_unknown, module_kind
@@ -577,8 +596,8 @@ class _Parser:
                     module_unknown = ["-m", module]
                 continue
             if (
-                tok.startswith("--")
-                and module_unknown is not None
+                module_unknown is not None
+                and tok.startswith("--")
                 and tok
                 not in (
                     "--protocol",
@@ -601,7 +620,7 @@ class _Parser:
                 target_opts.extend([tok, *args()])  # --reject-with, --log-prefix …
                 neg = False
                 continue
-            if tok.startswith("-") and not tok.startswith("--") and tok not in SHORT_OPTIONS:
+            if tok not in SHORT_OPTIONS and tok.startswith("-") and not tok.startswith("--"):
                 raise self.err(
                     Msg("error.firewall.iptables.unknown_option_iptables_rejects_it", option=tok),
                     loc,
@@ -746,7 +765,8 @@ class _Parser:
             )
         if unknown or opaque:
             extra = tuple(UnknownMatch(u, loc) for u in unknown) + tuple(opaque)
-            m = replace(m, unknown=m.unknown + extra)
+            fields["unknown"] = fields["unknown"] + extra  # type: ignore[operator]
+        m = evolve(ANY, **fields)
         normal = normalise(m)
         m = normal if normal is not None else replace(m, protocols=(), protocols_negated=False)
         alts = [m]
@@ -756,7 +776,7 @@ class _Parser:
             alts = conj_all(alts, disj)
         if m.protocols == () and not m.protocols_negated:
             alts = []  # contradictory: never matches
-        return ChainRule(alts, kind, target, loc, text, comment)
+        return ChainRule(alts, kind, target, loc, text, comment, normalised=True)
 
     def icmp(self, value: str, opt: str, loc: Location) -> tuple[int | None, int | None]:
         v6 = opt == "--icmpv6-type" or self.family == 6

@@ -102,18 +102,6 @@ class Match:
 ANY = Match()
 
 
-def with_fields(m: Match, **kw: object) -> Match:
-    """``dataclasses.replace(m, **kw)`` without its per-call field introspection and
-    ``__init__`` (hot while parsing large exports); ``kw`` must name fields of ``Match``."""
-    unknown = kw.keys() - m.__dict__.keys()
-    if unknown:
-        raise TypeError(f"Match has no fields {sorted(unknown)}")
-    new = object.__new__(Match)
-    new.__dict__.update(m.__dict__)
-    new.__dict__.update(kw)
-    return new
-
-
 def flags_conj(
     a: tuple[int, int] | None, b: tuple[int, int] | None
 ) -> tuple[int, int] | None | bool:
@@ -212,24 +200,31 @@ def normalise(m: Match) -> Match | None:
         if aset is not None and (aset.negated or len(fams) == 1) and aset_is_empty(aset, m.family):
             return None
     if m.sports is not None or m.dports is not None:
-        if numset_conj(m.protocols, m.protocols_negated, PORT_PROTOCOLS, False) is False:
+        if not _protocols_meet(m.protocols, m.protocols_negated, PORT_PROTOCOLS):
             return None
         for p in (m.sports, m.dports):
-            if p is not None and not port_intervals(p):
+            # a listed range is never empty: only a complement needs the intervals
+            if p is not None and not (p.ranges if not p.negated else port_intervals(p)):
                 return None
     has_icmp = m.icmp_types is not None or m.icmp_code is not None
-    if has_icmp and numset_conj(m.protocols, m.protocols_negated, ICMP_PROTOCOLS, False) is False:
+    if has_icmp and not _protocols_meet(m.protocols, m.protocols_negated, ICMP_PROTOCOLS):
         return None
-    if (
-        m.tcp_flags is not None
-        and numset_conj(m.protocols, m.protocols_negated, (6,), False) is False
-    ):
+    if m.tcp_flags is not None and not _protocols_meet(m.protocols, m.protocols_negated, (6,)):
         return None
     if m.protocols is not None and not m.protocols_negated and not m.protocols:
         return None
     if m.ct_states is not None and not m.ct_states:
         return None
     return m
+
+
+def _protocols_meet(a: tuple[int, ...] | None, negated: bool, b: tuple[int, ...]) -> bool:
+    """``numset_conj(a, negated, b, False) is not False`` without building the sets."""
+    if a is None:
+        return True
+    if negated:
+        return any(x not in a for x in b)
+    return any(x in b for x in a)
 
 
 def _field_negations(m: Match) -> Iterator[tuple[Match, Match]]:

@@ -61,7 +61,7 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from segverify.topology.model import IPNetwork, Location, PortRange
 
@@ -80,6 +80,22 @@ PORT_PROTOCOLS = (6, 17, 33, 132, 136)
 ICMP_PROTOCOLS = (1, 58)
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+_D = TypeVar("_D")
+
+
+def evolve(obj: _D, **kw: object) -> _D:
+    """``dataclasses.replace(obj, **kw)`` for the plain frozen dataclasses of the models
+    (every field an ``__init__`` field, no ``__post_init__``) without its per-call field
+    introspection and ``__init__`` (hot while parsing large exports); ``kw`` must name
+    fields of ``obj``."""
+    d = obj.__dict__
+    if not kw.keys() <= d.keys():
+        raise TypeError(f"{type(obj).__name__} has no fields {sorted(kw.keys() - d.keys())}")
+    new = object.__new__(type(obj))
+    nd = new.__dict__
+    nd.update(d)
+    nd.update(kw)
+    return new
 
 
 @dataclass(frozen=True)
@@ -206,3 +222,6 @@ class Ruleset:
                 if family is None or s.family is None or s.family == family
             )
         return out
+
+
+BLANK_RULE = Rule(action="")  # every field at its default: ``evolve`` it into a rule

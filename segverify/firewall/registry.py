@@ -14,7 +14,7 @@ from segverify.firewall.bind import bind_device, firewall_node
 from segverify.firewall.ipset import IpSet, parse_ipset_file
 from segverify.firewall.ir import Device, ParseContext
 from segverify.firewall.match import iface_matches
-from segverify.firewall.model import Rule, Ruleset
+from segverify.firewall.model import Rule, Ruleset, evolve
 from segverify.firewall.source import read_text
 from segverify.gcpause import gc_paused
 from segverify.i18n import Msg
@@ -160,37 +160,45 @@ def bind_topology(ruleset: Ruleset, topology: Topology, device: str | None = Non
     ruleset.device = node.id
     ruleset.interfaces = {i.name: i.zone for i in node.interfaces}
     known = [i.name for i in node.interfaces]
-    reported: set[str] = set()
+    checked: set[str] = set()  # patterns looked up (an unknown one is reported once)
+    memo: dict[tuple, tuple[str, ...] | None] = {}
+
+    def zones(names: tuple[str, ...] | None, exc: tuple[str, ...]) -> tuple[str, ...] | None:
+        key = (names, exc)
+        if key not in memo:
+            memo[key] = _zones(node, names, exc)
+        return memo[key]
+
     stages = []
     for stage in ruleset.stages:
         rules: list[Rule] = []
         for r in stage.rules:
-            for side in ("in", "out"):
-                pats = (getattr(r, f"{side}_interfaces") or ()) + getattr(
-                    r, f"{side}_interfaces_except"
-                )
-                for p in pats:
-                    if p not in reported and not any(iface_matches(p, k) for k in known):
-                        reported.add(p)
-                        ruleset.warnings.append(
-                            (
-                                r.location,
-                                Msg(
-                                    "warn.firewall.registry.interface_not_interface_topology",
-                                    name=p,
-                                    node=node.id,
-                                ),
-                            )
+            pats = (r.in_interfaces or ()) + r.in_interfaces_except
+            pats += (r.out_interfaces or ()) + r.out_interfaces_except
+            for p in pats:
+                if p in checked:
+                    continue
+                checked.add(p)
+                if not any(iface_matches(p, k) for k in known):
+                    ruleset.warnings.append(
+                        (
+                            r.location,
+                            Msg(
+                                "warn.firewall.registry.interface_not_interface_topology",
+                                name=p,
+                                node=node.id,
+                            ),
                         )
+                    )
             names, exc = r.in_interfaces, r.in_interfaces_except
             if r.in_interfaces_negated:
                 names, exc = None, (names or ())
             onames, oexc = r.out_interfaces, r.out_interfaces_except
             if r.out_interfaces_negated:
                 onames, oexc = None, (onames or ())
-            in_zones = _zones(node, names, exc) if names is not None or exc else r.in_zones
-            out_zones = _zones(node, onames, oexc) if onames is not None or oexc else r.out_zones
-            rules.append(replace(r, in_zones=in_zones, out_zones=out_zones))
+            in_zones = zones(names, exc) if names is not None or exc else r.in_zones
+            out_zones = zones(onames, oexc) if onames is not None or oexc else r.out_zones
+            rules.append(evolve(r, in_zones=in_zones, out_zones=out_zones))
         stages.append(replace(stage, rules=tuple(rules)))
     ruleset.stages = stages
     return ruleset

@@ -27,6 +27,8 @@ from segverify.firewall.ir import (
 )
 from segverify.firewall.model import AddressSet, ChainCall, PortSet, Rule, Ruleset, Stage
 
+_FAMILIES = {4: ir.Family(4), 6: ir.Family(6)}  # shared atoms (frozen)
+
 
 def _addresses(field: str, a: AddressSet) -> Expr:
     atom = ir.Addresses(
@@ -57,6 +59,11 @@ def _icmp(r: Rule) -> Expr:
 
 
 def _ifaces(side: str, names: tuple[str, ...] | None, neg: bool, exc: tuple[str, ...]) -> Expr:
+    if not exc:  # (the usual cases, without building a conjunction)
+        if names is None:
+            return ir.TRUE
+        atom = ir.Interfaces(side, names)
+        return negate(atom) if neg else atom
     parts: list[Expr] = []
     if names is not None:
         atom = ir.Interfaces(side, names)
@@ -70,7 +77,7 @@ def rule_expr(r: Rule) -> Expr:
     """The match expression of one flattened rule."""
     parts: list[Expr] = []
     if r.family is not None:
-        parts.append(ir.Family(r.family))
+        parts.append(_FAMILIES.get(r.family) or ir.Family(r.family))
     parts.append(_ifaces("in", r.in_interfaces, r.in_interfaces_negated, r.in_interfaces_except))
     parts.append(
         _ifaces("out", r.out_interfaces, r.out_interfaces_negated, r.out_interfaces_except)
@@ -178,10 +185,10 @@ def lower_rules(
     chains = chains if chains is not None else ChainLowering()
     out: list[ir.Rule] = []
     i = 0
+    keys = [_source_key(r) for r in rules]
     while i < len(rules):
         j = i + 1
-        key = _source_key(rules[i])
-        while j < len(rules) and rules[i].location is not None and _source_key(rules[j]) == key:
+        while j < len(rules) and rules[i].location is not None and keys[j] == keys[i]:
             j += 1
         first = lower_rule(rules[i])
         call = rules[i].call

@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from segverify.firewall.ir.atoms import Atom, Opaque
+from segverify.firewall.ir.atoms import HEADER_ATOMS, Atom, Opaque
 from segverify.firewall.ir.provenance import NO_ORIGIN, Origin
 
 if TYPE_CHECKING:
@@ -101,10 +101,12 @@ def all_of(*items: Expr) -> Expr:
     for it in items:
         if isinstance(it, And):
             out.extend(it.items)
-        elif it == TRUE:
-            continue
-        elif it == FALSE:
-            return FALSE
+        elif isinstance(it, Const):  # (atoms skip the constant comparisons)
+            if it == TRUE:
+                continue
+            if it == FALSE:
+                return FALSE
+            out.append(it)
         else:
             out.append(it)
     if not out:
@@ -118,10 +120,12 @@ def any_of(*items: Expr) -> Expr:
     for it in items:
         if isinstance(it, Or):
             out.extend(it.items)
-        elif it == FALSE:
-            continue
-        elif it == TRUE:
-            return TRUE
+        elif isinstance(it, Const):
+            if it == FALSE:
+                continue
+            if it == TRUE:
+                return TRUE
+            out.append(it)
         else:
             out.append(it)
     if not out:
@@ -142,6 +146,9 @@ def named(item: Expr, origin: Origin) -> Expr:
     return Named(item, origin)
 
 
+_LEAVES = frozenset((Const, Opaque, *HEADER_ATOMS))
+
+
 def walk(expr: Expr) -> Iterator[Expr]:
     """Every node of the tree, pre-order; a ``ChainVerdict`` is followed into its chain's
     rule matches (and the chains they call) once per walk, however often it is called."""
@@ -150,8 +157,16 @@ def walk(expr: Expr) -> Iterator[Expr]:
     while stack:
         e = stack.pop()
         yield e
+        if type(e) in _LEAVES:
+            continue
         if isinstance(e, And | Or):
-            stack.extend(reversed(e.items))
+            items = e.items
+            for k, it in enumerate(items):
+                if type(it) in _LEAVES:
+                    yield it  # a leaf is its own subtree: no need to stack it
+                else:
+                    stack.extend(reversed(items[k:]))
+                    break
         elif isinstance(e, Not | Named):
             stack.append(e.item)
         elif isinstance(e, ChainVerdict) and id(e.chain) not in seen:
@@ -184,6 +199,8 @@ def names_in(expr: Expr) -> tuple[Origin, ...]:
     out: list[Origin] = []
     for e in walk(expr):
         origin = getattr(e, "origin", None)
-        if origin is not None and (origin.name or origin.id) and origin not in out:
+        if origin is None or origin is NO_ORIGIN:
+            continue  # (most atoms: no name)
+        if (origin.name or origin.id) and origin not in out:
             out.append(origin)
     return tuple(out)
