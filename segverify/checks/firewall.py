@@ -134,14 +134,16 @@ def forbidden_permits(
     # same set (no opaque atom, no NAT) each finding is certain without a test
     all_certain = (nat is None or not nat.active) and lower == analysis.permitted(upper=True)
     for cs, rule, index, permits, ifaces in _permit_sources(analysis):
-        hit = permits & fs.union
-        if hit == sp.false:
-            continue
-        ref = rule_ref(rule, cs, index) if ifaces is None else no_stage_ref(*ifaces)
+        # each pair's set directly (not through ``permits & fs.union`` first: one
+        # operation on the whole set less per permitting source, and a pair that does
+        # not meet the source ends the conjunction within its first fields)
+        ref = None
         for (a, b), f in fs.pairs.items():
-            x = hit & f
+            x = permits & f
             if x == sp.false:
                 continue
+            if ref is None:
+                ref = rule_ref(rule, cs, index) if ifaces is None else no_stage_ref(*ifaces)
             pp = analysis.policy.pair(a, b)
             certain = all_certain or (x & lower) != sp.false
             gap = x & pp.fqdn_gap
@@ -315,30 +317,25 @@ def _redundant(
     analysis: FirewallAnalysis, cs: CompiledStage, candidates: list[int], through: Any
 ) -> list[tuple[int, Finding]]:
     """Of the ``candidates`` (rules of an exact stage that decide some packet), those whose
-    removal changes nothing: the suffix accept sets S[k] (accepted by rules k.. and the
-    default) are built in one backward run from the last rule down to the first candidate
-    (consecutive operations share CUDD's computed table), then each candidate compares
-    its effective set with S[i+1]."""
+    removal changes nothing: one backward run from the last rule down to the first
+    candidate builds the suffix accept set S[k] (accepted by rules k.. and the default);
+    each candidate compares its effective set with S[i+1] when the run reaches it. Only
+    the current suffix set is alive (a list of all of them held most of a large stage's
+    BDD nodes at once). Findings come out last rule first."""
     sp = analysis.space
     out: list[tuple[int, Finding]] = []
-    first = candidates[0]
-    n = len(cs.rules)
-    suffix: list[Any] = [sp.false] * (n + 1 - first)  # [k - first] = S[k]
-    s = sp.true if cs.default_accept else sp.false
-    suffix[n - first] = s
-    for k in range(n - 1, first - 1, -1):
+    todo = set(candidates)
+    s = sp.true if cs.default_accept else sp.false  # S[n]
+    for k in range(len(cs.rules) - 1, candidates[0] - 1, -1):
         cr = cs.rules[k]
+        if k in todo:  # s is S[k + 1]
+            change = cs.eff[k] & (~s if cr.accept else s) & through
+            if change == sp.false:
+                takers = _takers(cs, k, sp)
+                ref = rule_ref(cr.rule, cs, k)
+                out.append((k, _redundant_finding(analysis, cs, cr.rule, ref, takers)))
         if cr.rule.enabled:
             s = sp.bdd.ite(cr.may, sp.true if cr.accept else sp.false, s)
-        suffix[k - first] = s
-    for i in candidates:
-        cr = cs.rules[i]
-        rest = suffix[i + 1 - first]
-        change = cs.eff[i] & (~rest if cr.accept else rest) & through
-        if change == sp.false:
-            takers = _takers(cs, i, sp)
-            ref = rule_ref(cr.rule, cs, i)
-            out.append((i, _redundant_finding(analysis, cs, cr.rule, ref, takers)))
     return out
 
 

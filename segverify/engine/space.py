@@ -57,6 +57,7 @@ _PREFERRED_ADDRESSES = {
 _GREEDY = {"ver": 0, "ct": 0, "nat": 0, "proto": 6, "flags": 0x02}
 _ICMP_ECHO = {1: 8 << 8, 58: 128 << 8}  # type << 8 | code, in the dport field
 _SPORT = 49152
+MEMO_LIMIT = 4096  # entries of each memo of example-packet choices
 
 
 def _head_candidates(prefer: dict[str, int]) -> tuple[tuple[str, tuple[int, ...]], ...]:
@@ -531,6 +532,38 @@ class HeaderSpace:
         head_vars, port_vars, others = hit
         q = self.exist(others, u)  # over the header fields and the ports
         hp = self.exist(port_vars, q)  # over the header fields
+        # the choices depend only on the projections and the preferences, and few
+        # distinct projections recur across the sets of a ruleset: each is made once
+        memo = self._memo("head")
+        key = (hp, prefer.get("proto"))
+        head = memo.get(key)
+        if head is None:
+            head = memo[key] = self._head_choice(hp, prefer) or ()
+        if not head:
+            return None
+        chosen, sel, values = head[0], head[1], dict(head[2])
+        ver, ct, nat, proto, flags = chosen
+        fixed = sel
+        if proto in PORT_PROTOS:
+            proj = self.exist(head_vars, q & sel)
+            memo = self._memo("ports")
+            key = (proj, prefer.get("dport"))
+            got = memo.get(key)
+            if got is None:
+                got = memo[key] = self._ports(proj, prefer)
+            ports, picked = got
+            fixed, values = fixed & ports, {**values, **picked}
+        elif proto in ICMP_PROTOS:
+            echo = self.value("dport", _ICMP_ECHO[proto])
+            if (q & sel & echo) != self.false:
+                fixed = fixed & echo
+                values["dport"] = _ICMP_ECHO[proto]
+        return ver, ct, nat, proto, flags, u & fixed, values
+
+    def _head_choice(self, hp: Any, prefer: dict[str, int]) -> tuple | None:
+        """On ``hp``, a set over the header fields: the first candidate value of each field
+        it allows (given the earlier ones), as values and as a cube; None when a field
+        has none of its candidates."""
         sel = self.true
         values: dict[str, int] = {}
         chosen = []
@@ -547,17 +580,16 @@ class HeaderSpace:
                     break
             else:
                 return None
-        ver, ct, nat, proto, flags = chosen
-        fixed = sel
-        if proto in PORT_PROTOS:
-            ports, picked = self._ports(self.exist(head_vars, q & sel), prefer)
-            fixed, values = fixed & ports, {**values, **picked}
-        elif proto in ICMP_PROTOS:
-            echo = self.value("dport", _ICMP_ECHO[proto])
-            if (q & sel & echo) != self.false:
-                fixed = fixed & echo
-                values["dport"] = _ICMP_ECHO[proto]
-        return ver, ct, nat, proto, flags, u & fixed, values
+        return tuple(chosen), sel, values
+
+    def _memo(self, kind: str) -> dict[Any, Any]:
+        """A bounded memo of example-packet choices keyed by small projected sets (its keys
+        keep their BDDs alive: emptied when it reaches MEMO_LIMIT entries)."""
+        key = ("memo", kind)
+        memo = self._cache.get(key)
+        if memo is None or len(memo) >= MEMO_LIMIT:
+            memo = self._cache[key] = {}
+        return memo
 
     def _head_slow(self, u: Any, prefer: dict[str, int]) -> tuple:
         """The header fields (version, state, NAT bit, protocol, TCP flags) and the ports
