@@ -32,6 +32,7 @@ import argparse
 import os
 import resource
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -87,12 +88,14 @@ def run_child(
     env = child_env(cwd)
     t = time.perf_counter()
     proc = subprocess.Popen(
-        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=cwd
-    )
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=cwd,
+        start_new_session=True,
+    )  # fmt: skip
     try:
         proc.wait(timeout=timeout)
     except subprocess.TimeoutExpired:
-        proc.kill()
+        # the whole session: NFStream's metering processes outlive a killed parent
+        os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
         return float("inf"), float("inf"), 0.0, -9
     elapsed = time.perf_counter() - t
