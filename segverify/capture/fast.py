@@ -161,7 +161,9 @@ class FileReader:
         this thread aggregates the other (payload offsets index the mapped file, which
         stays in place). The worker's errors are raised here; an error here stops it."""
         free: queue.SimpleQueue[np.ndarray] = queue.SimpleQueue()
-        done: queue.SimpleQueue[tuple[np.ndarray, int] | BaseException | None] = queue.SimpleQueue()
+        done: queue.SimpleQueue[tuple[np.ndarray, int, int] | BaseException | None] = (
+            queue.SimpleQueue()
+        )
         win = self.win
         assert isinstance(win, MappedWindow)
         win.held = win.start
@@ -204,7 +206,7 @@ class FileReader:
                 free.put(rows)
                 # this thread waits for the walks more than they wait for it: it maps the
                 # next windows of the file, which the walk thread would otherwise do
-                win.read_ahead(populator, 2 * WINDOW_BYTES)
+                win.read_ahead(2 * WINDOW_BYTES)
         finally:
             stop.set()
             free.put(self.rows)  # wakes a worker waiting for rows

@@ -9,15 +9,13 @@ import mmap
 import struct
 import zlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, BinaryIO
+from typing import BinaryIO
 
 import numpy as np
 
 from segverify.errors import InputError
 from segverify.i18n import Msg
-
-if TYPE_CHECKING:
-    from segverify.pages import Populator
+from segverify.pages import Populator
 
 GZIP_MAGIC = b"\x1f\x8b"
 PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
@@ -32,7 +30,6 @@ PCAP_MAGICS = {
 }
 PCAP_HEADER_LEN = 24
 READ_STEP = 256 << 10
-MADV_POPULATE_READ = getattr(mmap, "MADV_POPULATE_READ", 22)  # Linux 5.14+
 READ_ERRORS = (EOFError, OSError, zlib.error, gzip.BadGzipFile)
 
 
@@ -164,25 +161,22 @@ class MappedWindow(_WindowReads):
         # yet to aggregate): never released; None when only ``start`` bounds them
         self.held: int | None = None
         self._populated = 0  # bytes before this offset are mapped already
+        self._populator = Populator()  # MADV_POPULATE_READ (Linux 5.14+), GIL let go
         self._populate(0, self.stop)
 
     def _populate(self, start: int, stop: int) -> None:
-        """Map the next window in one call instead of one page fault per page."""
+        """Map bytes ``[start, stop)`` in one call instead of one page fault per page
+        (what is mapped already is skipped)."""
         start = max(start, (self._populated // mmap.PAGESIZE) * mmap.PAGESIZE)
         if stop <= start:
             return
-        with contextlib.suppress(OSError, ValueError):  # kernels before 5.14
-            self.map.madvise(MADV_POPULATE_READ, start, stop - start)
+        self._populator.populate(self.buf, start, stop, write=False)
         self._populated = max(self._populated, stop)
 
-    def read_ahead(self, populator: Populator, nbytes: int) -> None:
-        """Map up to ``nbytes`` past the window now (from a thread with time to spare,
-        GIL let go), so that the window's next ``fill`` finds them mapped."""
-        begin = max(self.stop, self._populated)
-        end = min(self.size, self.stop + nbytes)
-        if end > begin:
-            populator.populate(self.buf, begin, end, write=False)
-            self._populated = max(self._populated, end)
+    def read_ahead(self, nbytes: int) -> None:
+        """Map up to ``nbytes`` past the window now (from a thread with time to spare),
+        so that the window's next ``fill`` finds them mapped."""
+        self._populate(self.stop, min(self.size, self.stop + nbytes))
 
     def offset(self, i: int) -> int:
         return i
