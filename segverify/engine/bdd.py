@@ -1,7 +1,9 @@
-"""BDD backend selection: CUDD through ``dd.cudd`` when built, else pure-Python ``dd.autoref``.
+"""BDD backend selection: OxiDD (``engine.bdd_oxidd``) when installed, else CUDD through
+``dd.cudd``, else pure-Python ``dd.autoref``.
 
-Both expose the same ``BDD`` API (declare, var, cube, let, pick, count, ``& | ~``), so the
-rest of the engine never names a backend.
+All three expose the same manager API (declare, var, cube, exist, let, ite, count, ``true``
+and ``false``) and sets with ``& | ~``, ``==`` and ``hash``, so the rest of the engine never
+names a backend; the few backend-specific walks live in ``HeaderSpace``.
 """
 
 from __future__ import annotations
@@ -10,7 +12,8 @@ import importlib
 import os
 from typing import Any
 
-BACKENDS = ("cudd", "autoref")
+BACKENDS = ("oxidd", "cudd", "autoref")
+MODULES = {"oxidd": "segverify.engine.bdd_oxidd", "cudd": "dd.cudd", "autoref": "dd.autoref"}
 # CUDD's memory estimate (dd's default is 1 GiB). Below it CUDD grows its unique table
 # instead of collecting garbage, and its computed table may grow up to a quarter of it.
 # A 100k-rule export peaks near 46 M nodes (about 2 GB): with 1 GiB every collection
@@ -32,7 +35,7 @@ def available_backends() -> list[str]:
     out = []
     for name in BACKENDS:
         try:
-            importlib.import_module(f"dd.{name}")
+            importlib.import_module(MODULES[name])
         except ImportError:
             continue
         out.append(name)
@@ -46,10 +49,12 @@ def make_manager(backend: str | None = None) -> tuple[Any, str]:
         if name not in BACKENDS:
             raise ValueError(f"unknown BDD backend {name!r} (known: {', '.join(BACKENDS)})")
         try:
-            module = importlib.import_module(f"dd.{name}")
+            module = importlib.import_module(MODULES[name])
         except ImportError:
             if backend:
                 raise
             continue
-        return (module.BDD(cudd_memory()) if name == "cudd" else module.BDD()), name
-    raise ImportError("no BDD backend: install dd (with dd.cudd for speed)")
+        if name == "cudd":
+            return module.BDD(cudd_memory()), name
+        return module.BDD(), name
+    raise ImportError("no BDD backend: install oxidd or dd")

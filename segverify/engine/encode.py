@@ -8,7 +8,6 @@ atoms are exact so both agree without opaque parts. Kleene's connectives in set 
 
 from __future__ import annotations
 
-from operator import attrgetter
 from typing import Any
 
 from segverify.engine.chains import ChainCompiler
@@ -107,7 +106,7 @@ class ExprEncoder:
             return self.space.true, items
         # the same cached part (the family bit of each address, ...) conjoined once
         parts = list({id(p): p for p in parts}.values())
-        parts.sort(key=_level, reverse=True)
+        parts.sort(key=self.space.level, reverse=True)
         u = parts[0]
         for p in parts[1:]:
             u = p & u
@@ -191,9 +190,6 @@ class ExprEncoder:
         if isinstance(e, Family):
             return sp.version(e.version)
         raise TypeError(f"not a match atom: {e!r}")
-
-
-_level = attrgetter("level")  # a BDD's top variable level
 
 
 def _key(e: Any) -> Any:

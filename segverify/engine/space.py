@@ -27,8 +27,9 @@ from __future__ import annotations
 
 import ipaddress
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any
 
 from segverify.engine.bdd import make_manager
@@ -43,6 +44,7 @@ ORDERS = ("grouped", "interleaved", "ports-first")
 _BIT_CHARS = bytes.maketrans(b"\x00\x01", b"01")  # bytes of 0/1 → "01" text for int(…, 2)
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+FieldReader = Callable[[Sequence[str], int], int]  # (bit names, preferred value) → value
 # example packets: (source, destination) addresses preferred where a set leaves them free
 _PREFERRED_ADDRESSES = {
     4: (int(ipaddress.ip_address("198.51.100.10")), int(ipaddress.ip_address("203.0.113.200"))),
@@ -221,6 +223,10 @@ class HeaderSpace:
         self.true = self.bdd.true
         self.false = self.bdd.false
         self._cache: dict[Any, Any] = {}
+        self._getters: dict[tuple[str, int], Callable[[list[Any]], tuple[Any, ...]]] = {}
+        self.level: Callable[[Any], int] = (
+            _oxidd_level if self.backend == "oxidd" else attrgetter("level")
+        )  # a set's top variable level (constants below every variable)
         ports = set(self.fields["dport"].vars) | set(self.fields["sport"].vars)
         self._not_ports = tuple(v for f in self.fields.values() for v in f.vars if v not in ports)
 
@@ -447,13 +453,15 @@ class HeaderSpace:
         """``u`` with the variables ``names`` quantified away. The cube of ``names`` is built
         once (``bdd.exist`` builds it from the names on every call: most of the cost of a
         quantification of a small set)."""
-        if self.backend != "cudd":
+        if self.backend == "autoref":
             return self.bdd.exist(names, u)
         key = ("cube", id(names))  # the callers pass the same few sequences
         hit = self._cache.get(key)
         if hit is None or hit[0] is not names:
             hit = (names, self.bdd.cube(dict.fromkeys(names, True)))  # keeps ``names`` alive
             self._cache[key] = hit
+        if self.backend == "oxidd":
+            return u.exists(hit[1])
         return self.bdd.apply("exists", hit[1], u)
 
     def holds_value(self, u: Any, fname: str, value: int) -> bool:
@@ -466,6 +474,9 @@ class HeaderSpace:
     def holds(self, u: Any, assignment: dict[str, bool]) -> bool:
         """Evaluate ``u`` under a full assignment by walking one path (complement edges
         flip the parity; cofactors of a complemented node are those of its regular node)."""
+        if self.backend == "oxidd":
+            number = self.bdd.number
+            return self.bdd.holds(u, [(number(v), b) for v, b in assignment.items()])
         neg = False
         while u.var is not None:
             if u.negated:
@@ -476,10 +487,15 @@ class HeaderSpace:
     def packet_cube(self, pkt: Packet) -> Any:
         return self.bdd.cube(self.assignment(pkt))
 
-    def _walk(self, u: Any, prefer: dict[str, bool]) -> dict[str, bool]:
+    def _walk(self, u: Any, prefer: dict[str, bool], lasting: bool = False) -> FieldReader:
         """A satisfying path of ``u`` (non-false) taking the preferred branch wherever it
         does not lead to false: reduced BDDs have no constant inner nodes, so only a
-        terminal child can be the dead end. Variables not on the path are free."""
+        terminal child can be the dead end. Variables not on the path take the preferred
+        value. Returns a reader of field values: ``read(names, pref)`` is the value of the
+        bits ``names`` on the path, ``pref`` being their preferred value (``prefer`` holds
+        its bits). ``lasting``: ``prefer`` is a long-lived dict (OxiDD keeps its cube)."""
+        if self.backend == "oxidd":
+            return self._walk_oxidd(u, prefer, lasting)
         out: dict[str, bool] = {}
         neg = False
         true = self.true
@@ -496,7 +512,35 @@ class HeaderSpace:
                 cv = c.var
             out[v] = bit
             u, v = c, cv
-        return out
+        bits = {**prefer, **out}
+
+        def read(names: Sequence[str], pref: int) -> int:
+            return int(bytes(map(bits.__getitem__, names)).translate(_BIT_CHARS), 2)
+
+        return read
+
+    def _walk_oxidd(self, u: Any, prefer: dict[str, bool], lasting: bool) -> FieldReader:
+        """``_walk`` in compiled code: the variables whose preferred value is True are
+        negated (one substitution), so the preferred path becomes the one that takes the
+        False branch wherever it can, which is the path OxiDD's ``pick_cube`` takes. A bit
+        read off that path (False where the path leaves it free) is the real bit XOR the
+        preferred one."""
+        key = ("prefer-flip", id(prefer))
+        hit = self._cache.get(key) if lasting else None
+        if hit is None or hit[0] is not prefer:
+            hit = (prefer, self.bdd.negation([v for v, b in prefer.items() if b]))
+            if lasting:
+                self._cache[key] = hit  # keeps ``prefer`` alive: its id stays its own
+        picked = self.bdd.pick_low(u, hit[1])
+        getters = self._getters
+
+        def read(names: Sequence[str], pref: int) -> int:
+            get = getters.get((names[0], len(names)))
+            if get is None:
+                get = getters[(names[0], len(names))] = self.bdd.getter(names)
+            return int(bytes(map(bool, get(picked))).translate(_BIT_CHARS), 2) ^ pref
+
+        return read
 
     _HEAD = ("ver", "ct", "nat", "proto", "flags")
 
@@ -614,12 +658,9 @@ class HeaderSpace:
             nonlocal cur
             n = len(names)
             want = {v: bool((pref >> (n - 1 - i)) & 1) for i, v in enumerate(names)}
-            path = self._walk(cur, want)
-            bits = {v: path.get(v, want[v]) for v in names}
+            result = self._walk(cur, want)(names, pref)
+            bits = {v: bool((result >> (n - 1 - i)) & 1) for i, v in enumerate(names)}
             cur = bdd.let(bits, cur)
-            result = 0
-            for v in names:
-                result = (result << 1) | int(bits[v])
             return result
 
         def choose(fname: str, candidates: Sequence[int], pref: int) -> int:
@@ -678,12 +719,10 @@ class HeaderSpace:
             for fname, (names, pref) in prefs.items():
                 want.update(self._bits_of(fname, len(names), pref))
             self._cache[key] = want
-        path = self._walk(cur, want)
-        bits = {**want, **path}  # the path where it fixes a bit, else the preference
+        on_path = self._walk(cur, want, lasting=True)
 
         def read(fname: str) -> int:
-            names, _ = prefs[fname]
-            return int(bytes(map(bits.__getitem__, names)).translate(_BIT_CHARS), 2)
+            return on_path(*prefs[fname])
 
         iif, oif, src, dst = read("iif"), read("oif"), read("src"), read("dst")
         if proto in PORT_PROTOS:
@@ -716,7 +755,14 @@ class HeaderSpace:
 
     def size(self, u: Any) -> int:
         """BDD node count of ``u`` (for benchmarks)."""
+        if self.backend == "oxidd":
+            return u.node_count()
         return len(u) if hasattr(u, "__len__") else u.dag_size
+
+
+def _oxidd_level(u: Any) -> int:
+    level = u.node_level()
+    return 1 << 30 if level is None else level
 
 
 def address_text(version: int, value: int) -> str:
