@@ -28,6 +28,7 @@ MAX_NODES = 1 << 31
 # 10k and 100k benchmarks 2^16 to 2^18 entries were 10–15% faster than 2^22 (the smaller
 # table stays in the CPU caches) and 2^24 no better than 2^22
 APPLY_CACHE = 1 << 18
+THREADS = 1  # OxiDD worker threads: 2 made the 10k benchmark 2.2x slower (small operations)
 
 
 def node_capacity() -> int:
@@ -47,7 +48,7 @@ class BDD:
     ``ite``, ``count``, ``pick_low``; ``true``/``false``; ``vars`` in declaration order."""
 
     def __init__(self, capacity: int | None = None) -> None:
-        self.manager = BCDDManager(capacity or node_capacity(), APPLY_CACHE, 1)
+        self.manager = BCDDManager(capacity or node_capacity(), APPLY_CACHE, THREADS)
         self.true: BCDDFunction = self.manager.true()
         self.false: BCDDFunction = self.manager.false()
         self.vars: list[str] = []
