@@ -44,8 +44,8 @@ def node_capacity() -> int:
 
 
 class BDD:
-    """A manager with dd's names: ``declare``, ``var``, ``cube``, ``exist``, ``let``,
-    ``ite``, ``count``, ``pick_low``; ``true``/``false``; ``vars`` in declaration order."""
+    """A manager with dd's names: ``declare``, ``var``, ``cube``, ``exist``, ``apply``
+    (``exists`` only), ``let``, ``ite``, ``count``, ``pick_low``; ``true``/``false``; ``vars`` in declaration order."""
 
     def __init__(self, capacity: int | None = None) -> None:
         self.manager = BCDDManager(capacity or node_capacity(), APPLY_CACHE, THREADS)
@@ -53,7 +53,6 @@ class BDD:
         self.false: BCDDFunction = self.manager.false()
         self.vars: list[str] = []
         self._number: dict[str, int] = {}
-        self._cubes: dict[tuple[str, ...], BCDDFunction] = {}
 
     def declare(self, *names: str) -> None:
         new = [n for n in names if n not in self._number]
@@ -81,16 +80,14 @@ class BDD:
             u = (m.var(i) if assignment[name] else m.not_var(i)) & u
         return u
 
-    def vars_cube(self, names: Sequence[str]) -> BCDDFunction:
-        """The positive cube of ``names`` (what quantification takes), cached per tuple."""
-        key = tuple(names)
-        hit = self._cubes.get(key)
-        if hit is None:
-            hit = self._cubes[key] = self.cube(dict.fromkeys(key, True))
-        return hit
-
     def exist(self, names: Sequence[str], u: BCDDFunction) -> BCDDFunction:
-        return u.exists(self.vars_cube(names))
+        return u.exists(self.cube(dict.fromkeys(names, True)))
+
+    def apply(self, op: str, cube: BCDDFunction, u: BCDDFunction) -> BCDDFunction:
+        """dd's ``apply("exists", cube, u)``: quantification over a cube already built."""
+        if op != "exists":
+            raise ValueError(f"unsupported operator {op!r}")
+        return u.exists(cube)
 
     def ite(self, f: BCDDFunction, g: BCDDFunction, h: BCDDFunction) -> BCDDFunction:
         return f.ite(g, h)

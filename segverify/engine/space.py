@@ -460,8 +460,6 @@ class HeaderSpace:
         if hit is None or hit[0] is not names:
             hit = (names, self.bdd.cube(dict.fromkeys(names, True)))  # keeps ``names`` alive
             self._cache[key] = hit
-        if self.backend == "oxidd":
-            return u.exists(hit[1])
         return self.bdd.apply("exists", hit[1], u)
 
     def holds_value(self, u: Any, fname: str, value: int) -> bool:
