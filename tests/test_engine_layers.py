@@ -1,5 +1,6 @@
 """Data flows one way: a lower stage never imports a higher one (issue 8 removed
-engine/policy.py → checks.policy and topology/normalised.py → checks.selectors)."""
+engine/policy.py → checks.policy, topology/normalised.py → checks.selectors and
+flows/ → capture, whose row layout and name evidence now live in flows/)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,9 @@ HIGHER = {
     "topology": ("checks", "engine", "firewall", "render", "cli", "lab"),
     "firewall": ("checks", "engine", "render", "cli", "lab"),
     "engine": ("checks", "render", "cli", "lab"),
+    # the flow model is built by the capture sources (and distributed, flowlogs): never the
+    # other way round
+    "flows": ("capture", "distributed", "flowlogs", "checks", "engine", "render", "cli", "lab"),
 }
 
 

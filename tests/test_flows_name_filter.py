@@ -10,9 +10,9 @@ import struct
 
 import numpy as np
 
-from segverify.capture.columns import DPORT, NCOL, PAY_LEN, PAY_OFF, PROTO, SPORT
-from segverify.capture.evidence import extract_names
+from segverify.flows.evidence import extract_names
 from segverify.flows.ingest import _may_hold_names
+from segverify.flows.rows import DPORT, NCOL, PAY_LEN, PAY_OFF, PROTO, SPORT
 
 
 def _dns(rng: random.Random) -> bytes:

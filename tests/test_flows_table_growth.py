@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from segverify.capture.columns import (
+from segverify.flows.aggregate import FlowState
+from segverify.flows.ingest import _records_expected
+from segverify.flows.rows import (
     BUCKET,
     BUCKET_ANALYSED,
     DPORT,
@@ -22,8 +24,6 @@ from segverify.capture.columns import (
     VLAN,
     WIRELEN,
 )
-from segverify.flows.aggregate import FlowState
-from segverify.flows.ingest import _records_expected
 
 
 def _rows(rng: np.random.Generator, n: int, start: int) -> np.ndarray:

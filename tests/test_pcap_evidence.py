@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from segverify.capture.evidence import MAX_NAME_LEN, MAX_NAMES, extract_names
 from segverify.capture.scapy_backend import read_file
+from segverify.flows.evidence import MAX_NAME_LEN, MAX_NAMES, extract_names
 
 TCP, UDP = 6, 17
 

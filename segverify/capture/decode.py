@@ -1,13 +1,28 @@
 """One record, from its link-layer header to the innermost IP flow key (compiled).
 
-Writes one row of the column array (see :mod:`segverify.capture.columns`). Tunnels are
+Writes one row of the column array (see :mod:`segverify.flows.rows`). Tunnels are
 followed while the inner packet decodes as IP; the outer endpoints move to the tunnel
 columns. When an inner packet cannot be decoded, the record stays on its outer flow.
 """
 
 from __future__ import annotations
 
-from segverify.capture.columns import (
+from segverify.capture.ethernet import ethernet
+from segverify.capture.ieee80211 import ieee80211
+from segverify.capture.ip import ip_header
+from segverify.capture.linklayer import link_payload
+from segverify.capture.status import (
+    BAD,
+    KIND_ETHERNET,
+    KIND_IEEE80211,
+    NON_IP,
+    OK,
+    OPAQUE,
+    SHORT,
+    UNSUPPORTED,
+)
+from segverify.capture.transport import transport
+from segverify.flows.rows import (
     BUCKET,
     BUCKET_ANALYSED,
     BUCKET_MALFORMED,
@@ -35,21 +50,6 @@ from segverify.capture.columns import (
     VER,
     VLAN,
 )
-from segverify.capture.ethernet import ethernet
-from segverify.capture.ieee80211 import ieee80211
-from segverify.capture.ip import ip_header
-from segverify.capture.linklayer import link_payload
-from segverify.capture.status import (
-    BAD,
-    KIND_ETHERNET,
-    KIND_IEEE80211,
-    NON_IP,
-    OK,
-    OPAQUE,
-    SHORT,
-    UNSUPPORTED,
-)
-from segverify.capture.transport import transport
 from segverify.jit import kernel
 
 MAX_TUNNEL_DEPTH = 8

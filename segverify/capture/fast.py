@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterator
 
 import numpy as np
 
-from segverify.capture.columns import NCOL
 from segverify.capture.pcapng import Interfaces, add_interface, section_byte_order
 from segverify.capture.source import (
     PCAP_HEADER_LEN,
@@ -33,6 +32,7 @@ from segverify.capture.walk import CONTROL, CORRUPT, FULL, PCAPNG_SHB, walk_pcap
 from segverify.errors import InputError
 from segverify.flows.ingest import FlowIngest
 from segverify.flows.model import FlowTable
+from segverify.flows.rows import NCOL
 from segverify.i18n import Msg
 from segverify.jit import PLAIN_RECORDS, Kernels, compiled, for_bytes, for_path
 from segverify.pages import Populator

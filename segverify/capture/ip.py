@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from segverify.capture.columns import FRAG_FIRST, FRAG_LATER, FRAG_NONE
 from segverify.capture.status import (
     BAD,
     KIND_IP_BY_VERSION,
@@ -14,6 +13,7 @@ from segverify.capture.status import (
     SHORT,
 )
 from segverify.capture.wire import be16, be32, be64
+from segverify.flows.rows import FRAG_FIRST, FRAG_LATER, FRAG_NONE
 from segverify.jit import kernel
 
 IPV6_HOP_BY_HOP = 0

@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from segverify.capture.columns import FRAG_LATER, FRAG_NONE, TUNNEL_IPIP
 from segverify.capture.icmp import icmp_ports
 from segverify.capture.ip import short_or_bad
 from segverify.capture.status import BAD, KIND_IPV4, KIND_IPV6, KIND_NONE, OK
 from segverify.capture.tunnel import GENEVE_PORT, VXLAN_PORT, geneve, gre, vxlan
 from segverify.capture.wire import be16
+from segverify.flows.rows import FRAG_LATER, FRAG_NONE, TUNNEL_IPIP
 from segverify.jit import kernel
 
 PROTO_ICMP = 1

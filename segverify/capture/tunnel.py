@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from segverify.capture.columns import TUNNEL_ERSPAN, TUNNEL_GENEVE, TUNNEL_GRE, TUNNEL_VXLAN
 from segverify.capture.status import (
     KIND_ETHERNET,
     KIND_IEEE80211,
@@ -15,6 +14,7 @@ from segverify.capture.status import (
     KIND_NONE,
 )
 from segverify.capture.wire import be16
+from segverify.flows.rows import TUNNEL_ERSPAN, TUNNEL_GENEVE, TUNNEL_GRE, TUNNEL_VXLAN
 from segverify.jit import kernel
 
 GRE_IPV4 = 0x0800

@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from segverify.capture.columns import (
+from segverify.capture.decode import decode_record
+from segverify.capture.wire import u16, u32
+from segverify.flows.rows import (
     BUCKET,
     BUCKET_MALFORMED,
     FLOW,
@@ -16,8 +18,6 @@ from segverify.capture.columns import (
     VLAN,
     WIRELEN,
 )
-from segverify.capture.decode import decode_record
-from segverify.capture.wire import u16, u32
 from segverify.jit import kernel
 
 # walk outcomes

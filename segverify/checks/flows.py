@@ -45,7 +45,7 @@ from segverify.topology.model import Topology
 INCOMPLETE_BUCKETS = ("malformed", "unsupported_link", "truncated", "opaque")
 FAIL_ON = ("leak", "attempt")
 STATE_LEAK, STATE_ATTEMPT = "leak", "attempt"
-# outer protocol and port of each tunnel kind (capture/columns.py TUNNEL_NAMES)
+# outer protocol and port of each tunnel kind (flows/rows.py TUNNEL_NAMES)
 OUTER: dict[str, tuple[int, int | None]] = {
     "gre": (47, None),
     "erspan": (47, None),
@@ -105,7 +105,7 @@ class OuterFlows:
 
 def outer_flows(cols: Any) -> OuterFlows:
     """The outer flows of every tunnelled flow of ``cols`` (a FlowColumns)."""
-    from segverify.capture.columns import TUNNEL_NAMES
+    from segverify.flows.rows import TUNNEL_NAMES
 
     rows = np.nonzero(cols.tun_type != 0)[0]
     proto = np.zeros(len(rows), dtype=np.uint8)

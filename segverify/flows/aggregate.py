@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from segverify.capture.columns import (
+from segverify.flows.rows import (
     BUCKET,
     BUCKET_ANALYSED,
     CAND,

@@ -19,9 +19,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from segverify.capture.columns import TUNNEL_NAMES
 from segverify.flows.community_id import community_id_packed
 from segverify.flows.model import Flow
+from segverify.flows.rows import TUNNEL_NAMES
 from segverify.flows.state import CONN_STATES, states_and_answered
 
 MASK32 = np.uint64(0xFFFFFFFF)
@@ -49,7 +49,7 @@ COLUMNS: tuple[tuple[str, type], ...] = (
     ("flags_rev", np.uint8),
     ("state", np.uint8),  # index into segverify.flows.state.CONN_STATES
     ("answered", np.bool_),
-    ("tun_type", np.uint8),  # outermost tunnel: TUNNEL_* of capture/columns.py, 0: none
+    ("tun_type", np.uint8),  # outermost tunnel: TUNNEL_* of flows/rows.py, 0: none
     ("tun_ver", np.uint8),  # its outer IP version (0: none)
     ("tun_src_hi", np.uint64),
     ("tun_src_lo", np.uint64),

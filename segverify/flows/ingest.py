@@ -1,10 +1,10 @@
-"""The one flow builder: decoded rows (the column layout of ``capture/columns.py``) of one
+"""The one flow builder: decoded rows (the column layout of ``flows/rows.py``) of one
 file, chunk by chunk, into a flow table with its accounting.
 
 Every backend ends here: the fast backend hands over the rows its compiled walk wrote
 (payloads still in its read window); the scapy and pyshark decoders write the same rows
 from their own decoding (:class:`RowWriter`). Accounting, fragments, aggregation,
-orientation, name evidence (bounds in ``capture/evidence.py``), TCP reassembly for names,
+orientation, name evidence (bounds in ``flows/evidence.py``), TCP reassembly for names,
 tunnel evidence and the columns are therefore the same whatever decoded the packets.
 """
 
@@ -16,7 +16,19 @@ from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from segverify.capture.columns import (
+from segverify.flows.aggregate import CAND_NAMES, CAND_REASM, S_REASM, FlowState
+from segverify.flows.build import AddressText, build_columns, packed_address
+from segverify.flows.evidence import (
+    MAX_DNS_QUESTIONS,
+    MAX_FLOW_NAMES,
+    MAX_NAME_PAYLOADS,
+    REASM_SEGMENTS,
+    extract_names,
+    may_carry_name,
+    reassemble,
+)
+from segverify.flows.model import BUCKETS, Accounting, FlowTable
+from segverify.flows.rows import (
     BUCKET,
     BUCKET_ANALYSED,
     BUCKET_PENDING,
@@ -47,18 +59,6 @@ from segverify.capture.columns import (
     VLAN,
     WIRELEN,
 )
-from segverify.capture.evidence import (
-    MAX_DNS_QUESTIONS,
-    MAX_FLOW_NAMES,
-    MAX_NAME_PAYLOADS,
-    REASM_SEGMENTS,
-    extract_names,
-    may_carry_name,
-    reassemble,
-)
-from segverify.flows.aggregate import CAND_NAMES, CAND_REASM, S_REASM, FlowState
-from segverify.flows.build import AddressText, build_columns, packed_address
-from segverify.flows.model import BUCKETS, Accounting, FlowTable
 from segverify.jit import Kernels, for_path, kernel
 
 TUNNEL_CODES = {name: code for code, name in TUNNEL_NAMES.items()}
