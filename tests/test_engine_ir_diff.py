@@ -306,3 +306,36 @@ def test_original_address_policy_does_not_permit_direct_sends_to_the_mapped_serv
     arrive = space.iface("iif", "ethernet1/2") & space.iface("oif", "ethernet1/3")
     ex = space.example(comp.permit_upper["forward"] & to_server & arrive)
     assert ex is not None and ex.translated and "(after destination NAT)" in ex.describe()
+
+
+@pytest.mark.parametrize("default", ["accept", "drop"])
+def test_rule_naming_an_interface_the_device_does_not_have(default: str) -> None:
+    """Issue 8, defect 2: a rule naming an interface that the device (and topology) does
+    not map got "drop" from one evaluator and "accept" from the other. The engine's space
+    takes the names rules use (``interface_names``), as the analysis builds it; the engine
+    and the one evaluator agree on packets from and to every interface, "other" included."""
+    from types import SimpleNamespace
+
+    from segverify.engine.analysis import interface_names
+
+    dev = Device("fw", "test", "test")
+    dev.interfaces = {n: ir.Interface(n) for n in ("eth0", "eth1")}
+    rules = (
+        Rule("drop", Interfaces("out", ("eth9",))),
+        Rule("accept", Interfaces("in", ("eth9",))),
+        Rule("accept", all_of(Interfaces("in", ("eth0",)), Protocols((6,)))),
+    )
+    dev.stages.append(Stage("FORWARD", rules, default, Scope(paths=("forward",))))
+    view = SimpleNamespace(interfaces=("eth0", "eth1"))  # what interface_names reads
+    names = interface_names(view, dev)  # type: ignore[arg-type]
+    assert "eth9" in names
+    space = HeaderSpace(names)
+    comp = compile_device(space, dev)
+    checked = 0
+    for iif, oif in itertools.product(("eth0", "eth1", "eth9", "*"), repeat=2):
+        for proto in (6, 17):
+            pkt = SpacePacket(SRC[0], DST[0], proto, 40000, 443, "new", iif, oif, 0x02)
+            v = ir.evaluate(dev, to_ir_packet(pkt), "forward")
+            assert space.contains(comp.permit_upper["forward"], pkt) == v.may_accept, pkt
+            checked += 1
+    assert checked == 32
